@@ -1,0 +1,240 @@
+package policy
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+)
+
+// PolicyDocument is a function's resource-based policy as GetPolicy returns it.
+type PolicyDocument struct {
+	Version    string
+	ID         string
+	Statements []StoredStatement
+}
+
+// StoredStatement is a statement read from a policy, with its text exactly as
+// Lambda returned it: statements this operator does not own are never
+// re-rendered, only looked at.
+type StoredStatement struct {
+	Statement
+	Raw string
+}
+
+// MaxPolicySize is Lambda's limit on a function policy, in the unit its
+// PolicyLengthExceededException reports (SPEC §8).
+const MaxPolicySize = 20480
+
+// ParsePolicy reads the Policy string of a GetPolicy response. It accepts the
+// modern format and the historical ones (SPEC §11): any key order, Action as
+// an array, no Id, and Statement as a single object.
+func ParsePolicy(policy string) (PolicyDocument, error) {
+	var doc struct {
+		Version   string
+		ID        string `json:"Id"`
+		Statement json.RawMessage
+	}
+	if err := json.Unmarshal([]byte(policy), &doc); err != nil {
+		return PolicyDocument{}, fmt.Errorf("policy is not a JSON object: %w", err)
+	}
+	raws, err := statementList(doc.Statement)
+	if err != nil {
+		return PolicyDocument{}, err
+	}
+	out := PolicyDocument{Version: doc.Version, ID: doc.ID, Statements: make([]StoredStatement, 0, len(raws))}
+	for i, raw := range raws {
+		st, err := ParseStatement(string(raw))
+		if err != nil {
+			return PolicyDocument{}, fmt.Errorf("policy statement %d: %w", i, err)
+		}
+		out.Statements = append(out.Statements, StoredStatement{Statement: st, Raw: string(raw)})
+	}
+	return out, nil
+}
+
+func statementList(raw json.RawMessage) ([]json.RawMessage, error) {
+	raw = bytes.TrimSpace(raw)
+	switch {
+	case len(raw) == 0 || string(raw) == "null":
+		return nil, nil
+	case raw[0] == '{':
+		return []json.RawMessage{raw}, nil
+	}
+	var list []json.RawMessage
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return nil, fmt.Errorf("policy Statement is neither an object nor a list: %w", err)
+	}
+	return list, nil
+}
+
+// ParseStatement reads one statement, such as AddPermission's response.
+func ParseStatement(statement string) (Statement, error) {
+	var elements map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(statement), &elements); err != nil {
+		return Statement{}, fmt.Errorf("statement is not a JSON object: %w", err)
+	}
+	var st Statement
+	for key, raw := range elements {
+		var err error
+		switch key {
+		case "Sid":
+			err = json.Unmarshal(raw, &st.Sid)
+		case "Effect":
+			err = json.Unmarshal(raw, &st.Effect)
+		case "Principal":
+			st.Principal, err = parsePrincipal(raw)
+		case "Action":
+			st.Action, err = parseValues(raw)
+		case "Resource":
+			st.Resource, err = parseValues(raw)
+		case "Condition":
+			st.Condition, err = parseCondition(raw)
+		default:
+			if st.Unmodelled == nil {
+				st.Unmodelled = map[string]json.RawMessage{}
+			}
+			st.Unmodelled[key] = raw
+		}
+		if err != nil {
+			return Statement{}, fmt.Errorf("statement element %s: %w", key, err)
+		}
+	}
+	return st, nil
+}
+
+func parsePrincipal(raw json.RawMessage) (Principal, error) {
+	var anyone string
+	if json.Unmarshal(raw, &anyone) == nil {
+		if anyone == "*" {
+			return Principal{Anyone: true}, nil
+		}
+		// Not valid IAM, but kept so that it compares unequal to everything.
+		return Principal{IDs: map[string][]string{"": {anyone}}}, nil
+	}
+	var byType map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &byType); err != nil {
+		return Principal{}, fmt.Errorf("want \"*\" or an object: %w", err)
+	}
+	p := Principal{IDs: make(map[string][]string, len(byType))}
+	for kind, ids := range byType {
+		values, err := parseValues(ids)
+		if err != nil {
+			return Principal{}, fmt.Errorf("%s: %w", kind, err)
+		}
+		p.IDs[kind] = values
+	}
+	return p, nil
+}
+
+func parseCondition(raw json.RawMessage) (Condition, error) {
+	var byOperator map[string]map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &byOperator); err != nil {
+		return nil, fmt.Errorf("want an object of objects: %w", err)
+	}
+	c := make(Condition, len(byOperator))
+	for operator, keys := range byOperator {
+		c[operator] = make(map[string][]string, len(keys))
+		for key, rawValues := range keys {
+			values, err := parseValues(rawValues)
+			if err != nil {
+				return nil, fmt.Errorf("%s %s: %w", operator, key, err)
+			}
+			c[operator][key] = values
+		}
+	}
+	return c, nil
+}
+
+// parseValues reads a policy value: one scalar or a list of them. Scalars
+// are kept as text, so that true and "true" read the same, as IAM reads them.
+func parseValues(raw json.RawMessage) ([]string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) > 0 && raw[0] == '[' {
+		var list []json.RawMessage
+		if err := json.Unmarshal(raw, &list); err != nil {
+			return nil, err
+		}
+		values := make([]string, 0, len(list))
+		for _, item := range list {
+			v, err := parseScalar(item)
+			if err != nil {
+				return nil, err
+			}
+			values = append(values, v)
+		}
+		return values, nil
+	}
+	v, err := parseScalar(raw)
+	if err != nil {
+		return nil, err
+	}
+	return []string{v}, nil
+}
+
+func parseScalar(raw json.RawMessage) (string, error) {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return "", err
+	}
+	switch v := v.(type) {
+	case string:
+		return v, nil
+	case bool:
+		return strconv.FormatBool(v), nil
+	case float64:
+		return string(bytes.TrimSpace(raw)), nil
+	default:
+		return "", fmt.Errorf("want a string, number or boolean, got %s", raw)
+	}
+}
+
+// Find returns the statement with the given Sid.
+func (d PolicyDocument) Find(sid string) (StoredStatement, bool) {
+	for _, st := range d.Statements {
+		if st.Sid == sid {
+			return st, true
+		}
+	}
+	return StoredStatement{}, false
+}
+
+// SizeAfter estimates the policy's size once the statements with the given
+// Sids are removed and the added ones appended, to check against
+// MaxPolicySize before calling AWS. Lambda's own measure is not public; the
+// compact length of the resulting document is the closest known rule, and
+// Lambda's count was seen to be somewhat larger (SPEC §8).
+func (d PolicyDocument) SizeAfter(removeSids []string, add ...Statement) int {
+	var statements []string
+	for _, st := range d.Statements {
+		if !slices.Contains(removeSids, st.Sid) {
+			statements = append(statements, compact(st.Raw))
+		}
+	}
+	for _, st := range add {
+		statements = append(statements, st.Render())
+	}
+	return PolicySize(statements)
+}
+
+// PolicySize is the length of the compact policy document holding these
+// compact statements.
+func PolicySize(statements []string) int {
+	size := len(`{"Version":"2012-10-17","Id":"default","Statement":[]}`)
+	for i, st := range statements {
+		if i > 0 {
+			size++ // comma
+		}
+		size += len(st)
+	}
+	return size
+}
+
+func compact(raw string) string {
+	var b bytes.Buffer
+	if json.Compact(&b, []byte(raw)) != nil {
+		return raw
+	}
+	return b.String()
+}

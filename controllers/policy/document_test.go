@@ -1,0 +1,129 @@
+package policy
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestParsePolicyFormats(t *testing.T) {
+	tests := []struct {
+		name, policy string
+		wantSids     []string
+		wantID       string
+	}{
+		{"modern", `{"Version":"2012-10-17","Id":"default","Statement":[` + account + `,` + base + `]}`, []string{"xaccount", "s3"}, "default"},
+		{"historical order, Id last (custodian)",
+			`{"Version":"2012-10-17","Statement":[{"Action":"lambda:InvokeFunction","Resource":"arn:aws:lambda:us-east-1:644160558196:function:f","Effect":"Allow","Principal":{"Service":"s3.amazonaws.com"},"Sid":"old"}],"Id":"default"}`,
+			[]string{"old"}, "default"},
+		{"no Id (2015)",
+			`{"Version":"2012-10-17","Statement":[{"Condition":{"ArnLike":{"AWS:SourceArn":"arn:aws:s3:::b"}},"Action":["lambda:InvokeFunction"],"Resource":"arn:aws:lambda:us-east-1:123456789012:function:f","Effect":"Allow","Principal":{"Service":"s3.amazonaws.com"},"Sid":"a"}]}`,
+			[]string{"a"}, ""},
+		{"Statement as one object", `{"Version":"2012-10-17","Statement":` + account + `}`, []string{"xaccount"}, ""},
+		{"pretty printed", "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    " + account + "\n  ]\n}", []string{"xaccount"}, ""},
+		{"no statements", `{"Version":"2012-10-17","Id":"default","Statement":[]}`, nil, "default"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc, err := ParsePolicy(tt.policy)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if doc.ID != tt.wantID {
+				t.Errorf("ID = %q, want %q", doc.ID, tt.wantID)
+			}
+			var sids []string
+			for _, st := range doc.Statements {
+				sids = append(sids, st.Sid)
+				if !strings.Contains(tt.policy, st.Raw) || st.Raw == "" {
+					t.Errorf("Raw %q is not the statement's text in the policy", st.Raw)
+				}
+			}
+			if strings.Join(sids, ",") != strings.Join(tt.wantSids, ",") {
+				t.Errorf("Sids = %v, want %v", sids, tt.wantSids)
+			}
+		})
+	}
+}
+
+func TestParsePolicyHistoricalStatementIsTheSameGrant(t *testing.T) {
+	old := `{"Version":"2012-10-17","Statement":[{"Condition":{"ArnLike":{"AWS:SourceArn":"arn:aws:s3:::b"}},"Action":["lambda:InvokeFunction"],"Resource":"arn:aws:lambda:us-east-1:123456789012:function:f","Effect":"Allow","Principal":{"Service":"s3.amazonaws.com"},"Sid":"a"}]}`
+	doc, err := ParsePolicy(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := FunctionRef{Partition: "aws", Region: "us-east-1", AccountID: "123456789012", Name: "f"}
+	desired := DesiredStatement(target, Permission{StatementID: "a", Action: "lambda:InvokeFunction", Principal: "s3.amazonaws.com", SourceArn: "arn:aws:s3:::b"})
+	st, _ := doc.Find("a")
+	if !SameGrant(st.Statement, desired) {
+		t.Errorf("2016 statement differs from today's in %v", GrantDifferences(st.Statement, desired))
+	}
+	if _, ok := doc.Find("missing"); ok {
+		t.Error("Find found a Sid that is not there")
+	}
+}
+
+func TestParsePolicyRejectsMalformed(t *testing.T) {
+	for _, policy := range []string{
+		``,
+		`[]`,
+		`{"Statement":"x"}`,
+		`{"Statement":[1]}`,
+		`{"Statement":[{"Principal":3}]}`,
+		`{"Statement":[{"Action":{"a":"b"}}]}`,
+		`{"Statement":[{"Condition":{"StringEquals":"x"}}]}`,
+		`{"Statement":[{"Condition":{"StringEquals":{"k":{"nested":1}}}}]}`,
+		`{"Statement":[{"Sid":7}]}`,
+	} {
+		if _, err := ParsePolicy(policy); err == nil {
+			t.Errorf("ParsePolicy(%q) accepted it", policy)
+		}
+	}
+}
+
+func TestSizeAfter(t *testing.T) {
+	policy := `{"Version":"2012-10-17","Id":"default","Statement":[` + account + `,` + base + `]}`
+	doc, err := ParsePolicy(policy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := doc.SizeAfter(nil); got != len(policy) {
+		t.Errorf("SizeAfter(nil) = %d, want %d", got, len(policy))
+	}
+	onlyBase := `{"Version":"2012-10-17","Id":"default","Statement":[` + base + `]}`
+	if got := doc.SizeAfter([]string{"xaccount"}); got != len(onlyBase) {
+		t.Errorf("SizeAfter(remove xaccount) = %d, want %d", got, len(onlyBase))
+	}
+	added := mustParse(t, account)
+	added.Sid = "third"
+	withThird := policy[:len(policy)-2] + "," + added.Render() + "]}"
+	if got := doc.SizeAfter(nil, added); got != len(withThird) {
+		t.Errorf("SizeAfter(add) = %d, want %d", got, len(withThird))
+	}
+	empty := PolicyDocument{}
+	if got := empty.SizeAfter(nil, added); got != len(`{"Version":"2012-10-17","Id":"default","Statement":[`+added.Render()+`]}`) {
+		t.Errorf("SizeAfter on no policy = %d", got)
+	}
+}
+
+// About 20480 bytes hold a little over a hundred typical S3 statements: the
+// estimate must cross the limit where the statements' lengths say it does.
+func TestSizeCrossesTheLimit(t *testing.T) {
+	target := FunctionRef{Partition: "aws", Region: "us-east-1", AccountID: "123456789012", Name: "f"}
+	var doc PolicyDocument
+	for i := 0; ; i++ {
+		st := DesiredStatement(target, Permission{StatementID: "s" + strings.Repeat("x", i%10) + strconv.Itoa(i), Action: "lambda:InvokeFunction",
+			Principal: "s3.amazonaws.com", SourceArn: "arn:aws:s3:::bucket-" + strconv.Itoa(i), SourceAccount: "123456789012"})
+		size := doc.SizeAfter(nil, st)
+		if size > MaxPolicySize {
+			if i < 50 || i > 150 {
+				t.Errorf("limit crossed after %d statements", i)
+			}
+			if before := doc.SizeAfter(nil); before > MaxPolicySize || before+len(st.Render())+1 != size {
+				t.Errorf("size before %d, after %d, statement %d", before, size, len(st.Render()))
+			}
+			return
+		}
+		doc.Statements = append(doc.Statements, StoredStatement{Statement: st, Raw: st.Render()})
+	}
+}

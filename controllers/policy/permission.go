@@ -1,0 +1,142 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Permission is what a user asks Lambda to grant: the members of an
+// AddPermission request other than FunctionName, Qualifier and RevisionId.
+type Permission struct {
+	StatementID           string
+	Action                string
+	Principal             string
+	SourceArn             string
+	SourceAccount         string
+	PrincipalOrgID        string
+	EventSourceToken      string
+	FunctionURLAuthType   string // "", "NONE" or "AWS_IAM"
+	InvokedViaFunctionURL bool
+}
+
+// FieldError says which input field is wrong and why. Field uses the
+// lowerCamel names of the API (statementId, sourceArn, …).
+type FieldError struct {
+	Field  string
+	Value  string
+	Detail string
+}
+
+func (e *FieldError) Error() string {
+	return fmt.Sprintf("%s: invalid value %q: %s", e.Field, e.Value, e.Detail)
+}
+
+func fieldError(field, value, detail string) *FieldError {
+	return &FieldError{Field: field, Value: value, Detail: detail}
+}
+
+// Request member constraints from Lambda's service model (SPEC §2). AWS
+// matches each pattern against the whole value.
+var (
+	statementIDPattern      = regexp.MustCompile(`^[a-zA-Z0-9\-_]+$`) // no '.', unlike RemovePermission's path
+	actionPattern           = regexp.MustCompile(`^(?:lambda:[*]|lambda:[a-zA-Z]+|[*])$`)
+	principalPattern        = regexp.MustCompile(`^[^\s]+$`)
+	sourceArnPattern        = regexp.MustCompile(`^arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\-])+:((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1})?:(\d{12})?:(.*)$`)
+	sourceAccountPattern    = regexp.MustCompile(`^\d{12}$`)
+	eventSourceTokenPattern = regexp.MustCompile(`^[a-zA-Z0-9._\-]+$`)
+	principalOrgIDPattern   = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
+)
+
+// Principal forms Lambda accepts (SPEC §3.2). A malformed IAM ARN such as
+// arn:aws:iam:000000000000:role/x is refused by AWS, so it is refused here
+// before any call.
+var (
+	accountIDPrincipal  = regexp.MustCompile(`^\d{12}$`)
+	iamPrincipal        = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:(?:iam|sts)::\d{12}:(?:root|[\w+=,.@\-]+(?:/[\w+=,.@\-]+)+)$`)
+	servicePrincipal    = regexp.MustCompile(`^[a-z0-9][a-z0-9\-]*(?:\.[a-z0-9][a-z0-9\-]*)*\.(?:amazonaws\.com(?:\.cn)?|amazon\.com)$`)
+	functionURLAuthType = map[string]bool{"NONE": true, "AWS_IAM": true}
+)
+
+// Validate checks every member against Lambda's constraints, so a bad object
+// is refused with the field named instead of failing at AWS. It returns all
+// problems at once, joined.
+func (p Permission) Validate() error {
+	var errs []error
+	check := func(field, value string, required bool, maxLen int, pattern *regexp.Regexp, want string) {
+		switch {
+		case value == "" && required:
+			errs = append(errs, fieldError(field, value, "is required"))
+		case value == "":
+		case len(value) > maxLen:
+			errs = append(errs, fieldError(field, value, fmt.Sprintf("must be at most %d characters", maxLen)))
+		case !pattern.MatchString(value):
+			errs = append(errs, fieldError(field, value, want))
+		}
+	}
+	check("statementId", p.StatementID, true, 100, statementIDPattern, "must contain only letters, digits, '-' and '_'")
+	check("action", p.Action, true, 10000, actionPattern, "must be lambda:ActionName, lambda:* or *")
+	check("principal", p.Principal, true, 2048, principalPattern, "must not contain white space")
+	check("sourceArn", p.SourceArn, false, 10000, sourceArnPattern, "must be an ARN (arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE)")
+	check("sourceAccount", p.SourceAccount, false, 12, sourceAccountPattern, "must be a 12-digit AWS account id")
+	check("principalOrgID", p.PrincipalOrgID, false, 34, principalOrgIDPattern, "must be an organization id like o-a1b2c3d4e5")
+	check("eventSourceToken", p.EventSourceToken, false, 256, eventSourceTokenPattern, "must contain only letters, digits, '.', '_' and '-'")
+	if p.FunctionURLAuthType != "" && !functionURLAuthType[p.FunctionURLAuthType] {
+		errs = append(errs, fieldError("functionUrlAuthType", p.FunctionURLAuthType, "must be NONE or AWS_IAM"))
+	}
+	if p.Principal != "" && principalPattern.MatchString(p.Principal) && principalKind(p.Principal) == "" {
+		errs = append(errs, fieldError("principal", p.Principal,
+			"must be *, a 12-digit account id, an IAM ARN (arn:aws:iam::123456789012:role/name) or a service principal (s3.amazonaws.com)"))
+	}
+	return errors.Join(errs...)
+}
+
+// principalKind says under which key Lambda stores a principal: "*" for
+// everyone, "AWS" for accounts and IAM identities, "Service" for services,
+// and "" for a principal AWS refuses.
+func principalKind(principal string) string {
+	switch {
+	case principal == "*":
+		return "*"
+	case accountIDPrincipal.MatchString(principal), iamPrincipal.MatchString(principal):
+		return "AWS"
+	case servicePrincipal.MatchString(principal):
+		return "Service"
+	default:
+		return ""
+	}
+}
+
+// IsServicePrincipal reports whether the principal is an AWS service, such
+// as s3.amazonaws.com or logs.us-east-1.amazonaws.com.
+func IsServicePrincipal(principal string) bool {
+	return principalKind(principal) == "Service"
+}
+
+// normalizedPrincipal is the value Lambda stores for a principal: an account
+// id becomes the account's root ARN in the function's partition; everything
+// else is kept verbatim (SPEC §3.2).
+func normalizedPrincipal(principal, partition string) string {
+	if accountIDPrincipal.MatchString(principal) {
+		return rootARN(partition, principal)
+	}
+	return principal
+}
+
+func rootARN(partition, accountID string) string {
+	return "arn:" + partition + ":iam::" + accountID + ":root"
+}
+
+// partitionOfARN returns the partition of an ARN, or "" when s is not one.
+func partitionOfARN(s string) string {
+	rest, ok := strings.CutPrefix(s, "arn:")
+	if !ok {
+		return ""
+	}
+	partition, _, ok := strings.Cut(rest, ":")
+	if !ok {
+		return ""
+	}
+	return partition
+}
