@@ -1,0 +1,174 @@
+package emulator
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Config configures a Server.
+type Config struct {
+	// Region is the emulated endpoint's region (default "us-east-1"). ARNs
+	// naming another region get 404 (§4.7).
+	Region string
+	// AccountID is the owner of every function (default "123456789012").
+	AccountID string
+	// Quotas maps a bucket name (see QuotaBuckets) to requests per second.
+	// Absent or 0 means unlimited.
+	Quotas map[string]float64
+	// Now is the clock for quotas and timestamps (default time.Now).
+	Now func() time.Time
+}
+
+// Validate reports configuration mistakes, such as an unknown quota bucket.
+func (c Config) Validate() error {
+	for name, rate := range c.Quotas {
+		if !slices.Contains(QuotaBuckets, name) {
+			return fmt.Errorf("unknown quota bucket %q (valid: %v)", name, QuotaBuckets)
+		}
+		if rate < 0 {
+			return fmt.Errorf("quota %s must not be negative, got %v", name, rate)
+		}
+	}
+	return nil
+}
+
+// Server is an http.Handler emulating the Lambda API. It is safe for
+// concurrent use; every operation runs under one mutex, so state changes
+// are atomic and strongly consistent.
+type Server struct {
+	cfg    Config
+	mux    *http.ServeMux
+	quotas *quotaLimiter
+	stats  *statsRecorder
+
+	mu        sync.Mutex
+	functions map[string]*function
+}
+
+// New returns an empty emulator. It panics if cfg.Validate fails.
+func New(cfg Config) *Server {
+	if err := cfg.Validate(); err != nil {
+		panic("emulator: " + err.Error())
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if cfg.AccountID == "" {
+		cfg.AccountID = "123456789012"
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{
+		cfg:       cfg,
+		mux:       http.NewServeMux(),
+		quotas:    newQuotaLimiter(cfg.Quotas, cfg.Now),
+		stats:     newStatsRecorder(),
+		functions: map[string]*function{},
+	}
+	s.routes()
+	return s
+}
+
+// operationHandler runs one API operation with the state lock held. body is
+// the whole request body.
+type operationHandler func(r *http.Request, body []byte) (*response, *apiError)
+
+// response is a successful reply.
+type response struct {
+	status int
+	body   string // JSON, or "" for no body
+}
+
+// routes registers the operations with the routes from the SDK schemas
+// (§1). ServeMux matches the decoded path, so %3A in ARNs is handled.
+func (s *Server) routes() {
+	const fn = "/2015-03-31/functions/{FunctionName}"
+	s.handle("POST /2015-03-31/functions", "CreateFunction", BucketControlPlane, s.createFunction)
+	s.handle("GET "+fn, "GetFunction", BucketGetFunction, s.getFunction)
+	s.handle("DELETE "+fn, "DeleteFunction", BucketControlPlane, s.deleteFunction)
+	s.handle("POST "+fn+"/versions", "PublishVersion", BucketControlPlane, s.publishVersion)
+	s.handle("POST "+fn+"/aliases", "CreateAlias", BucketControlPlane, s.createAlias)
+	s.handle("GET "+fn+"/aliases/{Name}", "GetAlias", BucketControlPlane, s.getAlias)
+	s.handle("DELETE "+fn+"/aliases/{Name}", "DeleteAlias", BucketControlPlane, s.deleteAlias)
+	s.handle("POST "+fn+"/policy", "AddPermission", BucketControlPlane, s.addPermission)
+	s.handle("GET "+fn+"/policy", "GetPolicy", BucketGetPolicy, s.getPolicy)
+	s.handle("DELETE "+fn+"/policy/{StatementId}", "RemovePermission", BucketControlPlane, s.removePermission)
+
+	s.routeAdmin()
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, errUnknownOperation(r.Method, r.URL.Path))
+	})
+}
+
+// handle wraps an operation with counting, throttling and error rendering.
+// Throttling comes first, as at AWS's front door; throttled calls count as
+// calls and as TooManyRequestsException errors.
+func (s *Server) handle(pattern, operation, bucket string, h operationHandler) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Amzn-RequestId", uuid.NewString())
+		s.stats.recordCall(operation)
+		fail := func(e *apiError) {
+			s.stats.recordError(operation, e.code)
+			writeError(w, e)
+		}
+		if retryAfter, ok := s.quotas.take(bucket); !ok {
+			fail(errTooManyRequests(retryAfter))
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 70<<20))
+		if err != nil {
+			fail(errInvalidRequestContent("Could not read request body: " + err.Error()))
+			return
+		}
+		s.mu.Lock()
+		resp, apiErr := h(r, body)
+		s.mu.Unlock()
+		if apiErr != nil {
+			fail(apiErr)
+			return
+		}
+		if resp.body == "" {
+			w.WriteHeader(resp.status)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(resp.status)
+		_, _ = io.WriteString(w, resp.body)
+	})
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Stats returns a copy of the call and error counters.
+func (s *Server) Stats() Stats { return s.stats.snapshot() }
+
+// ResetStats zeroes the counters.
+func (s *Server) ResetStats() { s.stats.reset() }
+
+// Policy returns the stored policy document and its RevisionId for a
+// function (name or ARN) and qualifier ("" or "$LATEST" for the unqualified
+// policy). ok is false when there is no policy. It is not counted as a call.
+func (s *Server) Policy(functionName, qualifier string) (policy, revisionID string, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ref, parsed := parseFunctionName(functionName)
+	if !parsed {
+		return "", "", false
+	}
+	if qualifier == "" {
+		qualifier = ref.qualifier
+	}
+	target, failure := s.lookupPolicy(ref.name, qualifier)
+	if failure != lookupOK || !target.policy.exists() {
+		return "", "", false
+	}
+	return target.policy.document(), target.policy.revisionID, true
+}

@@ -1,0 +1,113 @@
+package emulator
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// function is one Lambda function with its $LATEST, versions and aliases.
+type function struct {
+	name        string
+	latest      *functionVersion
+	versions    map[string]*functionVersion // "1", "2", ...
+	nextVersion int
+	aliases     map[string]*functionAlias
+	codeSize    int64
+	codeSha256  string
+}
+
+// functionVersion is $LATEST or a published version. Each has its own
+// resource policy; a new version starts with none (§6).
+type functionVersion struct {
+	config functionConfiguration
+	policy resourcePolicy
+}
+
+// functionAlias has its own RevisionId and its own policy, separate from
+// its target version's (§6).
+type functionAlias struct {
+	config aliasConfiguration
+	policy resourcePolicy
+}
+
+// resourcePolicy is the policy of one (function, qualifier). Since 2025 its
+// RevisionId is independent of the configuration's (§7).
+type resourcePolicy struct {
+	sids       []string // insertion order (§3.1)
+	statements []string // compact JSON, parallel to sids
+	revisionID string   // "" while there is no policy
+}
+
+func (p *resourcePolicy) exists() bool { return len(p.sids) > 0 }
+
+func (p *resourcePolicy) indexOf(sid string) int {
+	for i, s := range p.sids {
+		if s == sid {
+			return i
+		}
+	}
+	return -1
+}
+
+func (p *resourcePolicy) document() string { return policyDocument(p.statements) }
+
+// documentWith is the document as it would be after appending statement.
+func (p *resourcePolicy) documentWith(statement string) string {
+	return policyDocument(append(p.statements[:len(p.statements):len(p.statements)], statement))
+}
+
+// add and remove give the policy a new RevisionId (§7).
+func (p *resourcePolicy) add(sid, statement string) {
+	p.sids = append(p.sids, sid)
+	p.statements = append(p.statements, statement)
+	p.revisionID = newRevisionID()
+}
+
+// remove deletes the statement at i; removing the last statement deletes
+// the policy (§3.1), so GetPolicy then answers 404.
+func (p *resourcePolicy) remove(i int) {
+	p.sids = append(p.sids[:i:i], p.sids[i+1:]...)
+	p.statements = append(p.statements[:i:i], p.statements[i+1:]...)
+	if len(p.sids) == 0 {
+		*p = resourcePolicy{}
+		return
+	}
+	p.revisionID = newRevisionID()
+}
+
+func newRevisionID() string { return uuid.NewString() }
+
+// functionConfiguration is the FunctionConfiguration shape (member names
+// from the SDK schemas).
+type functionConfiguration struct {
+	FunctionName     string   `json:"FunctionName"`
+	FunctionArn      string   `json:"FunctionArn"`
+	Runtime          string   `json:"Runtime,omitempty"`
+	Role             string   `json:"Role"`
+	Handler          string   `json:"Handler,omitempty"`
+	CodeSize         int64    `json:"CodeSize"`
+	CodeSha256       string   `json:"CodeSha256"`
+	Description      string   `json:"Description"`
+	Timeout          int32    `json:"Timeout"`
+	MemorySize       int32    `json:"MemorySize"`
+	LastModified     string   `json:"LastModified"`
+	Version          string   `json:"Version"`
+	RevisionId       string   `json:"RevisionId"`
+	State            string   `json:"State"`
+	LastUpdateStatus string   `json:"LastUpdateStatus"`
+	PackageType      string   `json:"PackageType"`
+	Architectures    []string `json:"Architectures"`
+}
+
+// aliasConfiguration is the AliasConfiguration shape.
+type aliasConfiguration struct {
+	AliasArn        string `json:"AliasArn"`
+	Name            string `json:"Name"`
+	FunctionVersion string `json:"FunctionVersion"`
+	Description     string `json:"Description"`
+	RevisionId      string `json:"RevisionId"`
+}
+
+// lastModified uses Lambda's timestamp format, e.g. 2019-08-14T22:26:11.234+0000.
+func lastModified(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000-0700") }

@@ -1,0 +1,126 @@
+package emulator
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode/utf16"
+)
+
+// pattern is a model constraint: text is printed in error messages exactly
+// as AWS prints it; match tests the WHOLE value (§2: "example.com" fails
+// ([a-zA-Z0-9-_]+)).
+type pattern struct {
+	text  string
+	match func(string) bool
+}
+
+func wholeMatch(text string) pattern { return wholeMatchAs(text, text) }
+
+// wholeMatchAs prints text but matches with the RE2 expression re, for model
+// patterns that RE2 spells differently.
+func wholeMatchAs(text, re string) pattern {
+	compiled := regexp.MustCompile(`^(?:` + re + `)$`)
+	return pattern{text: text, match: compiled.MatchString}
+}
+
+// Model patterns (§2).
+var (
+	namespacedFunctionNamePattern = wholeMatch(`(arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:|(((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?))(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9-_]+))?`)
+	statementIDPattern            = wholeMatch(`([a-zA-Z0-9-_]+)`)  // AddPermission body: no dot
+	namespacedStatementIDPattern  = wholeMatch(`([a-zA-Z0-9-_.]+)`) // RemovePermission path: dot allowed
+	actionPattern                 = wholeMatch(`(lambda:[*]|lambda:[a-zA-Z]+|[*])`)
+	// Java's \s also matches \x0B, RE2's does not.
+	principalPattern     = wholeMatchAs(`[^\s]+`, `[^\s\x0B]+`)
+	sourceArnPattern     = wholeMatch(`arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\-])+:((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1})?:(\d{12})?:(.*)`)
+	sourceAccountPattern = wholeMatch(`\d{12}`)
+	eventSourceTokenPat  = wholeMatch(`[a-zA-Z0-9._\-]+`)
+	qualifierPattern     = wholeMatch(`\$(LATEST(\.PUBLISHED)?)|[a-zA-Z0-9-_$]+`)
+	principalOrgIDPat    = wholeMatch(`o-[a-z0-9]{10,32}`)
+	versionPattern       = wholeMatch(`(\$LATEST(\.PUBLISHED)?|[0-9]+)`)
+	// The alias pattern uses a lookahead RE2 lacks: a name, but not all digits.
+	aliasPattern = pattern{
+		text:  `(?!^[0-9]+$)([a-zA-Z0-9-_]+)`,
+		match: func(s string) bool { return isAliasShaped(s) },
+	}
+)
+
+var (
+	aliasChars  = regexp.MustCompile(`^[a-zA-Z0-9-_]+$`)
+	digitsOnly  = regexp.MustCompile(`^[0-9]+$`)
+	functionURL = []string{"NONE", "AWS_IAM"} // FunctionUrlAuthType, model order
+)
+
+// isAliasShaped reports whether a qualifier could name an alias (§4.5).
+func isAliasShaped(q string) bool { return aliasChars.MatchString(q) && !digitsOnly.MatchString(q) }
+
+// isVersionNumber reports whether a qualifier names a published version.
+func isVersionNumber(q string) bool { return digitsOnly.MatchString(q) }
+
+// field describes one request member and its model constraints.
+type field struct {
+	wireName string  // lowerCamel name used in ValidationException text (§2)
+	value    *string // nil when the member is absent
+	required bool
+	minLen   int
+	maxLen   int // 0: no maximum
+	pattern  *pattern
+	enum     []string
+}
+
+// violations returns Coral-style constraint violations for f, the pattern
+// (or enum) before the length ([unknown] order, see doc.go).
+func (f field) violations() []string {
+	if f.value == nil {
+		if f.required {
+			return []string{fmt.Sprintf("Value null at '%s' failed to satisfy constraint: Member must not be null", f.wireName)}
+		}
+		return nil
+	}
+	v := *f.value
+	var out []string
+	fail := func(constraint string) {
+		out = append(out, fmt.Sprintf("Value '%s' at '%s' failed to satisfy constraint: %s", v, f.wireName, constraint))
+	}
+	if f.pattern != nil && !f.pattern.match(v) {
+		fail("Member must satisfy regular expression pattern: " + f.pattern.text)
+	}
+	if f.enum != nil && !slices.Contains(f.enum, v) {
+		fail("Member must satisfy enum value set: [" + strings.Join(f.enum, ", ") + "]")
+	}
+	n := javaLength(v)
+	if n < f.minLen {
+		fail(fmt.Sprintf("Member must have length greater than or equal to %d", f.minLen))
+	}
+	if f.maxLen > 0 && n > f.maxLen {
+		fail(fmt.Sprintf("Member must have length less than or equal to %d", f.maxLen))
+	}
+	return out
+}
+
+// validate checks members in the given order and returns one
+// ValidationException listing every violation, or nil.
+func validate(fields ...field) *apiError {
+	var all []string
+	for _, f := range fields {
+		all = append(all, f.violations()...)
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	return errValidation(all)
+}
+
+// javaLength counts UTF-16 code units, as Java's String.length() does.
+func javaLength(s string) int { return len(utf16.Encode([]rune(s))) }
+
+// Member constraints shared by several operations (§2).
+
+func functionNameField(name string) field {
+	return field{wireName: "functionName", value: &name, required: true, minLen: 1, maxLen: 256, pattern: &namespacedFunctionNamePattern}
+}
+
+func qualifierField(q *string) field {
+	return field{wireName: "qualifier", value: q, minLen: 1, maxLen: 128, pattern: &qualifierPattern}
+}
