@@ -1,0 +1,196 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// LambdaPermissionSpec is one statement of a Lambda function's resource-based
+// policy, stated as the members of an AddPermission call. Every pattern is
+// Lambda's own (the project's Lambda API spec, §2), checked at admission so
+// that bad input is refused with the field named before any AWS call.
+//
+// +kubebuilder:validation:XValidation:rule=`!has(self.qualifier) || self.functionName.matches('^(arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-[0-9]:[0-9]{12}:|((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-[0-9]:)?([0-9]{12}:)?)(function:)?[a-zA-Z0-9_.-]+$') || !self.functionName.matches('^(arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-[0-9]:[0-9]{12}:|((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-[0-9]:)?([0-9]{12}:)?)(function:)?[a-zA-Z0-9_.-]+:([$]LATEST([.]PUBLISHED)?|[a-zA-Z0-9_-]+)$') || self.functionName.substring(self.functionName.lastIndexOf(':') + 1) == self.qualifier`,message="qualifier must match the qualifier suffix of functionName",fieldPath=".qualifier",reason=FieldValueInvalid
+// +kubebuilder:validation:XValidation:rule=`!has(oldSelf.qualifier) || (has(self.qualifier) && self.qualifier == oldSelf.qualifier)`,message="qualifier is immutable once set",fieldPath=".qualifier"
+// +kubebuilder:validation:XValidation:rule=`!has(oldSelf.statementId) || (has(self.statementId) && self.statementId == oldSelf.statementId)`,message="statementId is immutable once set",fieldPath=".statementId"
+type LambdaPermissionSpec struct {
+	// FunctionName names the function: a name (my-function), a partial ARN
+	// (123456789012:function:my-function) or an ARN
+	// (arn:aws:lambda:us-east-2:123456789012:function:my-function), each
+	// optionally ending in :qualifier (a version or alias). The name itself
+	// is at most 64 characters. As in Lambda's pattern, REGION: and ACCOUNT:
+	// are optional prefixes: 123456789012:my-function is function my-function
+	// of account 123456789012, while my-function:1 is version 1 of my-function.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:XValidation:rule=`self.matches('^(arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-[0-9]:[0-9]{12}:|((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-[0-9]:)?([0-9]{12}:)?)(function:)?[a-zA-Z0-9_.-]{1,64}$') || (!self.matches('^(arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-[0-9]:[0-9]{12}:|((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-[0-9]:)?([0-9]{12}:)?)(function:)?[a-zA-Z0-9_.-]+$') && self.matches('^(arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-[0-9]:[0-9]{12}:|((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-[0-9]:)?([0-9]{12}:)?)(function:)?[a-zA-Z0-9_.-]{1,64}:([$]LATEST([.]PUBLISHED)?|[a-zA-Z0-9_-]+)$'))`,message="functionName must be a function name, name:qualifier, ACCOUNT:function:name or arn:PARTITION:lambda:REGION:ACCOUNT:function:name[:qualifier], with a name of at most 64 characters"
+	// +kubebuilder:validation:XValidation:rule=`!self.endsWith(':$LATEST')`,message="functionName: Lambda does not support policies on $LATEST; omit the qualifier to grant on the unqualified function"
+	// +kubebuilder:validation:XValidation:rule=`self == oldSelf`,message="functionName is immutable"
+	FunctionName string `json:"functionName"`
+
+	// Qualifier is a version number or alias name; the statement then applies
+	// to that version or alias only. $LATEST cannot carry a policy.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:XValidation:rule=`self.matches('^([$]LATEST([.]PUBLISHED)?|[a-zA-Z0-9_$-]+)$')`,message="qualifier must be a version number or an alias name (letters, digits, '-', '_')"
+	// +kubebuilder:validation:XValidation:rule=`self != '$LATEST'`,message="qualifier: Lambda does not support policies on $LATEST; omit the qualifier to grant on the unqualified function"
+	Qualifier string `json:"qualifier,omitempty"`
+
+	// StatementID is the statement's Sid, unique within the policy. When
+	// empty, the controller derives one from the namespace and name and
+	// records it in status.statementId.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=100
+	// +kubebuilder:validation:XValidation:rule=`self.matches('^[a-zA-Z0-9_-]+$')`,message="statementId must contain only letters, digits, '-' and '_' (Lambda refuses '.')"
+	StatementID string `json:"statementId,omitempty"`
+
+	// Action the principal may call: lambda:InvokeFunction,
+	// lambda:InvokeFunctionUrl, lambda:GetFunction, lambda:* or *.
+	// +optional
+	// +kubebuilder:default="lambda:InvokeFunction"
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=10000
+	// +kubebuilder:validation:XValidation:rule=`self.matches('^(lambda:[*]|lambda:[a-zA-Z]+|[*])$')`,message="action must be lambda:ActionName, lambda:* or *"
+	Action string `json:"action,omitempty"`
+
+	// Principal is who is granted: an AWS service (s3.amazonaws.com), an
+	// account id (123456789012, stored by Lambda as its root ARN), an IAM
+	// role or user ARN, or * for anyone.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule=`self.matches('^([*]|[0-9]{12}|arn:aws[a-zA-Z-]*:(iam|sts)::[0-9]{12}:(root|[a-zA-Z0-9_+=,.@-]+(/[a-zA-Z0-9_+=,.@-]+)+)|[a-z0-9][a-z0-9-]*([.][a-z0-9][a-z0-9-]*)*[.](amazonaws[.]com([.]cn)?|amazon[.]com))$')`,message="principal must be *, a 12-digit account id, an IAM ARN (arn:aws:iam::123456789012:role/name) or a service principal (s3.amazonaws.com)"
+	Principal string `json:"principal"`
+
+	// SourceArn limits the grant to calls made on behalf of this resource
+	// (an S3 bucket, an SNS topic, an API Gateway route…). Wildcards are
+	// allowed; Lambda matches it with ArnLike.
+	// +optional
+	// +kubebuilder:validation:MaxLength=10000
+	// +kubebuilder:validation:XValidation:rule=`self.matches('^arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9-])+:((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-[0-9])?:([0-9]{12})?:(.*)$')`,message="sourceArn must be an ARN (arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE)"
+	SourceArn string `json:"sourceArn,omitempty"`
+
+	// SourceAccount limits the grant to calls on behalf of resources owned by
+	// this account.
+	// +optional
+	// +kubebuilder:validation:MaxLength=12
+	// +kubebuilder:validation:XValidation:rule=`self.matches('^[0-9]{12}$')`,message="sourceAccount must be a 12-digit AWS account id"
+	SourceAccount string `json:"sourceAccount,omitempty"`
+
+	// PrincipalOrgID limits the grant to principals of this AWS
+	// Organizations organization.
+	// +optional
+	// +kubebuilder:validation:MaxLength=34
+	// +kubebuilder:validation:XValidation:rule=`self.matches('^o-[a-z0-9]{10,32}$')`,message="principalOrgID must be an organization id like o-a1b2c3d4e5"
+	PrincipalOrgID string `json:"principalOrgID,omitempty"`
+
+	// EventSourceToken is the Alexa skill id or similar token a caller must
+	// present.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:XValidation:rule=`self.matches('^[a-zA-Z0-9._-]+$')`,message="eventSourceToken must contain only letters, digits, '.', '_' and '-'"
+	EventSourceToken string `json:"eventSourceToken,omitempty"`
+
+	// FunctionURLAuthType limits a lambda:InvokeFunctionUrl grant to function
+	// URLs of this auth type.
+	// +optional
+	// +kubebuilder:validation:Enum=NONE;AWS_IAM
+	FunctionURLAuthType string `json:"functionUrlAuthType,omitempty"`
+
+	// InvokedViaFunctionURL limits a lambda:InvokeFunction grant to calls that
+	// come through the function's URL, as function URLs require since
+	// October 2025.
+	// +optional
+	InvokedViaFunctionURL bool `json:"invokedViaFunctionUrl,omitempty"`
+
+	// Region of the function when functionName is not an ARN; defaults to the
+	// operator's region.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule=`self.matches('^(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-[0-9]$')`,message="region must be an AWS region such as us-east-2"
+	// +kubebuilder:validation:MaxLength=32
+	Region string `json:"region,omitempty"`
+
+	// DeletionPolicy says what happens to the statement when the object is
+	// deleted: Delete removes it from the policy, Retain leaves it.
+	// +optional
+	// +kubebuilder:default=Delete
+	// +kubebuilder:validation:Enum=Delete;Retain
+	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+}
+
+// DeletionPolicy says what happens to the statement when its object goes.
+type DeletionPolicy string
+
+const (
+	DeletionPolicyDelete DeletionPolicy = "Delete"
+	DeletionPolicyRetain DeletionPolicy = "Retain"
+)
+
+// LambdaPermissionStatus is what the controller last observed and did.
+type LambdaPermissionStatus struct {
+	// ObservedGeneration is the generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Conditions: Ready, Reconciling and Stalled, as kstatus reads them.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// StatementID is the Sid of the statement this object manages.
+	// +optional
+	StatementID string `json:"statementId,omitempty"`
+
+	// FunctionArn is the unqualified ARN of the function.
+	// +optional
+	FunctionArn string `json:"functionArn,omitempty"`
+
+	// Statement is the statement exactly as Lambda stores it.
+	// +optional
+	Statement string `json:"statement,omitempty"`
+
+	// PolicyRevisionID is the policy's RevisionId when the statement was last
+	// seen or written.
+	// +optional
+	PolicyRevisionID string `json:"policyRevisionId,omitempty"`
+
+	// LastSyncTime is when the statement was last seen in place.
+	// +optional
+	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
+}
+
+// LambdaPermission keeps one statement in a Lambda function's resource-based
+// policy: the controller adds it, keeps it as specified, and removes it when
+// the object is deleted. Statements it does not manage are never touched.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=lperm,categories=aws
+// +kubebuilder:printcolumn:name="Function",type=string,JSONPath=`.spec.functionName`
+// +kubebuilder:printcolumn:name="Qualifier",type=string,JSONPath=`.spec.qualifier`
+// +kubebuilder:printcolumn:name="Principal",type=string,JSONPath=`.spec.principal`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type LambdaPermission struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   LambdaPermissionSpec   `json:"spec"`
+	Status LambdaPermissionStatus `json:"status,omitempty"`
+}
+
+// LambdaPermissionList is a list of LambdaPermission.
+//
+// +kubebuilder:object:root=true
+type LambdaPermissionList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []LambdaPermission `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&LambdaPermission{}, &LambdaPermissionList{})
+}
