@@ -15,8 +15,20 @@ help: ## Show this help.
 	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*##/ {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: test
-test: fmt-check vet ## Run every test (unit, emulator through the SDK, fuzz seed corpora).
-	$(GO) test -race -count=1 ./...
+test: fmt-check vet control-plane ## Run every test: unit, emulator through the SDK, envtest integration, fuzz seed corpora.
+	KUBEBUILDER_ASSETS="$$(hack/control-plane/build.sh)" $(GO) test -race -count=1 ./...
+
+.PHONY: demo
+demo: control-plane manager ## Run the operator on a local control plane against the Lambda emulator with config/samples (DEMO_ONCE=1: check and exit).
+	KUBEBUILDER_ASSETS="$$(hack/control-plane/build.sh)" $(GO) run ./hack/demo
+
+.PHONY: control-plane
+control-plane: ## Build kube-apiserver, kubectl and etcd from source into bin/ (skipped when present).
+	@hack/control-plane/build.sh >/dev/null
+
+.PHONY: manager
+manager: ## Build the operator binary into bin/manager.
+	$(GO) build -o bin/manager .
 
 .PHONY: fmt-check
 fmt-check: ## Fail when a Go file is not gofmt-ed.

@@ -1,0 +1,446 @@
+package controllers_test
+
+import (
+	"encoding/json"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
+
+	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
+)
+
+var s3Spec = lambdav1alpha1.LambdaPermissionSpec{
+	StatementID:   "s3",
+	Action:        "lambda:InvokeFunction",
+	Principal:     "s3.amazonaws.com",
+	SourceAccount: "123456789012",
+	SourceArn:     "arn:aws:s3:::my-bucket-1xpuxmplzrlbh/*",
+}
+
+func predicted(t *testing.T, function, qualifier string, spec lambdav1alpha1.LambdaPermissionSpec) string {
+	t.Helper()
+	target := policy.FunctionRef{Partition: "aws", Region: region, AccountID: account, Name: function, Qualifier: qualifier}
+	return policy.DesiredStatement(target, policy.Permission{
+		StatementID: spec.StatementID, Action: spec.Action, Principal: spec.Principal, SourceArn: spec.SourceArn,
+		SourceAccount: spec.SourceAccount, PrincipalOrgID: spec.PrincipalOrgID, EventSourceToken: spec.EventSourceToken,
+		FunctionURLAuthType: spec.FunctionURLAuthType, InvokedViaFunctionURL: spec.InvokedViaFunctionURL,
+	}).Render()
+}
+
+func TestCreatedPermissionBecomesReadyWithThePredictedStatement(t *testing.T) {
+	fn := newName("create")
+	newFunction(t, fn)
+	obj := permission(newName("s3"), fn, s3Spec)
+	create(t, obj)
+
+	got := waitReady(t, obj)
+	want := predicted(t, fn, "", s3Spec)
+	stored, ok := storedStatement(fn, "", "s3")
+	if !ok || stored != want {
+		t.Fatalf("policy holds %q, want %q", stored, want)
+	}
+	if got.Status.Statement != stored {
+		t.Errorf("status.statement = %q, want the stored %q", got.Status.Statement, stored)
+	}
+	if got.Status.StatementID != "s3" || got.Status.FunctionArn != "arn:aws:lambda:us-east-2:123456789012:function:"+fn {
+		t.Errorf("status statementId %q functionArn %q", got.Status.StatementID, got.Status.FunctionArn)
+	}
+	if got.Status.LastSyncTime == nil || !slices.Contains(get(t, obj).Finalizers, controllers.Finalizer) {
+		t.Errorf("lastSyncTime %v, finalizers %v", got.Status.LastSyncTime, got.Finalizers)
+	}
+	waitEvent(t, obj, "Added")
+	if s := kstatus(t, obj); s != status.CurrentStatus {
+		t.Errorf("kstatus = %s, want Current", s)
+	}
+}
+
+func TestStatementIDIsDerivedWhenEmpty(t *testing.T) {
+	fn := newName("derived")
+	newFunction(t, fn)
+	spec := s3Spec
+	spec.StatementID = ""
+	obj := permission(newName("bucket.events"), fn, spec)
+	create(t, obj)
+	got := waitReady(t, obj)
+	want := "default_" + strings.ReplaceAll(obj.Name, ".", "_")
+	if got.Status.StatementID != want {
+		t.Fatalf("status.statementId = %q, want %q", got.Status.StatementID, want)
+	}
+	if _, ok := storedStatement(fn, "", want); !ok {
+		t.Errorf("no statement %q in the policy", want)
+	}
+}
+
+// Every recorded AWS case, as an object: Ready with exactly the predicted
+// statement, then no write at all over three forced resyncs.
+func TestGoldenCasesConvergeAndStayQuiet(t *testing.T) {
+	cases := loadGoldenInputs(t)
+	var objs []*lambdav1alpha1.LambdaPermission
+	for i, in := range cases {
+		fn := newName("golden")
+		newFunction(t, fn)
+		qualifier := in.Qualifier
+		if _, q, ok := strings.Cut(in.FunctionName, ":"); ok {
+			qualifier = q
+		}
+		functionName := fn
+		if strings.Contains(in.FunctionName, ":") {
+			functionName = fn + ":" + qualifier
+		}
+		if qualifier != "" {
+			publishWithAlias(t, fn, qualifier)
+		}
+		obj := permission(newName("golden"), functionName, lambdav1alpha1.LambdaPermissionSpec{
+			Qualifier: in.Qualifier, StatementID: in.StatementId, Action: in.Action, Principal: in.Principal,
+			SourceArn: in.SourceArn, SourceAccount: in.SourceAccount, PrincipalOrgID: in.PrincipalOrgID,
+			EventSourceToken: in.EventSourceToken, FunctionURLAuthType: in.FunctionUrlAuthType, InvokedViaFunctionURL: in.InvokedViaFunctionUrl,
+		})
+		create(t, obj)
+		objs = append(objs, obj)
+		defer func(i int, fn, qualifier string, obj *lambdav1alpha1.LambdaPermission) {
+			if t.Failed() {
+				return
+			}
+			got := get(t, obj)
+			want := predicted(t, fn, qualifier, got.Spec)
+			if stored, _ := storedStatement(fn, qualifier, got.Status.StatementID); stored != want || got.Status.Statement != want {
+				t.Errorf("case %d (%s): stored %q, status %q, want %q", i, cases[i].ID, stored, got.Status.Statement, want)
+			}
+		}(i, fn, qualifier, obj)
+	}
+	for _, obj := range objs {
+		waitReady(t, obj)
+	}
+	before, reads := writes(), calls("GetPolicy")
+	forceSyncs(t, 3, objs...)
+	if got := writes() - before; got != 0 {
+		t.Errorf("%d writes over 3 forced resyncs of %d objects in place, want 0", got, len(objs))
+	}
+	if got := calls("GetPolicy") - reads; got < 3*len(objs) {
+		t.Errorf("only %d GetPolicy calls over 3 resyncs of %d objects: the resyncs did not read the policy", got, len(objs))
+	}
+}
+
+// publishWithAlias makes qualifier exist: a version, or an alias to one.
+func publishWithAlias(t *testing.T, fn, qualifier string) {
+	t.Helper()
+	v, err := outside.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String(fn)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(v.Version) == qualifier {
+		return
+	}
+	if _, err := outside.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: aws.String(fn), Name: aws.String(qualifier), FunctionVersion: v.Version}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type goldenInput struct {
+	ID                    string
+	FunctionName          string
+	Qualifier             string
+	StatementId           string
+	Action                string
+	Principal             string
+	SourceArn             string
+	SourceAccount         string
+	PrincipalOrgID        string
+	EventSourceToken      string
+	FunctionUrlAuthType   string
+	InvokedViaFunctionUrl bool
+}
+
+func loadGoldenInputs(t *testing.T) []goldenInput {
+	t.Helper()
+	data, err := os.ReadFile("../testdata/golden_cases.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []struct {
+		ID    string `json:"id"`
+		Input goldenInput
+	}
+	if err := json.Unmarshal(data, &cases); err != nil {
+		t.Fatal(err)
+	}
+	var inputs []goldenInput
+	for _, c := range cases {
+		c.Input.ID = c.ID
+		inputs = append(inputs, c.Input)
+	}
+	if len(inputs) < 16 {
+		t.Fatalf("%d golden cases", len(inputs))
+	}
+	return inputs
+}
+
+func TestSpecChangeReplacesTheStatement(t *testing.T) {
+	fn := newName("update")
+	newFunction(t, fn)
+	obj := permission(newName("xaccount"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "xaccount", Principal: "223456789012"})
+	create(t, obj)
+	waitReady(t, obj)
+
+	update(t, obj, func(o *lambdav1alpha1.LambdaPermission) { o.Spec.Principal = "323456789012"; o.Spec.PrincipalOrgID = "o-a1b2c3d4e5" })
+	got := waitReady(t, obj)
+	want := predicted(t, fn, "", got.Spec)
+	if stored, _ := storedStatement(fn, "", "xaccount"); stored != want || got.Status.Statement != want {
+		t.Fatalf("after the change: stored %q, status %q, want %q", stored, got.Status.Statement, want)
+	}
+	if !strings.Contains(want, "arn:aws:iam::323456789012:root") {
+		t.Fatalf("prediction %q lacks the new principal", want)
+	}
+	waitEvent(t, obj, "Removed")
+}
+
+func TestStatementIDChangeMovesTheStatement(t *testing.T) {
+	fn := newName("move")
+	newFunction(t, fn)
+	spec := s3Spec
+	spec.StatementID = ""
+	obj := permission(newName("mover"), fn, spec)
+	create(t, obj)
+	derived := waitReady(t, obj).Status.StatementID
+
+	update(t, obj, func(o *lambdav1alpha1.LambdaPermission) { o.Spec.StatementID = "explicit" })
+	got := waitReady(t, obj)
+	doc, _ := storedPolicy(fn, "")
+	if got.Status.StatementID != "explicit" || !slices.Equal(sids(doc), []string{"explicit", "foreign-terraform"}) {
+		t.Fatalf("statementId %q, policy Sids %v; want the statement moved from %q to explicit", got.Status.StatementID, sids(doc), derived)
+	}
+}
+
+func TestDriftIsCorrected(t *testing.T) {
+	fn := newName("drift")
+	newFunction(t, fn)
+	obj := permission(newName("s3"), fn, s3Spec)
+	create(t, obj)
+	want := waitReady(t, obj).Status.Statement
+
+	t.Run("removed outside, restored by the periodic sync", func(t *testing.T) {
+		removeOutside(t, fn, "s3")
+		eventually(t, "statement restored", func() string {
+			if got, _ := storedStatement(fn, "", "s3"); got != want {
+				return "policy holds " + got
+			}
+			return ""
+		})
+	})
+	t.Run("changed outside, corrected", func(t *testing.T) {
+		removeOutside(t, fn, "s3")
+		addOutside(t, fn, "", &lambda.AddPermissionInput{StatementId: aws.String("s3"), Action: aws.String("lambda:InvokeFunction"),
+			Principal: aws.String("s3.amazonaws.com"), SourceArn: aws.String("arn:aws:s3:::attacker-bucket/*")})
+		forceSyncs(t, 1, obj)
+		if got, _ := storedStatement(fn, "", "s3"); got != want {
+			t.Fatalf("policy holds %q, want %q", got, want)
+		}
+	})
+}
+
+func TestDeletion(t *testing.T) {
+	fn := newName("delete")
+	newFunction(t, fn)
+	remove := permission(newName("remove"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "remove-me", Principal: "sns.amazonaws.com"})
+	retain := permission(newName("retain"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "retain-me", Principal: "sqs.amazonaws.com",
+		DeletionPolicy: lambdav1alpha1.DeletionPolicyRetain})
+	create(t, remove)
+	create(t, retain)
+	waitReady(t, remove)
+	waitReady(t, retain)
+
+	for _, obj := range []*lambdav1alpha1.LambdaPermission{remove, retain} {
+		if err := k8s.Delete(ctx, obj); err != nil {
+			t.Fatal(err)
+		}
+		waitGone(t, obj)
+	}
+	doc, _ := storedPolicy(fn, "")
+	if got := sids(doc); !slices.Equal(got, []string{"foreign-terraform", "retain-me"}) {
+		t.Errorf("policy Sids after deletion = %v, want foreign-terraform and retain-me", got)
+	}
+}
+
+func TestDeletionIsNotHeldByAFunctionThatIsGone(t *testing.T) {
+	fn := newName("gone")
+	createFunction(t, fn)
+	obj := permission(newName("orphan"), fn, s3Spec)
+	create(t, obj)
+	waitReady(t, obj)
+	if _, err := outside.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String(fn)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := k8s.Delete(ctx, obj); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, obj)
+}
+
+func TestSidConflict(t *testing.T) {
+	fn := newName("conflict")
+	newFunction(t, fn)
+	first := permission(newName("first"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "shared", Principal: "sns.amazonaws.com"})
+	create(t, first)
+	waitReady(t, first)
+	time.Sleep(1100 * time.Millisecond) // creation times have a one-second resolution
+	second := permission(newName("second"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "shared", Principal: "sqs.amazonaws.com"})
+	create(t, second)
+
+	got := waitCondition(t, second, "Ready", metav1.ConditionFalse, controllers.ReasonSidConflict)
+	if c := findCondition(got, "Stalled"); c == nil || c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, first.Name) {
+		t.Errorf("Stalled = %+v, want True naming %s", c, first.Name)
+	}
+	if s := kstatus(t, second); s != status.FailedStatus {
+		t.Errorf("kstatus of the loser = %s, want Failed", s)
+	}
+	waitEvent(t, second, controllers.ReasonSidConflict)
+
+	// Neither flaps: over two sync periods the first keeps its statement
+	// and nothing is written.
+	before := writes()
+	time.Sleep(2 * syncPeriod)
+	want := predicted(t, fn, "", get(t, first).Spec)
+	if stored, _ := storedStatement(fn, "", "shared"); stored != want {
+		t.Errorf("policy holds %q, want the first object's %q", stored, want)
+	}
+	if got := writes() - before; got != 0 {
+		t.Errorf("%d writes while the conflict stood, want 0", got)
+	}
+	if s := kstatus(t, first); s != status.CurrentStatus {
+		t.Errorf("kstatus of the owner = %s, want Current", s)
+	}
+
+	// A loser that asks for exactly the owner's statement is refused too, and
+	// deleting it leaves the owner's statement in place.
+	removals := calls("RemovePermission")
+	twin := permission(newName("twin"), fn, get(t, first).Spec)
+	create(t, twin)
+	waitCondition(t, twin, "Ready", metav1.ConditionFalse, controllers.ReasonSidConflict)
+	if err := k8s.Delete(ctx, twin); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, twin)
+	if stored, _ := storedStatement(fn, "", "shared"); stored != want {
+		t.Errorf("deleting a losing twin left the policy with %q, want the owner's %q", stored, want)
+	}
+	if n := calls("RemovePermission") - removals; n != 0 {
+		t.Errorf("deleting a losing twin made %d RemovePermission calls, want 0", n)
+	}
+
+	// When the first goes, the second takes the Sid over.
+	if err := k8s.Delete(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	got = waitReady(t, second)
+	if stored, _ := storedStatement(fn, "", "shared"); stored != predicted(t, fn, "", got.Spec) {
+		t.Errorf("after the owner left, policy holds %q", stored)
+	}
+}
+
+func TestFunctionNotFoundUntilItAppears(t *testing.T) {
+	fn := newName("later")
+	obj := permission(newName("early"), fn, s3Spec)
+	create(t, obj)
+	got := waitCondition(t, obj, "Ready", metav1.ConditionFalse, controllers.ReasonFunctionNotFound)
+	if c := findCondition(got, "Reconciling"); c == nil || c.Status != metav1.ConditionTrue {
+		t.Errorf("Reconciling = %+v, want True while waiting for the function", c)
+	}
+	if s := kstatus(t, obj); s != status.InProgressStatus {
+		t.Errorf("kstatus = %s, want InProgress", s)
+	}
+	waitEvent(t, obj, controllers.ReasonFunctionNotFound)
+
+	newFunction(t, fn)
+	waitReady(t, obj)
+	if s := kstatus(t, obj); s != status.CurrentStatus {
+		t.Errorf("kstatus = %s, want Current", s)
+	}
+}
+
+func TestAliasNotFoundUntilItAppears(t *testing.T) {
+	fn := newName("aliased")
+	newFunction(t, fn)
+	spec := s3Spec
+	spec.Qualifier = "live"
+	obj := permission(newName("on-alias"), fn, spec)
+	create(t, obj)
+	waitCondition(t, obj, "Ready", metav1.ConditionFalse, controllers.ReasonFunctionNotFound)
+	publishWithAlias(t, fn, "live")
+	got := waitReady(t, obj)
+	if stored, _ := storedStatement(fn, "live", "s3"); stored != got.Status.Statement || !strings.Contains(stored, ":function:"+fn+":live\"") {
+		t.Errorf("alias policy holds %q, status %q", stored, got.Status.Statement)
+	}
+	if _, onFunction := storedStatement(fn, "", "s3"); onFunction {
+		t.Error("the statement landed on the unqualified function too")
+	}
+}
+
+// Another writer changes the policy between the controller's GetPolicy and
+// its RemovePermission: Lambda answers 412, and the controller reads again
+// and converges without losing the other writer's statement.
+func TestStaleRevisionFromAConcurrentWriter(t *testing.T) {
+	fn := newName("race412")
+	newFunction(t, fn)
+	obj := permission(newName("racer"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "racer", Principal: "sns.amazonaws.com"})
+	create(t, obj)
+	waitReady(t, obj)
+
+	var concurrent string
+	lambdaAPI.BeforeNextRemove(fn, func() {
+		concurrent = addOutside(t, fn, "", &lambda.AddPermissionInput{StatementId: aws.String("console-added"),
+			Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("223456789012")})
+	})
+	errors412 := emu.Stats().Errors["RemovePermission"]["PreconditionFailedException"]
+	update(t, obj, func(o *lambdav1alpha1.LambdaPermission) { o.Spec.Principal = "sqs.amazonaws.com" })
+	got := waitReady(t, obj)
+
+	if n := emu.Stats().Errors["RemovePermission"]["PreconditionFailedException"] - errors412; n != 1 {
+		t.Fatalf("%d RemovePermission calls failed with 412, want the 1 caused by the concurrent writer", n)
+	}
+	if stored, _ := storedStatement(fn, "", "racer"); stored != predicted(t, fn, "", got.Spec) {
+		t.Errorf("policy holds %q", stored)
+	}
+	if stored, ok := storedStatement(fn, "", "console-added"); !ok || stored != concurrent {
+		t.Errorf("the concurrent writer's statement is %q (present %v), want %q", stored, ok, concurrent)
+	}
+}
+
+// Another writer adds our Sid, with other content, between the controller's
+// GetPolicy and its AddPermission: Lambda answers 409, and the controller
+// converges to the object's content.
+func TestSidAddedConcurrentlyWithOtherContent(t *testing.T) {
+	fn := newName("race409")
+	newFunction(t, fn)
+	lambdaAPI.BeforeNextAdd(fn, func() {
+		addOutside(t, fn, "", &lambda.AddPermissionInput{StatementId: aws.String("s3"), Action: aws.String("lambda:InvokeFunction"),
+			Principal: aws.String("s3.amazonaws.com"), SourceArn: aws.String("arn:aws:s3:::someone-else/*")})
+	})
+	conflicts := emu.Stats().Errors["AddPermission"]["ResourceConflictException"]
+	obj := permission(newName("s3"), fn, s3Spec)
+	create(t, obj)
+	got := waitReady(t, obj)
+	if n := emu.Stats().Errors["AddPermission"]["ResourceConflictException"] - conflicts; n != 1 {
+		t.Fatalf("%d AddPermission calls failed with 409, want 1", n)
+	}
+	if stored, _ := storedStatement(fn, "", "s3"); stored != predicted(t, fn, "", got.Spec) {
+		t.Errorf("policy holds %q, want the object's statement", stored)
+	}
+}
+
+func findCondition(obj *lambdav1alpha1.LambdaPermission, conditionType string) *metav1.Condition {
+	for i := range obj.Status.Conditions {
+		if obj.Status.Conditions[i].Type == conditionType {
+			return &obj.Status.Conditions[i]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,165 @@
+package controllers_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"go.uber.org/zap/zapcore"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
+	"github.com/lambda-permission-operator/lambda-permission-operator/hack/lambda-emulator/emulator"
+	"github.com/lambda-permission-operator/lambda-permission-operator/hack/testenv"
+)
+
+const (
+	region     = "us-east-2"
+	account    = "123456789012"
+	syncPeriod = 5 * time.Second
+)
+
+// The suite runs the real controller in a manager against a real
+// kube-apiserver and etcd (envtest) and the project's Lambda emulator over
+// HTTP, reached through the SDK's standard configuration.
+var (
+	ctx       = context.Background()
+	k8s       client.Client  // reads straight from the API server, not a cache: a test sees what is stored now
+	emu       *emulator.Server
+	outside   *lambda.Client // another writer to the same policies: the console, Terraform, a colleague
+	lambdaAPI *racingLambda  // what the controller calls; a test can run another writer just before a call
+)
+
+func TestMain(m *testing.M) {
+	code, err := run(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "test suite:", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func run(m *testing.M) (int, error) {
+	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapLevel())))
+	env, err := testenv.New()
+	if err != nil {
+		return 0, err
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		return 0, fmt.Errorf("starting the control plane: %w", err)
+	}
+	defer func() { _ = env.Stop() }()
+
+	emu = emulator.New(emulator.Config{Region: region, AccountID: account})
+	server := httptest.NewServer(emu)
+	defer server.Close()
+	// The operator's own configuration path: the SDK's default chain.
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL_LAMBDA": server.URL, "AWS_REGION": region,
+		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_EC2_METADATA_DISABLED": "true",
+	} {
+		_ = os.Setenv(k, v)
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return 0, err
+	}
+	outside = lambda.NewFromConfig(awsCfg, func(o *lambda.Options) { o.Retryer = aws.NopRetryer{} })
+
+	scheme := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = lambdav1alpha1.AddToScheme(scheme)
+	if k8s, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
+		return 0, err
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
+	if err != nil {
+		return 0, err
+	}
+	lambdaAPI = &racingLambda{Lambda: awslambda.New(awsCfg)}
+	reconciler := &controllers.LambdaPermissionReconciler{
+		Client:        mgr.GetClient(),
+		Lambda:        lambdaAPI,
+		Recorder:      mgr.GetEventRecorder("lambda-permission-operator"),
+		DefaultRegion: region,
+		SyncPeriod:    syncPeriod,
+	}
+	if err := reconciler.SetupWithManager(mgr, 4); err != nil {
+		return 0, err
+	}
+	mgrCtx, stop := context.WithCancel(ctx)
+	done := make(chan error)
+	go func() { done <- mgr.Start(mgrCtx) }()
+	defer func() { stop(); <-done }()
+
+	return m.Run(), nil
+}
+
+// zapLevel keeps the operator's log to errors; TEST_VERBOSE_OPERATOR=1 shows all.
+func zapLevel() zapcore.Level {
+	if os.Getenv("TEST_VERBOSE_OPERATOR") != "" {
+		return zapcore.DebugLevel
+	}
+	return zapcore.ErrorLevel
+}
+
+// racingLambda is the controller's port to Lambda with one twist: a test can
+// have another writer change the policy just before the controller's next
+// RemovePermission or AddPermission on a function, to make real 412 and 409
+// answers happen at the worst moment.
+type racingLambda struct {
+	awslambda.Lambda
+	mu           sync.Mutex
+	beforeRemove map[string]func()
+	beforeAdd    map[string]func()
+}
+
+func (l *racingLambda) BeforeNextRemove(function string, f func()) { l.arm(&l.beforeRemove, function, f) }
+func (l *racingLambda) BeforeNextAdd(function string, f func())    { l.arm(&l.beforeAdd, function, f) }
+
+func (l *racingLambda) arm(hooks *map[string]func(), function string, f func()) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if *hooks == nil {
+		*hooks = map[string]func(){}
+	}
+	(*hooks)[function] = f
+}
+
+func (l *racingLambda) take(hooks map[string]func(), function string) func() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f := hooks[function]
+	delete(hooks, function)
+	return f
+}
+
+func (l *racingLambda) RemovePermission(ctx context.Context, ref policy.FunctionRef, sid, revisionID string) error {
+	if f := l.take(l.beforeRemove, ref.Name); f != nil {
+		f()
+	}
+	return l.Lambda.RemovePermission(ctx, ref, sid, revisionID)
+}
+
+func (l *racingLambda) AddPermission(ctx context.Context, ref policy.FunctionRef, p policy.Permission) (string, error) {
+	if f := l.take(l.beforeAdd, ref.Name); f != nil {
+		f()
+	}
+	return l.Lambda.AddPermission(ctx, ref, p)
+}

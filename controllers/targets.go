@@ -1,0 +1,58 @@
+package controllers
+
+import (
+	"context"
+	"sync"
+
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
+)
+
+// targetLocks serialises the writes to each policy inside the process:
+// Lambda is known to drop statements when AddPermission and RemovePermission
+// calls on one function run in parallel (SPEC §8).
+type targetLocks struct {
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex
+}
+
+// lock locks the policy of one function, version or alias and returns the
+// unlock function.
+func (t *targetLocks) lock(resourceARN string) func() {
+	t.mu.Lock()
+	if t.locks == nil {
+		t.locks = map[string]*sync.Mutex{}
+	}
+	l, ok := t.locks[resourceARN]
+	if !ok {
+		l = &sync.Mutex{}
+		t.locks[resourceARN] = l
+	}
+	t.mu.Unlock()
+	l.Lock()
+	return l.Unlock
+}
+
+// functionCache remembers the account and partition of functions named
+// without an ARN: a function's ARN never changes, so one lookup suffices.
+type functionCache struct {
+	byName sync.Map // "region/name" → policy.FunctionRef
+}
+
+func (c *functionCache) resolve(ctx context.Context, lambda awslambda.Lambda, target policy.FunctionRef) (policy.FunctionRef, error) {
+	key := target.Region + "/" + target.Name
+	if fn, ok := c.byName.Load(key); ok {
+		return withFunction(target, fn.(policy.FunctionRef)), nil
+	}
+	fn, err := lambda.ResolveFunction(ctx, policy.FunctionRef{Region: target.Region, Name: target.Name})
+	if err != nil {
+		return target, err
+	}
+	c.byName.Store(key, fn)
+	return withFunction(target, fn), nil
+}
+
+func withFunction(target, fn policy.FunctionRef) policy.FunctionRef {
+	target.Partition, target.AccountID = fn.Partition, fn.AccountID
+	return target
+}

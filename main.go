@@ -1,0 +1,108 @@
+// Command manager runs the lambda-permission-operator: the LambdaPermission
+// controller, with leader election, health probes and metrics.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
+)
+
+func main() {
+	var (
+		metricsAddr     string
+		probeAddr       string
+		leaderElect     bool
+		region          string
+		syncPeriod      time.Duration
+		maxConcurrent   int
+		watchNamespace  string
+		zapOptions      = zap.Options{}
+		setupLog        = ctrl.Log.WithName("setup")
+		scheme          = runtime.NewScheme()
+		exitWithMessage = func(msg string, err error) {
+			setupLog.Error(err, msg)
+			os.Exit(1)
+		}
+	)
+	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address the metrics endpoint binds to; 0 disables it")
+	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address the health and readiness probes bind to")
+	flag.BoolVar(&leaderElect, "leader-elect", false, "elect a leader, so that only one replica reconciles at a time")
+	flag.StringVar(&region, "region", "", "default AWS region of functions not named by ARN (default: from the AWS configuration)")
+	flag.DurationVar(&syncPeriod, "sync-period", 10*time.Minute, "how often each statement is checked for drift")
+	flag.IntVar(&maxConcurrent, "max-concurrent-reconciles", 4, "how many objects are reconciled at once")
+	flag.StringVar(&watchNamespace, "watch-namespace", "", "watch only this namespace (default: all)")
+	zapOptions.BindFlags(flag.CommandLine)
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOptions)))
+
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(lambdav1alpha1.AddToScheme(scheme))
+
+	// The SDK's standard chain: environment, shared config and profiles,
+	// web identity (IRSA), EKS Pod Identity, and AWS_ENDPOINT_URL_LAMBDA.
+	var loadOptions []func(*awsconfig.LoadOptions) error
+	if region != "" {
+		loadOptions = append(loadOptions, awsconfig.WithRegion(region))
+	}
+	awsConfig, err := awsconfig.LoadDefaultConfig(context.Background(), loadOptions...)
+	if err != nil {
+		exitWithMessage("loading the AWS configuration", err)
+	}
+	if awsConfig.Region == "" {
+		exitWithMessage("no AWS region", fmt.Errorf("set --region, AWS_REGION or a region in the AWS config file"))
+	}
+
+	options := ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: metricsAddr},
+		HealthProbeBindAddress: probeAddr,
+		LeaderElection:         leaderElect,
+		LeaderElectionID:       "lambda-permission-operator.permissions.dev",
+	}
+	if watchNamespace != "" {
+		options.Cache = cache.Options{DefaultNamespaces: map[string]cache.Config{watchNamespace: {}}}
+	}
+	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), options)
+	if err != nil {
+		exitWithMessage("creating the manager", err)
+	}
+
+	reconciler := &controllers.LambdaPermissionReconciler{
+		Client:        mgr.GetClient(),
+		Lambda:        awslambda.New(awsConfig),
+		Recorder:      mgr.GetEventRecorder("lambda-permission-operator"),
+		DefaultRegion: awsConfig.Region,
+		SyncPeriod:    syncPeriod,
+	}
+	if err := reconciler.SetupWithManager(mgr, maxConcurrent); err != nil {
+		exitWithMessage("setting up the LambdaPermission controller", err)
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		exitWithMessage("adding the health check", err)
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		exitWithMessage("adding the readiness check", err)
+	}
+
+	setupLog.Info("starting manager", "region", awsConfig.Region, "syncPeriod", syncPeriod, "watchNamespace", watchNamespace)
+	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+		exitWithMessage("running the manager", err)
+	}
+}
