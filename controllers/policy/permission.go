@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // Permission is what a user asks Lambda to grant: the members of an
@@ -69,7 +70,7 @@ func (p Permission) Validate() error {
 		case value == "" && required:
 			errs = append(errs, fieldError(field, value, "is required"))
 		case value == "":
-		case len(value) > maxLen:
+		case utf8.RuneCountInString(value) > maxLen: // Lambda's model counts characters, not bytes
 			errs = append(errs, fieldError(field, value, fmt.Sprintf("must be at most %d characters", maxLen)))
 		case !pattern.MatchString(value):
 			errs = append(errs, fieldError(field, value, want))
