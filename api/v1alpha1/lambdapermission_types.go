@@ -10,6 +10,7 @@ import (
 // that bad input is refused with the field named before any AWS call.
 //
 // +kubebuilder:validation:XValidation:rule=`!has(self.qualifier) || self.functionName.matches('^(arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-[0-9]:[0-9]{12}:|((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-[0-9]:)?([0-9]{12}:)?)(function:)?[a-zA-Z0-9_.-]+$') || !self.functionName.matches('^(arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-[0-9]:[0-9]{12}:|((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-[0-9]:)?([0-9]{12}:)?)(function:)?[a-zA-Z0-9_.-]+:([$]LATEST([.]PUBLISHED)?|[a-zA-Z0-9_-]+)$') || self.functionName.substring(self.functionName.lastIndexOf(':') + 1) == self.qualifier`,message="qualifier must match the qualifier suffix of functionName",fieldPath=".qualifier",reason=FieldValueInvalid
+// +kubebuilder:validation:XValidation:rule=`!has(self.region) || !self.functionName.startsWith('arn:') || self.functionName.split(':')[3] == self.region`,message="region must be the region in functionName's ARN, or be left out",fieldPath=".region",reason=FieldValueInvalid
 // +kubebuilder:validation:XValidation:rule=`!has(oldSelf.qualifier) || (has(self.qualifier) && self.qualifier == oldSelf.qualifier)`,message="qualifier is immutable once set",fieldPath=".qualifier"
 // +kubebuilder:validation:XValidation:rule=`!has(oldSelf.statementId) || (has(self.statementId) && self.statementId == oldSelf.statementId)`,message="statementId is immutable once set",fieldPath=".statementId"
 type LambdaPermissionSpec struct {
