@@ -20,7 +20,8 @@ test: fmt-check vet control-plane ## Run every test: unit, emulator through the 
 
 .PHONY: demo
 demo: control-plane manager ## Run the operator on a local control plane against the Lambda emulator with config/samples (DEMO_ONCE=1: check and exit).
-	KUBEBUILDER_ASSETS="$$(hack/control-plane/build.sh)" $(GO) run ./hack/demo
+	$(GO) build -o bin/demo ./hack/demo
+	KUBEBUILDER_ASSETS="$$(hack/control-plane/build.sh)" bin/demo
 
 .PHONY: control-plane
 control-plane: ## Build kube-apiserver, kubectl and etcd from source into bin/ (skipped when present).

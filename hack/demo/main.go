@@ -1,0 +1,854 @@
+// Command demo is `make demo`: it starts etcd and kube-apiserver with the
+// project's CRDs, the Lambda emulator and the operator (bin/manager), applies
+// config/samples, waits for every sample to be Ready and checks that the
+// function's policy holds exactly the statements the seed expects.
+//
+// With DEMO_ONCE=1 it then stops everything and exits 0 only when all of that
+// held; otherwise it keeps running for you to try things until Ctrl-C. Its
+// state and logs are in .demo/ at the repository root.
+//
+// Run it through make (which builds the binaries it needs):
+//
+//	make demo
+//	DEMO_ONCE=1 make demo
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/lambda-permission-operator/lambda-permission-operator/hack/lambda-emulator/emulator"
+	"github.com/lambda-permission-operator/lambda-permission-operator/hack/testenv"
+)
+
+// The seed's function and account (its examples run in us-east-2).
+const (
+	region       = "us-east-2"
+	accountID    = "123456789012"
+	functionName = "my-function"
+)
+
+// expectedStatements are the statements the seed's two AddPermission examples
+// make Lambda store, by Sid, byte for byte. The seed prints the S3 SourceArn
+// without its "/*", but Lambda stores it as requested (seed README).
+var expectedStatements = map[string]string{
+	"s3": `{"Sid":"s3","Effect":"Allow","Principal":{"Service":"s3.amazonaws.com"},"Action":"lambda:InvokeFunction",` +
+		`"Resource":"arn:aws:lambda:us-east-2:123456789012:function:my-function",` +
+		`"Condition":{"StringEquals":{"AWS:SourceAccount":"123456789012"},"ArnLike":{"AWS:SourceArn":"arn:aws:s3:::my-bucket-1xpuxmplzrlbh/*"}}}`,
+	"xaccount": `{"Sid":"xaccount","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::223456789012:root"},"Action":"lambda:InvokeFunction",` +
+		`"Resource":"arn:aws:lambda:us-east-2:123456789012:function:my-function"}`,
+}
+
+const (
+	readyTimeout        = 90 * time.Second
+	managerStartTimeout = 60 * time.Second
+	managerStopTimeout  = 30 * time.Second
+)
+
+// Paths relative to the repository root.
+const (
+	demoDirName       = ".demo" // this run's state and logs
+	samplesDir        = "config/samples"
+	kustomizationFile = "kustomization.yaml"
+	managerBinary     = "bin/manager"
+)
+
+// Files under .demo/.
+const (
+	kubeconfigFile = "kubeconfig"
+	endpointFile   = "lambda-endpoint"
+	etcdLog        = "etcd.log"
+	apiServerLog   = "kube-apiserver.log"
+	envtestLog     = "envtest.log" // controller-runtime's logging in this process
+	emulatorLog    = "lambda-emulator.log"
+	operatorLog    = "operator.log"
+)
+
+// operatorLogTailLines is how much of the operator's log a failure shows.
+const operatorLogTailLines = 30
+
+// stepError is a failed step: what failed, why, and which logs tell more.
+type stepError struct {
+	step string
+	err  error
+	logs []string
+}
+
+func (e *stepError) Error() string { return e.step + ": " + e.err.Error() }
+
+func failed(step string, err error, logs ...string) error {
+	return &stepError{step: step, err: err, logs: logs}
+}
+
+// demo holds everything the demo started, so that cleanup can stop it.
+type demo struct {
+	root    string // repository root
+	dir     string // .demo/
+	kubectl string
+
+	env          *envtest.Environment
+	envStarted   bool
+	kube         client.Client
+	emulator     *emulator.Server
+	emulatorHTTP *http.Server
+	emulatorURL  string
+
+	manager        *exec.Cmd
+	managerExited  chan struct{} // closed when the manager process is gone
+	managerExitErr error         // valid once managerExited is closed
+
+	samples   []*unstructured.Unstructured
+	openFiles []*os.File
+	startedAt time.Time
+}
+
+func main() {
+	os.Exit(run())
+}
+
+// run returns the process exit code. Cleanup runs on every path.
+func run() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	d := &demo{root: testenv.RepoRoot(), startedAt: time.Now()}
+	d.dir = filepath.Join(d.root, demoDirName)
+	defer d.cleanup()
+
+	err := d.start(ctx)
+	if err == nil {
+		err = d.check(ctx)
+	}
+	if err != nil {
+		d.report(ctx, err)
+		return 1
+	}
+
+	if os.Getenv("DEMO_ONCE") == "1" {
+		fmt.Printf("==> demo succeeded in %s\n", time.Since(d.startedAt).Round(time.Second))
+		return 0
+	}
+	d.printUsage()
+	if err := d.runUntilInterrupted(ctx); err != nil {
+		d.report(ctx, err)
+		return 1
+	}
+	return 0
+}
+
+// start brings up everything the samples need, in order.
+func (d *demo) start(ctx context.Context) error {
+	steps := []func(context.Context) error{
+		d.prepareDemoDir,
+		d.startControlPlane,
+		d.writeKubeconfig,
+		d.startEmulator,
+		d.createFunction,
+		d.startOperator,
+		d.applySamples,
+	}
+	for _, step := range steps {
+		if err := ctx.Err(); err != nil {
+			return failed("interrupted", errors.New("stop requested"))
+		}
+		if err := step(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// check waits for the samples and compares the resulting policy with the
+// seed's. The state is printed even when the samples never got Ready, since
+// that is what explains why.
+func (d *demo) check(ctx context.Context) error {
+	readyErr := d.waitForSamplesReady(ctx)
+	if ctx.Err() != nil {
+		return readyErr
+	}
+	d.printPermissions(ctx)
+	d.printPolicy()
+	policyErr := d.verifyPolicy()
+	if readyErr != nil {
+		return readyErr
+	}
+	return policyErr
+}
+
+// prepareDemoDir empties .demo/ so that no file of an earlier run is mistaken
+// for this one's, unless a demo still running uses it.
+func (d *demo) prepareDemoDir(context.Context) error {
+	if endpoint, err := os.ReadFile(filepath.Join(d.dir, endpointFile)); err == nil {
+		url := strings.TrimSpace(string(endpoint))
+		probe := &http.Client{Timeout: time.Second}
+		if resp, err := probe.Get(url); err == nil {
+			_ = resp.Body.Close()
+			return failed("preparing "+demoDirName, fmt.Errorf("another demo is running (its Lambda emulator answers at %s); stop it first", url))
+		}
+	}
+	if err := os.RemoveAll(d.dir); err != nil {
+		return failed("preparing "+demoDirName, err)
+	}
+	if err := os.MkdirAll(d.dir, 0o755); err != nil {
+		return failed("preparing "+demoDirName, err)
+	}
+	// controller-runtime's own logging in this process (envtest's retries)
+	// goes to a file; unset, it warns on stderr after 30 seconds.
+	logFile, err := d.createLog(envtestLog)
+	if err != nil {
+		return failed("preparing "+demoDirName, err)
+	}
+	ctrllog.SetLogger(zap.New(zap.WriteTo(logFile)))
+	return nil
+}
+
+func (d *demo) startControlPlane(context.Context) error {
+	logs := []string{d.rel(apiServerLog), d.rel(etcdLog), d.rel(envtestLog)}
+	fmt.Printf("==> starting etcd and kube-apiserver (logs: %s)\n", strings.Join(logs, ", "))
+	const step = "starting etcd and kube-apiserver"
+
+	assets, err := testenv.AssetsDir()
+	if err != nil {
+		return failed(step, err)
+	}
+	d.kubectl = filepath.Join(assets, "kubectl")
+	env, err := testenv.New()
+	if err != nil {
+		return failed(step, err)
+	}
+	apiServerOut, err := d.createLog(apiServerLog)
+	if err != nil {
+		return failed(step, err)
+	}
+	etcdOut, err := d.createLog(etcdLog)
+	if err != nil {
+		return failed(step, err)
+	}
+	env.ControlPlane.APIServer = &envtest.APIServer{Out: apiServerOut, Err: apiServerOut}
+	env.ControlPlane.Etcd = &envtest.Etcd{Out: etcdOut, Err: etcdOut}
+
+	d.env = env
+	// Start can fail after some processes are up (installing the CRDs, say);
+	// cleanup must stop them all the same.
+	d.envStarted = true
+	started := time.Now()
+	if _, err := env.Start(); err != nil {
+		return failed(step, err, logs...)
+	}
+	fmt.Printf("    up in %s with the CRDs from config/crd/bases\n", time.Since(started).Round(100*time.Millisecond))
+	return nil
+}
+
+// writeKubeconfig provisions an admin user and writes its kubeconfig, for the
+// operator, this program's client and you.
+func (d *demo) writeKubeconfig(context.Context) error {
+	path := filepath.Join(d.dir, kubeconfigFile)
+	fmt.Printf("==> writing the admin kubeconfig to %s\n", d.rel(kubeconfigFile))
+	const step = "writing the admin kubeconfig"
+
+	user, err := d.env.AddUser(envtest.User{Name: "demo-admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return failed(step, err)
+	}
+	kubeconfig, err := user.KubeConfig()
+	if err != nil {
+		return failed(step, err)
+	}
+	if err := os.WriteFile(path, kubeconfig, 0o600); err != nil {
+		return failed(step, err)
+	}
+	d.kube, err = client.New(user.Config(), client.Options{})
+	if err != nil {
+		return failed(step, err)
+	}
+	return nil
+}
+
+// startEmulator serves the Lambda emulator in this process on a free port.
+func (d *demo) startEmulator(context.Context) error {
+	fmt.Printf("==> starting the Lambda emulator (%s, account %s; log: %s)\n", region, accountID, d.rel(emulatorLog))
+	const step = "starting the Lambda emulator"
+
+	logFile, err := d.createLog(emulatorLog)
+	if err != nil {
+		return failed(step, err)
+	}
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return failed(step, err)
+	}
+	d.emulator = emulator.New(emulator.Config{Region: region, AccountID: accountID})
+	d.emulatorHTTP = &http.Server{Handler: logRequests(d.emulator, logFile), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = d.emulatorHTTP.Serve(listener) }()
+	d.emulatorURL = "http://" + listener.Addr().String()
+
+	if err := os.WriteFile(filepath.Join(d.dir, endpointFile), []byte(d.emulatorURL+"\n"), 0o644); err != nil {
+		return failed(step, err)
+	}
+	fmt.Printf("    listening on %s (written to %s)\n", d.emulatorURL, d.rel(endpointFile))
+	return nil
+}
+
+// createFunction creates the seed's function through the real SDK, as a user
+// would, so that the permissions have something to attach to.
+func (d *demo) createFunction(ctx context.Context) error {
+	fmt.Printf("==> creating the function %s\n", functionName)
+	const step = "creating the function " + functionName
+
+	lambdaClient := lambda.New(lambda.Options{
+		Region:       region,
+		BaseEndpoint: aws.String(d.emulatorURL),
+		Credentials:  credentials.NewStaticCredentialsProvider("demo", "demo", ""),
+	})
+	out, err := lambdaClient.CreateFunction(ctx, &lambda.CreateFunctionInput{
+		FunctionName: aws.String(functionName),
+		Runtime:      lambdatypes.RuntimePython312,
+		Role:         aws.String("arn:aws:iam::" + accountID + ":role/demo"),
+		Handler:      aws.String("index.handler"),
+		Code:         &lambdatypes.FunctionCode{ZipFile: []byte("demo function code")},
+	})
+	if err != nil {
+		return failed(step, err, d.rel(emulatorLog))
+	}
+	fmt.Printf("    %s\n", aws.ToString(out.FunctionArn))
+	return nil
+}
+
+// startOperator runs bin/manager against the control plane and the emulator
+// and waits until its readiness probe answers.
+func (d *demo) startOperator(ctx context.Context) error {
+	fmt.Printf("==> starting the operator (%s; log: %s)\n", managerBinary, d.rel(operatorLog))
+	const step = "starting the operator"
+
+	// A port of our choosing, so that we can poll the readiness probe.
+	probeAddr, err := freeLocalAddress()
+	if err != nil {
+		return failed(step, err)
+	}
+	logFile, err := d.createLog(operatorLog)
+	if err != nil {
+		return failed(step, err)
+	}
+
+	cmd := exec.Command(filepath.Join(d.root, managerBinary),
+		"--metrics-bind-address=0",
+		"--health-probe-bind-address="+probeAddr,
+		"--zap-encoder=console",
+		"--zap-time-encoding=iso8601",
+	)
+	cmd.Dir = d.root
+	cmd.Env = d.operatorEnvironment()
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	// Its own process group: Ctrl-C in the terminal must not reach it before
+	// cleanup stops it in order, while the API server is still up.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return failed(step, err)
+	}
+	d.manager = cmd
+	d.managerExited = make(chan struct{})
+	go func() {
+		d.managerExitErr = cmd.Wait()
+		close(d.managerExited)
+	}()
+	fmt.Printf("    pid %d, health probes on %s\n", cmd.Process.Pid, probeAddr)
+
+	if err := d.waitForOperatorReady(ctx, "http://"+probeAddr+"/readyz"); err != nil {
+		return failed(step, err, d.rel(operatorLog))
+	}
+	return nil
+}
+
+// operatorEnvironment is this process's environment without any AWS or
+// Kubernetes settings of yours, plus those that point at the demo.
+func (d *demo) operatorEnvironment() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "AWS_") || strings.HasPrefix(kv, "KUBECONFIG=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env,
+		"KUBECONFIG="+filepath.Join(d.dir, kubeconfigFile),
+		"AWS_ENDPOINT_URL_LAMBDA="+d.emulatorURL,
+		"AWS_REGION="+region,
+		"AWS_ACCESS_KEY_ID=demo",
+		"AWS_SECRET_ACCESS_KEY=demo",
+		// Keep ~/.aws and instance metadata out of it.
+		"AWS_CONFIG_FILE="+filepath.Join(d.dir, "no-aws-config"),
+		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(d.dir, "no-aws-credentials"),
+		"AWS_EC2_METADATA_DISABLED=true",
+	)
+}
+
+func (d *demo) waitForOperatorReady(ctx context.Context, readyzURL string) error {
+	deadline := time.Now().Add(managerStartTimeout)
+	httpClient := &http.Client{Timeout: 2 * time.Second}
+	for {
+		if err := d.operatorExitedError(); err != nil {
+			return err
+		}
+		if resp, err := httpClient.Get(readyzURL); err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				fmt.Println("    ready")
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not ready after %s (%s)", managerStartTimeout, readyzURL)
+		}
+		select {
+		case <-ctx.Done():
+			return errors.New("stop requested")
+		case <-d.managerExited:
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// operatorExitedError is non-nil once the manager process has exited.
+func (d *demo) operatorExitedError() error {
+	select {
+	case <-d.managerExited:
+		if d.managerExitErr != nil {
+			return fmt.Errorf("the operator exited early: %w", d.managerExitErr)
+		}
+		return errors.New("the operator exited early (status 0)")
+	default:
+		return nil
+	}
+}
+
+// applySamples creates every object of the files config/samples/kustomization.yaml lists.
+func (d *demo) applySamples(ctx context.Context) error {
+	fmt.Printf("==> applying %s\n", samplesDir)
+	const step = "applying " + samplesDir
+
+	samples, err := readSamples(filepath.Join(d.root, samplesDir))
+	if err != nil {
+		return failed(step, err)
+	}
+	for _, sample := range samples {
+		if err := d.kube.Create(ctx, sample); err != nil {
+			return failed(step, fmt.Errorf("creating %s %s: %w", sample.GetKind(), objectName(sample), err), d.rel(apiServerLog))
+		}
+		fmt.Printf("    created %s %s\n", strings.ToLower(sample.GetKind()), objectName(sample))
+	}
+	d.samples = samples
+	return nil
+}
+
+// readSamples parses the resources a kustomization lists (plain files only,
+// which is all config/samples uses).
+func readSamples(dir string) ([]*unstructured.Unstructured, error) {
+	var kustomization struct {
+		Resources []string `json:"resources"`
+	}
+	if err := decodeYAMLFile(filepath.Join(dir, kustomizationFile), func(decode func(any) error) error {
+		return decode(&kustomization)
+	}); err != nil {
+		return nil, err
+	}
+	if len(kustomization.Resources) == 0 {
+		return nil, fmt.Errorf("%s lists no resources", kustomizationFile)
+	}
+	var samples []*unstructured.Unstructured
+	for _, resource := range kustomization.Resources {
+		err := decodeYAMLFile(filepath.Join(dir, resource), func(decode func(any) error) error {
+			for {
+				obj := &unstructured.Unstructured{}
+				if err := decode(&obj.Object); err != nil {
+					return err
+				}
+				if len(obj.Object) > 0 { // skip empty documents
+					samples = append(samples, obj)
+				}
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return samples, nil
+}
+
+// decodeYAMLFile calls read with a decoder of the file's YAML documents;
+// io.EOF from it means the file was read to its end.
+func decodeYAMLFile(path string, read func(decode func(any) error) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = f.Close() }()
+	decoder := utilyaml.NewYAMLOrJSONDecoder(f, 4096)
+	if err := read(decoder.Decode); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// waitForSamplesReady polls until every sample has Ready=True for its current
+// generation, telling once about each reason it is not.
+func (d *demo) waitForSamplesReady(ctx context.Context) error {
+	fmt.Printf("==> waiting up to %s for every sample to be Ready\n", readyTimeout)
+	const step = "waiting for the samples to be Ready"
+
+	started := time.Now()
+	deadline := started.Add(readyTimeout)
+	ready := map[string]bool{}
+	lastNotReady := map[string]string{}
+	for {
+		for _, sample := range d.samples {
+			name := objectName(sample)
+			if ready[name] {
+				continue
+			}
+			current := &unstructured.Unstructured{}
+			current.SetGroupVersionKind(sample.GroupVersionKind())
+			key := types.NamespacedName{Namespace: sample.GetNamespace(), Name: sample.GetName()}
+			if err := d.kube.Get(ctx, key, current); err != nil {
+				if ctx.Err() != nil {
+					return failed(step, errors.New("stop requested"))
+				}
+				return failed(step, fmt.Errorf("reading %s: %w", name, err), d.rel(apiServerLog))
+			}
+			status, reason, message := readyCondition(current)
+			switch status {
+			case "True":
+				ready[name] = true
+				fmt.Printf("    %s is Ready after %s\n", name, time.Since(started).Round(100*time.Millisecond))
+			case "False":
+				if report := reason + ": " + message; lastNotReady[name] != report {
+					lastNotReady[name] = report
+					fmt.Printf("    %s is not Ready: %s\n", name, report)
+				}
+			}
+		}
+		if len(ready) == len(d.samples) {
+			return nil
+		}
+		if err := d.operatorExitedError(); err != nil {
+			return failed(step, err, d.rel(operatorLog))
+		}
+		if time.Now().After(deadline) {
+			var waiting []string
+			for _, sample := range d.samples {
+				if name := objectName(sample); !ready[name] {
+					waiting = append(waiting, name)
+				}
+			}
+			return failed(step, fmt.Errorf("not Ready after %s: %s", readyTimeout, strings.Join(waiting, ", ")), d.rel(operatorLog))
+		}
+		select {
+		case <-ctx.Done():
+			return failed(step, errors.New("stop requested"))
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// readyCondition returns the Ready condition's status, reason and message;
+// status is "" while there is none for the object's current generation.
+func readyCondition(obj *unstructured.Unstructured) (status, reason, message string) {
+	conditions, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
+	for _, c := range conditions {
+		condition, ok := c.(map[string]any)
+		if !ok || condition["type"] != "Ready" {
+			continue
+		}
+		// A Ready for an older generation says nothing about this spec.
+		if observed, ok := condition["observedGeneration"].(int64); ok && observed != 0 && observed != obj.GetGeneration() {
+			return "", "", ""
+		}
+		status, _ = condition["status"].(string)
+		reason, _ = condition["reason"].(string)
+		message, _ = condition["message"].(string)
+		return status, reason, message
+	}
+	return "", "", ""
+}
+
+// printPermissions shows the samples as a user sees them.
+func (d *demo) printPermissions(ctx context.Context) {
+	fmt.Println("==> kubectl get lambdapermissions -A")
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, d.kubectl, "--kubeconfig", filepath.Join(d.dir, kubeconfigFile),
+		"get", "lambdapermissions", "-A").CombinedOutput()
+	fmt.Print(indent(string(out)))
+	if err != nil {
+		fmt.Printf("    (kubectl failed: %v)\n", err)
+	}
+}
+
+// printPolicy shows the function's policy as Lambda (the emulator) stores it.
+func (d *demo) printPolicy() {
+	fmt.Printf("==> the policy of %s\n", functionName)
+	policy, revisionID, ok := d.emulator.Policy(functionName, "")
+	if !ok {
+		fmt.Println("    (no policy)")
+		return
+	}
+	var pretty bytes.Buffer
+	if err := json.Indent(&pretty, []byte(policy), "    ", "  "); err != nil {
+		fmt.Printf("    %s\n", policy)
+	} else {
+		fmt.Printf("    %s\n", pretty.String())
+	}
+	fmt.Printf("    RevisionId %s\n", revisionID)
+}
+
+// verifyPolicy compares the stored statements with the seed's, byte for byte.
+func (d *demo) verifyPolicy() error {
+	fmt.Println("==> checking the policy against the seed's expected statements")
+	const step = "checking the policy"
+
+	policy, _, exists := d.emulator.Policy(functionName, "")
+	differences := policyDifferences(policy, exists)
+	if len(differences) > 0 {
+		for _, difference := range differences {
+			fmt.Printf("    %s\n", difference)
+		}
+		return failed(step, fmt.Errorf("the policy differs from the seed's expected statements in %d way(s)", len(differences)),
+			d.rel(operatorLog), d.rel(emulatorLog))
+	}
+	fmt.Println("    policy matches the seed's expected statements")
+	return nil
+}
+
+// policyDifferences lists how a stored policy differs from expectedStatements.
+func policyDifferences(policy string, exists bool) []string {
+	if !exists {
+		return []string{"the function has no policy"}
+	}
+	var document struct {
+		Statement []json.RawMessage `json:"Statement"`
+	}
+	if err := json.Unmarshal([]byte(policy), &document); err != nil {
+		return []string{fmt.Sprintf("the policy is not a JSON policy document: %v", err)}
+	}
+	var differences []string
+	seen := map[string]bool{}
+	for _, raw := range document.Statement {
+		var statement struct{ Sid string }
+		_ = json.Unmarshal(raw, &statement)
+		want, expected := expectedStatements[statement.Sid]
+		switch {
+		case !expected:
+			differences = append(differences, fmt.Sprintf("unexpected statement: %s", raw))
+		case seen[statement.Sid]:
+			differences = append(differences, fmt.Sprintf("statement %q appears twice", statement.Sid))
+		case string(raw) != want:
+			differences = append(differences, fmt.Sprintf("statement %q differs:\n       got: %s\n      want: %s", statement.Sid, raw, want))
+		}
+		seen[statement.Sid] = true
+	}
+	var sids []string
+	for sid := range expectedStatements {
+		sids = append(sids, sid)
+	}
+	sort.Strings(sids)
+	for _, sid := range sids {
+		if !seen[sid] {
+			differences = append(differences, fmt.Sprintf("statement %q is missing; want: %s", sid, expectedStatements[sid]))
+		}
+	}
+	return differences
+}
+
+func (d *demo) printUsage() {
+	kubectl := d.kubectl
+	if rel, err := filepath.Rel(d.root, kubectl); err == nil && !strings.HasPrefix(rel, "..") {
+		kubectl = "$PWD/" + rel
+	}
+	fmt.Printf(`==> the demo is running; in another shell, at the repository root:
+    export KUBECONFIG=$PWD/%[1]s/%[2]s
+    export AWS_ENDPOINT_URL_LAMBDA=$(cat %[1]s/%[3]s) AWS_REGION=%[4]s AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo
+    alias kubectl=%[5]s   # the kubectl built for the demo
+    kubectl get lambdapermissions -A
+    kubectl apply -f your-permission.yaml   # see %[6]s for examples
+    the operator logs to %[7]s
+Press Ctrl-C to stop.
+`, demoDirName, kubeconfigFile, endpointFile, region, kubectl, samplesDir, d.rel(operatorLog))
+}
+
+// runUntilInterrupted keeps everything up until Ctrl-C, or fails when the
+// operator dies meanwhile.
+func (d *demo) runUntilInterrupted(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		fmt.Println()
+		return nil
+	case <-d.managerExited:
+		return failed("running the operator", d.operatorExitedError(), d.rel(operatorLog))
+	}
+}
+
+// report prints a failed step, where to read more, and the operator log's
+// tail when the operator is involved.
+func (d *demo) report(ctx context.Context, err error) {
+	var stepErr *stepError
+	if !errors.As(err, &stepErr) {
+		stepErr = &stepError{step: "demo", err: err}
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintf(os.Stderr, "==> stopped (%s)\n", stepErr.step)
+		return
+	}
+	fmt.Fprintf(os.Stderr, "FAILED: %s: %v\n", stepErr.step, stepErr.err)
+	for _, log := range stepErr.logs {
+		fmt.Fprintf(os.Stderr, "    see %s\n", log)
+		if log == d.rel(operatorLog) {
+			fmt.Fprintf(os.Stderr, "    last lines of %s:\n%s", log, indent(tail(filepath.Join(d.dir, operatorLog), operatorLogTailLines)))
+		}
+	}
+}
+
+// cleanup stops what was started, operator first so that it can finish its
+// work while the API server is still there.
+func (d *demo) cleanup() {
+	if d.manager != nil {
+		fmt.Println("==> stopping the operator")
+		if err := d.stopOperator(); err != nil {
+			fmt.Fprintf(os.Stderr, "    %v\n", err)
+		}
+	}
+	if d.emulatorHTTP != nil {
+		fmt.Println("==> stopping the Lambda emulator")
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = d.emulatorHTTP.Shutdown(ctx)
+		cancel()
+	}
+	if d.envStarted {
+		fmt.Println("==> stopping kube-apiserver and etcd")
+		if err := d.env.Stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "    %v\n", err)
+		}
+	}
+	for _, f := range d.openFiles {
+		_ = f.Close()
+	}
+}
+
+// stopOperator sends SIGTERM, then SIGKILL if it is not gone in time.
+func (d *demo) stopOperator() error {
+	select {
+	case <-d.managerExited:
+		return nil
+	default:
+	}
+	_ = d.manager.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.managerExited:
+		return nil
+	case <-time.After(managerStopTimeout):
+		_ = d.manager.Process.Kill()
+		<-d.managerExited
+		return fmt.Errorf("the operator did not stop within %s of SIGTERM; killed it", managerStopTimeout)
+	}
+}
+
+// createLog creates (truncating) a log file under .demo/, closed by cleanup.
+func (d *demo) createLog(name string) (*os.File, error) {
+	f, err := os.Create(filepath.Join(d.dir, name))
+	if err != nil {
+		return nil, err
+	}
+	d.openFiles = append(d.openFiles, f)
+	return f, nil
+}
+
+// rel names a file of .demo/ relative to the repository root, as printed.
+func (d *demo) rel(name string) string { return filepath.Join(demoDirName, name) }
+
+// logRequests writes one line per emulator request: method, path, status.
+func logRequests(next http.Handler, out io.Writer) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started := time.Now()
+		recorder := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(recorder, r)
+		_, _ = fmt.Fprintf(out, "%s %s %s %d %s\n", started.Format(time.RFC3339Nano), r.Method, r.URL.RequestURI(),
+			recorder.status, time.Since(started).Round(time.Microsecond))
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(status int) {
+	r.status = status
+	r.ResponseWriter.WriteHeader(status)
+}
+
+// freeLocalAddress returns a 127.0.0.1 address with a port free right now.
+func freeLocalAddress() (string, error) {
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = listener.Close() }()
+	return listener.Addr().String(), nil
+}
+
+func objectName(obj client.Object) string { return obj.GetNamespace() + "/" + obj.GetName() }
+
+// tail returns the last n lines of a file.
+func tail(path string, n int) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Sprintf("(cannot read: %v)\n", err)
+	}
+	defer func() { _ = f.Close() }()
+	var lines []string
+	scanner := bufio.NewScanner(f)
+	scanner.Buffer(make([]byte, 64*1024), 1024*1024)
+	for scanner.Scan() {
+		lines = append(lines, scanner.Text())
+		if len(lines) > n {
+			lines = lines[1:]
+		}
+	}
+	if len(lines) == 0 {
+		return "(empty)\n"
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
+
+func indent(text string) string {
+	if text == "" {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	return "    " + strings.Join(lines, "\n    ") + "\n"
+}
