@@ -191,7 +191,10 @@ func TestSpecChangeReplacesTheStatement(t *testing.T) {
 	create(t, obj)
 	waitReady(t, obj)
 
-	update(t, obj, func(o *lambdav1alpha1.LambdaPermission) { o.Spec.Principal = "323456789012"; o.Spec.PrincipalOrgID = "o-a1b2c3d4e5" })
+	update(t, obj, func(o *lambdav1alpha1.LambdaPermission) {
+		o.Spec.Principal = "323456789012"
+		o.Spec.PrincipalOrgID = "o-a1b2c3d4e5"
+	})
 	got := waitReady(t, obj)
 	want := predicted(t, fn, "", got.Spec)
 	if stored, _ := storedStatement(fn, "", "xaccount"); stored != want || got.Status.Statement != want {

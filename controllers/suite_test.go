@@ -39,7 +39,7 @@ const (
 // HTTP, reached through the SDK's standard configuration.
 var (
 	ctx       = context.Background()
-	k8s       client.Client  // reads straight from the API server, not a cache: a test sees what is stored now
+	k8s       client.Client // reads straight from the API server, not a cache: a test sees what is stored now
 	emu       *emulator.Server
 	outside   *lambda.Client // another writer to the same policies: the console, Terraform, a colleague
 	lambdaAPI *racingLambda  // what the controller calls; a test can run another writer just before a call
@@ -130,8 +130,10 @@ type racingLambda struct {
 	beforeAdd    map[string]func()
 }
 
-func (l *racingLambda) BeforeNextRemove(function string, f func()) { l.arm(&l.beforeRemove, function, f) }
-func (l *racingLambda) BeforeNextAdd(function string, f func())    { l.arm(&l.beforeAdd, function, f) }
+func (l *racingLambda) BeforeNextRemove(function string, f func()) {
+	l.arm(&l.beforeRemove, function, f)
+}
+func (l *racingLambda) BeforeNextAdd(function string, f func()) { l.arm(&l.beforeAdd, function, f) }
 
 func (l *racingLambda) arm(hooks *map[string]func(), function string, f func()) {
 	l.mu.Lock()
