@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/events"
@@ -45,6 +46,7 @@ type LambdaPermissionReconciler struct {
 
 	targets   targetLocks
 	functions functionCache
+	managed   managedSet
 }
 
 // +kubebuilder:rbac:groups=lambda.permissions.dev,resources=lambdapermissions,verbs=get;list;watch;update;patch
@@ -188,6 +190,7 @@ func statementID(obj *lambdav1alpha1.LambdaPermission) string {
 func (r *LambdaPermissionReconciler) converge(ctx context.Context, obj *lambdav1alpha1.LambdaPermission, want desired) (string, string, error) {
 	defer r.targets.lock(want.Target.ResourceARN())()
 	sid := want.Permission.StatementID
+	drift := "" // set when a statement that was in place is found missing or changed
 	for attempt := 1; ; attempt++ {
 		retry := attempt < maxAttempts
 		current, err := r.Lambda.GetPolicy(ctx, want.Target)
@@ -197,6 +200,12 @@ func (r *LambdaPermissionReconciler) converge(ctx context.Context, obj *lambdav1
 		existing, found := current.Document.Find(sid)
 		if found && policy.SameGrant(existing.Statement, want.Statement) {
 			return existing.Raw, current.RevisionID, nil
+		}
+		if attempt == 1 && wasInPlace(obj) {
+			drift = "missing"
+			if found {
+				drift = "changed"
+			}
 		}
 		if size := current.Document.SizeAfter([]string{sid}, want.Statement); size > policy.MaxPolicySize {
 			return "", "", stalled(ReasonPolicyTooLarge,
@@ -222,6 +231,11 @@ func (r *LambdaPermissionReconciler) converge(ctx context.Context, obj *lambdav1
 		switch kind := awslambda.KindOf(err); {
 		case err == nil:
 			r.event(obj, corev1.EventTypeNormal, "Added", "AddPermission", "added statement %q to %s", sid, want.Target.ResourceARN())
+			if drift != "" {
+				driftCorrections.WithLabelValues(drift).Inc()
+				r.event(obj, corev1.EventTypeWarning, "DriftCorrected", "AddPermission",
+					"statement %q on %s was %s outside this operator; restored", sid, want.Target.ResourceARN(), drift)
+			}
 			r.warnOnUnexpectedStatement(obj, stored, want)
 			return stored, "", nil
 		case kind == awslambda.StatementExists && retry:
@@ -230,6 +244,14 @@ func (r *LambdaPermissionReconciler) converge(ctx context.Context, obj *lambdav1
 			return "", "", lambdaFailure(err, "adding statement %q to %s", sid, want.Target.ResourceARN())
 		}
 	}
+}
+
+// wasInPlace reports whether the last sync, at this generation, found or put
+// the statement in place: a write now corrects drift.
+func wasInPlace(obj *lambdav1alpha1.LambdaPermission) bool {
+	ready := meta.FindStatusCondition(obj.Status.Conditions, ConditionReady)
+	return obj.Status.Statement != "" && ready != nil && ready.Status == metav1.ConditionTrue &&
+		ready.ObservedGeneration == obj.Generation
 }
 
 // warnOnUnexpectedStatement reports a statement Lambda stored differently
@@ -333,6 +355,7 @@ func (r *LambdaPermissionReconciler) finalize(ctx context.Context, obj *lambdav1
 		return r.report(ctx, before, obj, err)
 	}
 	controllerutil.RemoveFinalizer(obj, Finalizer)
+	r.managed.set(client.ObjectKeyFromObject(obj), false)
 	return ctrl.Result{}, client.IgnoreNotFound(r.Update(ctx, obj))
 }
 
@@ -369,6 +392,10 @@ func (r *LambdaPermissionReconciler) report(ctx context.Context, before, obj *la
 	setConditions(obj, outcome)
 	if err := r.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	r.managed.set(client.ObjectKeyFromObject(obj), outcome == nil)
+	if outcome != nil {
+		countReconcileError(outcome)
 	}
 	if outcome == nil {
 		return ctrl.Result{RequeueAfter: wait.Jitter(r.SyncPeriod, 0.1)}, nil

@@ -2,6 +2,7 @@ package controllers_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -231,6 +232,7 @@ func TestDriftIsCorrected(t *testing.T) {
 	want := waitReady(t, obj).Status.Statement
 
 	t.Run("removed outside, restored by the periodic sync", func(t *testing.T) {
+		corrections := metricValue(t, "lambda_permission_drift_corrections_total", map[string]string{"drift": "missing"})
 		removeOutside(t, fn, "s3")
 		eventually(t, "statement restored", func() string {
 			if got, _ := storedStatement(fn, "", "s3"); got != want {
@@ -238,14 +240,22 @@ func TestDriftIsCorrected(t *testing.T) {
 			}
 			return ""
 		})
+		if got := metricValue(t, "lambda_permission_drift_corrections_total", map[string]string{"drift": "missing"}); got != corrections+1 {
+			t.Errorf("drift_corrections_total{drift=missing} went from %v to %v, want +1", corrections, got)
+		}
+		waitEvent(t, obj, "DriftCorrected")
 	})
 	t.Run("changed outside, corrected", func(t *testing.T) {
+		corrections := metricValue(t, "lambda_permission_drift_corrections_total", map[string]string{"drift": "changed"})
 		removeOutside(t, fn, "s3")
 		addOutside(t, fn, "", &lambda.AddPermissionInput{StatementId: aws.String("s3"), Action: aws.String("lambda:InvokeFunction"),
 			Principal: aws.String("s3.amazonaws.com"), SourceArn: aws.String("arn:aws:s3:::attacker-bucket/*")})
 		forceSyncs(t, 1, obj)
 		if got, _ := storedStatement(fn, "", "s3"); got != want {
 			t.Fatalf("policy holds %q, want %q", got, want)
+		}
+		if got := metricValue(t, "lambda_permission_drift_corrections_total", map[string]string{"drift": "changed"}); got != corrections+1 {
+			t.Errorf("drift_corrections_total{drift=changed} went from %v to %v, want +1", corrections, got)
 		}
 	})
 }
@@ -351,6 +361,7 @@ func TestSidConflict(t *testing.T) {
 
 func TestFunctionNotFoundUntilItAppears(t *testing.T) {
 	fn := newName("later")
+	notFound := metricValue(t, "lambda_permission_reconcile_errors_total", map[string]string{"reason": "FunctionNotFound"})
 	obj := permission(newName("early"), fn, s3Spec)
 	create(t, obj)
 	got := waitCondition(t, obj, "Ready", metav1.ConditionFalse, controllers.ReasonFunctionNotFound)
@@ -361,6 +372,9 @@ func TestFunctionNotFoundUntilItAppears(t *testing.T) {
 		t.Errorf("kstatus = %s, want InProgress", s)
 	}
 	waitEvent(t, obj, controllers.ReasonFunctionNotFound)
+	if got := metricValue(t, "lambda_permission_reconcile_errors_total", map[string]string{"reason": "FunctionNotFound"}); got <= notFound {
+		t.Errorf("reconcile_errors_total{reason=FunctionNotFound} stayed at %v", got)
+	}
 
 	newFunction(t, fn)
 	waitReady(t, obj)
@@ -403,11 +417,15 @@ func TestStaleRevisionFromAConcurrentWriter(t *testing.T) {
 			Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("223456789012")})
 	})
 	errors412 := emu.Stats().Errors["RemovePermission"]["PreconditionFailedException"]
+	stale := metricValue(t, "lambda_permission_aws_calls_total", map[string]string{"operation": "RemovePermission", "outcome": "StaleRevision"})
 	update(t, obj, func(o *lambdav1alpha1.LambdaPermission) { o.Spec.Principal = "sqs.amazonaws.com" })
 	got := waitReady(t, obj)
 
 	if n := emu.Stats().Errors["RemovePermission"]["PreconditionFailedException"] - errors412; n != 1 {
 		t.Fatalf("%d RemovePermission calls failed with 412, want the 1 caused by the concurrent writer", n)
+	}
+	if got := metricValue(t, "lambda_permission_aws_calls_total", map[string]string{"operation": "RemovePermission", "outcome": "StaleRevision"}); got != stale+1 {
+		t.Errorf("aws_calls_total{RemovePermission,StaleRevision} went from %v to %v, want +1", stale, got)
 	}
 	if stored, _ := storedStatement(fn, "", "racer"); stored != predicted(t, fn, "", got.Spec) {
 		t.Errorf("policy holds %q", stored)
@@ -446,4 +464,44 @@ func findCondition(obj *lambdav1alpha1.LambdaPermission, conditionType string) *
 		}
 	}
 	return nil
+}
+
+// The AWS call counter agrees with the calls Lambda received, and the gauge
+// of managed statements with the objects that are Ready.
+func TestMetricsAgreeWithWhatHappened(t *testing.T) {
+	fn := newName("metrics")
+	newFunction(t, fn)
+	before := emu.Stats().Calls
+	counted := map[string]float64{}
+	for _, op := range []string{"GetPolicy", "AddPermission", "RemovePermission", "GetFunction"} {
+		counted[op] = metricValue(t, "lambda_permission_aws_calls_total", map[string]string{"operation": op})
+	}
+	obj := permission(newName("counted"), fn, s3Spec)
+	create(t, obj)
+	waitReady(t, obj)
+	forceSyncs(t, 1, obj)
+	after := emu.Stats().Calls
+	for op, was := range counted {
+		got := metricValue(t, "lambda_permission_aws_calls_total", map[string]string{"operation": op}) - was
+		if want := float64(after[op] - before[op]); got != want {
+			t.Errorf("aws_calls_total{operation=%s} rose by %v, Lambda received %v", op, got, want)
+		}
+	}
+
+	eventually(t, "statements_managed = Ready objects", func() string {
+		var list lambdav1alpha1.LambdaPermissionList
+		if err := k8s.List(ctx, &list); err != nil {
+			t.Fatal(err)
+		}
+		ready := 0
+		for _, o := range list.Items {
+			if c := findCondition(&o, "Ready"); c != nil && c.Status == metav1.ConditionTrue && o.DeletionTimestamp.IsZero() {
+				ready++
+			}
+		}
+		if got := metricValue(t, "lambda_permission_statements_managed", nil); got != float64(ready) || ready == 0 {
+			return fmt.Sprintf("gauge %v, %d objects Ready", got, ready)
+		}
+		return ""
+	})
 }
