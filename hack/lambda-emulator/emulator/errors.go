@@ -20,6 +20,11 @@ const (
 	codeTooManyRequests       = "TooManyRequestsException"
 	codeUnknownOperation      = "UnknownOperationException"
 	codeService               = "ServiceException"
+	// Front-door (IAM) errors; the Lambda SDK models none of them, so it
+	// decodes them as smithy.GenericAPIError.
+	codeAccessDenied       = "AccessDeniedException"
+	codeExpiredToken       = "ExpiredTokenException"
+	codeUnrecognizedClient = "UnrecognizedClientException"
 )
 
 // Verbatim AWS messages (§4, §5).
@@ -50,11 +55,14 @@ func (e *apiError) Error() string { return e.code + ": " + e.message }
 
 // body renders the JSON body with the member casing AWS uses for each code
 // (§5): ResourceNotFoundException says "Message", the others "message", and
-// ValidationException (not modeled) carries no "Type".
+// ValidationException (not modeled) carries no "Type". The IAM errors carry
+// no "Type" either; AccessDeniedException says "Message".
 func (e *apiError) body() string {
 	switch e.code {
-	case codeValidation, codeUnknownOperation:
+	case codeValidation, codeUnknownOperation, codeExpiredToken, codeUnrecognizedClient:
 		return jsonObject(stringMember("message", e.message))
+	case codeAccessDenied:
+		return jsonObject(stringMember("Message", e.message))
 	case codeResourceNotFound, codeService:
 		return jsonObject(stringMember("Type", "User"), stringMember("Message", e.message))
 	case codeTooManyRequests:
@@ -117,4 +125,20 @@ func errTooManyRequests(retryAfterSeconds int) *apiError {
 
 func errUnknownOperation(method, path string) *apiError {
 	return &apiError{http.StatusNotFound, codeUnknownOperation, "Unknown operation " + method + " " + path, 0}
+}
+
+// errAccessDenied is IAM's refusal of action on resource, e.g. an ARN in
+// another account than the caller's.
+func errAccessDenied(c *call, resource string) *apiError {
+	msg := "User: " + c.who.arn + " is not authorized to perform: " + c.action + " on resource: " + resource +
+		" because no resource-based policy allows the " + c.action + " action"
+	return &apiError{http.StatusForbidden, codeAccessDenied, msg, 0}
+}
+
+func errExpiredToken() *apiError {
+	return &apiError{http.StatusForbidden, codeExpiredToken, msgExpiredToken, 0}
+}
+
+func errUnrecognizedClient() *apiError {
+	return &apiError{http.StatusForbidden, codeUnrecognizedClient, msgInvalidToken, 0}
 }

@@ -196,7 +196,8 @@ func TestErrors(t *testing.T) {
 		},
 		{
 			name: "Add: ARN from another account", call: add("arn:aws:lambda:us-east-2:999999999999:function:my-function", "", "x"),
-			code: codeResourceNotFound, message: "Function not found: arn:aws:lambda:us-east-2:999999999999:function:my-function",
+			code: codeAccessDenied, message: "User: arn:aws:iam::123456789012:user/emulator is not authorized to perform: lambda:AddPermission" +
+				" on resource: arn:aws:lambda:us-east-2:999999999999:function:my-function because no resource-based policy allows the lambda:AddPermission action",
 		},
 		{
 			name: "Remove: alias missing", call: remove("my-function", "ghost", "s3"),

@@ -29,7 +29,7 @@ type createFunctionInput struct {
 }
 
 // createFunction: POST /2015-03-31/functions (201 FunctionConfiguration).
-func (s *Server) createFunction(_ *http.Request, body []byte) (*response, *apiError) {
+func (s *Server) createFunction(c *call, _ *http.Request, body []byte) (*response, *apiError) {
 	var in createFunctionInput
 	if err := decodeJSONBody(body, &in); err != nil {
 		return nil, err
@@ -41,16 +41,18 @@ func (s *Server) createFunction(_ *http.Request, body []byte) (*response, *apiEr
 		return nil, err
 	}
 	ref, _ := parseFunctionName(*in.FunctionName)
-	if err := s.checkRegionAndAccount(ref); err != nil {
+	account, err := s.resolveAccount(c, ref, "")
+	if err != nil {
 		return nil, err
 	}
 	if ref.qualifier != "" || len(ref.name) > 64 {
 		return nil, errInvalidParameter("Unsupported function name: " + *in.FunctionName)
 	}
-	if s.functions[ref.name] != nil {
+	functions := s.functionsOf(account)
+	if functions[ref.name] != nil {
 		return nil, errConflict("Function already exist: " + ref.name)
 	}
-	fn := &function{name: ref.name, versions: map[string]*functionVersion{}, nextVersion: 1, aliases: map[string]*functionAlias{}}
+	fn := &function{account: account, name: ref.name, versions: map[string]*functionVersion{}, nextVersion: 1, aliases: map[string]*functionAlias{}}
 	var zip []byte
 	if in.Code != nil {
 		zip = in.Code.ZipFile
@@ -59,7 +61,7 @@ func (s *Server) createFunction(_ *http.Request, body []byte) (*response, *apiEr
 	fn.codeSize, fn.codeSha256 = int64(len(zip)), base64.StdEncoding.EncodeToString(sum[:])
 	fn.latest = &functionVersion{config: functionConfiguration{
 		FunctionName:     ref.name,
-		FunctionArn:      s.functionARN(ref.name),
+		FunctionArn:      s.functionARN(account, ref.name),
 		Runtime:          in.Runtime,
 		Role:             *in.Role,
 		Handler:          in.Handler,
@@ -79,7 +81,7 @@ func (s *Server) createFunction(_ *http.Request, body []byte) (*response, *apiEr
 	if len(fn.latest.config.Architectures) == 0 {
 		fn.latest.config.Architectures = []string{"x86_64"}
 	}
-	s.functions[ref.name] = fn
+	functions[ref.name] = fn
 	config := fn.latest.config
 	if in.Publish {
 		config = s.publish(fn, in.Description).config
@@ -90,7 +92,7 @@ func (s *Server) createFunction(_ *http.Request, body []byte) (*response, *apiEr
 // functionFromPath resolves the {FunctionName} label of the function,
 // version and alias operations. It returns the qualifier merged with the
 // Qualifier query parameter.
-func (s *Server) functionFromPath(r *http.Request, withQualifier bool) (*function, string, *apiError) {
+func (s *Server) functionFromPath(c *call, r *http.Request, withQualifier bool) (*function, string, *apiError) {
 	name := r.PathValue("FunctionName")
 	var qualifier *string
 	if withQualifier {
@@ -104,20 +106,21 @@ func (s *Server) functionFromPath(r *http.Request, withQualifier bool) (*functio
 	if err != nil {
 		return nil, "", err
 	}
-	if err := s.checkRegionAndAccount(ref); err != nil {
+	account, err := s.resolveAccount(c, ref, q)
+	if err != nil {
 		return nil, "", err
 	}
-	fn := s.functions[ref.name]
+	fn := s.accounts[account][ref.name]
 	if fn == nil {
-		return nil, "", errNotFound("Function not found: " + s.functionARN(ref.name))
+		return nil, "", errNotFound("Function not found: " + s.functionARN(account, ref.name))
 	}
 	return fn, q, nil
 }
 
 // getFunction: GET /2015-03-31/functions/{FunctionName}?Qualifier=
 // returns {"Configuration":{...},"Code":{...}}.
-func (s *Server) getFunction(r *http.Request, _ []byte) (*response, *apiError) {
-	fn, qualifier, err := s.functionFromPath(r, true)
+func (s *Server) getFunction(c *call, r *http.Request, _ []byte) (*response, *apiError) {
+	fn, qualifier, err := s.functionFromPath(c, r, true)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +130,7 @@ func (s *Server) getFunction(r *http.Request, _ []byte) (*response, *apiError) {
 		config = fn.latest.config
 	case qualifier == "$LATEST":
 		config = fn.latest.config
-		config.FunctionArn = s.qualifiedARN(fn.name, qualifier)
+		config.FunctionArn = s.qualifiedARN(fn.account, fn.name, qualifier)
 	case fn.versions[qualifier] != nil:
 		config = fn.versions[qualifier].config
 	case fn.aliases[qualifier] != nil:
@@ -135,7 +138,7 @@ func (s *Server) getFunction(r *http.Request, _ []byte) (*response, *apiError) {
 		config = s.versionConfig(fn, alias.FunctionVersion)
 		config.FunctionArn = alias.AliasArn
 	default:
-		return nil, errNotFound("Function not found: " + s.qualifiedARN(fn.name, qualifier))
+		return nil, errNotFound("Function not found: " + s.qualifiedARN(fn.account, fn.name, qualifier))
 	}
 	return jsonResponse(http.StatusOK, map[string]any{
 		"Configuration": config,
@@ -155,14 +158,14 @@ func (s *Server) versionConfig(fn *function, version string) functionConfigurati
 // Without a qualifier it deletes the function with every version, alias and
 // policy; with a version number only that version and its policy. AWS
 // answers 204 (the SDK accepts any 2xx and reports it as StatusCode).
-func (s *Server) deleteFunction(r *http.Request, _ []byte) (*response, *apiError) {
-	fn, qualifier, err := s.functionFromPath(r, true)
+func (s *Server) deleteFunction(c *call, r *http.Request, _ []byte) (*response, *apiError) {
+	fn, qualifier, err := s.functionFromPath(c, r, true)
 	if err != nil {
 		return nil, err
 	}
 	switch {
 	case qualifier == "":
-		delete(s.functions, fn.name)
+		delete(s.accounts[fn.account], fn.name)
 	case qualifier == "$LATEST":
 		return nil, errInvalidParameter("$LATEST version cannot be deleted without deleting the function.")
 	case fn.versions[qualifier] != nil:
@@ -170,7 +173,7 @@ func (s *Server) deleteFunction(r *http.Request, _ []byte) (*response, *apiError
 	case isAliasShaped(qualifier):
 		return nil, errInvalidParameter("Deletion of aliases is not supported by DeleteFunction; use DeleteAlias.")
 	default:
-		return nil, errNotFound("Function not found: " + s.qualifiedARN(fn.name, qualifier))
+		return nil, errNotFound("Function not found: " + s.qualifiedARN(fn.account, fn.name, qualifier))
 	}
 	return &response{status: http.StatusNoContent}, nil
 }
@@ -183,12 +186,12 @@ type publishVersionInput struct {
 
 // publishVersion: POST /2015-03-31/functions/{FunctionName}/versions (201).
 // Unlike AWS, it always publishes a new version, even without changes.
-func (s *Server) publishVersion(r *http.Request, body []byte) (*response, *apiError) {
+func (s *Server) publishVersion(c *call, r *http.Request, body []byte) (*response, *apiError) {
 	var in publishVersionInput
 	if err := decodeJSONBody(body, &in); err != nil {
 		return nil, err
 	}
-	fn, _, err := s.functionFromPath(r, false)
+	fn, _, err := s.functionFromPath(c, r, false)
 	if err != nil {
 		return nil, err
 	}
@@ -210,7 +213,7 @@ func (s *Server) publish(fn *function, description string) *functionVersion {
 	fn.nextVersion++
 	config := fn.latest.config
 	config.Version = number
-	config.FunctionArn = s.qualifiedARN(fn.name, number)
+	config.FunctionArn = s.qualifiedARN(fn.account, fn.name, number)
 	config.Description = description
 	config.RevisionId = newRevisionID()
 	v := &functionVersion{config: config}
@@ -228,7 +231,7 @@ type createAliasInput struct {
 
 // createAlias: POST /2015-03-31/functions/{FunctionName}/aliases (201).
 // The alias gets its own RevisionId and an empty policy (§6).
-func (s *Server) createAlias(r *http.Request, body []byte) (*response, *apiError) {
+func (s *Server) createAlias(c *call, r *http.Request, body []byte) (*response, *apiError) {
 	var in createAliasInput
 	if err := decodeJSONBody(body, &in); err != nil {
 		return nil, err
@@ -239,15 +242,15 @@ func (s *Server) createAlias(r *http.Request, body []byte) (*response, *apiError
 	); err != nil {
 		return nil, err
 	}
-	fn, _, err := s.functionFromPath(r, false)
+	fn, _, err := s.functionFromPath(c, r, false)
 	if err != nil {
 		return nil, err
 	}
 	version := *in.FunctionVersion
 	if version != "$LATEST" && fn.versions[version] == nil {
-		return nil, errNotFound("Function not found: " + s.qualifiedARN(fn.name, version))
+		return nil, errNotFound("Function not found: " + s.qualifiedARN(fn.account, fn.name, version))
 	}
-	aliasARN := s.qualifiedARN(fn.name, *in.Name)
+	aliasARN := s.qualifiedARN(fn.account, fn.name, *in.Name)
 	if fn.aliases[*in.Name] != nil {
 		return nil, errConflict("Alias already exists: " + aliasARN)
 	}
@@ -263,25 +266,25 @@ func (s *Server) createAlias(r *http.Request, body []byte) (*response, *apiError
 }
 
 // aliasFromPath resolves /functions/{FunctionName}/aliases/{Name}.
-func (s *Server) aliasFromPath(r *http.Request) (*function, *functionAlias, *apiError) {
+func (s *Server) aliasFromPath(c *call, r *http.Request) (*function, *functionAlias, *apiError) {
 	name := r.PathValue("Name")
 	if err := validate(field{wireName: "name", value: &name, required: true, minLen: 1, maxLen: 128, pattern: &aliasPattern}); err != nil {
 		return nil, nil, err
 	}
-	fn, _, err := s.functionFromPath(r, false)
+	fn, _, err := s.functionFromPath(c, r, false)
 	if err != nil {
 		return nil, nil, err
 	}
 	alias := fn.aliases[name]
 	if alias == nil {
-		return nil, nil, errNotFound("Cannot find alias arn: " + s.qualifiedARN(fn.name, name))
+		return nil, nil, errNotFound("Cannot find alias arn: " + s.qualifiedARN(fn.account, fn.name, name))
 	}
 	return fn, alias, nil
 }
 
 // getAlias: GET /2015-03-31/functions/{FunctionName}/aliases/{Name} (200).
-func (s *Server) getAlias(r *http.Request, _ []byte) (*response, *apiError) {
-	_, alias, err := s.aliasFromPath(r)
+func (s *Server) getAlias(c *call, r *http.Request, _ []byte) (*response, *apiError) {
+	_, alias, err := s.aliasFromPath(c, r)
 	if err != nil {
 		return nil, err
 	}
@@ -290,8 +293,8 @@ func (s *Server) getAlias(r *http.Request, _ []byte) (*response, *apiError) {
 
 // deleteAlias: DELETE /2015-03-31/functions/{FunctionName}/aliases/{Name}
 // (204); the alias's policy goes with it. A missing alias is a 404 here.
-func (s *Server) deleteAlias(r *http.Request, _ []byte) (*response, *apiError) {
-	fn, alias, err := s.aliasFromPath(r)
+func (s *Server) deleteAlias(c *call, r *http.Request, _ []byte) (*response, *apiError) {
+	fn, alias, err := s.aliasFromPath(c, r)
 	if err != nil {
 		return nil, err
 	}

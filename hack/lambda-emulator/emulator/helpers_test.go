@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
@@ -213,6 +215,18 @@ func assertAPIError(t *testing.T, err error, code, message string) {
 			var e *smithy.GenericAPIError // not modeled by the SDK
 			return errors.As(err, &e)
 		},
+		codeAccessDenied: func() bool { // not modeled by the Lambda SDK either
+			var e *smithy.GenericAPIError
+			return errors.As(err, &e) && httpStatus(err) == http.StatusForbidden
+		},
+		codeExpiredToken: func() bool {
+			var e *smithy.GenericAPIError
+			return errors.As(err, &e) && httpStatus(err) == http.StatusForbidden
+		},
+		codeUnrecognizedClient: func() bool {
+			var e *smithy.GenericAPIError
+			return errors.As(err, &e) && httpStatus(err) == http.StatusForbidden
+		},
 		codeInvalidParameterValue: func() bool { var e *types.InvalidParameterValueException; return errors.As(err, &e) },
 		codeResourceNotFound:      func() bool { var e *types.ResourceNotFoundException; return errors.As(err, &e) },
 		codeResourceConflict:      func() bool { var e *types.ResourceConflictException; return errors.As(err, &e) },
@@ -227,6 +241,15 @@ func assertAPIError(t *testing.T, err error, code, message string) {
 	if check, ok := typed[code]; ok && !check() {
 		t.Fatalf("%s decoded as %T (%+v)", code, apiErr, apiErr)
 	}
+}
+
+// httpStatus is the HTTP status of an SDK error, or 0.
+func httpStatus(err error) int {
+	var re *awshttp.ResponseError
+	if !errors.As(err, &re) {
+		return 0
+	}
+	return re.HTTPStatusCode()
 }
 
 // retryAfter returns the RetryAfterSeconds of a throttling error.

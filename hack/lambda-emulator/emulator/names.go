@@ -73,28 +73,40 @@ func (s *Server) functionARNIn(account, region, name string) string {
 	return "arn:" + partitionOf(region) + ":lambda:" + region + ":" + account + ":function:" + name
 }
 
-// functionARN is the unqualified ARN of one of this emulator's functions.
-func (s *Server) functionARN(name string) string {
-	return s.functionARNIn(s.cfg.AccountID, s.cfg.Region, name)
+// functionARN is the unqualified ARN of a function of account in this
+// emulator's region.
+func (s *Server) functionARN(account, name string) string {
+	return s.functionARNIn(account, s.cfg.Region, name)
 }
 
 // qualifiedARN appends ":qualifier" unless the qualifier is empty.
-func (s *Server) qualifiedARN(name, qualifier string) string {
+func (s *Server) qualifiedARN(account, name, qualifier string) string {
 	if qualifier == "" {
-		return s.functionARN(name)
+		return s.functionARN(account, name)
 	}
-	return s.functionARN(name) + ":" + qualifier
+	return s.functionARN(account, name) + ":" + qualifier
 }
 
-// checkRegionAndAccount rejects ARNs that point outside this emulator.
-// A foreign region is §4.7; a foreign account is our own choice (doc.go):
-// it is reported like a missing function.
-func (s *Server) checkRegionAndAccount(ref functionRef) *apiError {
+// resolveAccount returns the account a FunctionName acts in: the caller's,
+// which an ARN may repeat. A foreign region is §4.7. A foreign account is
+// IAM's AccessDeniedException naming the (qualified) resource: resource
+// policies are not evaluated, so no cross-account call is allowed.
+func (s *Server) resolveAccount(c *call, ref functionRef, qualifier string) (string, *apiError) {
 	if ref.region != "" && ref.region != s.cfg.Region {
-		return errNotFound("Functions from '" + ref.region + "' are not reachable in this region ('" + s.cfg.Region + "')")
+		return "", errNotFound("Functions from '" + ref.region + "' are not reachable in this region ('" + s.cfg.Region + "')")
 	}
-	if ref.account != "" && ref.account != s.cfg.AccountID {
-		return errNotFound("Function not found: " + s.functionARNIn(ref.account, s.cfg.Region, ref.name))
+	if ref.account != "" && ref.account != c.who.account {
+		return "", errAccessDenied(c, s.qualifiedARN(ref.account, ref.name, qualifier))
 	}
-	return nil
+	return c.who.account, nil
+}
+
+// functionsOf returns account's functions, creating the map on first use.
+func (s *Server) functionsOf(account string) map[string]*function {
+	fns := s.accounts[account]
+	if fns == nil {
+		fns = map[string]*function{}
+		s.accounts[account] = fns
+	}
+	return fns
 }

@@ -35,21 +35,21 @@ const (
 
 // lookupPolicy resolves a function name and merged qualifier. "$LATEST" is
 // the unqualified policy ([unknown] in §6; AddPermission rejects it earlier).
-func (s *Server) lookupPolicy(name, qualifier string) (*policyTarget, lookupFailure) {
-	fn := s.functions[name]
+func (s *Server) lookupPolicy(account, name, qualifier string) (*policyTarget, lookupFailure) {
+	fn := s.accounts[account][name]
 	if fn == nil {
 		return nil, functionMissing
 	}
 	switch {
 	case qualifier == "" || qualifier == "$LATEST":
-		return &policyTarget{&fn.latest.policy, s.functionARN(name), fn.latest.config.RevisionId}, lookupOK
+		return &policyTarget{&fn.latest.policy, s.functionARN(account, name), fn.latest.config.RevisionId}, lookupOK
 	case isVersionNumber(qualifier):
 		if v := fn.versions[qualifier]; v != nil {
-			return &policyTarget{&v.policy, s.qualifiedARN(name, qualifier), v.config.RevisionId}, lookupOK
+			return &policyTarget{&v.policy, s.qualifiedARN(account, name, qualifier), v.config.RevisionId}, lookupOK
 		}
 	case isAliasShaped(qualifier):
 		if a := fn.aliases[qualifier]; a != nil {
-			return &policyTarget{&a.policy, s.qualifiedARN(name, qualifier), a.config.RevisionId}, lookupOK
+			return &policyTarget{&a.policy, s.qualifiedARN(account, name, qualifier), a.config.RevisionId}, lookupOK
 		}
 		return nil, aliasMissing
 	}
@@ -83,28 +83,30 @@ var (
 )
 
 // resolvePolicyTarget runs the shared part of the three policy operations
-// after request validation: qualifier consistency (§4.2), region/account
-// (§4.7), then the function, version or alias (§4.4-4.6).
-func (s *Server) resolvePolicyTarget(functionName string, qualifierParam *string, forAdd bool, msgs notFoundMessages) (*policyTarget, *apiError) {
+// after request validation: qualifier consistency (§4.2), region (§4.7) and
+// account (IAM, see doc.go), $LATEST (§4.3), then the function, version or
+// alias (§4.4-4.6) in the caller's account.
+func (s *Server) resolvePolicyTarget(c *call, functionName string, qualifierParam *string, forAdd bool, msgs notFoundMessages) (*policyTarget, *apiError) {
 	ref, _ := parseFunctionName(functionName) // already validated
 	qualifier, err := mergeQualifier(ref.qualifier, qualifierParam)
+	if err != nil {
+		return nil, err
+	}
+	account, err := s.resolveAccount(c, ref, qualifier)
 	if err != nil {
 		return nil, err
 	}
 	if forAdd && qualifier == "$LATEST" {
 		return nil, errInvalidParameter(msgLatestNotSupported) // §4.3
 	}
-	if err := s.checkRegionAndAccount(ref); err != nil {
-		return nil, err
-	}
-	target, failure := s.lookupPolicy(ref.name, qualifier)
+	target, failure := s.lookupPolicy(account, ref.name, qualifier)
 	switch failure {
 	case functionMissing:
-		return nil, errNotFound(msgs.function(s.functionARN(ref.name)))
+		return nil, errNotFound(msgs.function(s.functionARN(account, ref.name)))
 	case versionMissing:
-		return nil, errNotFound(msgs.version(s.qualifiedARN(ref.name, qualifier)))
+		return nil, errNotFound(msgs.version(s.qualifiedARN(account, ref.name, qualifier)))
 	case aliasMissing: // same wording for all three operations (§4.5, §12)
-		return nil, errNotFound("Cannot find alias arn: " + s.qualifiedARN(ref.name, qualifier))
+		return nil, errNotFound("Cannot find alias arn: " + s.qualifiedARN(account, ref.name, qualifier))
 	}
 	return target, nil
 }
@@ -127,7 +129,7 @@ type addPermissionInput struct {
 // addPermission: POST /2015-03-31/functions/{FunctionName}/policy?Qualifier=
 // Check order (§5 precedence): validation, qualifier, resolution, principal,
 // Sid conflict, RevisionId, size.
-func (s *Server) addPermission(r *http.Request, body []byte) (*response, *apiError) {
+func (s *Server) addPermission(c *call, r *http.Request, body []byte) (*response, *apiError) {
 	var in addPermissionInput
 	if err := decodeJSONBody(body, &in); err != nil {
 		return nil, err
@@ -149,7 +151,7 @@ func (s *Server) addPermission(r *http.Request, body []byte) (*response, *apiErr
 	); err != nil {
 		return nil, err
 	}
-	target, err := s.resolvePolicyTarget(functionName, qualifier, true, addPermissionNotFound)
+	target, err := s.resolvePolicyTarget(c, functionName, qualifier, true, addPermissionNotFound)
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +188,7 @@ func (s *Server) addPermission(r *http.Request, body []byte) (*response, *apiErr
 }
 
 // removePermission: DELETE /2015-03-31/functions/{FunctionName}/policy/{StatementId}?Qualifier=&RevisionId=
-func (s *Server) removePermission(r *http.Request, _ []byte) (*response, *apiError) {
+func (s *Server) removePermission(c *call, r *http.Request, _ []byte) (*response, *apiError) {
 	functionName := r.PathValue("FunctionName")
 	sid := r.PathValue("StatementId")
 	qualifier := queryParam(r, "Qualifier")
@@ -197,7 +199,7 @@ func (s *Server) removePermission(r *http.Request, _ []byte) (*response, *apiErr
 	); err != nil {
 		return nil, err
 	}
-	target, err := s.resolvePolicyTarget(functionName, qualifier, false, removePermissionNotFound)
+	target, err := s.resolvePolicyTarget(c, functionName, qualifier, false, removePermissionNotFound)
 	if err != nil {
 		return nil, err
 	}
@@ -217,13 +219,13 @@ func (s *Server) removePermission(r *http.Request, _ []byte) (*response, *apiErr
 }
 
 // getPolicy: GET /2015-03-31/functions/{FunctionName}/policy?Qualifier=
-func (s *Server) getPolicy(r *http.Request, _ []byte) (*response, *apiError) {
+func (s *Server) getPolicy(c *call, r *http.Request, _ []byte) (*response, *apiError) {
 	functionName := r.PathValue("FunctionName")
 	qualifier := queryParam(r, "Qualifier")
 	if err := validate(functionNameField(functionName), qualifierField(qualifier)); err != nil {
 		return nil, err
 	}
-	target, err := s.resolvePolicyTarget(functionName, qualifier, false, getPolicyNotFound)
+	target, err := s.resolvePolicyTarget(c, functionName, qualifier, false, getPolicyNotFound)
 	if err != nil {
 		return nil, err
 	}

@@ -24,37 +24,43 @@ type tokenBucket struct {
 	last   time.Time
 }
 
-// quotaLimiter holds one token bucket per configured bucket name.
+// quotaLimiter holds one token bucket per account and configured bucket
+// name; an account's buckets start full on its first call.
 type quotaLimiter struct {
 	mu      sync.Mutex
 	now     func() time.Time
-	buckets map[string]*tokenBucket
+	rates   map[string]float64         // bucket -> rps, only limited ones
+	buckets map[[2]string]*tokenBucket // {account, bucket}
 }
 
 func newQuotaLimiter(quotas map[string]float64, now func() time.Time) *quotaLimiter {
-	q := &quotaLimiter{now: now, buckets: map[string]*tokenBucket{}}
-	start := now()
+	q := &quotaLimiter{now: now, rates: map[string]float64{}, buckets: map[[2]string]*tokenBucket{}}
 	for name, rate := range quotas {
-		if rate <= 0 {
-			continue // unlimited
+		if rate > 0 { // 0: unlimited
+			q.rates[name] = rate
 		}
-		burst := math.Max(1, rate)
-		q.buckets[name] = &tokenBucket{rate: rate, burst: burst, tokens: burst, last: start}
 	}
 	return q
 }
 
-// take spends one token from the bucket. When none is left it returns
-// ok=false and the whole seconds (at least 1) until one will be available,
-// for the Retry-After header.
-func (q *quotaLimiter) take(name string) (retryAfter int, ok bool) {
+// take spends one of account's tokens from the bucket. When none is left
+// it returns ok=false and the whole seconds (at least 1) until one will be
+// available, for the Retry-After header.
+func (q *quotaLimiter) take(account, name string) (retryAfter int, ok bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	b := q.buckets[name]
-	if b == nil {
+	rate, limited := q.rates[name]
+	if !limited {
 		return 0, true
 	}
 	now := q.now()
+	key := [2]string{account, name}
+	b := q.buckets[key]
+	if b == nil {
+		burst := math.Max(1, rate)
+		b = &tokenBucket{rate: rate, burst: burst, tokens: burst, last: now}
+		q.buckets[key] = b
+	}
 	if elapsed := now.Sub(b.last).Seconds(); elapsed > 0 {
 		b.tokens = math.Min(b.burst, b.tokens+elapsed*b.rate)
 		b.last = now

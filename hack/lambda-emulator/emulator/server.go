@@ -16,12 +16,23 @@ type Config struct {
 	// Region is the emulated endpoint's region (default "us-east-1"). ARNs
 	// naming another region get 404 (§4.7).
 	Region string
-	// AccountID is the owner of every function (default "123456789012").
+	// AccountID is the default account (default "123456789012"): requests
+	// signed with an access key that AccessKeys does not map, or unsigned,
+	// act in it, and bare names in Policy resolve in it.
 	AccountID string
-	// Quotas maps a bucket name (see QuotaBuckets) to requests per second.
-	// Absent or 0 means unlimited.
+	// AccessKeys maps access key ids (from the SigV4 Authorization header)
+	// to 12-digit accounts. Every function, version, alias and policy
+	// belongs to one account, and bare function names resolve in the
+	// caller's. See also Server.AccessKeyFor.
+	AccessKeys map[string]string
+	// Roles can be assumed with STS AssumeRole; see Server.AddRole.
+	Roles []Role
+	// Quotas maps a bucket name (see QuotaBuckets) to requests per second,
+	// for each account (AWS's quotas are per account and region). Absent or
+	// 0 means unlimited.
 	Quotas map[string]float64
-	// Now is the clock for quotas and timestamps (default time.Now).
+	// Now is the clock for quotas, timestamps and the expiry of credentials
+	// issued by AssumeRole (default time.Now).
 	Now func() time.Time
 }
 
@@ -35,6 +46,16 @@ func (c Config) Validate() error {
 			return fmt.Errorf("quota %s must not be negative, got %v", name, rate)
 		}
 	}
+	for key, account := range c.AccessKeys {
+		if key == "" || !accountIDPattern.MatchString(account) {
+			return fmt.Errorf("access key %q: account %q is not a 12-digit account id", key, account)
+		}
+	}
+	for _, role := range c.Roles {
+		if err := role.validate(); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -46,9 +67,10 @@ type Server struct {
 	mux    *http.ServeMux
 	quotas *quotaLimiter
 	stats  *statsRecorder
+	iam    *iam
 
-	mu        sync.Mutex
-	functions map[string]*function
+	mu       sync.Mutex
+	accounts map[string]map[string]*function // account -> name -> function
 }
 
 // New returns an empty emulator. It panics if cfg.Validate fails.
@@ -66,11 +88,12 @@ func New(cfg Config) *Server {
 		cfg.Now = time.Now
 	}
 	s := &Server{
-		cfg:       cfg,
-		mux:       http.NewServeMux(),
-		quotas:    newQuotaLimiter(cfg.Quotas, cfg.Now),
-		stats:     newStatsRecorder(),
-		functions: map[string]*function{},
+		cfg:      cfg,
+		mux:      http.NewServeMux(),
+		quotas:   newQuotaLimiter(cfg.Quotas, cfg.Now),
+		stats:    newStatsRecorder(),
+		iam:      newIAM(cfg),
+		accounts: map[string]map[string]*function{},
 	}
 	s.routes()
 	return s
@@ -78,7 +101,13 @@ func New(cfg Config) *Server {
 
 // operationHandler runs one API operation with the state lock held. body is
 // the whole request body.
-type operationHandler func(r *http.Request, body []byte) (*response, *apiError)
+type operationHandler func(c *call, r *http.Request, body []byte) (*response, *apiError)
+
+// call is who makes a request and the IAM action it needs.
+type call struct {
+	who    *identity
+	action string // "lambda:" + operation
+}
 
 // response is a successful reply.
 type response struct {
@@ -102,23 +131,35 @@ func (s *Server) routes() {
 	s.handle("DELETE "+fn+"/policy/{StatementId}", "RemovePermission", BucketControlPlane, s.removePermission)
 
 	s.routeAdmin()
+	s.mux.HandleFunc("/{$}", s.serveSTS)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errUnknownOperation(r.Method, r.URL.Path))
 	})
 }
 
-// handle wraps an operation with counting, throttling and error rendering.
-// Throttling comes first, as at AWS's front door; throttled calls count as
-// calls and as TooManyRequestsException errors.
+// handle wraps an operation with identification, counting, throttling and
+// error rendering. The credentials decide the account; expired or invalid
+// session credentials are refused first, then throttling, as at AWS's front
+// door. Refused and throttled calls count as calls and as errors of the
+// caller's account.
 func (s *Server) handle(pattern, operation, bucket string, h operationHandler) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Amzn-RequestId", uuid.NewString())
-		s.stats.recordCall(operation)
+		who, failure := s.identify(r)
+		s.stats.recordCall(who.account, operation)
 		fail := func(e *apiError) {
-			s.stats.recordError(operation, e.code)
+			s.stats.recordError(who.account, operation, e.code)
 			writeError(w, e)
 		}
-		if retryAfter, ok := s.quotas.take(bucket); !ok {
+		switch failure {
+		case authExpired:
+			fail(errExpiredToken())
+			return
+		case authInvalidToken:
+			fail(errUnrecognizedClient())
+			return
+		}
+		if retryAfter, ok := s.quotas.take(who.account, bucket); !ok {
 			fail(errTooManyRequests(retryAfter))
 			return
 		}
@@ -128,7 +169,7 @@ func (s *Server) handle(pattern, operation, bucket string, h operationHandler) {
 			return
 		}
 		s.mu.Lock()
-		resp, apiErr := h(r, body)
+		resp, apiErr := h(&call{who: who, action: "lambda:" + operation}, r, body)
 		s.mu.Unlock()
 		if apiErr != nil {
 			fail(apiErr)
@@ -154,19 +195,25 @@ func (s *Server) Stats() Stats { return s.stats.snapshot() }
 func (s *Server) ResetStats() { s.stats.reset() }
 
 // Policy returns the stored policy document and its RevisionId for a
-// function (name or ARN) and qualifier ("" or "$LATEST" for the unqualified
-// policy). ok is false when there is no policy. It is not counted as a call.
+// function and qualifier ("" or "$LATEST" for the unqualified policy). The
+// function is a bare name in the default account (Config.AccountID) or a
+// full or partial ARN in any account. ok is false when there is no policy.
+// It is not counted as a call.
 func (s *Server) Policy(functionName, qualifier string) (policy, revisionID string, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ref, parsed := parseFunctionName(functionName)
-	if !parsed {
+	if !parsed || (ref.region != "" && ref.region != s.cfg.Region) {
 		return "", "", false
 	}
 	if qualifier == "" {
 		qualifier = ref.qualifier
 	}
-	target, failure := s.lookupPolicy(ref.name, qualifier)
+	account := ref.account
+	if account == "" {
+		account = s.cfg.AccountID
+	}
+	target, failure := s.lookupPolicy(account, ref.name, qualifier)
 	if failure != lookupOK || !target.policy.exists() {
 		return "", "", false
 	}

@@ -8,6 +8,7 @@ import (
 
 // function is one Lambda function with its $LATEST, versions and aliases.
 type function struct {
+	account     string
 	name        string
 	latest      *functionVersion
 	versions    map[string]*functionVersion // "1", "2", ...

@@ -6,8 +6,20 @@ import (
 )
 
 // Stats counts requests per operation and errors per operation and code
-// (throttles included). It is also the JSON body of GET /_emulator/stats.
+// (throttles and refused credentials included), in total and per account.
+// STS calls count as operations AssumeRole and GetCallerIdentity. It is
+// also the JSON body of GET /_emulator/stats.
 type Stats struct {
+	Calls  map[string]int            `json:"calls"`
+	Errors map[string]map[string]int `json:"errors"`
+	// ByAccount splits the counters by the caller's account (decided by the
+	// request's credentials, see Config.AccessKeys).
+	ByAccount map[string]AccountStats `json:"byAccount"`
+}
+
+// AccountStats are one account's counters: requests per operation, and
+// errors per operation and code.
+type AccountStats struct {
 	Calls  map[string]int            `json:"calls"`
 	Errors map[string]map[string]int `json:"errors"`
 }
@@ -23,28 +35,52 @@ func newStatsRecorder() *statsRecorder {
 	return r
 }
 
-func (r *statsRecorder) recordCall(operation string) {
+// account returns account's counters, creating them. The caller holds r.mu.
+func (r *statsRecorder) account(account string) AccountStats {
+	a, ok := r.stats.ByAccount[account]
+	if !ok {
+		a = AccountStats{Calls: map[string]int{}, Errors: map[string]map[string]int{}}
+		r.stats.ByAccount[account] = a
+	}
+	return a
+}
+
+func (r *statsRecorder) recordCall(account, operation string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.stats.Calls[operation]++
+	r.account(account).Calls[operation]++
 }
 
-func (r *statsRecorder) recordError(operation, code string) {
+func (r *statsRecorder) recordError(account, operation, code string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.stats.Errors[operation] == nil {
-		r.stats.Errors[operation] = map[string]int{}
+	countError(r.stats.Errors, operation, code)
+	countError(r.account(account).Errors, operation, code)
+}
+
+func countError(errors map[string]map[string]int, operation, code string) {
+	if errors[operation] == nil {
+		errors[operation] = map[string]int{}
 	}
-	r.stats.Errors[operation][code]++
+	errors[operation][code]++
 }
 
 // snapshot returns a deep copy, safe to use after the lock is released.
 func (r *statsRecorder) snapshot() Stats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := Stats{Calls: maps.Clone(r.stats.Calls), Errors: map[string]map[string]int{}}
-	for op, codes := range r.stats.Errors {
-		out.Errors[op] = maps.Clone(codes)
+	out := Stats{Calls: maps.Clone(r.stats.Calls), Errors: cloneErrors(r.stats.Errors), ByAccount: map[string]AccountStats{}}
+	for account, a := range r.stats.ByAccount {
+		out.ByAccount[account] = AccountStats{Calls: maps.Clone(a.Calls), Errors: cloneErrors(a.Errors)}
+	}
+	return out
+}
+
+func cloneErrors(errors map[string]map[string]int) map[string]map[string]int {
+	out := map[string]map[string]int{}
+	for op, codes := range errors {
+		out[op] = maps.Clone(codes)
 	}
 	return out
 }
@@ -52,5 +88,5 @@ func (r *statsRecorder) snapshot() Stats {
 func (r *statsRecorder) reset() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.stats = Stats{Calls: map[string]int{}, Errors: map[string]map[string]int{}}
+	r.stats = Stats{Calls: map[string]int{}, Errors: map[string]map[string]int{}, ByAccount: map[string]AccountStats{}}
 }

@@ -27,6 +27,7 @@ func TestStatsEndpoint(t *testing.T) {
 			"RemovePermission": {codeResourceNotFound: 1},
 		},
 	}
+	want.ByAccount = map[string]AccountStats{testAccount: {Calls: want.Calls, Errors: want.Errors}}
 	for range 2 { // reading the stats does not count
 		if got := fetchStats(t, h.url); !reflect.DeepEqual(got, want) {
 			t.Fatalf("GET /_emulator/stats\n got: %+v\nwant: %+v", got, want)
@@ -45,7 +46,7 @@ func TestStatsEndpoint(t *testing.T) {
 	if resp.StatusCode != http.StatusNoContent {
 		t.Errorf("DELETE status %d", resp.StatusCode)
 	}
-	if body := fetchRaw(t, h.url+"/_emulator/stats"); body != `{"calls":{},"errors":{}}` {
+	if body := fetchRaw(t, h.url+"/_emulator/stats"); body != `{"calls":{},"errors":{},"byAccount":{}}` {
 		t.Errorf("after reset: %s", body)
 	}
 
