@@ -33,6 +33,8 @@ func main() {
 		syncPeriod      time.Duration
 		maxConcurrent   int
 		watchNamespace  string
+		guardrails      controllers.GuardrailSettings
+		dryRun          bool
 		zapOptions      = zap.Options{}
 		setupLog        = ctrl.Log.WithName("setup")
 		scheme          = runtime.NewScheme()
@@ -48,6 +50,11 @@ func main() {
 	flag.DurationVar(&syncPeriod, "sync-period", 10*time.Minute, "how often each statement is checked for drift")
 	flag.IntVar(&maxConcurrent, "max-concurrent-reconciles", 4, "how many objects are reconciled at once")
 	flag.StringVar(&watchNamespace, "watch-namespace", "", "watch only this namespace (default: all)")
+	flag.BoolVar(&guardrails.AllowPublicAccess, "allow-public-access", false,
+		"allow principal * without a narrowing condition (LambdaPermissionAccounts may override per account)")
+	flag.BoolVar(&guardrails.AllowServiceWithoutSource, "allow-service-without-source", false,
+		"allow service principals without sourceArn or sourceAccount (LambdaPermissionAccounts may override per account)")
+	flag.BoolVar(&dryRun, "dry-run", false, "compute and report every intended AWS write (status, Events, log) without making it")
 	zapOptions.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOptions)))
@@ -84,15 +91,22 @@ func main() {
 		exitWithMessage("creating the manager", err)
 	}
 
+	lambdaClients := awslambda.NewClients(awsConfig)
 	reconciler := &controllers.LambdaPermissionReconciler{
 		Client:        mgr.GetClient(),
-		Lambda:        awslambda.New(awsConfig),
+		Lambda:        lambdaClients,
 		Recorder:      mgr.GetEventRecorder("lambda-permission-operator"),
 		DefaultRegion: awsConfig.Region,
 		SyncPeriod:    syncPeriod,
+		Guardrails:    guardrails,
+		DryRun:        dryRun,
 	}
 	if err := reconciler.SetupWithManager(mgr, maxConcurrent); err != nil {
 		exitWithMessage("setting up the LambdaPermission controller", err)
+	}
+	accounts := &controllers.AccountReconciler{Client: mgr.GetClient(), AWS: lambdaClients}
+	if err := accounts.SetupWithManager(mgr); err != nil {
+		exitWithMessage("setting up the LambdaPermissionAccount controller", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		exitWithMessage("adding the health check", err)
@@ -101,7 +115,8 @@ func main() {
 		exitWithMessage("adding the readiness check", err)
 	}
 
-	setupLog.Info("starting manager", "region", awsConfig.Region, "syncPeriod", syncPeriod, "watchNamespace", watchNamespace)
+	setupLog.Info("starting manager", "region", awsConfig.Region, "syncPeriod", syncPeriod, "watchNamespace", watchNamespace,
+		"allowPublicAccess", guardrails.AllowPublicAccess, "allowServiceWithoutSource", guardrails.AllowServiceWithoutSource, "dryRun", dryRun)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		exitWithMessage("running the manager", err)
 	}

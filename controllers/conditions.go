@@ -33,6 +33,8 @@ const (
 	ReasonLambdaError      = "LambdaError"      // Lambda failed or could not be reached; retrying
 	ReasonStaleRevision    = "StaleRevision"    // the policy kept changing under us; retrying
 	ReasonDeleting         = "Deleting"         // removing the statement before the object goes
+	ReasonDriftDetected    = "DriftDetected"    // managementPolicy Observe: the policy differs from the spec
+	ReasonDryRun           = "DryRun"           // --dry-run: the write the spec needs was reported, not made
 )
 
 // stateError is a failure with the condition it shows as. Stalled ones need

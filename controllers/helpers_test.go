@@ -306,3 +306,18 @@ func metricValue(t *testing.T, name string, labels map[string]string) float64 {
 	}
 	return sum
 }
+
+// declareAccount creates a LambdaPermissionAccount for the test's duration.
+func declareAccount(t *testing.T, spec lambdav1alpha1.LambdaPermissionAccountSpec) *lambdav1alpha1.LambdaPermissionAccount {
+	t.Helper()
+	a := &lambdav1alpha1.LambdaPermissionAccount{ObjectMeta: metav1.ObjectMeta{Name: newName("account")}, Spec: spec}
+	if err := k8s.Create(ctx, a); err != nil {
+		t.Fatalf("creating account %s: %v", spec.AccountID, err)
+	}
+	t.Cleanup(func() {
+		if err := k8s.Delete(ctx, a); err != nil {
+			t.Errorf("deleting account %s: %v", a.Name, err)
+		}
+	})
+	return a
+}

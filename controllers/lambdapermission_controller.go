@@ -38,10 +38,12 @@ const (
 // write, report.
 type LambdaPermissionReconciler struct {
 	client.Client
-	Lambda        awslambda.Lambda
+	Lambda        awslambda.Provider
 	Recorder      events.EventRecorder
-	DefaultRegion string        // region of functions named without one
-	SyncPeriod    time.Duration // how often a Ready statement is checked for drift
+	DefaultRegion string            // region of functions named without one
+	SyncPeriod    time.Duration     // how often a Ready statement is checked for drift
+	Guardrails    GuardrailSettings // operator-wide; LambdaPermissionAccounts may override
+	DryRun        bool              // report intended writes instead of making them
 	Now           func() time.Time
 
 	targets   targetLocks
@@ -52,6 +54,8 @@ type LambdaPermissionReconciler struct {
 // +kubebuilder:rbac:groups=lambda.permissions.dev,resources=lambdapermissions,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=lambda.permissions.dev,resources=lambdapermissions/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=lambda.permissions.dev,resources=lambdapermissions/finalizers,verbs=update
+// +kubebuilder:rbac:groups=lambda.permissions.dev,resources=lambdapermissionaccounts,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile brings one LambdaPermission's statement in line with its spec.
@@ -77,8 +81,19 @@ func (r *LambdaPermissionReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		}
 	}
 
-	// 4. Sync, then write the status once, from what the sync found.
+	// 4. Say at once that work has started, so that GitOps tools do not
+	// take an object without status for one that is done (kstatus does).
 	before := obj.DeepCopy()
+	if obj.Status.ObservedGeneration == 0 {
+		obj.Status.ObservedGeneration = obj.Generation
+		setConditions(obj, retrying(ReasonProgressing, nil, "computing and writing the statement"))
+		if err := r.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
+		before = obj.DeepCopy()
+	}
+
+	// 5. Sync, then write the status once, from what the sync found.
 	outcome := r.sync(ctx, obj)
 	return r.report(ctx, before, obj, outcome)
 }
@@ -119,6 +134,7 @@ func (r *LambdaPermissionReconciler) sync(ctx context.Context, obj *lambdav1alph
 // desired is where a statement belongs and what it says.
 type desired struct {
 	Target     policy.FunctionRef // complete: partition, region, account
+	Identity   awslambda.Identity // who acts on Target
 	Permission policy.Permission
 	Statement  policy.Statement
 }
@@ -146,21 +162,26 @@ func (r *LambdaPermissionReconciler) desiredStatement(ctx context.Context, obj *
 	if err := perm.Validate(); err != nil {
 		return desired{}, stalled(ReasonInvalidSpec, "%v", err)
 	}
-	target, err := r.target(obj)
+	named, err := namedTarget(obj)
 	if err != nil {
 		return desired{}, err
 	}
+	allowed, err := r.authorize(ctx, obj, named, perm)
+	if err != nil {
+		return desired{}, err
+	}
+	target := allowed.target.WithDefaults(r.DefaultRegion, "")
 	if target.AccountID == "" {
-		if target, err = r.functions.resolve(ctx, r.Lambda, target); err != nil {
+		if target, err = r.functions.resolve(ctx, allowed.identity, r.Lambda.For(allowed.identity), target); err != nil {
 			return desired{}, lambdaFailure(err, "looking up function %s in %s", target.Name, target.Region)
 		}
 	}
-	return desired{Target: target, Permission: perm, Statement: policy.DesiredStatement(target, perm)}, nil
+	return desired{Target: target, Identity: allowed.identity, Permission: perm, Statement: policy.DesiredStatement(target, perm)}, nil
 }
 
-// target is the function, version or alias the spec names, with its region;
-// the account is still empty when functionName is a bare name.
-func (r *LambdaPermissionReconciler) target(obj *lambdav1alpha1.LambdaPermission) (policy.FunctionRef, error) {
+// namedTarget is the function, version or alias the spec names, with the
+// region and account it gives (either may still be empty).
+func namedTarget(obj *lambdav1alpha1.LambdaPermission) (policy.FunctionRef, error) {
 	target, err := policy.ResolveTarget(obj.Spec.FunctionName, obj.Spec.Qualifier)
 	if err != nil {
 		return policy.FunctionRef{}, stalled(ReasonInvalidSpec, "%v", err)
@@ -169,11 +190,17 @@ func (r *LambdaPermissionReconciler) target(obj *lambdav1alpha1.LambdaPermission
 		return policy.FunctionRef{}, stalled(ReasonInvalidSpec,
 			"region: %q differs from the region %q in functionName; remove one", obj.Spec.Region, target.Region)
 	}
-	region := obj.Spec.Region
-	if region == "" {
-		region = r.DefaultRegion
+	return target.WithDefaults(obj.Spec.Region, ""), nil
+}
+
+// target is namedTarget with the operator's default region, for keys that
+// must be computed without AWS or account objects.
+func (r *LambdaPermissionReconciler) target(obj *lambdav1alpha1.LambdaPermission) (policy.FunctionRef, error) {
+	target, err := namedTarget(obj)
+	if err != nil {
+		return policy.FunctionRef{}, err
 	}
-	return target.WithDefaults(region, ""), nil
+	return target.WithDefaults(r.DefaultRegion, ""), nil
 }
 
 func statementID(obj *lambdav1alpha1.LambdaPermission) string {
@@ -189,17 +216,25 @@ func statementID(obj *lambdav1alpha1.LambdaPermission) string {
 // does not return one, and a read-back would cost a call per object).
 func (r *LambdaPermissionReconciler) converge(ctx context.Context, obj *lambdav1alpha1.LambdaPermission, want desired) (string, string, error) {
 	defer r.targets.lock(want.Target.ResourceARN())()
+	lambda := r.Lambda.For(want.Identity)
 	sid := want.Permission.StatementID
 	drift := "" // set when a statement that was in place is found missing or changed
 	for attempt := 1; ; attempt++ {
 		retry := attempt < maxAttempts
-		current, err := r.Lambda.GetPolicy(ctx, want.Target)
+		current, err := lambda.GetPolicy(ctx, want.Target)
 		if err != nil {
 			return "", "", lambdaFailure(err, "reading the policy of %s", want.Target.ResourceARN())
 		}
 		existing, found := current.Document.Find(sid)
 		if found && policy.SameGrant(existing.Statement, want.Statement) {
+			if obj.Status.Statement == "" {
+				r.event(obj, corev1.EventTypeNormal, "Adopted", "GetPolicy",
+					"statement %q on %s already grants what the spec says; adopted without a write", sid, want.Target.ResourceARN())
+			}
 			return existing.Raw, current.RevisionID, nil
+		}
+		if err := r.refuseWrite(obj, want, existing, found); err != nil {
+			return "", "", err
 		}
 		if attempt == 1 && wasInPlace(obj) {
 			drift = "missing"
@@ -215,7 +250,7 @@ func (r *LambdaPermissionReconciler) converge(ctx context.Context, obj *lambdav1
 		if found {
 			// Lambda has no update: replace under the revision just read, so
 			// a concurrent change makes the Remove fail instead of being lost.
-			err := r.Lambda.RemovePermission(ctx, want.Target, sid, current.RevisionID)
+			err := lambda.RemovePermission(ctx, want.Target, sid, current.RevisionID)
 			switch kind := awslambda.KindOf(err); {
 			case err == nil:
 				r.event(obj, corev1.EventTypeNormal, "Removed", "RemovePermission",
@@ -227,7 +262,7 @@ func (r *LambdaPermissionReconciler) converge(ctx context.Context, obj *lambdav1
 				return "", "", lambdaFailure(err, "removing statement %q from %s", sid, want.Target.ResourceARN())
 			}
 		}
-		stored, err := r.Lambda.AddPermission(ctx, want.Target, want.Permission)
+		stored, err := lambda.AddPermission(ctx, want.Target, want.Permission)
 		switch kind := awslambda.KindOf(err); {
 		case err == nil:
 			r.event(obj, corev1.EventTypeNormal, "Added", "AddPermission", "added statement %q to %s", sid, want.Target.ResourceARN())
@@ -244,6 +279,30 @@ func (r *LambdaPermissionReconciler) converge(ctx context.Context, obj *lambdav1
 			return "", "", lambdaFailure(err, "adding statement %q to %s", sid, want.Target.ResourceARN())
 		}
 	}
+}
+
+// refuseWrite stops before a write that the object's managementPolicy
+// (Observe) or the operator's --dry-run forbids, and says what the write
+// would have been.
+func (r *LambdaPermissionReconciler) refuseWrite(obj *lambdav1alpha1.LambdaPermission, want desired, existing policy.StoredStatement, found bool) error {
+	plan := fmt.Sprintf("add statement %q to %s: %s", want.Permission.StatementID, want.Target.ResourceARN(), want.Statement.Render())
+	if found {
+		plan = fmt.Sprintf("replace statement %q on %s (it differs in %v) with %s", want.Permission.StatementID, want.Target.ResourceARN(),
+			policy.GrantDifferences(existing.Statement, want.Statement), want.Statement.Render())
+	}
+	switch {
+	case obj.Spec.ManagementPolicy == lambdav1alpha1.ManagementPolicyObserve:
+		state := "missing"
+		if found {
+			state = "different: " + existing.Raw
+		}
+		return stalled(ReasonDriftDetected, "managementPolicy is Observe, so nothing was written: statement %q on %s is %s; the spec would %s",
+			want.Permission.StatementID, want.Target.ResourceARN(), state, plan)
+	case r.DryRun:
+		log.FromContext(context.Background()).Info("dry run: would "+plan, "object", obj.Namespace+"/"+obj.Name)
+		return &stateError{Reason: ReasonDryRun, Message: "dry run: would " + plan, RetryAfter: r.SyncPeriod}
+	}
+	return nil
 }
 
 // wasInPlace reports whether the last sync, at this generation, found or put
@@ -273,7 +332,11 @@ func (r *LambdaPermissionReconciler) removePreviousStatement(ctx context.Context
 	if !ok || (previous.target.ResourceARN() == want.Target.ResourceARN() && previous.sid == want.Permission.StatementID) {
 		return nil
 	}
-	return r.removeIfOurs(ctx, obj, previous.target, previous.sid, previous.statement)
+	identity, err := r.identityFor(ctx, previous.target.AccountID)
+	if err != nil {
+		return err
+	}
+	return r.removeIfOurs(ctx, obj, identity, previous.target, previous.sid, previous.statement)
 }
 
 // location is a statement this object wrote, read back from its status.
@@ -301,10 +364,11 @@ func writtenStatement(obj *lambdav1alpha1.LambdaPermission) (location, bool) {
 // removeIfOurs removes statement sid from target if it still grants what one
 // of ours says. A statement changed since by someone else is left alone:
 // this operator never removes what it did not write.
-func (r *LambdaPermissionReconciler) removeIfOurs(ctx context.Context, obj *lambdav1alpha1.LambdaPermission, target policy.FunctionRef, sid string, ours ...policy.Statement) error {
+func (r *LambdaPermissionReconciler) removeIfOurs(ctx context.Context, obj *lambdav1alpha1.LambdaPermission, identity awslambda.Identity, target policy.FunctionRef, sid string, ours ...policy.Statement) error {
 	defer r.targets.lock(target.ResourceARN())()
+	lambda := r.Lambda.For(identity)
 	for attempt := 1; ; attempt++ {
-		current, err := r.Lambda.GetPolicy(ctx, target)
+		current, err := lambda.GetPolicy(ctx, target)
 		if err != nil {
 			return lambdaFailure(err, "reading the policy of %s", target.ResourceARN())
 		}
@@ -317,7 +381,11 @@ func (r *LambdaPermissionReconciler) removeIfOurs(ctx context.Context, obj *lamb
 				"statement %q on %s was changed outside this operator; left in place", sid, target.ResourceARN())
 			return nil
 		}
-		err = r.Lambda.RemovePermission(ctx, target, sid, current.RevisionID)
+		if r.DryRun {
+			r.event(obj, corev1.EventTypeNormal, ReasonDryRun, "RemovePermission", "dry run: would remove statement %q from %s", sid, target.ResourceARN())
+			return nil
+		}
+		err = lambda.RemovePermission(ctx, target, sid, current.RevisionID)
 		switch kind := awslambda.KindOf(err); {
 		case err == nil:
 			r.event(obj, corev1.EventTypeNormal, "Removed", "RemovePermission", "removed statement %q from %s", sid, target.ResourceARN())
@@ -348,11 +416,16 @@ func (r *LambdaPermissionReconciler) finalize(ctx context.Context, obj *lambdav1
 	if !controllerutil.ContainsFinalizer(obj, Finalizer) {
 		return ctrl.Result{}, nil
 	}
-	if obj.Spec.DeletionPolicy == lambdav1alpha1.DeletionPolicyRetain {
+	switch {
+	case obj.Spec.DeletionPolicy == lambdav1alpha1.DeletionPolicyRetain:
 		r.event(obj, corev1.EventTypeNormal, "Retained", "Delete", "deletionPolicy is Retain: statement %q left in the policy", obj.Status.StatementID)
-	} else if err := r.removeOwnStatement(ctx, obj); err != nil {
-		before := obj.DeepCopy()
-		return r.report(ctx, before, obj, err)
+	case obj.Spec.ManagementPolicy == lambdav1alpha1.ManagementPolicyObserve:
+		r.event(obj, corev1.EventTypeNormal, "Retained", "Delete", "managementPolicy is Observe: statement %q left in the policy", obj.Status.StatementID)
+	default:
+		if err := r.removeOwnStatement(ctx, obj); err != nil {
+			before := obj.DeepCopy()
+			return r.report(ctx, before, obj, err)
+		}
 	}
 	controllerutil.RemoveFinalizer(obj, Finalizer)
 	r.managed.set(client.ObjectKeyFromObject(obj), false)
@@ -370,18 +443,22 @@ func (r *LambdaPermissionReconciler) removeOwnStatement(ctx context.Context, obj
 	want, err := r.desiredStatement(ctx, obj)
 	switch {
 	case err == nil && wasWritten && written.target.ResourceARN() == want.Target.ResourceARN() && written.sid == want.Permission.StatementID:
-		return r.removeIfOurs(ctx, obj, want.Target, want.Permission.StatementID, want.Statement, written.statement)
+		return r.removeIfOurs(ctx, obj, want.Identity, want.Target, want.Permission.StatementID, want.Statement, written.statement)
 	case err == nil:
-		if err := r.removeIfOurs(ctx, obj, want.Target, want.Permission.StatementID, want.Statement); err != nil {
+		if err := r.removeIfOurs(ctx, obj, want.Identity, want.Target, want.Permission.StatementID, want.Statement); err != nil {
 			return err
 		}
 	case !isFunctionNotFound(err) && !isStalled(err):
 		return err
 	}
-	if wasWritten {
-		return r.removeIfOurs(ctx, obj, written.target, written.sid, written.statement)
+	if !wasWritten {
+		return nil
 	}
-	return nil
+	identity, err := r.identityFor(ctx, written.target.AccountID)
+	if err != nil {
+		return err
+	}
+	return r.removeIfOurs(ctx, obj, identity, written.target, written.sid, written.statement)
 }
 
 // report writes the status once, emits an Event for a failure, and says when
@@ -404,7 +481,11 @@ func (r *LambdaPermissionReconciler) report(ctx context.Context, before, obj *la
 	if !errors.As(outcome, &state) {
 		return ctrl.Result{}, outcome
 	}
-	r.event(obj, corev1.EventTypeWarning, state.Reason, "Reconcile", "%s", state.Message)
+	eventType := corev1.EventTypeWarning
+	if state.Reason == ReasonDryRun {
+		eventType = corev1.EventTypeNormal
+	}
+	r.event(obj, eventType, state.Reason, "Reconcile", "%s", state.Message)
 	switch {
 	case state.RetryAfter > 0:
 		return ctrl.Result{RequeueAfter: state.RetryAfter}, nil
@@ -427,6 +508,19 @@ func (r *LambdaPermissionReconciler) now() time.Time {
 		return r.Now()
 	}
 	return time.Now()
+}
+
+// identityFor is who acts in accountID: the role of its
+// LambdaPermissionAccount, or the operator itself.
+func (r *LambdaPermissionReconciler) identityFor(ctx context.Context, accountID string) (awslambda.Identity, error) {
+	var accounts lambdav1alpha1.LambdaPermissionAccountList
+	if err := r.List(ctx, &accounts); err != nil {
+		return awslambda.Identity{}, err
+	}
+	if a := findAccount(accounts.Items, accountID); a != nil {
+		return identityOf(a), nil
+	}
+	return awslambda.Identity{}, nil
 }
 
 // lambdaFailure turns a failed Lambda call into the condition it shows as.

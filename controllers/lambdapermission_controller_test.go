@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
@@ -84,6 +85,13 @@ func TestStatementIDIsDerivedWhenEmpty(t *testing.T) {
 // Every recorded AWS case, as an object: Ready with exactly the predicted
 // statement, then no write at all over three forced resyncs.
 func TestGoldenCasesConvergeAndStayQuiet(t *testing.T) {
+	// Some recorded cases are public or grant a service without a source:
+	// the account's admin allows that here, for every namespace.
+	declareAccount(t, lambdav1alpha1.LambdaPermissionAccountSpec{
+		AccountID: account,
+		Access:    []lambdav1alpha1.AccountAccessRule{{}},
+		Guardrails: lambdav1alpha1.Guardrails{AllowPublicAccess: ptr.To(true), AllowServiceWithoutSource: ptr.To(true)},
+	})
 	cases := loadGoldenInputs(t)
 	var objs []*lambdav1alpha1.LambdaPermission
 	for i, in := range cases {
@@ -263,8 +271,8 @@ func TestDriftIsCorrected(t *testing.T) {
 func TestDeletion(t *testing.T) {
 	fn := newName("delete")
 	newFunction(t, fn)
-	remove := permission(newName("remove"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "remove-me", Principal: "sns.amazonaws.com"})
-	retain := permission(newName("retain"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "retain-me", Principal: "sqs.amazonaws.com",
+	remove := permission(newName("remove"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "remove-me", Principal: "sns.amazonaws.com", SourceAccount: account})
+	retain := permission(newName("retain"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "retain-me", Principal: "sqs.amazonaws.com", SourceAccount: account,
 		DeletionPolicy: lambdav1alpha1.DeletionPolicyRetain})
 	create(t, remove)
 	create(t, retain)
@@ -301,11 +309,11 @@ func TestDeletionIsNotHeldByAFunctionThatIsGone(t *testing.T) {
 func TestSidConflict(t *testing.T) {
 	fn := newName("conflict")
 	newFunction(t, fn)
-	first := permission(newName("first"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "shared", Principal: "sns.amazonaws.com"})
+	first := permission(newName("first"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "shared", Principal: "sns.amazonaws.com", SourceAccount: account})
 	create(t, first)
 	waitReady(t, first)
 	time.Sleep(1100 * time.Millisecond) // creation times have a one-second resolution
-	second := permission(newName("second"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "shared", Principal: "sqs.amazonaws.com"})
+	second := permission(newName("second"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "shared", Principal: "sqs.amazonaws.com", SourceAccount: account})
 	create(t, second)
 
 	got := waitCondition(t, second, "Ready", metav1.ConditionFalse, controllers.ReasonSidConflict)
@@ -407,7 +415,7 @@ func TestAliasNotFoundUntilItAppears(t *testing.T) {
 func TestStaleRevisionFromAConcurrentWriter(t *testing.T) {
 	fn := newName("race412")
 	newFunction(t, fn)
-	obj := permission(newName("racer"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "racer", Principal: "sns.amazonaws.com"})
+	obj := permission(newName("racer"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "racer", Principal: "sns.amazonaws.com", SourceAccount: account})
 	create(t, obj)
 	waitReady(t, obj)
 

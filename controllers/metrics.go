@@ -44,6 +44,18 @@ func init() {
 	ctrlmetrics.Registry.MustRegister(awsCalls, awsCallDuration, statementsManaged, driftCorrections, reconcileErrors)
 }
 
+// instrumentedProvider hands out instrumented ports.
+type instrumentedProvider struct{ next awslambda.Provider }
+
+func (p instrumentedProvider) For(id awslambda.Identity) awslambda.Lambda {
+	return instrumented{next: p.next.For(id)}
+}
+
+func (p instrumentedProvider) Caller(ctx context.Context, id awslambda.Identity) (_, _ string, err error) {
+	defer func(start time.Time) { observe("GetCallerIdentity", start, err) }(time.Now())
+	return p.next.Caller(ctx, id)
+}
+
 // instrumented counts and times every call to Lambda.
 type instrumented struct{ next awslambda.Lambda }
 

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 
+	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -10,13 +11,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 )
 
 // SetupWithManager registers the controller and its claim index.
 func (r *LambdaPermissionReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrentReconciles int) error {
-	r.Lambda = instrumented{next: r.Lambda} // every call counted and timed
+	r.Lambda = instrumentedProvider{next: r.Lambda} // every call counted and timed
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &lambdav1alpha1.LambdaPermission{}, claimIndex,
 		func(o client.Object) []string {
 			if key := r.claimKey(o.(*lambdav1alpha1.LambdaPermission)); key != "" {
@@ -35,8 +37,33 @@ func (r *LambdaPermissionReconciler) SetupWithManager(mgr ctrl.Manager, maxConcu
 		For(&lambdav1alpha1.LambdaPermission{}, builder.WithPredicates(specChanged)).
 		Watches(&lambdav1alpha1.LambdaPermission{}, handler.EnqueueRequestsFromMapFunc(r.otherClaimants),
 			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionStarted))).
+		// A changed account or namespace label may allow or refuse objects.
+		Watches(&lambdav1alpha1.LambdaPermissionAccount{}, handler.EnqueueRequestsFromMapFunc(r.allObjects),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.objectsInNamespace),
+			builder.WithPredicates(predicate.LabelChangedPredicate{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: maxConcurrentReconciles}).
 		Complete(r)
+}
+
+func (r *LambdaPermissionReconciler) allObjects(ctx context.Context, _ client.Object) []reconcile.Request {
+	return r.requestsFor(ctx)
+}
+
+func (r *LambdaPermissionReconciler) objectsInNamespace(ctx context.Context, ns client.Object) []reconcile.Request {
+	return r.requestsFor(ctx, client.InNamespace(ns.GetName()))
+}
+
+func (r *LambdaPermissionReconciler) requestsFor(ctx context.Context, opts ...client.ListOption) []reconcile.Request {
+	var list lambdav1alpha1.LambdaPermissionList
+	if err := r.List(ctx, &list, opts...); err != nil {
+		return nil
+	}
+	requests := make([]reconcile.Request, 0, len(list.Items))
+	for _, o := range list.Items {
+		requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&o)})
+	}
+	return requests
 }
 
 var deletionStarted = predicate.Funcs{

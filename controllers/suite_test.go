@@ -72,6 +72,7 @@ func run(m *testing.M) (int, error) {
 	// The operator's own configuration path: the SDK's default chain.
 	for k, v := range map[string]string{
 		"AWS_ENDPOINT_URL_LAMBDA": server.URL, "AWS_REGION": region,
+		"AWS_ENDPOINT_URL_STS": server.URL,
 		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_EC2_METADATA_DISABLED": "true",
 	} {
 		_ = os.Setenv(k, v)
@@ -92,7 +93,7 @@ func run(m *testing.M) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	lambdaAPI = &racingLambda{Lambda: awslambda.New(awsCfg)}
+	lambdaAPI = &racingLambda{clients: awslambda.NewClients(awsCfg)}
 	reconciler := &controllers.LambdaPermissionReconciler{
 		Client:        mgr.GetClient(),
 		Lambda:        lambdaAPI,
@@ -124,10 +125,24 @@ func zapLevel() zapcore.Level {
 // RemovePermission or AddPermission on a function, to make real 412 and 409
 // answers happen at the worst moment.
 type racingLambda struct {
-	awslambda.Lambda
+	clients      *awslambda.Clients
 	mu           sync.Mutex
 	beforeRemove map[string]func()
 	beforeAdd    map[string]func()
+}
+
+func (l *racingLambda) For(id awslambda.Identity) awslambda.Lambda {
+	return racingPort{Lambda: l.clients.For(id), hooks: l}
+}
+
+func (l *racingLambda) Caller(ctx context.Context, id awslambda.Identity) (string, string, error) {
+	return l.clients.Caller(ctx, id)
+}
+
+// racingPort is one identity's port, running the armed hooks.
+type racingPort struct {
+	awslambda.Lambda
+	hooks *racingLambda
 }
 
 func (l *racingLambda) BeforeNextRemove(function string, f func()) {
@@ -152,15 +167,15 @@ func (l *racingLambda) take(hooks map[string]func(), function string) func() {
 	return f
 }
 
-func (l *racingLambda) RemovePermission(ctx context.Context, ref policy.FunctionRef, sid, revisionID string) error {
-	if f := l.take(l.beforeRemove, ref.Name); f != nil {
+func (l racingPort) RemovePermission(ctx context.Context, ref policy.FunctionRef, sid, revisionID string) error {
+	if f := l.hooks.take(l.hooks.beforeRemove, ref.Name); f != nil {
 		f()
 	}
 	return l.Lambda.RemovePermission(ctx, ref, sid, revisionID)
 }
 
-func (l *racingLambda) AddPermission(ctx context.Context, ref policy.FunctionRef, p policy.Permission) (string, error) {
-	if f := l.take(l.beforeAdd, ref.Name); f != nil {
+func (l racingPort) AddPermission(ctx context.Context, ref policy.FunctionRef, p policy.Permission) (string, error) {
+	if f := l.hooks.take(l.hooks.beforeAdd, ref.Name); f != nil {
 		f()
 	}
 	return l.Lambda.AddPermission(ctx, ref, p)

@@ -36,11 +36,11 @@ func (t *targetLocks) lock(resourceARN string) func() {
 // functionCache remembers the account and partition of functions named
 // without an ARN: a function's ARN never changes, so one lookup suffices.
 type functionCache struct {
-	byName sync.Map // "region/name" → policy.FunctionRef
+	byName sync.Map // "identity region/name" → policy.FunctionRef
 }
 
-func (c *functionCache) resolve(ctx context.Context, lambda awslambda.Lambda, target policy.FunctionRef) (policy.FunctionRef, error) {
-	key := target.Region + "/" + target.Name
+func (c *functionCache) resolve(ctx context.Context, identity awslambda.Identity, lambda awslambda.Lambda, target policy.FunctionRef) (policy.FunctionRef, error) {
+	key := identity.RoleARN + " " + target.Region + "/" + target.Name
 	if fn, ok := c.byName.Load(key); ok {
 		return withFunction(target, fn.(policy.FunctionRef)), nil
 	}

@@ -119,7 +119,25 @@ type LambdaPermissionSpec struct {
 	// +kubebuilder:default=Delete
 	// +kubebuilder:validation:Enum=Delete;Retain
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+
+	// ManagementPolicy: Manage (the default) keeps the statement in place;
+	// Observe only compares the policy with the spec and reports drift in
+	// the status, without ever writing (and so never removes the statement).
+	// +optional
+	// +kubebuilder:default=Manage
+	// +kubebuilder:validation:Enum=Manage;Observe
+	ManagementPolicy ManagementPolicy `json:"managementPolicy,omitempty"`
 }
+
+// ManagementPolicy says whether the controller may write.
+type ManagementPolicy string
+
+const (
+	// ManagementPolicyManage: add, replace and remove the statement.
+	ManagementPolicyManage ManagementPolicy = "Manage"
+	// ManagementPolicyObserve: only compare; report drift, never write.
+	ManagementPolicyObserve ManagementPolicy = "Observe"
+)
 
 // DeletionPolicy says what happens to the statement when its object goes.
 type DeletionPolicy string

@@ -141,3 +141,18 @@ func partitionOfARN(s string) string {
 	}
 	return partition
 }
+
+// IsPublic reports whether the grant lets anyone invoke: principal * with no
+// condition that narrows who may (a source, an organization, or IAM
+// authentication of a function URL).
+func (p Permission) IsPublic() bool {
+	return p.Principal == "*" && p.SourceArn == "" && p.SourceAccount == "" && p.PrincipalOrgID == "" &&
+		p.FunctionURLAuthType != "AWS_IAM"
+}
+
+// IsServiceWithoutSource reports whether a service is granted without saying
+// on behalf of which resource or account: then resources in any account can
+// make the service invoke the function (the confused deputy problem).
+func (p Permission) IsServiceWithoutSource() bool {
+	return IsServicePrincipal(p.Principal) && p.SourceArn == "" && p.SourceAccount == ""
+}

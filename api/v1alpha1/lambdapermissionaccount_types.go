@@ -1,0 +1,152 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// LambdaPermissionAccountSpec declares an AWS account the operator may act
+// in, with which identity, for which namespaces and functions, and how its
+// guardrails are set. A cluster admin writes it; teams cannot.
+type LambdaPermissionAccountSpec struct {
+	// AccountID is the 12-digit AWS account this object governs.
+	// +required
+	// +kubebuilder:validation:XValidation:rule=`self.matches('^[0-9]{12}$')`,message="accountID must be a 12-digit AWS account id"
+	// +kubebuilder:validation:XValidation:rule=`self == oldSelf`,message="accountID is immutable"
+	// +kubebuilder:validation:MaxLength=12
+	AccountID string `json:"accountID"`
+
+	// RoleARN is an IAM role in the account for the operator to assume
+	// (sts:AssumeRole). Empty: the operator's own identity acts, and must
+	// belong to this account.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule=`self.matches('^arn:aws[a-zA-Z-]*:iam::[0-9]{12}:role/[a-zA-Z0-9_+=,.@/-]+$')`,message="roleArn must be an IAM role ARN, arn:aws:iam::123456789012:role/name"
+	RoleARN string `json:"roleArn,omitempty"`
+
+	// ExternalID is passed to AssumeRole when the role's trust policy
+	// requires one (sts:ExternalId).
+	// +optional
+	// +kubebuilder:validation:MinLength=2
+	// +kubebuilder:validation:MaxLength=1224
+	// +kubebuilder:validation:XValidation:rule=`self.matches('^[a-zA-Z0-9_+=,.@:/-]+$')`,message="externalID may contain letters, digits and _+=,.@:/-"
+	ExternalID string `json:"externalID,omitempty"`
+
+	// SessionName names the assumed-role sessions in CloudTrail.
+	// +optional
+	// +kubebuilder:default=lambda-permission-operator
+	// +kubebuilder:validation:MinLength=2
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule=`self.matches('^[a-zA-Z0-9_+=,.@-]+$')`,message="sessionName may contain letters, digits and _+=,.@-"
+	SessionName string `json:"sessionName,omitempty"`
+
+	// DefaultRegion is the region of functions in this account named
+	// without one, unless the LambdaPermission sets spec.region.
+	// +optional
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule=`self.matches('^(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-[0-9]$')`,message="defaultRegion must be an AWS region such as us-east-2"
+	DefaultRegion string `json:"defaultRegion,omitempty"`
+
+	// Default makes this the account of functions named without an
+	// account (a bare name such as my-function).
+	// +optional
+	Default bool `json:"default,omitempty"`
+
+	// Access lists who may grant in this account. A LambdaPermission may
+	// use the account when a rule selects its namespace, and may grant on a
+	// function when such a rule allows the function. No rules: no namespace
+	// may use the account.
+	// +optional
+	// +listType=atomic
+	Access []AccountAccessRule `json:"access,omitempty"`
+
+	// Guardrails override the operator's global guardrails (its flags) for
+	// this account. Unset fields keep the global setting.
+	// +optional
+	Guardrails Guardrails `json:"guardrails,omitempty"`
+}
+
+// AccountAccessRule lets the selected namespaces grant on the listed
+// functions.
+type AccountAccessRule struct {
+	// NamespaceSelector selects namespaces by label; {} selects every
+	// namespace.
+	// +required
+	NamespaceSelector metav1.LabelSelector `json:"namespaceSelector"`
+
+	// Functions are glob patterns (* and ?) matched against the function's
+	// name or its ARN, such as payments-* or
+	// arn:aws:lambda:eu-west-1:123456789012:function:public-*. Empty: every
+	// function in the account.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:items:MaxLength=256
+	Functions []string `json:"functions,omitempty"`
+}
+
+// Guardrails refuse statements that are dangerous unless meant.
+type Guardrails struct {
+	// AllowPublicAccess allows principal * without a condition that narrows
+	// it (sourceArn, sourceAccount, principalOrgID, or functionUrlAuthType
+	// AWS_IAM): anyone on the internet could invoke the function.
+	// +optional
+	AllowPublicAccess *bool `json:"allowPublicAccess,omitempty"`
+
+	// AllowServiceWithoutSource allows a service principal (such as
+	// s3.amazonaws.com) without sourceArn or sourceAccount: resources in
+	// any account could then make the service invoke the function (the
+	// confused deputy problem).
+	// +optional
+	AllowServiceWithoutSource *bool `json:"allowServiceWithoutSource,omitempty"`
+}
+
+// LambdaPermissionAccountStatus reports whether the account can be used.
+type LambdaPermissionAccountStatus struct {
+	// ObservedGeneration is the generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Conditions: Ready is True when the operator could act as the
+	// account's identity.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// CallerArn is the identity the operator acts as in this account.
+	// +optional
+	CallerArn string `json:"callerArn,omitempty"`
+}
+
+// LambdaPermissionAccount declares an AWS account that LambdaPermissions may
+// grant in: the identity to act as, the namespaces and functions allowed,
+// and the guardrails. It is cluster-scoped so that only cluster admins
+// write it.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName=lpaccount,categories=aws
+// +kubebuilder:printcolumn:name="Account",type=string,JSONPath=`.spec.accountID`
+// +kubebuilder:printcolumn:name="Role",type=string,JSONPath=`.spec.roleArn`
+// +kubebuilder:printcolumn:name="Default",type=boolean,JSONPath=`.spec.default`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type LambdaPermissionAccount struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   LambdaPermissionAccountSpec   `json:"spec"`
+	Status LambdaPermissionAccountStatus `json:"status,omitempty"`
+}
+
+// LambdaPermissionAccountList is a list of LambdaPermissionAccount.
+//
+// +kubebuilder:object:root=true
+type LambdaPermissionAccountList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []LambdaPermissionAccount `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&LambdaPermissionAccount{}, &LambdaPermissionAccountList{})
+}

@@ -1,0 +1,191 @@
+package controllers
+
+import (
+	"context"
+	"path"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
+)
+
+// Reasons for refusals made before any AWS call.
+const (
+	ReasonAccountNotAllowed  = "AccountNotAllowed"
+	ReasonFunctionNotAllowed = "FunctionNotAllowed"
+	ReasonPublicAccessDenied = "PublicAccessDenied"
+	ReasonSourceRequired     = "SourceRequired"
+)
+
+// GuardrailSettings are the operator-wide guardrails (its flags); a
+// LambdaPermissionAccount may override them for its account.
+type GuardrailSettings struct {
+	AllowPublicAccess         bool
+	AllowServiceWithoutSource bool
+}
+
+func (g GuardrailSettings) overriddenBy(o lambdav1alpha1.Guardrails) GuardrailSettings {
+	if o.AllowPublicAccess != nil {
+		g.AllowPublicAccess = *o.AllowPublicAccess
+	}
+	if o.AllowServiceWithoutSource != nil {
+		g.AllowServiceWithoutSource = *o.AllowServiceWithoutSource
+	}
+	return g
+}
+
+// grant is what an object may do in AWS once allowed: act as identity on
+// target, within the account's guardrails.
+type grant struct {
+	identity   awslambda.Identity
+	target     policy.FunctionRef
+	guardrails GuardrailSettings
+	account    string // the LambdaPermissionAccount that allowed it; empty for the operator's own account
+}
+
+// authorize decides, before any AWS call but STS's, whether obj may grant on
+// target and as whom. The account is the one in functionName, else the
+// default LambdaPermissionAccount's, else the operator's own. A declared account
+// admits only the namespaces and functions its rules list; an undeclared
+// one other than the operator's own is refused.
+func (r *LambdaPermissionReconciler) authorize(ctx context.Context, obj *lambdav1alpha1.LambdaPermission, target policy.FunctionRef, perm policy.Permission) (grant, error) {
+	var accounts lambdav1alpha1.LambdaPermissionAccountList
+	if err := r.List(ctx, &accounts); err != nil {
+		return grant{}, err
+	}
+	accountID := target.AccountID
+	if accountID == "" {
+		if d := defaultAccount(accounts.Items); d != nil {
+			accountID = d.Spec.AccountID
+		}
+	}
+	own, _, err := r.Lambda.Caller(ctx, awslambda.Identity{})
+	if err != nil {
+		return grant{}, lambdaFailure(err, "finding the operator's own AWS account")
+	}
+	if accountID == "" {
+		accountID = own // a bare name is in the operator's own account
+	}
+	g := grant{target: target, guardrails: r.Guardrails}
+	account := findAccount(accounts.Items, accountID)
+	if account == nil {
+		if accountID != own {
+			return grant{}, stalled(ReasonAccountNotAllowed,
+				"no LambdaPermissionAccount declares account %s; a cluster admin must declare it before objects may grant in it", accountID)
+		}
+		return g, checkGuardrails(perm, g.guardrails, "the operator's flags")
+	}
+
+	var ns corev1.Namespace
+	if err := r.Get(ctx, client.ObjectKey{Name: obj.Namespace}, &ns); err != nil {
+		return grant{}, err
+	}
+	rules := rulesFor(account, labels.Set(ns.Labels))
+	if len(rules) == 0 {
+		return grant{}, stalled(ReasonAccountNotAllowed,
+			"namespace %s may not grant in account %s: no access rule of LambdaPermissionAccount %s selects it", obj.Namespace, account.Spec.AccountID, account.Name)
+	}
+	g.target.AccountID = account.Spec.AccountID
+	if target.Region == "" {
+		g.target = g.target.WithDefaults(account.Spec.DefaultRegion, "")
+	}
+	if !functionAllowed(rules, g.target) {
+		return grant{}, stalled(ReasonFunctionNotAllowed,
+			"namespace %s may not grant on function %s: LambdaPermissionAccount %s allows it only %v", obj.Namespace, g.target.Name, account.Name, allowedPatterns(rules))
+	}
+	g.account = account.Name
+	g.identity = identityOf(account)
+	g.guardrails = r.Guardrails.overriddenBy(account.Spec.Guardrails)
+	return g, checkGuardrails(perm, g.guardrails, "LambdaPermissionAccount "+account.Name)
+}
+
+func identityOf(a *lambdav1alpha1.LambdaPermissionAccount) awslambda.Identity {
+	return awslambda.Identity{RoleARN: a.Spec.RoleARN, ExternalID: a.Spec.ExternalID, SessionName: a.Spec.SessionName}
+}
+
+// findAccount returns the account object for accountID; with several, the
+// first by name, so the choice is stable.
+func findAccount(accounts []lambdav1alpha1.LambdaPermissionAccount, accountID string) *lambdav1alpha1.LambdaPermissionAccount {
+	return firstByName(accounts, func(a *lambdav1alpha1.LambdaPermissionAccount) bool { return a.Spec.AccountID == accountID })
+}
+
+// defaultAccount is the account of functions named without one, if an admin
+// marked one default.
+func defaultAccount(accounts []lambdav1alpha1.LambdaPermissionAccount) *lambdav1alpha1.LambdaPermissionAccount {
+	return firstByName(accounts, func(a *lambdav1alpha1.LambdaPermissionAccount) bool { return a.Spec.Default })
+}
+
+func firstByName(accounts []lambdav1alpha1.LambdaPermissionAccount, match func(*lambdav1alpha1.LambdaPermissionAccount) bool) *lambdav1alpha1.LambdaPermissionAccount {
+	sort.Slice(accounts, func(i, j int) bool { return accounts[i].Name < accounts[j].Name })
+	for i := range accounts {
+		if match(&accounts[i]) {
+			return &accounts[i]
+		}
+	}
+	return nil
+}
+
+func rulesFor(account *lambdav1alpha1.LambdaPermissionAccount, namespaceLabels labels.Set) []lambdav1alpha1.AccountAccessRule {
+	var rules []lambdav1alpha1.AccountAccessRule
+	for _, rule := range account.Spec.Access {
+		selector, err := metav1.LabelSelectorAsSelector(&rule.NamespaceSelector)
+		if err == nil && selector.Matches(namespaceLabels) {
+			rules = append(rules, rule)
+		}
+	}
+	return rules
+}
+
+// functionAllowed matches the rules' patterns against the function's name
+// and, when its region is known, its ARN with and without the qualifier.
+func functionAllowed(rules []lambdav1alpha1.AccountAccessRule, target policy.FunctionRef) bool {
+	candidates := []string{target.Name}
+	if target.Region != "" {
+		full := target.WithDefaults("", "")
+		candidates = append(candidates, full.FunctionARN(), full.ResourceARN())
+	}
+	for _, rule := range rules {
+		if len(rule.Functions) == 0 {
+			return true
+		}
+		for _, pattern := range rule.Functions {
+			for _, c := range candidates {
+				if ok, _ := path.Match(pattern, c); ok {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func allowedPatterns(rules []lambdav1alpha1.AccountAccessRule) []string {
+	var patterns []string
+	for _, rule := range rules {
+		patterns = append(patterns, rule.Functions...)
+	}
+	return patterns
+}
+
+// checkGuardrails refuses a public grant or a service grant without a
+// source, unless the settings allow it.
+func checkGuardrails(p policy.Permission, g GuardrailSettings, where string) error {
+	switch {
+	case p.IsPublic() && !g.AllowPublicAccess:
+		return stalled(ReasonPublicAccessDenied,
+			"principal * with no sourceArn, sourceAccount, principalOrgID or functionUrlAuthType AWS_IAM lets anyone invoke the function; "+
+				"narrow it with one of those, or have a cluster admin set allowPublicAccess (%s)", where)
+	case p.IsServiceWithoutSource() && !g.AllowServiceWithoutSource:
+		return stalled(ReasonSourceRequired,
+			"service principal %s without sourceArn or sourceAccount lets resources in any account make the service invoke the function; "+
+				"set sourceArn or sourceAccount, or have a cluster admin set allowServiceWithoutSource (%s)", p.Principal, where)
+	}
+	return nil
+}
+
