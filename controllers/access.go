@@ -188,4 +188,3 @@ func checkGuardrails(p policy.Permission, g GuardrailSettings, where string) err
 	}
 	return nil
 }
-

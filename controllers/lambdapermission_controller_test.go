@@ -88,8 +88,8 @@ func TestGoldenCasesConvergeAndStayQuiet(t *testing.T) {
 	// Some recorded cases are public or grant a service without a source:
 	// the account's admin allows that here, for every namespace.
 	declareAccount(t, lambdav1alpha1.LambdaPermissionAccountSpec{
-		AccountID: account,
-		Access:    []lambdav1alpha1.AccountAccessRule{{}},
+		AccountID:  account,
+		Access:     []lambdav1alpha1.AccountAccessRule{{}},
 		Guardrails: lambdav1alpha1.Guardrails{AllowPublicAccess: ptr.To(true), AllowServiceWithoutSource: ptr.To(true)},
 	})
 	cases := loadGoldenInputs(t)

@@ -73,7 +73,7 @@ func run(m *testing.M) (int, error) {
 	for k, v := range map[string]string{
 		"AWS_ENDPOINT_URL_LAMBDA": server.URL, "AWS_REGION": region,
 		"AWS_ENDPOINT_URL_STS": server.URL,
-		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_EC2_METADATA_DISABLED": "true",
+		"AWS_ACCESS_KEY_ID":    "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_EC2_METADATA_DISABLED": "true",
 	} {
 		_ = os.Setenv(k, v)
 	}
