@@ -207,14 +207,18 @@ func waitGone(t *testing.T, obj *lambdav1alpha1.LambdaPermission) {
 
 // forceSyncs makes the controller check every object rounds times, by
 // touching an annotation, and waits for each check to finish (its
-// lastSyncTime moves; that time has a resolution of one second).
+// lastSyncTime moves; that time has a resolution of one second). Objects
+// that are not in place have no lastSyncTime: for them it waits for the
+// status to be written at least once after the touch.
 func forceSyncs(t *testing.T, rounds int, objs ...*lambdav1alpha1.LambdaPermission) {
 	t.Helper()
 	for round := 1; round <= rounds; round++ {
 		time.Sleep(1100 * time.Millisecond)
 		before := map[string]time.Time{}
 		for _, obj := range objs {
-			before[obj.Name] = get(t, obj).Status.LastSyncTime.Time
+			if last := get(t, obj).Status.LastSyncTime; last != nil {
+				before[obj.Name] = last.Time
+			}
 			update(t, obj, func(o *lambdav1alpha1.LambdaPermission) {
 				if o.Annotations == nil {
 					o.Annotations = map[string]string{}
@@ -224,10 +228,14 @@ func forceSyncs(t *testing.T, rounds int, objs ...*lambdav1alpha1.LambdaPermissi
 		}
 		for _, obj := range objs {
 			eventually(t, fmt.Sprintf("sync round %d of %s", round, obj.Name), func() string {
-				if got := get(t, obj).Status.LastSyncTime; got == nil || !got.Time.After(before[obj.Name]) {
-					return "not synced again"
+				current := get(t, obj)
+				if got := current.Status.LastSyncTime; got != nil && got.Time.After(before[obj.Name]) {
+					return ""
 				}
-				return ""
+				if c := findCondition(current, "Ready"); c != nil && c.Status != metav1.ConditionTrue && c.LastTransitionTime.Time.After(before[obj.Name]) {
+					return ""
+				}
+				return "not synced again"
 			})
 		}
 	}
@@ -277,7 +285,6 @@ func kstatus(t *testing.T, obj *lambdav1alpha1.LambdaPermission) status.Status {
 
 func calls(operation string) int { return emu.Stats().Calls[operation] }
 
-func writes() int { return calls("AddPermission") + calls("RemovePermission") }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 

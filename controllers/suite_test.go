@@ -41,6 +41,7 @@ var (
 	ctx       = context.Background()
 	k8s       client.Client // reads straight from the API server, not a cache: a test sees what is stored now
 	emu       *emulator.Server
+	awsConfig aws.Config     // the operator's: its own account, through the emulator
 	outside   *lambda.Client // another writer to the same policies: the console, Terraform, a colleague
 	lambdaAPI *racingLambda  // what the controller calls; a test can run another writer just before a call
 )
@@ -81,6 +82,7 @@ func run(m *testing.M) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	awsConfig = awsCfg
 	outside = lambda.NewFromConfig(awsCfg, func(o *lambda.Options) { o.Retryer = aws.NopRetryer{} })
 
 	scheme := runtime.NewScheme()
@@ -102,6 +104,10 @@ func run(m *testing.M) (int, error) {
 		SyncPeriod:    syncPeriod,
 	}
 	if err := reconciler.SetupWithManager(mgr, 4); err != nil {
+		return 0, err
+	}
+	accounts := &controllers.AccountReconciler{Client: mgr.GetClient(), AWS: lambdaAPI}
+	if err := accounts.SetupWithManager(mgr); err != nil {
 		return 0, err
 	}
 	mgrCtx, stop := context.WithCancel(ctx)
@@ -127,6 +133,8 @@ func zapLevel() zapcore.Level {
 type racingLambda struct {
 	clients      *awslambda.Clients
 	mu           sync.Mutex
+	callsTo      map[string]int // calls the controller made about each function, by name
+	writesTo     map[string]int // its AddPermission and RemovePermission calls, by function name
 	beforeRemove map[string]func()
 	beforeAdd    map[string]func()
 }
@@ -159,24 +167,66 @@ func (l *racingLambda) arm(hooks *map[string]func(), function string, f func()) 
 	(*hooks)[function] = f
 }
 
-func (l *racingLambda) take(hooks map[string]func(), function string) func() {
+// CallsTo counts the controller's calls about a function: any at all means
+// it did not refuse before calling AWS.
+func (l *racingLambda) CallsTo(function string) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.callsTo[function]
+}
+
+// WritesTo counts the controller's AddPermission and RemovePermission calls
+// on a function.
+func (l *racingLambda) WritesTo(function string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.writesTo[function]
+}
+
+func (l *racingLambda) wrote(function string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.writesTo == nil {
+		l.writesTo = map[string]int{}
+	}
+	l.writesTo[function]++
+}
+
+// called counts a call about function and returns the hook armed for it, if any.
+func (l *racingLambda) called(hooks map[string]func(), function string) func() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.callsTo == nil {
+		l.callsTo = map[string]int{}
+	}
+	l.callsTo[function]++
 	f := hooks[function]
 	delete(hooks, function)
 	return f
 }
 
+func (l racingPort) GetPolicy(ctx context.Context, ref policy.FunctionRef) (awslambda.Policy, error) {
+	l.hooks.called(nil, ref.Name)
+	return l.Lambda.GetPolicy(ctx, ref)
+}
+
+func (l racingPort) ResolveFunction(ctx context.Context, ref policy.FunctionRef) (policy.FunctionRef, error) {
+	l.hooks.called(nil, ref.Name)
+	return l.Lambda.ResolveFunction(ctx, ref)
+}
+
 func (l racingPort) RemovePermission(ctx context.Context, ref policy.FunctionRef, sid, revisionID string) error {
-	if f := l.hooks.take(l.hooks.beforeRemove, ref.Name); f != nil {
+	if f := l.hooks.called(l.hooks.beforeRemove, ref.Name); f != nil {
 		f()
 	}
+	l.hooks.wrote(ref.Name)
 	return l.Lambda.RemovePermission(ctx, ref, sid, revisionID)
 }
 
 func (l racingPort) AddPermission(ctx context.Context, ref policy.FunctionRef, p policy.Permission) (string, error) {
-	if f := l.hooks.take(l.hooks.beforeAdd, ref.Name); f != nil {
+	if f := l.hooks.called(l.hooks.beforeAdd, ref.Name); f != nil {
 		f()
 	}
+	l.hooks.wrote(ref.Name)
 	return l.Lambda.AddPermission(ctx, ref, p)
 }
