@@ -108,6 +108,9 @@ func main() {
 	if err := accounts.SetupWithManager(mgr); err != nil {
 		exitWithMessage("setting up the LambdaPermissionAccount controller", err)
 	}
+	if err := (&controllers.FunctionURLReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		exitWithMessage("setting up the LambdaFunctionURLPermission controller", err)
+	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		exitWithMessage("adding the health check", err)
 	}

@@ -272,7 +272,12 @@ func kstatus(t *testing.T, obj *lambdav1alpha1.LambdaPermission) status.Status {
 	t.Helper()
 	current := get(t, obj)
 	current.SetGroupVersionKind(lambdav1alpha1.GroupVersion.WithKind("LambdaPermission"))
-	fields, err := runtime.DefaultUnstructuredConverter.ToUnstructured(current)
+	return kstatusOf(t, current)
+}
+
+func kstatusOf(t *testing.T, obj runtime.Object) status.Status {
+	t.Helper()
+	fields, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +289,6 @@ func kstatus(t *testing.T, obj *lambdav1alpha1.LambdaPermission) status.Status {
 }
 
 func calls(operation string) int { return emu.Stats().Calls[operation] }
-
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 

@@ -110,6 +110,9 @@ func run(m *testing.M) (int, error) {
 	if err := accounts.SetupWithManager(mgr); err != nil {
 		return 0, err
 	}
+	if err := (&controllers.FunctionURLReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		return 0, err
+	}
 	mgrCtx, stop := context.WithCancel(ctx)
 	done := make(chan error)
 	go func() { done <- mgr.Start(mgrCtx) }()

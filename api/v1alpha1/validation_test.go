@@ -483,6 +483,9 @@ func requireAccepted(t *testing.T, obj *v1alpha1.LambdaPermission) {
 	if want.DeletionPolicy == "" {
 		want.DeletionPolicy = v1alpha1.DeletionPolicyDelete
 	}
+	if want.ManagementPolicy == "" {
+		want.ManagementPolicy = v1alpha1.ManagementPolicyManage
+	}
 	if err := create(ctx, obj, nil); err != nil {
 		t.Fatalf("refused: %v", err)
 	}
@@ -619,6 +622,9 @@ func TestDefaultsAreApplied(t *testing.T) {
 	}
 	if got.Spec.DeletionPolicy != v1alpha1.DeletionPolicyDelete {
 		t.Errorf("deletionPolicy = %q, want Delete", got.Spec.DeletionPolicy)
+	}
+	if got.Spec.ManagementPolicy != v1alpha1.ManagementPolicyManage {
+		t.Errorf("managementPolicy = %q, want Manage", got.Spec.ManagementPolicy)
 	}
 }
 

@@ -1,0 +1,115 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// LambdaFunctionURLPermissionSpec grants access to a function URL. Since
+// October 2025 a function URL needs two statements: lambda:InvokeFunctionUrl
+// limited to the URL's auth type, and lambda:InvokeFunction limited to calls
+// made through the URL. This object keeps both, as two LambdaPermissions it
+// owns.
+type LambdaFunctionURLPermissionSpec struct {
+	// FunctionName names the function, as in LambdaPermission.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:XValidation:rule=`self == oldSelf`,message="functionName is immutable"
+	FunctionName string `json:"functionName"`
+
+	// Qualifier is the alias (or version) the URL belongs to, if any.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:XValidation:rule=`self == oldSelf`,message="qualifier is immutable"
+	Qualifier string `json:"qualifier,omitempty"`
+
+	// Region of the function when functionName is not an ARN.
+	// +optional
+	// +kubebuilder:validation:MaxLength=32
+	Region string `json:"region,omitempty"`
+
+	// AuthType is the function URL's auth type: NONE (public URL) or
+	// AWS_IAM (callers sign their requests).
+	// +required
+	// +kubebuilder:validation:Enum=NONE;AWS_IAM
+	AuthType string `json:"authType"`
+
+	// Principal who may call the URL: * (anyone, the usual choice with
+	// NONE), an account id or an IAM ARN (usual with AWS_IAM).
+	// +optional
+	// +kubebuilder:default="*"
+	// +kubebuilder:validation:MaxLength=2048
+	Principal string `json:"principal,omitempty"`
+
+	// PrincipalOrgID limits the grant to principals of this organization.
+	// +optional
+	// +kubebuilder:validation:MaxLength=34
+	PrincipalOrgID string `json:"principalOrgID,omitempty"`
+
+	// StatementIDPrefix starts the Sids of both statements, which end in
+	// -url and -invoke. Default: derived from the namespace and name.
+	// +optional
+	// +kubebuilder:validation:MaxLength=90
+	// +kubebuilder:validation:XValidation:rule=`self.matches('^[a-zA-Z0-9_-]+$')`,message="statementIdPrefix must contain only letters, digits, '-' and '_'"
+	// +kubebuilder:validation:XValidation:rule=`self == oldSelf`,message="statementIdPrefix is immutable"
+	StatementIDPrefix string `json:"statementIdPrefix,omitempty"`
+
+	// DeletionPolicy applies to both statements.
+	// +optional
+	// +kubebuilder:default=Delete
+	// +kubebuilder:validation:Enum=Delete;Retain
+	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+
+	// ManagementPolicy applies to both statements.
+	// +optional
+	// +kubebuilder:default=Manage
+	// +kubebuilder:validation:Enum=Manage;Observe
+	ManagementPolicy ManagementPolicy `json:"managementPolicy,omitempty"`
+}
+
+// LambdaFunctionURLPermissionStatus sums up the two statements.
+type LambdaFunctionURLPermissionStatus struct {
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Conditions: Ready when both statements are in place; Stalled or
+	// Reconciling as the worse of the two.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// Permissions are the LambdaPermissions holding the two statements.
+	// +optional
+	Permissions []string `json:"permissions,omitempty"`
+}
+
+// LambdaFunctionURLPermission grants access to a function URL with the two
+// statements AWS requires, kept and removed together.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=lpurl,categories=aws
+// +kubebuilder:printcolumn:name="Function",type=string,JSONPath=`.spec.functionName`
+// +kubebuilder:printcolumn:name="Auth",type=string,JSONPath=`.spec.authType`
+// +kubebuilder:printcolumn:name="Principal",type=string,JSONPath=`.spec.principal`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type LambdaFunctionURLPermission struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   LambdaFunctionURLPermissionSpec   `json:"spec"`
+	Status LambdaFunctionURLPermissionStatus `json:"status,omitempty"`
+}
+
+// LambdaFunctionURLPermissionList is a list of LambdaFunctionURLPermission.
+//
+// +kubebuilder:object:root=true
+type LambdaFunctionURLPermissionList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []LambdaFunctionURLPermission `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&LambdaFunctionURLPermission{}, &LambdaFunctionURLPermissionList{})
+}

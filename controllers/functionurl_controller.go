@@ -1,0 +1,188 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
+)
+
+// requeueWhileChildrenGo is how soon a deleted function URL grant looks
+// again at its LambdaPermissions while their statements are being removed.
+const requeueWhileChildrenGo = 2 * time.Second
+
+// FunctionURLReconciler keeps the two LambdaPermissions a function URL
+// needs: lambda:InvokeFunctionUrl with the URL's auth type, and
+// lambda:InvokeFunction for calls made through the URL (AWS, October 2025).
+// Each is an ordinary LambdaPermission, so ownership, guardrails and
+// cleanup are the same as for any statement.
+type FunctionURLReconciler struct {
+	client.Client
+}
+
+// +kubebuilder:rbac:groups=lambda.permissions.dev,resources=lambdafunctionurlpermissions,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=lambda.permissions.dev,resources=lambdafunctionurlpermissions/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=lambda.permissions.dev,resources=lambdafunctionurlpermissions/finalizers,verbs=update
+// +kubebuilder:rbac:groups=lambda.permissions.dev,resources=lambdapermissions,verbs=create;delete
+
+// Reconcile creates or updates both LambdaPermissions and sums up their state.
+func (r *FunctionURLReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	url := &lambdav1alpha1.LambdaFunctionURLPermission{}
+	if err := r.Get(ctx, req.NamespacedName, url); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !url.DeletionTimestamp.IsZero() {
+		return r.finalize(ctx, url)
+	}
+	if controllerutil.AddFinalizer(url, Finalizer) {
+		if err := r.Update(ctx, url); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
+	}
+
+	before := url.DeepCopy()
+	var children []*lambdav1alpha1.LambdaPermission
+	var failure error
+	for _, want := range statementsFor(url) {
+		child := &lambdav1alpha1.LambdaPermission{ObjectMeta: metav1.ObjectMeta{Name: want.Name, Namespace: url.Namespace}}
+		_, err := controllerutil.CreateOrUpdate(ctx, r.Client, child, func() error {
+			child.Spec = want.Spec
+			return controllerutil.SetControllerReference(url, child, r.Scheme())
+		})
+		if apierrors.IsInvalid(err) {
+			failure = stalled(ReasonInvalidSpec, "%v", err)
+			break
+		}
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		children = append(children, child)
+	}
+	url.Status.ObservedGeneration = url.Generation
+	url.Status.Permissions = nil
+	for _, c := range children {
+		url.Status.Permissions = append(url.Status.Permissions, c.Name)
+	}
+	if failure == nil {
+		failure = childrenState(children)
+	}
+	setURLConditions(url, failure)
+	return ctrl.Result{}, client.IgnoreNotFound(r.Status().Patch(ctx, url, client.MergeFrom(before)))
+}
+
+// statementsFor are the two LambdaPermissions of a function URL grant.
+func statementsFor(url *lambdav1alpha1.LambdaFunctionURLPermission) []lambdav1alpha1.LambdaPermission {
+	prefix := url.Spec.StatementIDPrefix
+	if prefix == "" {
+		prefix = DerivedStatementID(url.Namespace, url.Name)
+		prefix = prefix[:min(len(prefix), maxSidLength-len("-invoke"))]
+	}
+	common := lambdav1alpha1.LambdaPermissionSpec{
+		FunctionName:     url.Spec.FunctionName,
+		Qualifier:        url.Spec.Qualifier,
+		Region:           url.Spec.Region,
+		Principal:        url.Spec.Principal,
+		PrincipalOrgID:   url.Spec.PrincipalOrgID,
+		DeletionPolicy:   url.Spec.DeletionPolicy,
+		ManagementPolicy: url.Spec.ManagementPolicy,
+	}
+	invokeURL, invoke := common, common
+	invokeURL.StatementID = prefix + "-url"
+	invokeURL.Action = "lambda:InvokeFunctionUrl"
+	invokeURL.FunctionURLAuthType = url.Spec.AuthType
+	invoke.StatementID = prefix + "-invoke"
+	invoke.Action = "lambda:InvokeFunction"
+	invoke.InvokedViaFunctionURL = true
+	return []lambdav1alpha1.LambdaPermission{
+		{ObjectMeta: metav1.ObjectMeta{Name: url.Name + "-url"}, Spec: invokeURL},
+		{ObjectMeta: metav1.ObjectMeta{Name: url.Name + "-invoke"}, Spec: invoke},
+	}
+}
+
+// childrenState is nil when both statements are in place, else the worse
+// of the two states.
+func childrenState(children []*lambdav1alpha1.LambdaPermission) error {
+	var waiting []string
+	for _, c := range children {
+		ready := meta.FindStatusCondition(c.Status.Conditions, ConditionReady)
+		switch {
+		case ready != nil && ready.Status == metav1.ConditionTrue && ready.ObservedGeneration == c.Generation:
+		case meta.IsStatusConditionTrue(c.Status.Conditions, ConditionStalled):
+			return stalled(ready.Reason, "LambdaPermission %s: %s", c.Name, ready.Message)
+		case ready != nil:
+			waiting = append(waiting, fmt.Sprintf("%s: %s", c.Name, ready.Message))
+		default:
+			waiting = append(waiting, c.Name+": not reconciled yet")
+		}
+	}
+	if len(waiting) > 0 {
+		return retrying(ReasonProgressing, nil, "waiting for %s", strings.Join(waiting, "; "))
+	}
+	return nil
+}
+
+func setURLConditions(url *lambdav1alpha1.LambdaFunctionURLPermission, state error) {
+	// The same three conditions as a LambdaPermission's, so kstatus and the
+	// Argo CD check read both kinds alike.
+	holder := &lambdav1alpha1.LambdaPermission{}
+	holder.Generation = url.Generation
+	holder.Status.Conditions = url.Status.Conditions
+	setConditions(holder, state)
+	url.Status.Conditions = holder.Status.Conditions
+	if state == nil {
+		meta.SetStatusCondition(&url.Status.Conditions, metav1.Condition{Type: ConditionReady, Status: metav1.ConditionTrue,
+			Reason: ReasonSynced, Message: "both statements of the function URL are in place", ObservedGeneration: url.Generation})
+	}
+}
+
+// finalize deletes both LambdaPermissions and waits until they are gone (so
+// their statements are removed or retained as they say) before letting go.
+func (r *FunctionURLReconciler) finalize(ctx context.Context, url *lambdav1alpha1.LambdaFunctionURLPermission) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(url, Finalizer) {
+		return ctrl.Result{}, nil
+	}
+	remaining := 0
+	for _, want := range statementsFor(url) {
+		child := &lambdav1alpha1.LambdaPermission{}
+		err := r.Get(ctx, client.ObjectKey{Namespace: url.Namespace, Name: want.Name}, child)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if !metav1.IsControlledBy(child, url) {
+			continue // not ours: never delete what we did not create
+		}
+		remaining++
+		if child.DeletionTimestamp.IsZero() {
+			if err := r.Delete(ctx, child); client.IgnoreNotFound(err) != nil {
+				return ctrl.Result{}, err
+			}
+		}
+	}
+	if remaining > 0 {
+		return ctrl.Result{RequeueAfter: requeueWhileChildrenGo}, nil
+	}
+	controllerutil.RemoveFinalizer(url, Finalizer)
+	return ctrl.Result{}, client.IgnoreNotFound(r.Update(ctx, url))
+}
+
+// SetupWithManager registers the controller; a change to either
+// LambdaPermission wakes its owner.
+func (r *FunctionURLReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("lambdafunctionurlpermission").
+		For(&lambdav1alpha1.LambdaFunctionURLPermission{}).
+		Owns(&lambdav1alpha1.LambdaPermission{}).
+		Complete(r)
+}
