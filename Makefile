@@ -15,7 +15,7 @@ help: ## Show this help.
 	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*##/ {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: test
-test: fmt-check vet control-plane ## Run every test: unit, emulator through the SDK, envtest integration, fuzz seed corpora.
+test: fmt-check vet control-plane tools ## Run every test: unit, emulator through the SDK, envtest integration, fuzz seed corpora.
 	KUBEBUILDER_ASSETS="$$(hack/control-plane/build.sh)" $(GO) test -race -count=1 ./...
 
 .PHONY: demo
@@ -27,9 +27,19 @@ demo: control-plane manager ## Run the operator on a local control plane against
 control-plane: ## Build kube-apiserver, kubectl and etcd from source into bin/ (skipped when present).
 	@hack/control-plane/build.sh >/dev/null
 
+.PHONY: tools
+tools: ## Build helm and kustomize from source into bin/ (skipped when present).
+	@hack/tools/build.sh >/dev/null
+
 .PHONY: manager
 manager: ## Build the operator binary into bin/manager.
 	$(GO) build -o bin/manager .
+
+IMG ?= lambda-permission-operator:dev
+
+.PHONY: docker-build
+docker-build: ## Build the operator's container image IMG (needs a Docker engine).
+	docker build -t $(IMG) .
 
 .PHONY: fmt-check
 fmt-check: ## Fail when a Go file is not gofmt-ed.
@@ -60,6 +70,7 @@ CONTROLLER_GEN ?= $(GO) tool controller-gen
 .PHONY: manifests
 manifests: ## Generate the CRD and RBAC manifests under config/.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases
+	$(GO) run ./hack/sync-chart
 
 .PHONY: generate
 generate: ## Generate DeepCopy methods for the API types.
