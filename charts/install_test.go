@@ -134,7 +134,7 @@ func TestHelmDefaults(t *testing.T) {
 		"--sync-period=10m", "--max-concurrent-reconciles=4", "--zap-log-level=info",
 	})
 	for _, arg := range c.Args {
-		for _, unwanted := range []string{"--leader-elect", "--watch-namespace", "--region"} {
+		for _, unwanted := range []string{"--leader-elect", "--watch-namespace", "--region", "--allow-", "--dry-run"} {
 			if strings.HasPrefix(arg, unwanted) {
 				t.Errorf("default args have %s: %q", unwanted, c.Args)
 			}
@@ -234,6 +234,7 @@ func TestHelmCustom(t *testing.T) {
 	wantArgs(t, c.Args, []string{
 		"--leader-elect", "--region=eu-west-1", "--sync-period=5m", "--max-concurrent-reconciles=8",
 		"--watch-namespace=" + watched, "--zap-log-level=debug", "--zap-stacktrace-level=panic",
+		"--allow-public-access", "--allow-service-without-source", "--dry-run",
 	})
 	if c.Image != "registry.example/platform/lambda-permission-operator:v0.1.0-rc.1" || c.ImagePullPolicy != corev1.PullAlways {
 		t.Errorf("image %q pull policy %q", c.Image, c.ImagePullPolicy)
