@@ -13,9 +13,12 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"go.uber.org/zap/zapcore"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -44,7 +47,13 @@ var (
 	awsConfig aws.Config     // the operator's: its own account, through the emulator
 	outside   *lambda.Client // another writer to the same policies: the console, Terraform, a colleague
 	lambdaAPI *racingLambda  // what the controller calls; a test can run another writer just before a call
+
+	restConfig *rest.Config
+	testScheme *runtime.Scheme
 )
+
+// managerLabel sends an object to a test's own manager instead of the suite's.
+const managerLabel = "test.permissions.dev/manager"
 
 func TestMain(m *testing.M) {
 	code, err := run(m)
@@ -91,7 +100,14 @@ func run(m *testing.M) (int, error) {
 	if k8s, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
 		return 0, err
 	}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
+	restConfig, testScheme = cfg, scheme
+	// Objects labelled for another manager (the dry-run test's) are not this one's.
+	notOthers, err := labels.Parse(managerLabel + " notin (dry-run)")
+	if err != nil {
+		return 0, err
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"},
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{&lambdav1alpha1.LambdaPermission{}: {Label: notOthers}}}})
 	if err != nil {
 		return 0, err
 	}

@@ -1,0 +1,94 @@
+package controllers_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
+)
+
+// startDryRunOperator runs a second operator with --dry-run for the objects
+// labelled for it, until the test ends.
+func startDryRunOperator(t *testing.T) {
+	t.Helper()
+	mine, err := labels.Parse(managerLabel + "=dry-run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{Scheme: testScheme, Metrics: metricsserver.Options{BindAddress: "0"},
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+		Cache:      cache.Options{ByObject: map[client.Object]cache.ByObject{&lambdav1alpha1.LambdaPermission{}: {Label: mine}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &controllers.LambdaPermissionReconciler{Client: mgr.GetClient(), Lambda: lambdaAPI, DryRun: true,
+		Recorder: mgr.GetEventRecorder("lambda-permission-operator"), DefaultRegion: region, SyncPeriod: syncPeriod}
+	if err := r.SetupWithManager(mgr, 2); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error)
+	go func() { done <- mgr.Start(runCtx) }()
+	t.Cleanup(func() { stop(); <-done })
+}
+
+func TestDryRunReportsThePlanAndNeverWrites(t *testing.T) {
+	startDryRunOperator(t)
+	fn := newName("plan")
+	newFunction(t, fn)
+	obj := permission(newName("planned"), fn, s3Spec)
+	obj.Labels = map[string]string{managerLabel: "dry-run"}
+	create(t, obj)
+
+	got := waitCondition(t, obj, "Ready", metav1.ConditionFalse, controllers.ReasonDryRun)
+	want := predicted(t, fn, "", s3Spec)
+	if msg := findCondition(got, "Ready").Message; !strings.Contains(msg, `would add statement "s3"`) || !strings.Contains(msg, want) {
+		t.Errorf("plan %q does not say it would add %s", msg, want)
+	}
+	waitEvent(t, obj, controllers.ReasonDryRun)
+	if _, ok := storedStatement(fn, "", "s3"); ok {
+		t.Fatal("a dry run added the statement")
+	}
+
+	// A different statement under the Sid: the plan is a replacement.
+	addOutside(t, fn, "", &lambda.AddPermissionInput{StatementId: aws.String("s3"), Action: aws.String(s3Spec.Action),
+		Principal: aws.String(s3Spec.Principal), SourceArn: aws.String("arn:aws:s3:::elsewhere/*"), SourceAccount: aws.String(account)})
+	forceSyncs(t, 1, obj)
+	eventually(t, "replacement planned", func() string {
+		msg := findCondition(get(t, obj), "Ready").Message
+		if !strings.Contains(msg, `would replace statement "s3"`) || !strings.Contains(msg, "[Condition]") {
+			return "plan " + msg
+		}
+		return ""
+	})
+
+	// In place: Ready. Deleting the object plans the removal but makes none.
+	removeOutside(t, fn, "s3")
+	addOutside(t, fn, "", &lambda.AddPermissionInput{StatementId: aws.String("s3"), Action: aws.String(s3Spec.Action),
+		Principal: aws.String(s3Spec.Principal), SourceArn: aws.String(s3Spec.SourceArn), SourceAccount: aws.String(account)})
+	forceSyncs(t, 1, obj)
+	waitReady(t, obj)
+	if err := k8s.Delete(ctx, obj); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, obj)
+	if _, ok := storedStatement(fn, "", "s3"); !ok {
+		t.Error("a dry run removed the statement")
+	}
+	if n := lambdaAPI.WritesTo(fn); n != 0 {
+		t.Errorf("%d writes in a dry run, want 0", n)
+	}
+}
