@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -28,6 +29,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/yaml"
 
 	"github.com/lambda-permission-operator/lambda-permission-operator/hack/testenv"
 )
@@ -105,8 +107,10 @@ func TestHelmDefaults(t *testing.T) {
 		"ServiceAccount":           1, "ClusterRole": 1, "ClusterRoleBinding": 1,
 		"Deployment": 1, "Service": 1,
 		"Role": 0, "RoleBinding": 0, "ServiceMonitor": 0, "PodDisruptionBudget": 0,
+		"ValidatingAdmissionPolicy": 1, "ValidatingAdmissionPolicyBinding": 1,
 	})
 	checkCRDs(t, objs, true)
+	checkAdmissionWarnings(t, objs)
 
 	var role rbacv1.ClusterRole
 	convert(t, only(t, objs, "ClusterRole"), &role)
@@ -846,4 +850,28 @@ func firstLines(out []byte, n int) string {
 		lines = append(lines[:n], "…\n")
 	}
 	return strings.Join(lines, "")
+}
+
+// checkAdmissionWarnings: the chart's guardrail policy is the one in
+// config/admission (which kustomize installs), bound to warn.
+func checkAdmissionWarnings(t *testing.T, objs []*unstructured.Unstructured) {
+	t.Helper()
+	data, err := os.ReadFile("../config/admission/guardrails.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want admissionregistrationv1.ValidatingAdmissionPolicy
+	if err := yaml.Unmarshal([]byte(strings.Split(string(data), "\n---\n")[0]), &want); err != nil {
+		t.Fatal(err)
+	}
+	var got admissionregistrationv1.ValidatingAdmissionPolicy
+	convert(t, only(t, objs, "ValidatingAdmissionPolicy"), &got)
+	if !equality.Semantic.DeepEqual(got.Spec, want.Spec) {
+		t.Errorf("the chart's ValidatingAdmissionPolicy differs from config/admission/guardrails.yaml:\n got %+v\nwant %+v", got.Spec, want.Spec)
+	}
+	var binding admissionregistrationv1.ValidatingAdmissionPolicyBinding
+	convert(t, only(t, objs, "ValidatingAdmissionPolicyBinding"), &binding)
+	if binding.Spec.PolicyName != got.Name || len(binding.Spec.ValidationActions) != 1 || binding.Spec.ValidationActions[0] != admissionregistrationv1.Warn {
+		t.Errorf("binding %+v, want policy %s with the Warn action only", binding.Spec, got.Name)
+	}
 }

@@ -21,6 +21,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -32,7 +33,10 @@ import (
 
 const namespace = "admission-tests"
 
-var k8sClient client.Client
+var (
+	k8sClient  client.Client
+	restConfig *rest.Config
+)
 
 func TestMain(m *testing.M) {
 	os.Exit(runTests(m))
@@ -48,6 +52,7 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	cfg, err := env.Start()
+	restConfig = cfg
 	defer stopEnv(env)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting the control plane:", err)

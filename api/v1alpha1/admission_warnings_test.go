@@ -1,0 +1,123 @@
+package v1alpha1_test
+
+import (
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
+)
+
+// warnings collects the API server's admission warnings.
+type warnings struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (w *warnings) HandleWarningHeader(_ int, _ string, text string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.seen = append(w.seen, text)
+}
+
+func (w *warnings) take() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	seen := w.seen
+	w.seen = nil
+	return seen
+}
+
+// installGuardrailWarnings applies config/admission/guardrails.yaml, the
+// ValidatingAdmissionPolicy that the kustomize install and the chart ship.
+func installGuardrailWarnings(t *testing.T) {
+	t.Helper()
+	f, err := os.Open("../../config/admission/guardrails.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	decoder := utilyaml.NewYAMLOrJSONDecoder(f, 4096)
+	for {
+		obj := &unstructured.Unstructured{}
+		if err := decoder.Decode(&obj.Object); err != nil {
+			break
+		}
+		if len(obj.Object) == 0 {
+			continue
+		}
+		if err := k8sClient.Create(testContext(t), obj); err != nil && !strings.Contains(err.Error(), "already exists") {
+			t.Fatalf("creating %s: %v", obj.GetKind(), err)
+		}
+	}
+}
+
+// The guardrails the operator enforces are also announced at admission, as
+// warnings: the object is accepted (an admin may allow it for the account),
+// and its author learns at once what will happen.
+func TestGuardrailsWarnAtAdmission(t *testing.T) {
+	installGuardrailWarnings(t)
+	seen := &warnings{}
+	cfg := rest.CopyConfig(restConfig)
+	cfg.WarningHandler = seen
+	warned, err := client.New(cfg, client.Options{Scheme: k8sClient.Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		mutate func(*v1alpha1.LambdaPermission)
+		want   string // "" for no warning
+	}{
+		{"public", func(o *v1alpha1.LambdaPermission) { o.Spec.Principal = "*" }, "PublicAccessDenied"},
+		{"public function URL", func(o *v1alpha1.LambdaPermission) {
+			o.Spec.Principal, o.Spec.Action, o.Spec.FunctionURLAuthType = "*", "lambda:InvokeFunctionUrl", "NONE"
+		}, "PublicAccessDenied"},
+		{"service without source", func(o *v1alpha1.LambdaPermission) { o.Spec.Principal = "sns.amazonaws.com" }, "SourceRequired"},
+		{"service with a source", func(o *v1alpha1.LambdaPermission) { o.Spec.SourceArn = "arn:aws:s3:::bucket" }, ""},
+		{"public to an organization", func(o *v1alpha1.LambdaPermission) { o.Spec.Principal, o.Spec.PrincipalOrgID = "*", "o-a1b2c3d4e5" }, ""},
+		{"IAM-authenticated URL", func(o *v1alpha1.LambdaPermission) {
+			o.Spec.Principal, o.Spec.Action, o.Spec.FunctionURLAuthType = "*", "lambda:InvokeFunctionUrl", "AWS_IAM"
+		}, ""},
+		{"an account", func(o *v1alpha1.LambdaPermission) { o.Spec.Principal = "223456789012" }, ""},
+	}
+	// The policy takes effect a moment after it is created.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		obj := validObject()
+		obj.Spec.Principal = "*"
+		if err := warned.Create(testContext(t), obj); err != nil {
+			t.Fatal(err)
+		}
+		if len(seen.take()) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the guardrail policy never warned")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			obj := validObject()
+			tt.mutate(obj)
+			if err := warned.Create(testContext(t), obj); err != nil {
+				t.Fatalf("refused, want accepted with at most a warning: %v", err)
+			}
+			got := strings.Join(seen.take(), "\n")
+			switch {
+			case tt.want == "" && got != "":
+				t.Errorf("warned %q, want no warning", got)
+			case tt.want != "" && (!strings.Contains(got, tt.want) || !strings.Contains(got, "spec.principal")):
+				t.Errorf("warnings %q, want one naming spec.principal and %s", got, tt.want)
+			}
+		})
+	}
+}
