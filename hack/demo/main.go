@@ -399,6 +399,7 @@ func (d *demo) operatorEnvironment() []string {
 	return append(env,
 		"KUBECONFIG="+filepath.Join(d.dir, kubeconfigFile),
 		"AWS_ENDPOINT_URL_LAMBDA="+d.emulatorURL,
+		"AWS_ENDPOINT_URL_STS="+d.emulatorURL, // the operator learns its own account from STS
 		"AWS_REGION="+region,
 		"AWS_ACCESS_KEY_ID=demo",
 		"AWS_SECRET_ACCESS_KEY=demo",
@@ -692,7 +693,7 @@ func (d *demo) printUsage() {
 	}
 	fmt.Printf(`==> the demo is running; in another shell, at the repository root:
     export KUBECONFIG=$PWD/%[1]s/%[2]s
-    export AWS_ENDPOINT_URL_LAMBDA=$(cat %[1]s/%[3]s) AWS_REGION=%[4]s AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo
+    export AWS_ENDPOINT_URL_LAMBDA=$(cat %[1]s/%[3]s) AWS_ENDPOINT_URL_STS=$(cat %[1]s/%[3]s) AWS_REGION=%[4]s AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo
     alias kubectl=%[5]s   # the kubectl built for the demo
     kubectl get lambdapermissions -A
     kubectl apply -f your-permission.yaml   # see %[6]s for examples
