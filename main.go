@@ -35,6 +35,7 @@ func main() {
 		watchNamespace  string
 		guardrails      controllers.GuardrailSettings
 		dryRun          bool
+		limits          = awslambda.DefaultLimits
 		zapOptions      = zap.Options{}
 		setupLog        = ctrl.Log.WithName("setup")
 		scheme          = runtime.NewScheme()
@@ -54,6 +55,12 @@ func main() {
 		"allow principal * without a narrowing condition (LambdaPermissionAccounts may override per account)")
 	flag.BoolVar(&guardrails.AllowServiceWithoutSource, "allow-service-without-source", false,
 		"allow service principals without sourceArn or sourceAccount (LambdaPermissionAccounts may override per account)")
+	flag.Float64Var(&limits.GetPolicy, "getpolicy-rps", limits.GetPolicy,
+		"GetPolicy calls per second per account and region (AWS's quota is 15); 0: unlimited")
+	flag.Float64Var(&limits.ControlPlane, "control-plane-rps", limits.ControlPlane,
+		"AddPermission and RemovePermission calls per second per account and region (AWS's control-plane quota is 15); 0: unlimited")
+	flag.Float64Var(&limits.GetFunction, "getfunction-rps", limits.GetFunction,
+		"GetFunction calls per second per account and region (AWS's quota is 100); 0: unlimited")
 	flag.BoolVar(&dryRun, "dry-run", false, "compute and report every intended AWS write (status, Events, log) without making it")
 	zapOptions.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -68,6 +75,8 @@ func main() {
 	if region != "" {
 		loadOptions = append(loadOptions, awsconfig.WithRegion(region))
 	}
+	// Retries on purpose: see awslambda.Retryer.
+	loadOptions = append(loadOptions, awsconfig.WithRetryer(awslambda.Retryer))
 	awsConfig, err := awsconfig.LoadDefaultConfig(context.Background(), loadOptions...)
 	if err != nil {
 		exitWithMessage("loading the AWS configuration", err)
@@ -91,7 +100,7 @@ func main() {
 		exitWithMessage("creating the manager", err)
 	}
 
-	lambdaClients := awslambda.NewClients(awsConfig)
+	lambdaClients := awslambda.NewClients(awsConfig, limits)
 	reconciler := &controllers.LambdaPermissionReconciler{
 		Client:        mgr.GetClient(),
 		Lambda:        lambdaClients,

@@ -30,7 +30,7 @@ const (
 	ReasonPolicyTooLarge   = "PolicyTooLarge"   // the policy would pass Lambda's 20 KB limit
 	ReasonThrottled        = "Throttled"        // Lambda asked us to slow down
 	ReasonAccessDenied     = "AccessDenied"     // the operator's AWS identity may not do this
-	ReasonLambdaError      = "LambdaError"      // Lambda failed or could not be reached; retrying
+	ReasonRetrying         = "Retrying"         // Lambda failed, was busy or could not be reached; retrying
 	ReasonStaleRevision    = "StaleRevision"    // the policy kept changing under us; retrying
 	ReasonDeleting         = "Deleting"         // removing the statement before the object goes
 	ReasonDriftDetected    = "DriftDetected"    // managementPolicy Observe: the policy differs from the spec
@@ -79,7 +79,7 @@ func setConditions(obj *lambdav1alpha1.LambdaPermission, outcome error) {
 	}
 	var state *stateError
 	if !errors.As(outcome, &state) {
-		state = &stateError{Reason: ReasonLambdaError, Err: outcome}
+		state = &stateError{Reason: ReasonRetrying, Err: outcome}
 	}
 	message := state.Message
 	if message == "" {

@@ -31,6 +31,9 @@ const (
 	maxAttempts = 4
 	// reconcileTimeout bounds the AWS calls of one reconcile.
 	reconcileTimeout = 2 * time.Minute
+	// updateInProgressWait is how long to wait when Lambda says the function
+	// is being updated (409 ResourceConflictException of that kind).
+	updateInProgressWait = 2 * time.Second
 )
 
 // LambdaPermissionReconciler keeps each LambdaPermission's statement in its
@@ -528,7 +531,7 @@ func lambdaFailure(err error, format string, args ...any) error {
 	doing := fmt.Sprintf(format, args...)
 	var lambdaErr *awslambda.Error
 	if !errors.As(err, &lambdaErr) {
-		return retrying(ReasonLambdaError, err, "%s: %v", doing, err)
+		return retrying(ReasonRetrying, err, "%s: %v", doing, err)
 	}
 	switch lambdaErr.Kind {
 	case awslambda.NotFound:
@@ -547,8 +550,14 @@ func lambdaFailure(err error, format string, args ...any) error {
 			"%s: %s; the operator's AWS identity needs lambda:GetPolicy, lambda:AddPermission, lambda:RemovePermission and lambda:GetFunction", doing, lambdaErr.Message)
 	case awslambda.StaleRevision, awslambda.StatementExists:
 		return retrying(ReasonStaleRevision, err, "%s: the policy kept changing during the update; retrying", doing)
+	case awslambda.Conflict:
+		// The other 409: the function itself is being updated. Unlike a
+		// duplicate Sid, reading again will not help; wait a moment.
+		state := retrying(ReasonRetrying, err, "%s: %s; retrying shortly", doing, lambdaErr.Message)
+		state.RetryAfter = wait.Jitter(updateInProgressWait, 0.5)
+		return state
 	default:
-		return retrying(ReasonLambdaError, err, "%s: %v; retrying", doing, err)
+		return retrying(ReasonRetrying, err, "%s: %v; retrying", doing, err)
 	}
 }
 

@@ -113,7 +113,7 @@ func (s *managedSet) set(key types.NamespacedName, inPlace bool) {
 }
 
 func countReconcileError(outcome error) {
-	reason := ReasonLambdaError
+	reason := ReasonRetrying
 	var state *stateError
 	if errors.As(outcome, &state) {
 		reason = state.Reason

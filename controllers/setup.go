@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -14,6 +15,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
+)
+
+// Retries of a failing object: exponential from retryBase to retryCap.
+const (
+	retryBase = 100 * time.Millisecond
+	retryCap  = 5 * time.Minute
 )
 
 // SetupWithManager registers the controller and its claim index.
@@ -42,7 +49,8 @@ func (r *LambdaPermissionReconciler) SetupWithManager(mgr ctrl.Manager, maxConcu
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.objectsInNamespace),
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: maxConcurrentReconciles}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: maxConcurrentReconciles,
+			RateLimiter: newJitteredBackoff(retryBase, retryCap)}).
 		Complete(r)
 }
 

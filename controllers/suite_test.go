@@ -111,7 +111,10 @@ func run(m *testing.M) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	lambdaAPI = &racingLambda{clients: awslambda.NewClients(awsCfg)}
+	// The operator's retryer, as main.go sets it; limits above the tests' pace.
+	operatorCfg := awsCfg.Copy()
+	operatorCfg.Retryer = awslambda.Retryer
+	lambdaAPI = &racingLambda{clients: awslambda.NewClients(operatorCfg, awslambda.Limits{GetPolicy: 200, ControlPlane: 200, GetFunction: 200})}
 	reconciler := &controllers.LambdaPermissionReconciler{
 		Client:        mgr.GetClient(),
 		Lambda:        lambdaAPI,

@@ -43,30 +43,38 @@ type Policy struct {
 // Exists reports whether the function has a policy at all.
 func (p Policy) Exists() bool { return p.RevisionID != "" }
 
-// Client implements Lambda with one SDK client per region.
+// Client implements Lambda for one identity (so one account), with one SDK
+// client and one set of rate limits per region.
 type Client struct {
 	config  aws.Config
+	limits  Limits
 	options []func(*lambda.Options)
 
 	mu       sync.Mutex
-	byRegion map[string]*lambda.Client
+	byRegion map[string]regional
 }
 
-// New returns a Client using cfg, normally from config.LoadDefaultConfig.
-func New(cfg aws.Config, options ...func(*lambda.Options)) *Client {
-	return &Client{config: cfg, options: options, byRegion: map[string]*lambda.Client{}}
+type regional struct {
+	api      *lambda.Client
+	limiters *limiters
 }
 
-func (c *Client) api(region string) *lambda.Client {
+// New returns a Client using cfg, normally from config.LoadDefaultConfig,
+// that keeps below limits in each region.
+func New(cfg aws.Config, limits Limits, options ...func(*lambda.Options)) *Client {
+	return &Client{config: cfg, limits: limits, options: options, byRegion: map[string]regional{}}
+}
+
+func (c *Client) region(region string) regional {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	api, ok := c.byRegion[region]
+	r, ok := c.byRegion[region]
 	if !ok {
 		options := append([]func(*lambda.Options){func(o *lambda.Options) { o.Region = region }}, c.options...)
-		api = lambda.NewFromConfig(c.config, options...)
-		c.byRegion[region] = api
+		r = regional{api: lambda.NewFromConfig(c.config, options...), limiters: newLimiters(c.limits)}
+		c.byRegion[region] = r
 	}
-	return api
+	return r
 }
 
 // functionName is what the calls send: the ARN when it is known, which also
@@ -86,7 +94,11 @@ func qualifier(ref policy.FunctionRef) *string {
 }
 
 func (c *Client) ResolveFunction(ctx context.Context, ref policy.FunctionRef) (policy.FunctionRef, error) {
-	out, err := c.api(ref.Region).GetFunction(ctx, &lambda.GetFunctionInput{
+	r := c.region(ref.Region)
+	if err := wait(ctx, r.limiters.getFunction, "GetFunction"); err != nil {
+		return ref, err
+	}
+	out, err := r.api.GetFunction(ctx, &lambda.GetFunctionInput{
 		FunctionName: functionName(ref),
 		Qualifier:    qualifier(ref),
 	})
@@ -106,7 +118,11 @@ func (c *Client) ResolveFunction(ctx context.Context, ref policy.FunctionRef) (p
 }
 
 func (c *Client) GetPolicy(ctx context.Context, ref policy.FunctionRef) (Policy, error) {
-	out, err := c.api(ref.Region).GetPolicy(ctx, &lambda.GetPolicyInput{
+	r := c.region(ref.Region)
+	if err := wait(ctx, r.limiters.getPolicy, "GetPolicy"); err != nil {
+		return Policy{}, err
+	}
+	out, err := r.api.GetPolicy(ctx, &lambda.GetPolicyInput{
 		FunctionName: functionName(ref),
 		Qualifier:    qualifier(ref),
 	})
@@ -145,7 +161,11 @@ func (c *Client) AddPermission(ctx context.Context, ref policy.FunctionRef, p po
 	if p.InvokedViaFunctionURL {
 		in.InvokedViaFunctionUrl = aws.Bool(true)
 	}
-	out, err := c.api(ref.Region).AddPermission(ctx, in)
+	r := c.region(ref.Region)
+	if err := wait(ctx, r.limiters.controlPlane, "AddPermission"); err != nil {
+		return "", err
+	}
+	out, err := r.api.AddPermission(ctx, in)
 	if err != nil {
 		return "", classify("AddPermission", err)
 	}
@@ -153,7 +173,11 @@ func (c *Client) AddPermission(ctx context.Context, ref policy.FunctionRef, p po
 }
 
 func (c *Client) RemovePermission(ctx context.Context, ref policy.FunctionRef, sid, revisionID string) error {
-	_, err := c.api(ref.Region).RemovePermission(ctx, &lambda.RemovePermissionInput{
+	r := c.region(ref.Region)
+	if err := wait(ctx, r.limiters.controlPlane, "RemovePermission"); err != nil {
+		return err
+	}
+	_, err := r.api.RemovePermission(ctx, &lambda.RemovePermissionInput{
 		FunctionName: functionName(ref),
 		Qualifier:    qualifier(ref),
 		StatementId:  aws.String(sid),

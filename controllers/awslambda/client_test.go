@@ -40,7 +40,7 @@ func newPort(t *testing.T, cfg emulator.Config) (*awslambda.Client, *lambda.Clie
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
 	}
-	return awslambda.New(awsCfg), lambda.NewFromConfig(awsCfg), emu
+	return awslambda.New(awsCfg, awslambda.Limits{}), lambda.NewFromConfig(awsCfg), emu
 }
 
 func createFunction(t *testing.T, api *lambda.Client, name string) {
@@ -179,7 +179,7 @@ func TestServerErrorsAreUnavailable(t *testing.T) {
 	}))
 	defer srv.Close()
 	port := awslambda.New(aws.Config{Region: region, BaseEndpoint: aws.String(srv.URL),
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), Retryer: func() aws.Retryer { return aws.NopRetryer{} }})
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), Retryer: func() aws.Retryer { return aws.NopRetryer{} }}, awslambda.Limits{})
 	_, err := port.GetPolicy(ctx, policy.FunctionRef{Partition: "aws", Region: region, AccountID: account, Name: "f"})
 	if awslambda.KindOf(err) != awslambda.Unavailable {
 		t.Errorf("err = %v, want Unavailable", err)

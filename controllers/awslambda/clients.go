@@ -31,6 +31,7 @@ type Provider interface {
 // credentials cached and refreshed before they expire.
 type Clients struct {
 	config  aws.Config
+	limits  Limits
 	options []func(*lambda.Options)
 
 	mu      sync.Mutex
@@ -42,8 +43,8 @@ type Clients struct {
 
 // NewClients returns a Provider from cfg, normally config.LoadDefaultConfig,
 // so that AWS_ENDPOINT_URL_LAMBDA and AWS_ENDPOINT_URL_STS are honoured.
-func NewClients(cfg aws.Config, options ...func(*lambda.Options)) *Clients {
-	return &Clients{config: cfg, options: options,
+func NewClients(cfg aws.Config, limits Limits, options ...func(*lambda.Options)) *Clients {
+	return &Clients{config: cfg, limits: limits, options: options,
 		configs: map[Identity]aws.Config{}, byID: map[Identity]*Client{}, stsFor: map[Identity]*sts.Client{},
 		callers: map[Identity][2]string{}}
 }
@@ -53,7 +54,7 @@ func (c *Clients) For(id Identity) Lambda {
 	defer c.mu.Unlock()
 	client, ok := c.byID[id]
 	if !ok {
-		client = New(c.configFor(id), c.options...)
+		client = New(c.configFor(id), c.limits, c.options...)
 		c.byID[id] = client
 	}
 	return client

@@ -1,0 +1,91 @@
+package awslambda_test
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
+	"github.com/lambda-permission-operator/lambda-permission-operator/hack/lambda-emulator/emulator"
+)
+
+// Against an account whose GetPolicy quota is 5 per second, a port limited
+// to 5 per second makes 15 calls in about two seconds and is never throttled.
+func TestLimitsKeepTheOperatorUnderTheQuota(t *testing.T) {
+	_, api, emu := newPort(t, emulator.Config{Quotas: map[string]float64{emulator.BucketGetPolicy: 5}})
+	createFunction(t, api, "f")
+	limited := awslambda.New(portConfig(t, emu), awslambda.Limits{GetPolicy: 5})
+	f := policy.FunctionRef{Partition: "aws", Region: region, AccountID: account, Name: "f"}
+	start := time.Now()
+	for i := 0; i < 15; i++ {
+		if _, err := limited.GetPolicy(ctx, f); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	elapsed := time.Since(start)
+	if elapsed < 1800*time.Millisecond || elapsed > 4*time.Second {
+		t.Errorf("15 calls at 5/s took %s, want about 2s", elapsed)
+	}
+	if n := emu.Stats().Errors["GetPolicy"]["TooManyRequestsException"]; n != 0 {
+		t.Errorf("%d throttles: the limiter let the operator exceed the quota", n)
+	}
+}
+
+// portConfig is the emulator's endpoint with the operator's retryer.
+func portConfig(t *testing.T, emu *emulator.Server) aws.Config {
+	t.Helper()
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	return aws.Config{Region: region, BaseEndpoint: aws.String(srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), Retryer: awslambda.Retryer}
+}
+
+// The operator's retryer retries 5xx at once, but hands a throttle straight
+// back so that the controller can honour Retry-After.
+func TestRetryerRetriesServerErrorsNotThrottles(t *testing.T) {
+	var calls atomic.Int32
+	answer := func(w http.ResponseWriter, status int, code, body string) {
+		w.Header().Set("X-Amzn-ErrorType", code)
+		if status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", "3")
+		}
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(body))
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch n := calls.Add(1); {
+		case r.URL.Query().Get("Qualifier") == "throttled":
+			answer(w, http.StatusTooManyRequests, "TooManyRequestsException", `{"Reason":"CallerRateLimitExceeded","Type":"User","message":"Rate exceeded"}`)
+		case n <= 2:
+			answer(w, http.StatusInternalServerError, "ServiceException", `{"Type":"Service","Message":"internal error"}`)
+		default:
+			_, _ = w.Write([]byte(`{"Policy":"{\"Version\":\"2012-10-17\",\"Id\":\"default\",\"Statement\":[]}","RevisionId":"r1"}`))
+		}
+	}))
+	defer srv.Close()
+	port := awslambda.New(aws.Config{Region: region, BaseEndpoint: aws.String(srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), Retryer: awslambda.Retryer}, awslambda.Limits{})
+	f := policy.FunctionRef{Partition: "aws", Region: region, AccountID: account, Name: "f"}
+
+	got, err := port.GetPolicy(ctx, f)
+	if err != nil || got.RevisionID != "r1" || calls.Load() != 3 {
+		t.Fatalf("GetPolicy = %+v, %v after %d calls; want success on the third", got, err, calls.Load())
+	}
+
+	calls.Store(10)
+	f.Qualifier = "throttled"
+	_, err = port.GetPolicy(ctx, f)
+	var lambdaErr *awslambda.Error
+	if !asError(err, &lambdaErr) || lambdaErr.Kind != awslambda.Throttled || lambdaErr.RetryAfter != 3*time.Second || calls.Load() != 11 {
+		t.Fatalf("throttled: %v after %d calls, want one call and Throttled with Retry-After 3s", err, calls.Load()-10)
+	}
+}
+
+func asError(err error, target **awslambda.Error) bool { return errors.As(err, target) }
