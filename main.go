@@ -29,6 +29,9 @@ func main() {
 		metricsAddr     string
 		probeAddr       string
 		leaderElect     bool
+		leaseDuration   time.Duration
+		renewDeadline   time.Duration
+		retryPeriod     time.Duration
 		region          string
 		syncPeriod      time.Duration
 		maxConcurrent   int
@@ -47,6 +50,9 @@ func main() {
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address the metrics endpoint binds to; 0 disables it")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address the health and readiness probes bind to")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "elect a leader, so that only one replica reconciles at a time")
+	flag.DurationVar(&leaseDuration, "leader-elect-lease-duration", 15*time.Second, "how long a lost leader's lease lasts before another replica takes over")
+	flag.DurationVar(&renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "how long the leader keeps trying to renew before it gives up leading")
+	flag.DurationVar(&retryPeriod, "leader-elect-retry-period", 2*time.Second, "how often replicas try to acquire or renew the lease")
 	flag.StringVar(&region, "region", "", "default AWS region of functions not named by ARN (default: from the AWS configuration)")
 	flag.DurationVar(&syncPeriod, "sync-period", 10*time.Minute, "how often each statement is checked for drift")
 	flag.IntVar(&maxConcurrent, "max-concurrent-reconciles", 4, "how many objects are reconciled at once")
@@ -91,6 +97,12 @@ func main() {
 		HealthProbeBindAddress: probeAddr,
 		LeaderElection:         leaderElect,
 		LeaderElectionID:       "lambda-permission-operator.permissions.dev",
+		LeaseDuration:          &leaseDuration,
+		RenewDeadline:          &renewDeadline,
+		RetryPeriod:            &retryPeriod,
+		// A replica that stops cleanly hands the lease over at once; the
+		// manager exits right after, so no write can follow.
+		LeaderElectionReleaseOnCancel: true,
 	}
 	if watchNamespace != "" {
 		options.Cache = cache.Options{DefaultNamespaces: map[string]cache.Config{watchNamespace: {}}}
