@@ -521,3 +521,78 @@ func TestMetricsAgreeWithWhatHappened(t *testing.T) {
 		return ""
 	})
 }
+
+// The function is deleted and created again outside (a redeploy by another
+// tool): its new policy is empty, and every statement comes back.
+func TestFunctionRecreatedOutsideGetsItsStatementsBack(t *testing.T) {
+	fn := newName("redeployed")
+	createFunction(t, fn)
+	var objs []*lambdav1alpha1.LambdaPermission
+	for _, sid := range []string{"one", "two", "three"} {
+		spec := s3Spec
+		spec.StatementID = sid
+		obj := permission(newName(sid), fn, spec)
+		create(t, obj)
+		objs = append(objs, obj)
+	}
+	for _, obj := range objs {
+		waitReady(t, obj)
+	}
+	if _, err := outside.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String(fn)}); err != nil {
+		t.Fatal(err)
+	}
+	createFunction(t, fn)
+	eventually(t, "statements restored on the new function", func() string {
+		doc, _ := storedPolicy(fn, "")
+		if got := sids(doc); !slices.Equal(got, []string{"one", "three", "two"}) {
+			return fmt.Sprintf("Sids %v", got)
+		}
+		return ""
+	})
+	for _, obj := range objs {
+		waitEvent(t, obj, "DriftCorrected")
+	}
+}
+
+// Objects that would push a policy past Lambda's 20 KB are refused before
+// any write, with PolicyTooLarge; the others are unaffected.
+func TestPolicyTooLargeIsRefusedBeforeAnyWrite(t *testing.T) {
+	fn := newName("crowded")
+	newFunction(t, fn)
+	long := "arn:aws:s3:::" + strings.Repeat("b", 1800) + "/*"
+	var objs []*lambdav1alpha1.LambdaPermission
+	for i := range 14 {
+		spec := s3Spec
+		spec.StatementID = fmt.Sprintf("big-%02d", i)
+		spec.SourceArn = long
+		obj := permission(newName("big"), fn, spec)
+		create(t, obj)
+		objs = append(objs, obj)
+		// One at a time, so which ones fit is deterministic.
+		eventually(t, obj.Name+" settled", func() string {
+			c := findCondition(get(t, obj), "Ready")
+			if c == nil || (c.Status != metav1.ConditionTrue && c.Reason != controllers.ReasonPolicyTooLarge) {
+				return conditionString(c)
+			}
+			return ""
+		})
+	}
+	var ready, tooLarge int
+	for _, obj := range objs {
+		switch c := findCondition(get(t, obj), "Ready"); {
+		case c.Status == metav1.ConditionTrue:
+			ready++
+		case c.Reason == controllers.ReasonPolicyTooLarge && strings.Contains(c.Message, "20480"):
+			tooLarge++
+		}
+	}
+	doc, _ := storedPolicy(fn, "")
+	size := doc.SizeAfter(nil)
+	t.Logf("%d statements in place (policy %d bytes), %d refused as too large", ready, size, tooLarge)
+	if ready == 0 || tooLarge == 0 || ready+tooLarge != len(objs) || len(doc.Statements) != ready+1 || size > 20480 {
+		t.Errorf("%d ready, %d too large of %d; policy has %d statements, %d bytes", ready, tooLarge, len(objs), len(doc.Statements), size)
+	}
+	if n := emu.Stats().Errors["AddPermission"]["PolicyLengthExceededException"]; n != 0 {
+		t.Errorf("%d AddPermission calls reached Lambda's own size check; the operator should refuse first", n)
+	}
+}
