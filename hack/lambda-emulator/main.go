@@ -3,7 +3,9 @@
 //	go run ./hack/lambda-emulator --addr 127.0.0.1:9001 --region us-east-2 \
 //	    --account-id 123456789012 --quota GetPolicy=15 --quota ControlPlane=15 \
 //	    --access-key AKIAOTHERACCOUNT0001=210987654321 \
-//	    --role arn:aws:iam::210987654321:role/operator,externalId=xyz,trust=123456789012
+//	    --role arn:aws:iam::210987654321:role/operator,externalId=xyz,trust=123456789012 \
+//	    --fault '*:throttle=0.05' --fault GetPolicy:drop=0.1 \
+//	    --fault-latency 'AddPermission=50ms±20ms' --fault-seed 42
 //
 // Point an SDK at it with AWS_ENDPOINT_URL_LAMBDA=http://127.0.0.1:9001 (and
 // AWS_ENDPOINT_URL_STS, the same URL, for AssumeRole and GetCallerIdentity).
@@ -132,6 +134,90 @@ func parseRole(value string) (emulator.Role, error) {
 	return role, nil
 }
 
+// faultFlags fills Faults.Operations from the repeated --fault
+// OP:KIND=RATE and --fault-latency OP=DURATION[±JITTER] flags.
+type faultFlags struct{ faults *emulator.Faults }
+
+func (f faultFlags) operation(op string) emulator.OperationFaults {
+	if f.faults.Operations == nil {
+		f.faults.Operations = map[string]emulator.OperationFaults{}
+	}
+	return f.faults.Operations[op]
+}
+
+// faultFlag is --fault OP:KIND=RATE.
+type faultFlag struct{ faultFlags }
+
+func (f faultFlag) String() string { return "" }
+
+func (f faultFlag) Set(value string) error {
+	spec, rateText, ok := strings.Cut(value, "=")
+	op, kind, ok2 := strings.Cut(spec, ":")
+	if !ok || !ok2 || op == "" {
+		return fmt.Errorf("want OP:KIND=RATE, got %q", value)
+	}
+	rate, err := strconv.ParseFloat(rateText, 64)
+	if err != nil {
+		return fmt.Errorf("fault %s: %w", spec, err)
+	}
+	o := f.operation(op)
+	if !o.SetRate(kind, rate) {
+		return fmt.Errorf("fault %s: unknown kind %q (valid: %s)", spec, kind, strings.Join(emulator.FaultKinds, ", "))
+	}
+	f.faults.Operations[op] = o
+	return nil
+}
+
+// faultLatencyFlag is --fault-latency OP=DURATION[±JITTER] ("+-" works
+// for "±").
+type faultLatencyFlag struct{ faultFlags }
+
+func (f faultLatencyFlag) String() string { return "" }
+
+func (f faultLatencyFlag) Set(value string) error {
+	op, spec, ok := strings.Cut(value, "=")
+	if !ok || op == "" {
+		return fmt.Errorf("want OP=DURATION[±JITTER], got %q", value)
+	}
+	latencyText, jitterText, hasJitter := strings.Cut(strings.ReplaceAll(spec, "+-", "±"), "±")
+	latency, err := time.ParseDuration(latencyText)
+	if err != nil {
+		return fmt.Errorf("fault latency %s: %w", op, err)
+	}
+	var jitter time.Duration
+	if hasJitter {
+		if jitter, err = time.ParseDuration(jitterText); err != nil {
+			return fmt.Errorf("fault latency %s: jitter: %w", op, err)
+		}
+	}
+	o := f.operation(op)
+	o.Latency, o.LatencyJitter = latency, jitter
+	f.faults.Operations[op] = o
+	return nil
+}
+
+// faultsString summarizes faults for the startup log.
+func faultsString(f emulator.Faults) string {
+	if len(f.Operations) == 0 {
+		return "none"
+	}
+	parts := make([]string, 0, len(f.Operations))
+	for op, o := range f.Operations {
+		var kinds []string
+		for _, kind := range emulator.FaultKinds {
+			if rate := o.Rate(kind); rate > 0 {
+				kinds = append(kinds, kind+"="+strconv.FormatFloat(rate, 'g', -1, 64))
+			}
+		}
+		if o.Latency > 0 || o.LatencyJitter > 0 {
+			kinds = append(kinds, "latency="+o.Latency.String()+"±"+o.LatencyJitter.String())
+		}
+		parts = append(parts, op+":"+strings.Join(kinds, ":"))
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, ",") + " seed " + strconv.FormatInt(f.Seed, 10)
+}
+
 func main() {
 	if err := run(); err != nil {
 		log.Fatal(err)
@@ -148,9 +234,14 @@ func run() error {
 	flag.Var(accessKeys, "access-key", "KEY=ACCOUNT: requests signed with access key id KEY act in ACCOUNT, repeatable")
 	var roles roleFlag
 	flag.Var(&roles, "role", "ARN[,externalId=X][,trust=ACCOUNT1:ACCOUNT2][,maxSession=DURATION]: a role STS AssumeRole can assume, repeatable")
+	var faults emulator.Faults
+	flag.Var(faultFlag{faultFlags{&faults}}, "fault", "OP:KIND=RATE: inject a fault with probability RATE in [0,1], repeatable; OP is an operation or * for all, KIND one of "+strings.Join(emulator.FaultKinds, ", "))
+	flag.Var(faultLatencyFlag{faultFlags{&faults}}, "fault-latency", "OP=DURATION[±JITTER]: add latency to OP (or * for all), repeatable; \"+-\" may stand for \"±\"")
+	flag.Int64Var(&faults.Seed, "fault-seed", 0, "seed of the fault injection's random source (same seed and request order, same faults)")
+	flag.IntVar(&faults.RetryAfterSeconds, "retry-after-seconds", 1, "Retry-After of injected throttle faults")
 	flag.Parse()
 
-	cfg := emulator.Config{Region: *region, AccountID: *account, Quotas: quotas, AccessKeys: accessKeys, Roles: roles}
+	cfg := emulator.Config{Region: *region, AccountID: *account, Quotas: quotas, AccessKeys: accessKeys, Roles: roles, Faults: faults}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -164,8 +255,8 @@ func run() error {
 	defer stop()
 	served := make(chan error, 1)
 	go func() { served <- server.Serve(listener) }()
-	log.Printf("lambda emulator listening on http://%s (region %s, default account %s, access keys %v, roles %v, quotas %v)",
-		listener.Addr(), *region, *account, accessKeys, roles.String(), quotas)
+	log.Printf("lambda emulator listening on http://%s (region %s, default account %s, access keys %v, roles %v, quotas %v, faults %s)",
+		listener.Addr(), *region, *account, accessKeys, roles.String(), quotas, faultsString(faults))
 
 	select {
 	case err := <-served:

@@ -46,3 +46,43 @@ func TestAccessKeyFlag(t *testing.T) {
 		t.Errorf("String() = %s", got)
 	}
 }
+
+func TestFaultFlags(t *testing.T) {
+	var faults emulator.Faults
+	fault, latency := faultFlag{faultFlags{&faults}}, faultLatencyFlag{faultFlags{&faults}}
+	for _, v := range []string{"*:throttle=0.05", "GetPolicy:drop=0.1", "GetPolicy:dropAfterApply=1", "*:serviceError=0"} {
+		if err := fault.Set(v); err != nil {
+			t.Fatalf("--fault %s: %v", v, err)
+		}
+	}
+	for _, v := range []string{"AddPermission=50ms±20ms", "*=1s", "GetPolicy=10ms+-5ms"} {
+		if err := latency.Set(v); err != nil {
+			t.Fatalf("--fault-latency %s: %v", v, err)
+		}
+	}
+	want := map[string]emulator.OperationFaults{
+		"*":             {Throttle: 0.05, Latency: time.Second},
+		"GetPolicy":     {Drop: 0.1, DropAfterApply: 1, Latency: 10 * time.Millisecond, LatencyJitter: 5 * time.Millisecond},
+		"AddPermission": {Latency: 50 * time.Millisecond, LatencyJitter: 20 * time.Millisecond},
+	}
+	if !reflect.DeepEqual(faults.Operations, want) {
+		t.Errorf("got %+v\nwant %+v", faults.Operations, want)
+	}
+	if err := (emulator.Config{Faults: faults}).Validate(); err != nil {
+		t.Error(err)
+	}
+	for _, v := range []string{"throttle=0.1", "*:slow=0.1", "*:drop=often", ":drop=0.1"} {
+		if err := fault.Set(v); err == nil {
+			t.Errorf("--fault %s accepted", v)
+		}
+	}
+	for _, v := range []string{"GetPolicy", "GetPolicy=soon", "GetPolicy=1s±x", "=1s"} {
+		if err := latency.Set(v); err == nil {
+			t.Errorf("--fault-latency %s accepted", v)
+		}
+	}
+	if got := faultsString(faults); got != "*:throttle=0.05:latency=1s±0s,AddPermission:latency=50ms±20ms,"+
+		"GetPolicy:drop=0.1:dropAfterApply=1:latency=10ms±5ms seed 0" {
+		t.Errorf("faultsString = %s", got)
+	}
+}

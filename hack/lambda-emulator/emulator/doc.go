@@ -16,6 +16,52 @@
 // account until their Expiration by Config.Now. IAM is modelled only so
 // far: a caller may do anything in its own account, nothing in another.
 //
+// Admin endpoints (never throttled, faulted or counted): GET
+// /_emulator/stats returns Stats as JSON; DELETE resets it. GET
+// /_emulator/faults returns the Faults in effect; PUT replaces them (and
+// reseeds the random source); DELETE turns every fault off. PUT answers 200
+// with the new Faults, or 400 {"message":...} for bad JSON, unknown members
+// or operations, or rates outside [0,1]. The JSON shape of Faults:
+//
+//	{"seed":42,"retryAfterSeconds":1,"operations":{
+//	  "*":{"serviceError":0.05,"throttle":0.05,"updateConflict":0.05,
+//	       "drop":0.02,"dropAfterApply":0.02,"latency":"20ms","latencyJitter":"10ms"},
+//	  "GetPolicy":{"throttle":0.5}}}
+//
+// Every member is optional. Rates are probabilities in [0,1]; durations are
+// Go duration strings. An operation's own entry replaces "*" as a whole.
+//
+// Fault injection (Config.Faults, Server.SetFaults): one math/rand source
+// seeded with Faults.Seed, guarded by a mutex, decides each request that
+// passes the front door (credentials, quota): first a draw for the latency
+// jitter (Latency±LatencyJitter is slept before handling), then one draw
+// per kind in the order serviceError, throttle, updateConflict, drop,
+// dropAfterApply; the first draw below its rate wins. While any faults are
+// set, every request makes these six draws, so a seed and a request order
+// give the same faults. The kinds:
+//   - serviceError: 500, X-Amzn-ErrorType: ServiceException,
+//     {"Type":"Service","Message":"An internal error occurred. Retry the
+//     request."} (*types.ServiceException); nothing is applied.
+//   - throttle: 429 TooManyRequestsException like a quota throttle,
+//     Retry-After: Faults.RetryAfterSeconds (default 1); nothing applied.
+//   - updateConflict: 409 ResourceConflictException "The operation cannot
+//     be performed at this time. An update is in progress for resource:
+//     <unqualified function arn>", unlike the duplicate-Sid 409; nothing
+//     applied. Only operations with a {FunctionName} path label get it; if
+//     that name fails validation, does not exist or is in another account,
+//     the ordinary 400/404/403 is sent instead and no fault is counted.
+//   - drop: the connection is closed without a response; nothing applied.
+//   - dropAfterApply: the request is applied, then the connection is closed
+//     without a response.
+//
+// STS operations can be faulted too: serviceError is 500 InternalFailure
+// and throttle is 400 Throttling "Rate exceeded" (awsQuery; STS has no
+// TooManyRequestsException); updateConflict does not apply. Injected
+// faults are counted in Stats.Faults; the error responses also in Errors,
+// dropped requests not. Note that Go's http.Transport silently resends an
+// idempotent (GET) request once when a reused keep-alive connection closes
+// without a response; the resent request is a new request with new draws.
+//
 // Choices made where the SPEC says [unknown] (each is repeated next to the
 // code that implements it):
 //   - lambda:EventSourceToken is the last StringEquals key; Bool is the last

@@ -54,7 +54,8 @@ type apiError struct {
 func (e *apiError) Error() string { return e.code + ": " + e.message }
 
 // body renders the JSON body with the member casing AWS uses for each code
-// (§5): ResourceNotFoundException says "Message", the others "message", and
+// (§5): ResourceNotFoundException and ServiceException say "Message", the
+// others "message", ServiceException's "Type" is "Service", and
 // ValidationException (not modeled) carries no "Type". The IAM errors carry
 // no "Type" either; AccessDeniedException says "Message".
 func (e *apiError) body() string {
@@ -63,8 +64,10 @@ func (e *apiError) body() string {
 		return jsonObject(stringMember("message", e.message))
 	case codeAccessDenied:
 		return jsonObject(stringMember("Message", e.message))
-	case codeResourceNotFound, codeService:
+	case codeResourceNotFound:
 		return jsonObject(stringMember("Type", "User"), stringMember("Message", e.message))
+	case codeService: // the model's member is "Message"; the fault is the service's
+		return jsonObject(stringMember("Type", "Service"), stringMember("Message", e.message))
 	case codeTooManyRequests:
 		return jsonObject(stringMember("Reason", "CallerRateLimitExceeded"),
 			stringMember("Type", "User"), stringMember("message", e.message))

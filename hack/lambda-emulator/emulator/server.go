@@ -34,6 +34,9 @@ type Config struct {
 	// Now is the clock for quotas, timestamps and the expiry of credentials
 	// issued by AssumeRole (default time.Now).
 	Now func() time.Time
+	// Faults injects errors, dropped connections and latency, reproducibly
+	// for a seed; see Server.SetFaults to change them at run time.
+	Faults Faults
 }
 
 // Validate reports configuration mistakes, such as an unknown quota bucket.
@@ -56,7 +59,7 @@ func (c Config) Validate() error {
 			return err
 		}
 	}
-	return nil
+	return c.Faults.Validate()
 }
 
 // Server is an http.Handler emulating the Lambda API. It is safe for
@@ -68,6 +71,7 @@ type Server struct {
 	quotas *quotaLimiter
 	stats  *statsRecorder
 	iam    *iam
+	faults *faultInjector
 
 	mu       sync.Mutex
 	accounts map[string]map[string]*function // account -> name -> function
@@ -93,6 +97,7 @@ func New(cfg Config) *Server {
 		quotas:   newQuotaLimiter(cfg.Quotas, cfg.Now),
 		stats:    newStatsRecorder(),
 		iam:      newIAM(cfg),
+		faults:   newFaultInjector(cfg.Faults),
 		accounts: map[string]map[string]*function{},
 	}
 	s.routes()
@@ -137,12 +142,16 @@ func (s *Server) routes() {
 	})
 }
 
-// handle wraps an operation with identification, counting, throttling and
-// error rendering. The credentials decide the account; expired or invalid
-// session credentials are refused first, then throttling, as at AWS's front
-// door. Refused and throttled calls count as calls and as errors of the
-// caller's account.
+// handle wraps an operation with identification, counting, throttling,
+// fault injection and error rendering. The credentials decide the account;
+// expired or invalid session credentials are refused first, then
+// throttling, as at AWS's front door. Refused and throttled calls count as
+// calls and as errors of the caller's account. Faults (Config.Faults) are
+// drawn for the requests that pass the front door, after the body is read.
 func (s *Server) handle(pattern, operation, bucket string, h operationHandler) {
+	if !slices.Contains(Operations, operation) {
+		panic("emulator: operation " + operation + " is missing from Operations")
+	}
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Amzn-RequestId", uuid.NewString())
 		who, failure := s.identify(r)
@@ -168,9 +177,43 @@ func (s *Server) handle(pattern, operation, bucket string, h operationHandler) {
 			fail(errInvalidRequestContent("Could not read request body: " + err.Error()))
 			return
 		}
+		c := &call{who: who, action: "lambda:" + operation}
+		fault := s.faults.decide(operation)
+		if !s.delay(r, operation, fault) {
+			return
+		}
+		switch fault.kind {
+		case FaultServiceError:
+			s.stats.recordFault(operation, fault.kind)
+			fail(errService(msgInternalError))
+			return
+		case FaultThrottle:
+			s.stats.recordFault(operation, fault.kind)
+			fail(errTooManyRequests(fault.retryAfter))
+			return
+		case FaultUpdateConflict:
+			s.mu.Lock()
+			apiErr, injected := s.errUpdateInProgress(c, r, operation)
+			s.mu.Unlock()
+			if injected {
+				s.stats.recordFault(operation, fault.kind)
+			}
+			fail(apiErr)
+			return
+		case FaultDrop:
+			s.stats.recordFault(operation, fault.kind)
+			dropConnection(w)
+			return
+		}
 		s.mu.Lock()
-		resp, apiErr := h(&call{who: who, action: "lambda:" + operation}, r, body)
+		resp, apiErr := h(c, r, body)
 		s.mu.Unlock()
+		if fault.kind == FaultDropAfterApply {
+			// Applied (or refused) but never answered: not in Errors.
+			s.stats.recordFault(operation, fault.kind)
+			dropConnection(w)
+			return
+		}
 		if apiErr != nil {
 			fail(apiErr)
 			return

@@ -15,6 +15,11 @@ type Stats struct {
 	// ByAccount splits the counters by the caller's account (decided by the
 	// request's credentials, see Config.AccessKeys).
 	ByAccount map[string]AccountStats `json:"byAccount"`
+	// Faults counts injected faults per operation and kind (FaultKinds,
+	// and FaultLatency for delayed requests); nil (omitted) when none.
+	// Faulted requests count in Calls too, and the ones answered with an
+	// error (serviceError, throttle, updateConflict) in Errors.
+	Faults map[string]map[string]int `json:"faults,omitempty"`
 }
 
 // AccountStats are one account's counters: requests per operation, and
@@ -59,6 +64,12 @@ func (r *statsRecorder) recordError(account, operation, code string) {
 	countError(r.account(account).Errors, operation, code)
 }
 
+func (r *statsRecorder) recordFault(operation, kind string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	countError(r.stats.Faults, operation, kind)
+}
+
 func countError(errors map[string]map[string]int, operation, code string) {
 	if errors[operation] == nil {
 		errors[operation] = map[string]int{}
@@ -74,6 +85,9 @@ func (r *statsRecorder) snapshot() Stats {
 	for account, a := range r.stats.ByAccount {
 		out.ByAccount[account] = AccountStats{Calls: maps.Clone(a.Calls), Errors: cloneErrors(a.Errors)}
 	}
+	if len(r.stats.Faults) > 0 {
+		out.Faults = cloneErrors(r.stats.Faults)
+	}
 	return out
 }
 
@@ -88,5 +102,6 @@ func cloneErrors(errors map[string]map[string]int) map[string]map[string]int {
 func (r *statsRecorder) reset() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.stats = Stats{Calls: map[string]int{}, Errors: map[string]map[string]int{}, ByAccount: map[string]AccountStats{}}
+	r.stats = Stats{Calls: map[string]int{}, Errors: map[string]map[string]int{}, ByAccount: map[string]AccountStats{},
+		Faults: map[string]map[string]int{}}
 }

@@ -30,11 +30,16 @@ const (
 	stsCodeInvalidToken   = "InvalidClientTokenId"
 	stsCodeInvalidAction  = "InvalidAction"
 	stsCodeMalformedInput = "MalformedInput"
+	// Injected faults (Config.Faults) use AWS's common query-protocol errors.
+	stsCodeInternalFailure = "InternalFailure"
+	stsCodeThrottling      = "Throttling"
 )
 
 const (
 	msgExpiredToken = "The security token included in the request is expired"
 	msgInvalidToken = "The security token included in the request is invalid."
+	// AWS's wording of the common InternalFailure error.
+	msgInternalFailure = "The request processing has failed because of an unknown error, exception or failure."
 )
 
 // stsError is an awsQuery error response.
@@ -99,7 +104,30 @@ func (s *Server) serveSTS(w http.ResponseWriter, r *http.Request) {
 		fail(&stsError{http.StatusForbidden, stsCodeInvalidToken, msgInvalidToken})
 		return
 	}
+	fault := s.faults.decide(action)
+	if !s.delay(r, action, fault) {
+		return
+	}
+	switch fault.kind {
+	case FaultServiceError:
+		s.stats.recordFault(action, fault.kind)
+		fail(&stsError{http.StatusInternalServerError, stsCodeInternalFailure, msgInternalFailure})
+		return
+	case FaultThrottle:
+		s.stats.recordFault(action, fault.kind)
+		fail(&stsError{http.StatusBadRequest, stsCodeThrottling, "Rate exceeded"})
+		return
+	case FaultDrop:
+		s.stats.recordFault(action, fault.kind)
+		dropConnection(w)
+		return
+	}
 	result, stsErr := handler(who, params)
+	if fault.kind == FaultDropAfterApply {
+		s.stats.recordFault(action, fault.kind)
+		dropConnection(w)
+		return
+	}
 	if stsErr != nil {
 		fail(stsErr)
 		return
