@@ -32,6 +32,7 @@ func main() {
 		leaseDuration   time.Duration
 		renewDeadline   time.Duration
 		retryPeriod     time.Duration
+		leaseNamespace  string
 		region          string
 		syncPeriod      time.Duration
 		maxConcurrent   int
@@ -50,6 +51,7 @@ func main() {
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address the metrics endpoint binds to; 0 disables it")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address the health and readiness probes bind to")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "elect a leader, so that only one replica reconciles at a time")
+	flag.StringVar(&leaseNamespace, "leader-elect-namespace", "", "namespace of the leader election lease (default: the pod's own; required out of a cluster)")
 	flag.DurationVar(&leaseDuration, "leader-elect-lease-duration", 15*time.Second, "how long a lost leader's lease lasts before another replica takes over")
 	flag.DurationVar(&renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "how long the leader keeps trying to renew before it gives up leading")
 	flag.DurationVar(&retryPeriod, "leader-elect-retry-period", 2*time.Second, "how often replicas try to acquire or renew the lease")
@@ -92,14 +94,15 @@ func main() {
 	}
 
 	options := ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: metricsAddr},
-		HealthProbeBindAddress: probeAddr,
-		LeaderElection:         leaderElect,
-		LeaderElectionID:       "lambda-permission-operator.permissions.dev",
-		LeaseDuration:          &leaseDuration,
-		RenewDeadline:          &renewDeadline,
-		RetryPeriod:            &retryPeriod,
+		Scheme:                  scheme,
+		Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
+		HealthProbeBindAddress:  probeAddr,
+		LeaderElection:          leaderElect,
+		LeaderElectionID:        "lambda-permission-operator.permissions.dev",
+		LeaderElectionNamespace: leaseNamespace,
+		LeaseDuration:           &leaseDuration,
+		RenewDeadline:           &renewDeadline,
+		RetryPeriod:             &retryPeriod,
 		// A replica that stops cleanly hands the lease over at once; the
 		// manager exits right after, so no write can follow.
 		LeaderElectionReleaseOnCancel: true,
