@@ -1,9 +1,7 @@
 package controllers_test
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -18,6 +16,7 @@ import (
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
+	"github.com/lambda-permission-operator/lambda-permission-operator/hack/golden"
 )
 
 var s3Spec = lambdav1alpha1.LambdaPermissionSpec{
@@ -92,10 +91,11 @@ func TestGoldenCasesConvergeAndStayQuiet(t *testing.T) {
 		Access:     []lambdav1alpha1.AccountAccessRule{{}},
 		Guardrails: lambdav1alpha1.Guardrails{AllowPublicAccess: ptr.To(true), AllowServiceWithoutSource: ptr.To(true)},
 	})
-	cases := loadGoldenInputs(t)
+	cases := golden.MustLoad(t)
 	var objs []*lambdav1alpha1.LambdaPermission
 	var functions []string
-	for i, in := range cases {
+	for i, c := range cases {
+		in := c.Input
 		fn := newName("golden")
 		functions = append(functions, fn)
 		newFunction(t, fn)
@@ -162,44 +162,6 @@ func publishWithAlias(t *testing.T, fn, qualifier string) {
 	}
 }
 
-type goldenInput struct {
-	ID                    string
-	FunctionName          string
-	Qualifier             string
-	StatementId           string
-	Action                string
-	Principal             string
-	SourceArn             string
-	SourceAccount         string
-	PrincipalOrgID        string
-	EventSourceToken      string
-	FunctionUrlAuthType   string
-	InvokedViaFunctionUrl bool
-}
-
-func loadGoldenInputs(t *testing.T) []goldenInput {
-	t.Helper()
-	data, err := os.ReadFile("../testdata/golden_cases.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cases []struct {
-		ID    string `json:"id"`
-		Input goldenInput
-	}
-	if err := json.Unmarshal(data, &cases); err != nil {
-		t.Fatal(err)
-	}
-	var inputs []goldenInput
-	for _, c := range cases {
-		c.Input.ID = c.ID
-		inputs = append(inputs, c.Input)
-	}
-	if len(inputs) < 16 {
-		t.Fatalf("%d golden cases", len(inputs))
-	}
-	return inputs
-}
 
 func TestSpecChangeReplacesTheStatement(t *testing.T) {
 	fn := newName("update")

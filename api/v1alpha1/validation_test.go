@@ -6,11 +6,9 @@ package v1alpha1_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +26,7 @@ import (
 
 	"github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
+	"github.com/lambda-permission-operator/lambda-permission-operator/hack/golden"
 	"github.com/lambda-permission-operator/lambda-permission-operator/hack/testenv"
 )
 
@@ -441,40 +440,6 @@ func TestImmutability(t *testing.T) {
 	}
 }
 
-// goldenCase is an AddPermission request AWS accepted
-// (testdata/golden_cases.json).
-type goldenCase struct {
-	ID    string `json:"id"`
-	Input struct {
-		FunctionName          string
-		Qualifier             string
-		StatementId           string
-		Action                string
-		Principal             string
-		SourceArn             string
-		SourceAccount         string
-		PrincipalOrgID        string
-		EventSourceToken      string
-		FunctionUrlAuthType   string
-		InvokedViaFunctionUrl bool
-	} `json:"input"`
-}
-
-func loadGoldenCases(t *testing.T) []goldenCase {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "testdata", "golden_cases.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cases []goldenCase
-	if err := json.Unmarshal(data, &cases); err != nil {
-		t.Fatal(err)
-	}
-	if len(cases) < 16 {
-		t.Fatalf("read %d golden cases, want at least 16", len(cases))
-	}
-	return cases
-}
 
 // requireAccepted creates obj and checks that the stored spec is obj's with
 // the defaults filled in.
@@ -504,7 +469,7 @@ func requireAccepted(t *testing.T, obj *v1alpha1.LambdaPermission) {
 }
 
 func TestGoldenCasesAreAccepted(t *testing.T) {
-	for _, c := range loadGoldenCases(t) {
+	for _, c := range golden.MustLoad(t) {
 		t.Run(c.ID, func(t *testing.T) {
 			in := c.Input
 			obj := validObject()

@@ -3,63 +3,32 @@ package policy
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"reflect"
 	"testing"
+
+	"github.com/lambda-permission-operator/lambda-permission-operator/hack/golden"
 )
 
 // goldenCase is one recorded AddPermission request and the statement AWS
-// stored for it (testdata/golden_cases.json, copied from the project's
-// Lambda API spec).
-type goldenCase struct {
-	ID           string          `json:"id"`
-	Input        goldenInput     `json:"input"`
-	FunctionARN  string          `json:"function_arn"`
-	Statement    json.RawMessage `json:"statement"`
-	StatementRaw string          `json:"statement_raw"`
-	GetPolicy    *struct {
-		Policy string `json:"Policy"`
-	} `json:"get_policy"`
-	SkipInDiff bool `json:"skip_in_diff"`
+// stored for it.
+type goldenCase struct{ golden.Case }
+
+func loadGoldenCases(t testing.TB) []goldenCase {
+	t.Helper()
+	var cases []goldenCase
+	for _, c := range golden.MustLoad(t) {
+		cases = append(cases, goldenCase{c})
+	}
+	return cases
 }
 
-type goldenInput struct {
-	FunctionName          string
-	Qualifier             string
-	StatementId           string
-	Action                string
-	Principal             string
-	SourceArn             string
-	SourceAccount         string
-	PrincipalOrgID        string
-	EventSourceToken      string
-	FunctionUrlAuthType   string
-	InvokedViaFunctionUrl bool
-}
-
-func (in goldenInput) permission() Permission {
+func permissionOf(in golden.Input) Permission {
 	return Permission{
 		StatementID: in.StatementId, Action: in.Action, Principal: in.Principal,
 		SourceArn: in.SourceArn, SourceAccount: in.SourceAccount, PrincipalOrgID: in.PrincipalOrgID,
 		EventSourceToken: in.EventSourceToken, FunctionURLAuthType: in.FunctionUrlAuthType,
 		InvokedViaFunctionURL: in.InvokedViaFunctionUrl,
 	}
-}
-
-func loadGoldenCases(t testing.TB) []goldenCase {
-	t.Helper()
-	data, err := os.ReadFile("../../testdata/golden_cases.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cases []goldenCase
-	if err := json.Unmarshal(data, &cases); err != nil {
-		t.Fatal(err)
-	}
-	if len(cases) < 16 {
-		t.Fatalf("read %d golden cases, want at least 16", len(cases))
-	}
-	return cases
 }
 
 // target resolves the case's FunctionName and Qualifier in the account and
@@ -109,7 +78,7 @@ func TestGoldenCasesPredictTheStoredStatement(t *testing.T) {
 	for _, c := range loadGoldenCases(t) {
 		t.Run(c.ID, func(t *testing.T) {
 			target := c.target(t)
-			p := c.Input.permission()
+			p := permissionOf(c.Input)
 			if err := p.Validate(); err != nil {
 				t.Fatalf("Validate: %v", err)
 			}
@@ -156,7 +125,7 @@ func TestGoldenGetPolicyDocumentsContainTheStatement(t *testing.T) {
 		}
 		seen++
 		t.Run(c.ID, func(t *testing.T) {
-			desired := DesiredStatement(c.target(t), c.Input.permission())
+			desired := DesiredStatement(c.target(t), permissionOf(c.Input))
 			doc, err := ParsePolicy(c.GetPolicy.Policy)
 			if err != nil {
 				t.Fatal(err)
