@@ -162,7 +162,6 @@ func publishWithAlias(t *testing.T, fn, qualifier string) {
 	}
 }
 
-
 func TestSpecChangeReplacesTheStatement(t *testing.T) {
 	fn := newName("update")
 	newFunction(t, fn)

@@ -440,7 +440,6 @@ func TestImmutability(t *testing.T) {
 	}
 }
 
-
 // requireAccepted creates obj and checks that the stored spec is obj's with
 // the defaults filled in.
 func requireAccepted(t *testing.T, obj *v1alpha1.LambdaPermission) {
