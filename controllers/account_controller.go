@@ -48,6 +48,14 @@ func (r *AccountReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	account.Status.CallerArn = arn
 	account.Status.ObservedGeneration = account.Generation
 	meta.SetStatusCondition(&account.Status.Conditions, ready)
+	// A failing identity needs a person (kstatus: Failed, Argo CD: Degraded).
+	if ready.Status == metav1.ConditionTrue {
+		meta.RemoveStatusCondition(&account.Status.Conditions, ConditionStalled)
+	} else {
+		stalledCondition := ready
+		stalledCondition.Type, stalledCondition.Status = ConditionStalled, metav1.ConditionTrue
+		meta.SetStatusCondition(&account.Status.Conditions, stalledCondition)
+	}
 	if err := r.Status().Patch(ctx, account, client.MergeFrom(before)); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}

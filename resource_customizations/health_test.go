@@ -312,3 +312,21 @@ func noStatusYet(t *testing.T, u *unstructured.Unstructured) bool {
 	}
 	return !hasGeneration && len(conditions) == 0
 }
+
+// Every kind of the group reports its state with the same conditions, so the
+// one script serves all of them; Argo CD's layout wants a copy per kind, and
+// the copies must not drift.
+func TestHealthScriptsAreOneScript(t *testing.T) {
+	var first []byte
+	for _, dir := range customizations(t) {
+		script, err := os.ReadFile(filepath.Join(dir, "health.lua"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first == nil {
+			first = script
+		} else if string(script) != string(first) {
+			t.Errorf("%s/health.lua differs from the others", dir)
+		}
+	}
+}

@@ -1,4 +1,5 @@
--- Health of a LambdaPermission (lambda.permissions.dev/v1alpha1) for Argo CD.
+-- Health of a lambda.permissions.dev object (LambdaPermission, LambdaFunctionURLPermission,
+-- LambdaPermissionAccount: one script, copied to each kind's directory) for Argo CD.
 --
 -- The controller writes status.observedGeneration and the conditions Ready,
 -- Reconciling and Stalled. This script reads them the way kstatus does
