@@ -136,6 +136,7 @@ func TestHelmDefaults(t *testing.T) {
 	wantArgs(t, c.Args, []string{
 		"--metrics-bind-address=:8080", "--health-probe-bind-address=:8081",
 		"--sync-period=10m", "--max-concurrent-reconciles=4", "--zap-log-level=info",
+		"--getpolicy-rps=15", "--control-plane-rps=15", "--getfunction-rps=100",
 	})
 	for _, arg := range c.Args {
 		for _, unwanted := range []string{"--leader-elect", "--watch-namespace", "--region", "--allow-", "--dry-run"} {
