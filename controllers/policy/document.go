@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // PolicyDocument is a function's resource-based policy as GetPolicy returns it.
@@ -71,31 +72,36 @@ func statementList(raw json.RawMessage) ([]json.RawMessage, error) {
 
 // ParseStatement reads one statement, such as AddPermission's response.
 func ParseStatement(statement string) (Statement, error) {
-	var elements map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(statement), &elements); err != nil {
+	dec := json.NewDecoder(strings.NewReader(statement))
+	dec.UseNumber() // keep numbers as written, so 1.50 and 1.5 stay apart
+	var elements map[string]any
+	if err := dec.Decode(&elements); err != nil {
 		return Statement{}, fmt.Errorf("statement is not a JSON object: %w", err)
 	}
+	if elements == nil {
+		return Statement{}, fmt.Errorf("statement is not a JSON object: null")
+	}
 	var st Statement
-	for key, raw := range elements {
+	for key, value := range elements {
 		var err error
 		switch key {
 		case "Sid":
-			err = json.Unmarshal(raw, &st.Sid)
+			st.Sid, err = asString(value)
 		case "Effect":
-			err = json.Unmarshal(raw, &st.Effect)
+			st.Effect, err = asString(value)
 		case "Principal":
-			st.Principal, err = parsePrincipal(raw)
+			st.Principal, err = parsePrincipal(value)
 		case "Action":
-			st.Action, err = parseValues(raw)
+			st.Action, err = parseValues(value)
 		case "Resource":
-			st.Resource, err = parseValues(raw)
+			st.Resource, err = parseValues(value)
 		case "Condition":
-			st.Condition, err = parseCondition(raw)
+			st.Condition, err = parseCondition(value)
 		default:
 			if st.Unmodelled == nil {
 				st.Unmodelled = map[string]json.RawMessage{}
 			}
-			st.Unmodelled[key] = raw
+			st.Unmodelled[key], err = json.Marshal(value)
 		}
 		if err != nil {
 			return Statement{}, fmt.Errorf("statement element %s: %w", key, err)
@@ -104,40 +110,51 @@ func ParseStatement(statement string) (Statement, error) {
 	return st, nil
 }
 
-func parsePrincipal(raw json.RawMessage) (Principal, error) {
-	var anyone string
-	if json.Unmarshal(raw, &anyone) == nil {
-		if anyone == "*" {
+func asString(value any) (string, error) {
+	s, ok := value.(string)
+	if !ok {
+		return "", fmt.Errorf("want a string, got %v", value)
+	}
+	return s, nil
+}
+
+func parsePrincipal(value any) (Principal, error) {
+	switch v := value.(type) {
+	case string:
+		if v == "*" {
 			return Principal{Anyone: true}, nil
 		}
 		// Not valid IAM, but kept so that it compares unequal to everything.
-		return Principal{IDs: map[string][]string{"": {anyone}}}, nil
-	}
-	var byType map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &byType); err != nil {
-		return Principal{}, fmt.Errorf("want \"*\" or an object: %w", err)
-	}
-	p := Principal{IDs: make(map[string][]string, len(byType))}
-	for kind, ids := range byType {
-		values, err := parseValues(ids)
-		if err != nil {
-			return Principal{}, fmt.Errorf("%s: %w", kind, err)
+		return Principal{IDs: map[string][]string{"": {v}}}, nil
+	case map[string]any:
+		p := Principal{IDs: make(map[string][]string, len(v))}
+		for kind, ids := range v {
+			values, err := parseValues(ids)
+			if err != nil {
+				return Principal{}, fmt.Errorf("%s: %w", kind, err)
+			}
+			p.IDs[kind] = values
 		}
-		p.IDs[kind] = values
+		return p, nil
+	default:
+		return Principal{}, fmt.Errorf(`want "*" or an object, got %v`, value)
 	}
-	return p, nil
 }
 
-func parseCondition(raw json.RawMessage) (Condition, error) {
-	var byOperator map[string]map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &byOperator); err != nil {
-		return nil, fmt.Errorf("want an object of objects: %w", err)
+func parseCondition(value any) (Condition, error) {
+	byOperator, ok := value.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("want an object of objects, got %v", value)
 	}
 	c := make(Condition, len(byOperator))
 	for operator, keys := range byOperator {
-		c[operator] = make(map[string][]string, len(keys))
-		for key, rawValues := range keys {
-			values, err := parseValues(rawValues)
+		byKey, ok := keys.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("%s: want an object, got %v", operator, keys)
+		}
+		c[operator] = make(map[string][]string, len(byKey))
+		for key, raw := range byKey {
+			values, err := parseValues(raw)
 			if err != nil {
 				return nil, fmt.Errorf("%s %s: %w", operator, key, err)
 			}
@@ -149,44 +166,36 @@ func parseCondition(raw json.RawMessage) (Condition, error) {
 
 // parseValues reads a policy value: one scalar or a list of them. Scalars
 // are kept as text, so that true and "true" read the same, as IAM reads them.
-func parseValues(raw json.RawMessage) ([]string, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) > 0 && raw[0] == '[' {
-		var list []json.RawMessage
-		if err := json.Unmarshal(raw, &list); err != nil {
+func parseValues(value any) ([]string, error) {
+	list, ok := value.([]any)
+	if !ok {
+		v, err := parseScalar(value)
+		if err != nil {
 			return nil, err
 		}
-		values := make([]string, 0, len(list))
-		for _, item := range list {
-			v, err := parseScalar(item)
-			if err != nil {
-				return nil, err
-			}
-			values = append(values, v)
+		return []string{v}, nil
+	}
+	values := make([]string, 0, len(list))
+	for _, item := range list {
+		v, err := parseScalar(item)
+		if err != nil {
+			return nil, err
 		}
-		return values, nil
+		values = append(values, v)
 	}
-	v, err := parseScalar(raw)
-	if err != nil {
-		return nil, err
-	}
-	return []string{v}, nil
+	return values, nil
 }
 
-func parseScalar(raw json.RawMessage) (string, error) {
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return "", err
-	}
-	switch v := v.(type) {
+func parseScalar(value any) (string, error) {
+	switch v := value.(type) {
 	case string:
 		return v, nil
 	case bool:
 		return strconv.FormatBool(v), nil
-	case float64:
-		return string(bytes.TrimSpace(raw)), nil
+	case json.Number:
+		return string(v), nil
 	default:
-		return "", fmt.Errorf("want a string, number or boolean, got %s", raw)
+		return "", fmt.Errorf("want a string, number or boolean, got %v", value)
 	}
 }
 
