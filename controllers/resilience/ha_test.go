@@ -1,0 +1,163 @@
+package resilience
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/lambda-permission-operator/lambda-permission-operator/hack/lambda-emulator/emulator"
+)
+
+const (
+	leaseName     = "lambda-permission-operator.permissions.dev" // main.go's LeaderElectionID
+	leaseDuration = 4 * time.Second
+	retryPeriod   = 1 * time.Second
+	// A follower tries to acquire every retryPeriod plus up to 1.2 times as
+	// much (client-go's jitter), and judges the lease expired leaseDuration
+	// after it last saw it renewed, which it may see one try late. So it
+	// takes over at most leaseDuration plus two of its longest tries after
+	// the leader's last renewal; one second more covers a loaded machine.
+	takeoverBound = leaseDuration + 2*(retryPeriod+retryPeriod*12/10) + time.Second
+)
+
+// Two replicas run with leader election, at AWS's default request rates.
+// Objects arrive; when the leader has added a third of their statements
+// it is SIGKILLed, mid-way, without releasing its lease. The other replica
+// takes over within the lease duration and a margin, and finishes the
+// work: every object Ready, every policy exactly as it should be, and no
+// statement written twice.
+func TestLeaderFailoverMidWay(t *testing.T) {
+	w := newWorld(t, "ha", size.haFunctions)
+	ns := w.namespace("ha")
+	args := []string{"--leader-elect", "--leader-elect-namespace=" + ns,
+		"--leader-elect-lease-duration=" + leaseDuration.String(), "--leader-elect-renew-deadline=3s",
+		"--leader-elect-retry-period=" + retryPeriod.String(), "--sync-period=1m", "--watch-namespace=" + ns}
+	replicas := []*operatorProcess{newOperatorProcess(t, w, "replica-a", args...), newOperatorProcess(t, w, "replica-b", args...)}
+	for _, r := range replicas {
+		r.start()
+	}
+	leader, follower := whoLeads(t, replicas)
+	firstHolder := leaseHolder(t, ns)
+	objs := w.permissions(ns, "h", size.haObjects)
+
+	w.startPhase()
+	createAll(t, objs)
+	waitUntil(t, "the leader adding a third of the statements", size.wait, func() string {
+		if added := w.emu.Stats().Calls[emulator.OpAddPermission]; added < len(objs)/3 {
+			return fmt.Sprintf("%d added", added)
+		}
+		return ""
+	}, leader.alive)
+	killedAt := time.Now()
+	leader.kill()
+	addedByLeader := w.emu.Stats().Calls[emulator.OpAddPermission]
+
+	takeover := waitForTakeover(t, ns, firstHolder, killedAt, follower)
+	if !strings.Contains(follower.log(), "Successfully acquired lease") {
+		t.Fatalf("the lease moved from %s, but %s does not say it acquired it", firstHolder, follower.name)
+	}
+	if takeover > takeoverBound {
+		t.Errorf("%s took over %s after the leader's death, more than the lease duration %s and a margin (%s)",
+			follower.name, takeover, leaseDuration, takeoverBound)
+	}
+	waitAllReady(t, ns, len(objs), follower.alive)
+	mismatches := w.requireNoMismatches("after the failover", w.expect(objs))
+
+	// No statement written twice. A SIGKILL cuts the leader's requests,
+	// but each one reached Lambda whole (and was applied) or not at all,
+	// within milliseconds; the follower only starts reconciling after the
+	// lease expired, seconds later, and reads each policy before it
+	// writes, so it adopts a statement the leader added but did not get
+	// to record. Hence exactly one AddPermission per object, and no 409.
+	stats := w.emu.Stats()
+	if adds := stats.Calls[emulator.OpAddPermission]; adds != len(objs) {
+		t.Errorf("%d AddPermission calls for %d objects (%d by the killed leader): duplicated writes", adds, len(objs), addedByLeader)
+	}
+	if failed := stats.Errors[emulator.OpAddPermission]; len(failed) > 0 {
+		t.Errorf("AddPermission failed: %v", failed)
+	}
+	if removes := stats.Calls[emulator.OpRemovePermission]; removes != 0 {
+		t.Errorf("%d RemovePermission calls while only adding", removes)
+	}
+	w.logFigures("create-with-leader-SIGKILLed", len(objs), mismatches, nil,
+		fmt.Sprintf("leader=%s addsByLeader=%d takeover=%s (bound %s)", leader.name, addedByLeader,
+			takeover.Round(10*time.Millisecond), takeoverBound))
+
+	w.startPhase()
+	deleteAll(t, objs)
+	waitAllGone(t, ns, follower.alive)
+	mismatches = w.requireNoMismatches("after deletion by the new leader", w.expect())
+	if removes := w.emu.Stats().Calls[emulator.OpRemovePermission]; removes != len(objs) {
+		t.Errorf("%d RemovePermission calls for %d objects", removes, len(objs))
+	}
+	w.logFigures("delete-by-new-leader", len(objs), mismatches, nil)
+}
+
+// whoLeads waits until exactly one replica says it acquired the lease (the
+// lease's holderIdentity is hostname_uuid, the same host for both, so the
+// replicas' logs tell which process holds it), and returns it and the other.
+func whoLeads(t *testing.T, replicas []*operatorProcess) (leader, follower *operatorProcess) {
+	t.Helper()
+	guards := []func() error{replicas[0].alive, replicas[1].alive}
+	waitUntil(t, "a leader", size.wait, func() string {
+		var leaders []*operatorProcess
+		for _, r := range replicas {
+			if strings.Contains(r.log(), "Successfully acquired lease") {
+				leaders = append(leaders, r)
+			}
+		}
+		switch len(leaders) {
+		case 0:
+			return "no replica leads"
+		case 1:
+			leader = leaders[0]
+			return ""
+		default:
+			t.Fatalf("both replicas say they lead")
+		}
+		return ""
+	}, guards...)
+	if leader == replicas[0] {
+		return replicas[0], replicas[1]
+	}
+	return replicas[1], replicas[0]
+}
+
+func leaseHolder(t *testing.T, namespace string) string {
+	t.Helper()
+	lease := &coordinationv1.Lease{}
+	if err := kube.Get(ctx, client.ObjectKey{Namespace: namespace, Name: leaseName}, lease); err != nil {
+		t.Fatalf("reading the lease: %v", err)
+	}
+	if lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity == "" {
+		t.Fatalf("the lease has no holder")
+	}
+	return *lease.Spec.HolderIdentity
+}
+
+// waitForTakeover waits until the lease has another holder, and returns how
+// long after the kill the new holder acquired it (the lease's acquireTime).
+func waitForTakeover(t *testing.T, namespace, oldHolder string, killedAt time.Time, follower *operatorProcess) time.Duration {
+	t.Helper()
+	var took time.Duration
+	waitUntil(t, "another replica taking the lease over", 3*takeoverBound, func() string {
+		lease := &coordinationv1.Lease{}
+		if err := kube.Get(ctx, client.ObjectKey{Namespace: namespace, Name: leaseName}, lease); err != nil {
+			return err.Error()
+		}
+		holder := lease.Spec.HolderIdentity
+		if holder == nil || *holder == oldHolder || *holder == "" {
+			return "held by the dead leader"
+		}
+		took = time.Since(killedAt)
+		if at := lease.Spec.AcquireTime; at != nil {
+			took = at.Sub(killedAt)
+		}
+		return ""
+	}, follower.alive)
+	return took
+}

@@ -1,0 +1,244 @@
+package resilience
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
+)
+
+// fastLimits are realistic but do not slow the tests down: the operator
+// still waits on its own token buckets, just well above the tests' pace.
+var fastLimits = awslambda.Limits{GetPolicy: 100, ControlPlane: 100, GetFunction: 100}
+
+// maxConcurrentReconciles is the operator's default, which every scenario
+// keeps: how many objects one operator works on at once.
+const maxConcurrentReconciles = 4
+
+// startInProcessOperator runs the LambdaPermission controller in a manager
+// of this process, assembled as main.go does (the real Retryer, the SDK's
+// default configuration), watching namespace only, as --watch-namespace
+// does, until the test ends.
+func startInProcessOperator(t *testing.T, w *world, namespace string, syncPeriod time.Duration) {
+	t.Helper()
+	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		// Every scenario's manager registers a controller of the same name.
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+		Cache:      cache.Options{DefaultNamespaces: map[string]cache.Config{namespace: {}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reconciler := &controllers.LambdaPermissionReconciler{
+		Client:        mgr.GetClient(),
+		Lambda:        awslambda.NewClients(w.awsConfig, fastLimits),
+		Recorder:      mgr.GetEventRecorder("lambda-permission-operator"),
+		DefaultRegion: region,
+		SyncPeriod:    syncPeriod,
+	}
+	if err := reconciler.SetupWithManager(mgr, maxConcurrentReconciles); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(runCtx) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("manager for %s: %v", namespace, err)
+		}
+	})
+}
+
+// operatorProcess is the operator binary run as a process, as a Deployment
+// would run it: KUBECONFIG for the control plane, the SDK's standard
+// environment for AWS. It can be killed and started again; each life logs
+// to a file of its own.
+type operatorProcess struct {
+	t    *testing.T
+	name string
+	args []string
+	env  []string
+	dir  string
+
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	exitErr error
+	killing bool // the test is killing it: its exit is expected
+	lives   int
+	logPath string
+}
+
+// newOperatorProcess prepares the operator binary with args (after the
+// common ones) for the world's emulator; start runs it. When the test ends
+// it is killed and reaped, and if the test failed, its last log lines are
+// shown.
+func newOperatorProcess(t *testing.T, w *world, name string, args ...string) *operatorProcess {
+	t.Helper()
+	p := &operatorProcess{t: t, name: name, args: args, dir: t.TempDir()}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") && !strings.HasPrefix(kv, "KUBECONFIG=") {
+			p.env = append(p.env, kv)
+		}
+	}
+	p.env = append(p.env, "KUBECONFIG="+kubeconfigPath)
+	for k, v := range w.awsEnv {
+		if v != "" {
+			p.env = append(p.env, k+"="+v)
+		}
+	}
+	t.Cleanup(func() {
+		if p.running() {
+			p.kill()
+		}
+		if t.Failed() {
+			t.Logf("%s, life %d, last log lines (%s):\n%s", p.name, p.lives, p.logPath, p.logTail(40))
+		}
+	})
+	return p
+}
+
+// start runs a new life of the process.
+func (p *operatorProcess) start() {
+	p.t.Helper()
+	probe, err := freeLoopbackAddress()
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.lives++
+	p.logPath = filepath.Join(p.dir, fmt.Sprintf("%s-%02d.log", p.name, p.lives))
+	logFile, err := os.Create(p.logPath)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	args := append([]string{"--metrics-bind-address=0", "--health-probe-bind-address=" + probe}, p.args...)
+	cmd := exec.Command(managerBinary, args...)
+	cmd.Env = p.env
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	// Should this test binary die (a -timeout panic), the kernel kills the
+	// operator too instead of leaving it running.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		_ = logFile.Close()
+		p.t.Fatalf("starting %s: %v", p.name, err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		err := cmd.Wait() // reaps it
+		_ = logFile.Close()
+		p.mu.Lock()
+		p.exitErr = err
+		p.mu.Unlock()
+		close(exited)
+	}()
+	p.cmd, p.exited, p.killing = cmd, exited, false
+}
+
+// kill sends SIGKILL, the way a node failure or an OOM kill ends a pod: no
+// cleanup, no lease released, requests cut mid-flight. It returns once the
+// process is reaped.
+func (p *operatorProcess) kill() {
+	p.t.Helper()
+	p.mu.Lock()
+	cmd, exited := p.cmd, p.exited
+	p.killing = true
+	p.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		p.t.Errorf("killing %s: %v", p.name, err)
+	}
+	select {
+	case <-exited:
+	case <-time.After(30 * time.Second):
+		p.t.Fatalf("%s did not exit 30s after SIGKILL", p.name)
+	}
+}
+
+func (p *operatorProcess) running() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.exited == nil {
+		return false
+	}
+	select {
+	case <-p.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// alive is a guard for waitUntil: an error once the process has exited
+// without being killed by the test.
+func (p *operatorProcess) alive() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.exited == nil || p.killing {
+		return nil
+	}
+	select {
+	case <-p.exited:
+		return fmt.Errorf("%s exited by itself (%v); last log lines:\n%s", p.name, p.exitErr, tail(p.logPath, 40))
+	default:
+		return nil
+	}
+}
+
+// log is the current life's log so far.
+func (p *operatorProcess) log() string {
+	p.mu.Lock()
+	path := p.logPath
+	p.mu.Unlock()
+	data, _ := os.ReadFile(path)
+	return string(data)
+}
+
+func (p *operatorProcess) logTail(n int) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return tail(p.logPath, n)
+}
+
+func tail(path string, n int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// freeLoopbackAddress is a loopback address with a port free right now.
+func freeLoopbackAddress() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().String(), nil
+}

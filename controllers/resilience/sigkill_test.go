@@ -1,0 +1,171 @@
+package resilience
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
+	"github.com/lambda-permission-operator/lambda-permission-operator/hack/lambda-emulator/emulator"
+)
+
+// The operator's node keeps dying. While a team applies a few hundred
+// LambdaPermissions in waves, the operator process is SIGKILLed at a random
+// moment of its work on each wave, and started again: every object still
+// becomes Ready, and the policies hold exactly what they should, no
+// statement lost, none written twice. Then the team deletes everything, in
+// waves, with the operator killed as often: every object goes (no finalizer
+// stuck), and no statement of ours is left behind.
+func TestSIGKILLDuringMassCreationAndDeletion(t *testing.T) {
+	w := newWorld(t, "sigkill", size.killFunctions)
+	ns := w.namespace("sigkill")
+	op := newOperatorProcess(t, w, "operator", "--sync-period=5s", "--watch-namespace="+ns,
+		"--max-concurrent-reconciles="+strconv.Itoa(maxConcurrentReconciles),
+		"--getpolicy-rps=100", "--control-plane-rps=100", "--getfunction-rps=100")
+	objs := w.permissions(ns, "k", size.killObjects)
+	rng := rand.New(rand.NewPCG(9, 9))
+
+	w.setFaults(emulator.Faults{Seed: 9, Operations: map[string]emulator.OperationFaults{
+		emulator.AllOperations: {Latency: 20 * time.Millisecond, LatencyJitter: 20 * time.Millisecond}}})
+	w.startPhase()
+	op.start()
+	lives := killDuring(t, w, op, rng, objs, createAll, notReadyIn(ns))
+	took := waitAllReady(t, ns, len(objs), op.alive)
+	mismatches := w.requireNoMismatches("after creation with SIGKILLs", w.expect(objs))
+	cut := requireNoWriteRepeated(t, w, emulator.OpAddPermission, len(objs))
+	w.logFigures(fmt.Sprintf("create-with-%d-SIGKILLs", size.kills), len(objs), mismatches, nil,
+		fmt.Sprintf("allReadyAfterLastRestart=%s addsCutByKills=%d", took.Round(100*time.Millisecond), cut), lives.String())
+
+	w.startPhase()
+	lives = killDuring(t, w, op, rng, objs, deleteAll, deletingIn(ns))
+	took = waitAllGone(t, ns, op.alive)
+	mismatches = w.requireNoMismatches("after deletion with SIGKILLs", w.expect())
+	cut = requireNoWriteRepeated(t, w, emulator.OpRemovePermission, len(objs))
+	w.logFigures(fmt.Sprintf("delete-with-%d-SIGKILLs", size.kills), len(objs), mismatches, nil,
+		fmt.Sprintf("allGoneAfterLastRestart=%s removesCutByKills=%d", took.Round(100*time.Millisecond), cut), lives.String())
+}
+
+// requireNoWriteRepeated checks that no write of operation was made twice
+// across the kills, and returns how many the kills cut. A restarted
+// operator reads each policy before it writes, so it must adopt a
+// statement an earlier life added (or accept as gone one it removed)
+// without a second call: a repeated AddPermission would be refused with
+// 409, a repeated RemovePermission with 404, and the emulator counts
+// those. The phase's only writes are of this operation, each applied one
+// changes one statement, and the policies ended exactly right; so of the
+// calls counted, objects were applied and the rest were cut: requests the
+// emulator had received and was still delaying when the SIGKILL closed
+// their connection, which it then dropped unapplied. A kill cuts at most
+// one request per worker (--max-concurrent-reconciles, 4 by default).
+func requireNoWriteRepeated(t *testing.T, w *world, operation string, objects int) (cut int) {
+	t.Helper()
+	stats := w.emu.Stats()
+	if refused := stats.Errors[operation]; len(refused) > 0 {
+		t.Errorf("%s refused after restarts (a write repeated?): %v", operation, refused)
+	}
+	cut = stats.Calls[operation] - objects
+	if cut < 0 || cut > size.kills*maxConcurrentReconciles {
+		t.Errorf("%d %s calls for %d objects and %d kills: %d unexplained", stats.Calls[operation], operation, objects, size.kills, cut)
+	}
+	return cut
+}
+
+// killedLife is what one life of the operator did before its SIGKILL.
+type killedLife struct {
+	lasted  time.Duration
+	writes  int // AddPermission and RemovePermission calls it made
+	pending int // objects whose work was not done when it died
+}
+
+type killedLives []killedLife
+
+func (l killedLives) String() string {
+	var parts []string
+	for _, life := range l {
+		parts = append(parts, fmt.Sprintf("%s/%dw/%dp", life.lasted.Round(100*time.Millisecond), life.writes, life.pending))
+	}
+	return "killedLives(lasted/writes/pending)=[" + strings.Join(parts, " ") + "]"
+}
+
+// killDuring applies apply to objs in size.kills+1 waves. After each wave
+// but the last it kills the running operator with SIGKILL at a random
+// moment of its work on the wave: right after its k-th write, k drawn
+// between 1 and the wave's size (the emulator is watched every
+// millisecond, and its calls take 0-40 ms, as AWS's take tens of them, so
+// the kill lands among requests in flight), and starts it again. pending
+// counts the objects whose work is not done.
+func killDuring(t *testing.T, w *world, op *operatorProcess, rng *rand.Rand, objs []*lambdav1alpha1.LambdaPermission,
+	apply func(*testing.T, []*lambdav1alpha1.LambdaPermission), pending func() int) killedLives {
+	t.Helper()
+	var lives killedLives
+	born, writesAtBirth := time.Now(), writes(w)
+	for i, wave := range batches(objs, size.kills+1) {
+		apply(t, wave)
+		if i == size.kills {
+			break
+		}
+		k := 1 + rng.IntN(max(1, len(wave)-1))
+		deadline := time.Now().Add(size.wait)
+		for writes(w)-writesAtBirth < k {
+			if err := op.alive(); err != nil {
+				t.Fatal(err)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("life %d of the operator made only %d of %d writes in %s", op.lives, writes(w)-writesAtBirth, k, size.wait)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		op.kill()
+		lives = append(lives, killedLife{lasted: time.Since(born), writes: writes(w) - writesAtBirth, pending: pending()})
+		born, writesAtBirth = time.Now(), writes(w)
+		op.start()
+	}
+	return lives
+}
+
+func writes(w *world) int {
+	calls := w.emu.Stats().Calls
+	return calls[emulator.OpAddPermission] + calls[emulator.OpRemovePermission]
+}
+
+// notReadyIn counts the objects in namespace that are not Ready.
+func notReadyIn(namespace string) func() int {
+	return func() int {
+		var list lambdav1alpha1.LambdaPermissionList
+		if err := kube.List(ctx, &list, client.InNamespace(namespace)); err != nil {
+			return -1
+		}
+		n := 0
+		for _, obj := range list.Items {
+			if !meta.IsStatusConditionTrue(obj.Status.Conditions, controllers.ConditionReady) {
+				n++
+			}
+		}
+		return n
+	}
+}
+
+// deletingIn counts the objects in namespace that are being deleted: their
+// finalizer is still waiting for the statement to be removed.
+func deletingIn(namespace string) func() int {
+	return func() int {
+		var list lambdav1alpha1.LambdaPermissionList
+		if err := kube.List(ctx, &list, client.InNamespace(namespace)); err != nil {
+			return -1
+		}
+		n := 0
+		for _, obj := range list.Items {
+			if !obj.DeletionTimestamp.IsZero() {
+				n++
+			}
+		}
+		return n
+	}
+}
