@@ -27,6 +27,11 @@ demo: control-plane manager ## Run the operator on a local control plane against
 	$(GO) build -o bin/demo ./hack/demo
 	KUBEBUILDER_ASSETS="$$(hack/control-plane/build.sh)" bin/demo
 
+.PHONY: bench
+bench: control-plane manager ## Measure throughput at AWS's quotas, calls, latency and memory; prints one table (flags: BENCH_ARGS).
+	$(GO) build -o bin/bench ./hack/bench
+	KUBEBUILDER_ASSETS="$$(hack/control-plane/build.sh)" bin/bench $(BENCH_ARGS)
+
 .PHONY: control-plane
 control-plane: ## Build kube-apiserver, kubectl and etcd from source into bin/ (skipped when present).
 	@hack/control-plane/build.sh >/dev/null

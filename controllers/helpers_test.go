@@ -21,6 +21,7 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
 )
 
@@ -205,8 +206,8 @@ func waitGone(t *testing.T, obj *lambdav1alpha1.LambdaPermission) {
 	})
 }
 
-// forceSyncs makes the controller check every object rounds times, by
-// touching an annotation, and waits for each check to finish (its
+// forceSyncs makes the controller check every object against a fresh read
+// of its policy rounds times, through the sync-requested annotation, and waits for each check to finish (its
 // lastSyncTime moves; that time has a resolution of one second). Objects
 // that are not in place have no lastSyncTime: for them it waits for the
 // status to be written at least once after the touch.
@@ -223,7 +224,7 @@ func forceSyncs(t *testing.T, rounds int, objs ...*lambdav1alpha1.LambdaPermissi
 				if o.Annotations == nil {
 					o.Annotations = map[string]string{}
 				}
-				o.Annotations["test.permissions.dev/resync"] = fmt.Sprint(time.Now().UnixNano())
+				o.Annotations[controllers.SyncRequestedAnnotation] = time.Now().Format(time.RFC3339Nano)
 			})
 		}
 		for _, obj := range objs {

@@ -50,6 +50,7 @@ type LambdaPermissionReconciler struct {
 	Now           func() time.Time
 
 	targets   targetLocks
+	views     policyViews
 	functions functionCache
 	managed   managedSet
 }
@@ -220,21 +221,22 @@ func statementID(obj *lambdav1alpha1.LambdaPermission) string {
 func (r *LambdaPermissionReconciler) converge(ctx context.Context, obj *lambdav1alpha1.LambdaPermission, want desired) (string, string, error) {
 	defer r.targets.lock(want.Target.ResourceARN())()
 	lambda := r.Lambda.For(want.Identity)
-	sid := want.Permission.StatementID
+	sid, target := want.Permission.StatementID, want.Target
 	drift := "" // set when a statement that was in place is found missing or changed
+	needRevision := false
 	for attempt := 1; ; attempt++ {
 		retry := attempt < maxAttempts
-		current, err := lambda.GetPolicy(ctx, want.Target)
+		current, revisionKnown, err := r.views.read(ctx, lambda, target, r.SyncPeriod, syncRequestedAt(obj), needRevision)
 		if err != nil {
-			return "", "", lambdaFailure(err, "reading the policy of %s", want.Target.ResourceARN())
+			return "", "", lambdaFailure(err, "reading the policy of %s", target.ResourceARN())
 		}
 		existing, found := current.Document.Find(sid)
 		if found && policy.SameGrant(existing.Statement, want.Statement) {
 			if obj.Status.Statement == "" {
 				r.event(obj, corev1.EventTypeNormal, "Adopted", "GetPolicy",
-					"statement %q on %s already grants what the spec says; adopted without a write", sid, want.Target.ResourceARN())
+					"statement %q on %s already grants what the spec says; adopted without a write", sid, target.ResourceARN())
 			}
-			return existing.Raw, current.RevisionID, nil
+			return existing.Raw, knownRevision(current, revisionKnown), nil
 		}
 		if err := r.refuseWrite(obj, want, existing, found); err != nil {
 			return "", "", err
@@ -248,40 +250,71 @@ func (r *LambdaPermissionReconciler) converge(ctx context.Context, obj *lambdav1
 		if size := current.Document.SizeAfter([]string{sid}, want.Statement); size > policy.MaxPolicySize {
 			return "", "", stalled(ReasonPolicyTooLarge,
 				"adding statement %q would make the policy of %s about %d bytes, over Lambda's limit of %d; remove other statements or grant more per statement",
-				sid, want.Target.ResourceARN(), size, policy.MaxPolicySize)
+				sid, target.ResourceARN(), size, policy.MaxPolicySize)
 		}
 		if found {
 			// Lambda has no update: replace under the revision just read, so
 			// a concurrent change makes the Remove fail instead of being lost.
-			err := lambda.RemovePermission(ctx, want.Target, sid, current.RevisionID)
+			if !revisionKnown {
+				needRevision = true
+				continue
+			}
+			err := lambda.RemovePermission(ctx, target, sid, current.RevisionID)
 			switch kind := awslambda.KindOf(err); {
 			case err == nil:
+				r.views.removed(target, sid)
 				r.event(obj, corev1.EventTypeNormal, "Removed", "RemovePermission",
-					"removed statement %q from %s to replace it (differed in %v)", sid, want.Target.ResourceARN(),
+					"removed statement %q from %s to replace it (differed in %v)", sid, target.ResourceARN(),
 					policy.GrantDifferences(existing.Statement, want.Statement))
 			case (kind == awslambda.StaleRevision || kind == awslambda.NotFound) && retry:
-				continue // the policy changed: read it again
+				r.views.forget(target) // the policy changed: read it again
+				continue
 			default:
-				return "", "", lambdaFailure(err, "removing statement %q from %s", sid, want.Target.ResourceARN())
+				r.views.forget(target) // a failed write may still have happened
+				return "", "", lambdaFailure(err, "removing statement %q from %s", sid, target.ResourceARN())
 			}
 		}
-		stored, err := lambda.AddPermission(ctx, want.Target, want.Permission)
+		stored, err := lambda.AddPermission(ctx, target, want.Permission)
 		switch kind := awslambda.KindOf(err); {
 		case err == nil:
-			r.event(obj, corev1.EventTypeNormal, "Added", "AddPermission", "added statement %q to %s", sid, want.Target.ResourceARN())
+			r.views.added(target, stored)
+			r.event(obj, corev1.EventTypeNormal, "Added", "AddPermission", "added statement %q to %s", sid, target.ResourceARN())
 			if drift != "" {
 				driftCorrections.WithLabelValues(drift).Inc()
 				r.event(obj, corev1.EventTypeWarning, "DriftCorrected", "AddPermission",
-					"statement %q on %s was %s outside this operator; restored", sid, want.Target.ResourceARN(), drift)
+					"statement %q on %s was %s outside this operator; restored", sid, target.ResourceARN(), drift)
 			}
 			r.warnOnUnexpectedStatement(obj, stored, want)
 			return stored, "", nil
 		case kind == awslambda.StatementExists && retry:
-			continue // another writer added this Sid since the read: converge to our content
+			r.views.forget(target) // another writer added this Sid since the read: converge to our content
+			continue
 		default:
-			return "", "", lambdaFailure(err, "adding statement %q to %s", sid, want.Target.ResourceARN())
+			r.views.forget(target)
+			return "", "", lambdaFailure(err, "adding statement %q to %s", sid, target.ResourceARN())
 		}
 	}
+}
+
+// knownRevision is the policy's RevisionId when the view has it.
+func knownRevision(p awslambda.Policy, known bool) string {
+	if !known {
+		return ""
+	}
+	return p.RevisionID
+}
+
+// SyncRequestedAnnotation, set to the current time (RFC 3339), makes the
+// controller read the policy again instead of using its view, for a check
+// at once rather than at the next sync period.
+const SyncRequestedAnnotation = "lambda.permissions.dev/sync-requested"
+
+func syncRequestedAt(obj *lambdav1alpha1.LambdaPermission) time.Time {
+	at, err := time.Parse(time.RFC3339Nano, obj.Annotations[SyncRequestedAnnotation])
+	if err != nil {
+		return time.Time{}
+	}
+	return at
 }
 
 // refuseWrite stops before a write that the object's managementPolicy
@@ -371,7 +404,7 @@ func (r *LambdaPermissionReconciler) removeIfOurs(ctx context.Context, obj *lamb
 	defer r.targets.lock(target.ResourceARN())()
 	lambda := r.Lambda.For(identity)
 	for attempt := 1; ; attempt++ {
-		current, err := lambda.GetPolicy(ctx, target)
+		current, revisionKnown, err := r.views.read(ctx, lambda, target, r.SyncPeriod, syncRequestedAt(obj), false)
 		if err != nil {
 			return lambdaFailure(err, "reading the policy of %s", target.ResourceARN())
 		}
@@ -388,16 +421,24 @@ func (r *LambdaPermissionReconciler) removeIfOurs(ctx context.Context, obj *lamb
 			r.event(obj, corev1.EventTypeNormal, ReasonDryRun, "RemovePermission", "dry run: would remove statement %q from %s", sid, target.ResourceARN())
 			return nil
 		}
-		err = lambda.RemovePermission(ctx, target, sid, current.RevisionID)
+		// Guarded by the revision when the view has it. Right after other
+		// removals it does not (Lambda returns no new revision), and reading
+		// the policy again before each would double the cost of deleting
+		// many objects; the statement was seen to be ours in the view.
+		err = lambda.RemovePermission(ctx, target, sid, knownRevision(current, revisionKnown))
 		switch kind := awslambda.KindOf(err); {
 		case err == nil:
+			r.views.removed(target, sid)
 			r.event(obj, corev1.EventTypeNormal, "Removed", "RemovePermission", "removed statement %q from %s", sid, target.ResourceARN())
 			return nil
 		case kind == awslambda.NotFound:
+			r.views.removed(target, sid)
 			return nil // the function, the policy or the statement is gone already
 		case kind == awslambda.StaleRevision && attempt < maxAttempts:
+			r.views.forget(target)
 			continue
 		default:
+			r.views.forget(target)
 			return lambdaFailure(err, "removing statement %q from %s", sid, target.ResourceARN())
 		}
 	}

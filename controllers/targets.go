@@ -16,8 +16,8 @@ type targetLocks struct {
 	locks map[string]*sync.Mutex
 }
 
-// lock locks the policy of one function, version or alias and returns the
-// unlock function.
+// lock locks the policy of one function, version or alias (or any other
+// key) and returns the unlock function.
 func (t *targetLocks) lock(resourceARN string) func() {
 	t.mu.Lock()
 	if t.locks == nil {
@@ -37,10 +37,17 @@ func (t *targetLocks) lock(resourceARN string) func() {
 // without an ARN: a function's ARN never changes, so one lookup suffices.
 type functionCache struct {
 	byName sync.Map // "identity region/name" → policy.FunctionRef
+	// Objects on one new function arrive together: one looks it up, the
+	// others wait for its answer.
+	lookups targetLocks
 }
 
 func (c *functionCache) resolve(ctx context.Context, identity awslambda.Identity, lambda awslambda.Lambda, target policy.FunctionRef) (policy.FunctionRef, error) {
 	key := identity.RoleARN + " " + target.Region + "/" + target.Name
+	if fn, ok := c.byName.Load(key); ok {
+		return withFunction(target, fn.(policy.FunctionRef)), nil
+	}
+	defer c.lookups.lock(key)()
 	if fn, ok := c.byName.Load(key); ok {
 		return withFunction(target, fn.(policy.FunctionRef)), nil
 	}
