@@ -45,7 +45,10 @@ type stateError struct {
 	Stalled bool
 	// RetryAfter, when set, replaces the controller's exponential backoff.
 	RetryAfter time.Duration
-	Err        error
+	// ReadOnly marks a failure to read the policy, not to change it: a
+	// statement that was in place is still in place as far as anyone knows.
+	ReadOnly bool
+	Err      error
 }
 
 func (e *stateError) Error() string {

@@ -228,7 +228,7 @@ func (r *LambdaPermissionReconciler) converge(ctx context.Context, obj *lambdav1
 		retry := attempt < maxAttempts
 		current, revisionKnown, err := r.views.read(ctx, lambda, target, r.SyncPeriod, syncRequestedAt(obj), needRevision)
 		if err != nil {
-			return "", "", lambdaFailure(err, "reading the policy of %s", target.ResourceARN())
+			return "", "", readFailure(lambdaFailure(err, "reading the policy of %s", target.ResourceARN()))
 		}
 		existing, found := current.Document.Find(sid)
 		if found && policy.SameGrant(existing.Statement, want.Statement) {
@@ -505,11 +505,32 @@ func (r *LambdaPermissionReconciler) removeOwnStatement(ctx context.Context, obj
 	return r.removeIfOurs(ctx, obj, identity, written.target, written.sid, written.statement)
 }
 
+// readFailure marks a failed read of the policy (see stateError.ReadOnly).
+func readFailure(err error) error {
+	var state *stateError
+	if errors.As(err, &state) && !state.Stalled {
+		state.ReadOnly = true
+	}
+	return err
+}
+
 // report writes the status once, emits an Event for a failure, and says when
 // to come back: after the sync period when in place, after Retry-After when
 // throttled, with backoff when retrying, and slowly when stalled.
 func (r *LambdaPermissionReconciler) report(ctx context.Context, before, obj *lambdav1alpha1.LambdaPermission, outcome error) (ctrl.Result, error) {
 	obj.Status.ObservedGeneration = obj.Generation
+	var state *stateError
+	if errors.As(outcome, &state) && state.ReadOnly && wasInPlace(obj) {
+		// A periodic check that could not read the policy (throttled, a 5xx)
+		// found nothing wrong: the statement stays Ready rather than flap
+		// with every failed check, and the check is retried.
+		r.event(obj, corev1.EventTypeNormal, state.Reason, "GetPolicy", "checking the statement: %s", state.Message)
+		countReconcileError(outcome)
+		if state.RetryAfter > 0 {
+			return ctrl.Result{RequeueAfter: state.RetryAfter}, nil
+		}
+		return ctrl.Result{}, outcome
+	}
 	setConditions(obj, outcome)
 	if err := r.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -521,8 +542,7 @@ func (r *LambdaPermissionReconciler) report(ctx context.Context, before, obj *la
 	if outcome == nil {
 		return ctrl.Result{RequeueAfter: wait.Jitter(r.SyncPeriod, 0.1)}, nil
 	}
-	var state *stateError
-	if !errors.As(outcome, &state) {
+	if state == nil {
 		return ctrl.Result{}, outcome
 	}
 	eventType := corev1.EventTypeWarning

@@ -17,6 +17,7 @@ import (
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
 	"github.com/lambda-permission-operator/lambda-permission-operator/hack/golden"
+	"github.com/lambda-permission-operator/lambda-permission-operator/hack/lambda-emulator/emulator"
 )
 
 var s3Spec = lambdav1alpha1.LambdaPermissionSpec{
@@ -555,5 +556,29 @@ func TestPolicyTooLargeIsRefusedBeforeAnyWrite(t *testing.T) {
 	}
 	if n := emu.Stats().Errors["AddPermission"]["PolicyLengthExceededException"]; n != 0 {
 		t.Errorf("%d AddPermission calls reached Lambda's own size check; the operator should refuse first", n)
+	}
+}
+
+// A periodic check that cannot read the policy (here every GetPolicy is
+// throttled) does not flip a statement that is in place to not Ready: GitOps
+// health would flap with every throttle. The failed check is an Event, and
+// is retried.
+func TestAFailedCheckDoesNotUnreadyAStatementInPlace(t *testing.T) {
+	fn := newName("steady")
+	newFunction(t, fn)
+	obj := permission(newName("steady"), fn, s3Spec)
+	create(t, obj)
+	waitReady(t, obj)
+
+	if err := emu.SetFaults(emulator.Faults{Seed: 1, Operations: map[string]emulator.OperationFaults{"GetPolicy": {Throttle: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = emu.SetFaults(emulator.Faults{}) })
+	update(t, obj, func(o *lambdav1alpha1.LambdaPermission) {
+		o.Annotations = map[string]string{controllers.SyncRequestedAnnotation: time.Now().Format(time.RFC3339Nano)}
+	})
+	waitEvent(t, obj, controllers.ReasonThrottled)
+	if c := findCondition(get(t, obj), "Ready"); c == nil || c.Status != metav1.ConditionTrue {
+		t.Errorf("Ready = %s after a throttled check, want True", conditionString(c))
 	}
 }
