@@ -129,7 +129,7 @@ func batches(objs []*lambdav1alpha1.LambdaPermission, n int) [][]*lambdav1alpha1
 }
 
 // forceResync makes the operator check every object's statement once more,
-// by touching an annotation (how a user forces a sync), and waits until
+// by setting the sync-requested annotation (how a user forces a check against a fresh read), and waits until
 // each one was checked again and is Ready: its lastSyncTime moved. That
 // time has a resolution of one second, hence the pause first.
 func forceResync(t *testing.T, namespace string) {
@@ -179,7 +179,7 @@ func touch(t *testing.T, obj *lambdav1alpha1.LambdaPermission) {
 		if current.Annotations == nil {
 			current.Annotations = map[string]string{}
 		}
-		current.Annotations["test.permissions.dev/resync"] = fmt.Sprint(time.Now().UnixNano())
+		current.Annotations[controllers.SyncRequestedAnnotation] = time.Now().Format(time.RFC3339Nano)
 		err := kube.Update(ctx, current)
 		if err == nil {
 			return

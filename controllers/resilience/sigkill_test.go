@@ -64,10 +64,19 @@ func TestSIGKILLDuringMassCreationAndDeletion(t *testing.T) {
 // emulator had received and was still delaying when the SIGKILL closed
 // their connection, which it then dropped unapplied. A kill cuts at most
 // one request per worker (--max-concurrent-reconciles, 4 by default).
+// A kill can also cut a request while its body is being sent; the emulator
+// then reads a truncated body and answers InvalidRequestContentException to
+// a client that is gone. That is a cut request too, not a repeated write.
 func requireNoWriteRepeated(t *testing.T, w *world, operation string, objects int) (cut int) {
 	t.Helper()
 	stats := w.emu.Stats()
-	if refused := stats.Errors[operation]; len(refused) > 0 {
+	refused := map[string]int{}
+	for code, n := range stats.Errors[operation] {
+		if code != "InvalidRequestContentException" {
+			refused[code] = n
+		}
+	}
+	if len(refused) > 0 {
 		t.Errorf("%s refused after restarts (a write repeated?): %v", operation, refused)
 	}
 	cut = stats.Calls[operation] - objects
