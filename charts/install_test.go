@@ -244,8 +244,9 @@ func TestHelmCustom(t *testing.T) {
 	if c.Image != "registry.example/platform/lambda-permission-operator:v0.1.0-rc.1" || c.ImagePullPolicy != corev1.PullAlways {
 		t.Errorf("image %q pull policy %q", c.Image, c.ImagePullPolicy)
 	}
-	if len(c.Env) != 1 || c.Env[0].Name != "AWS_ENDPOINT_URL_LAMBDA" || c.Env[0].Value != "http://lambda-emulator.test.svc:9001" {
-		t.Errorf("env %+v, want AWS_ENDPOINT_URL_LAMBDA", c.Env)
+	if len(c.Env) != 2 || c.Env[0].Name != "GOMEMLIMIT" || c.Env[0].Value != "400MiB" ||
+		c.Env[1].Name != "AWS_ENDPOINT_URL_LAMBDA" || c.Env[1].Value != "http://lambda-emulator.test.svc:9001" {
+		t.Errorf("env %+v, want GOMEMLIMIT=400MiB and AWS_ENDPOINT_URL_LAMBDA", c.Env)
 	}
 	if c.Resources.Limits.Memory().String() != "512Mi" || c.Resources.Requests.Cpu().String() != "50m" {
 		t.Errorf("resources %+v", c.Resources)

@@ -72,9 +72,10 @@ func main() {
 		memoryF    = flag.Int("memory-functions", 200, "functions in the memory run (a policy holds about 100 statements)")
 		manager    = flag.String("manager", "bin/manager", "the operator binary")
 		concurrent = flag.Int("max-concurrent-reconciles", 8, "the operator's --max-concurrent-reconciles")
+		memLimit   = flag.String("gomemlimit", "100MiB", "the operator's GOMEMLIMIT (the chart sets it to 80 % of the memory limit); off: none")
 	)
 	flag.Parse()
-	b, err := start(*manager, *concurrent)
+	b, err := start(*manager, *concurrent, *memLimit)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -101,6 +102,7 @@ func main() {
 type bench struct {
 	root, manager string
 	concurrent    int
+	memoryLimit   string // the operator's GOMEMLIMIT, as the chart sets it
 	env           *envtest.Environment
 	kube          client.Client
 	kubeconfig    string
@@ -112,8 +114,8 @@ type bench struct {
 	dir           string
 }
 
-func start(manager string, concurrent int) (*bench, error) {
-	b := &bench{root: testenv.RepoRoot(), concurrent: concurrent}
+func start(manager string, concurrent int, memoryLimit string) (*bench, error) {
+	b := &bench{root: testenv.RepoRoot(), concurrent: concurrent, memoryLimit: memoryLimit}
 	b.manager = filepath.Join(b.root, manager)
 	dir, err := os.MkdirTemp("", "lpo-bench-")
 	if err != nil {
@@ -163,7 +165,7 @@ func (b *bench) stop() {
 }
 
 // startOperator runs bin/manager limited to quota (0: unlimited).
-func (b *bench) startOperator(quota float64) error {
+func (b *bench) startOperator(quota float64, namespace string) error {
 	probe, err := freeAddress()
 	if err != nil {
 		return err
@@ -172,6 +174,7 @@ func (b *bench) startOperator(quota float64) error {
 	cmd := exec.Command(b.manager, "--metrics-bind-address=0", "--health-probe-bind-address="+probe,
 		"--getpolicy-rps="+rps, "--control-plane-rps="+rps, "--getfunction-rps=0",
 		"--max-concurrent-reconciles="+strconv.Itoa(b.concurrent), "--sync-period=10m", "--zap-log-level=error",
+		"--watch-namespace="+namespace, // each run's objects are its own
 		// Each statement costs about three Kubernetes writes: let them keep up
 		// with the scaled-up AWS quota.
 		"--kube-api-qps=1000", "--kube-api-burst=2000")
@@ -180,7 +183,7 @@ func (b *bench) startOperator(quota float64) error {
 		return err
 	}
 	cmd.Stdout, cmd.Stderr = log, log
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+b.kubeconfig, "AWS_ENDPOINT_URL_LAMBDA="+b.emuURL,
+	cmd.Env = append(os.Environ(), "GOMEMLIMIT="+b.memoryLimit, "KUBECONFIG="+b.kubeconfig, "AWS_ENDPOINT_URL_LAMBDA="+b.emuURL,
 		"AWS_ENDPOINT_URL_STS="+b.emuURL, "AWS_REGION="+region, "AWS_ACCESS_KEY_ID=bench",
 		"AWS_SECRET_ACCESS_KEY=bench", "AWS_EC2_METADATA_DISABLED=true")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -247,7 +250,7 @@ func (b *bench) throughput(name string, n, f int, quota float64, latencyN int) (
 		}
 	}
 	b.emu.ResetStats()
-	if err := b.startOperator(quota); err != nil {
+	if err := b.startOperator(quota, name); err != nil {
 		return r, err
 	}
 	defer b.stopOperator()
@@ -271,8 +274,13 @@ func (b *bench) throughput(name string, n, f int, quota float64, latencyN int) (
 	}
 	stats := b.emu.Stats()
 	r.calls = stats.Calls
-	for _, errs := range stats.Errors {
+	for op, errs := range stats.Errors {
 		r.throttled += errs["TooManyRequestsException"]
+		for code, count := range errs {
+			if os.Getenv("BENCH_DEBUG") != "" {
+				fmt.Fprintf(os.Stderr, "%s %s: %s %d\n", r.name, op, code, count)
+			}
+		}
 	}
 
 	if latencyN > 0 {
