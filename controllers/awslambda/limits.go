@@ -36,7 +36,10 @@ func newLimiters(l Limits) *limiters {
 		if rps <= 0 {
 			return rate.NewLimiter(rate.Inf, 0)
 		}
-		return rate.NewLimiter(rate.Limit(rps), max(1, int(rps)))
+		// No burst: calls are paced evenly, so that the jitter of the
+		// network cannot bunch two of them inside AWS's bucket and cause a
+		// throttle at exactly the quota.
+		return rate.NewLimiter(rate.Limit(rps), 1)
 	}
 	return &limiters{getPolicy: bucket(l.GetPolicy), controlPlane: bucket(l.ControlPlane), getFunction: bucket(l.GetFunction)}
 }

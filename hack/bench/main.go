@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -66,7 +67,7 @@ func main() {
 	var (
 		n          = flag.Int("n", 1000, "objects in the throughput run")
 		f          = flag.Int("f", 50, "functions in the throughput run")
-		quota      = flag.Float64("quota", 150, "GetPolicy and control-plane quota, requests per second (AWS: 15; scaled up for a short run)")
+		quotas     = flag.String("quotas", "15,150", "GetPolicy and control-plane quotas to run at, requests per second: AWS's 15, and scaled up")
 		latencyN   = flag.Int("latency-objects", 50, "objects applied one at a time on an idle system")
 		memoryN    = flag.Int("memory-objects", 10000, "objects in the memory run (0: skip it)")
 		memoryF    = flag.Int("memory-functions", 200, "functions in the memory run (a policy holds about 100 statements)")
@@ -91,7 +92,14 @@ func main() {
 		}
 		results = append(results, r)
 	}
-	run(b.throughput("throughput", *n, *f, *quota, *latencyN))
+	for i, q := range strings.Split(*quotas, ",") {
+		quota, err := strconv.ParseFloat(strings.TrimSpace(q), 64)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench: -quotas:", err)
+			os.Exit(2)
+		}
+		run(b.throughput(fmt.Sprintf("throughput-%d", i+1), *n, *f, quota, *latencyN))
+	}
 	if *memoryN > 0 {
 		run(b.throughput("memory", *memoryN, *memoryF, 0, 0))
 	}
@@ -243,12 +251,22 @@ func (b *bench) throughput(name string, n, f int, quota float64, latencyN int) (
 	for i := range f {
 		fn := fmt.Sprintf("%s-fn-%03d", name, i)
 		functions = append(functions, fn)
-		if _, err := b.lambda.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(fn),
-			Runtime: lambdatypes.RuntimePython312, Handler: aws.String("h"), Role: aws.String("arn:aws:iam::123456789012:role/r"),
-			Code: &lambdatypes.FunctionCode{ZipFile: []byte("x")}}); err != nil {
-			return r, err
+		for {
+			_, err := b.lambda.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(fn),
+				Runtime: lambdatypes.RuntimePython312, Handler: aws.String("h"), Role: aws.String("arn:aws:iam::123456789012:role/r"),
+				Code: &lambdatypes.FunctionCode{ZipFile: []byte("x")}})
+			var throttled *lambdatypes.TooManyRequestsException
+			if errors.As(err, &throttled) {
+				time.Sleep(100 * time.Millisecond) // the functions share the quota the run measures
+				continue
+			}
+			if err != nil {
+				return r, err
+			}
+			break
 		}
 	}
+	time.Sleep(2 * time.Second) // let the quota's bucket fill again before the clock starts
 	b.emu.ResetStats()
 	if err := b.startOperator(quota, name); err != nil {
 		return r, err
