@@ -146,21 +146,7 @@ type desired struct {
 // desiredStatement computes, from the spec alone (and the function's account
 // for a bare name), the statement Lambda will store.
 func (r *LambdaPermissionReconciler) desiredStatement(ctx context.Context, obj *lambdav1alpha1.LambdaPermission) (desired, error) {
-	spec := obj.Spec
-	perm := policy.Permission{
-		StatementID:           statementID(obj),
-		Action:                spec.Action,
-		Principal:             spec.Principal,
-		SourceArn:             spec.SourceArn,
-		SourceAccount:         spec.SourceAccount,
-		PrincipalOrgID:        spec.PrincipalOrgID,
-		EventSourceToken:      spec.EventSourceToken,
-		FunctionURLAuthType:   spec.FunctionURLAuthType,
-		InvokedViaFunctionURL: spec.InvokedViaFunctionURL,
-	}
-	if perm.Action == "" {
-		perm.Action = "lambda:InvokeFunction" // the API default, for objects stored without it
-	}
+	perm := PermissionOf(obj.Spec, statementID(obj))
 	// Admission checks the same rules; this catches objects stored before
 	// a rule existed, before any AWS call.
 	if err := perm.Validate(); err != nil {
@@ -181,6 +167,25 @@ func (r *LambdaPermissionReconciler) desiredStatement(ctx context.Context, obj *
 		}
 	}
 	return desired{Target: target, Identity: allowed.identity, Permission: perm, Statement: policy.DesiredStatement(target, perm)}, nil
+}
+
+// PermissionOf is the AddPermission request a spec asks for, under sid.
+func PermissionOf(spec lambdav1alpha1.LambdaPermissionSpec, sid string) policy.Permission {
+	perm := policy.Permission{
+		StatementID:           sid,
+		Action:                spec.Action,
+		Principal:             spec.Principal,
+		SourceArn:             spec.SourceArn,
+		SourceAccount:         spec.SourceAccount,
+		PrincipalOrgID:        spec.PrincipalOrgID,
+		EventSourceToken:      spec.EventSourceToken,
+		FunctionURLAuthType:   spec.FunctionURLAuthType,
+		InvokedViaFunctionURL: spec.InvokedViaFunctionURL,
+	}
+	if perm.Action == "" {
+		perm.Action = "lambda:InvokeFunction" // the API default, for objects stored without it
+	}
+	return perm
 }
 
 // namedTarget is the function, version or alias the spec names, with the

@@ -31,11 +31,7 @@ var s3Spec = lambdav1alpha1.LambdaPermissionSpec{
 func predicted(t *testing.T, function, qualifier string, spec lambdav1alpha1.LambdaPermissionSpec) string {
 	t.Helper()
 	target := policy.FunctionRef{Partition: "aws", Region: region, AccountID: account, Name: function, Qualifier: qualifier}
-	return policy.DesiredStatement(target, policy.Permission{
-		StatementID: spec.StatementID, Action: spec.Action, Principal: spec.Principal, SourceArn: spec.SourceArn,
-		SourceAccount: spec.SourceAccount, PrincipalOrgID: spec.PrincipalOrgID, EventSourceToken: spec.EventSourceToken,
-		FunctionURLAuthType: spec.FunctionURLAuthType, InvokedViaFunctionURL: spec.InvokedViaFunctionURL,
-	}).Render()
+	return policy.DesiredStatement(target, controllers.PermissionOf(spec, spec.StatementID)).Render()
 }
 
 func TestCreatedPermissionBecomesReadyWithThePredictedStatement(t *testing.T) {

@@ -25,6 +25,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
 	"github.com/lambda-permission-operator/lambda-permission-operator/hack/golden"
 	"github.com/lambda-permission-operator/lambda-permission-operator/hack/testenv"
@@ -601,25 +602,12 @@ func TestDefaultsAreApplied(t *testing.T) {
 // a policy.Permission (with the Sid it derives and the action default) and
 // its target.
 func goValidate(spec v1alpha1.LambdaPermissionSpec) error {
-	p := policy.Permission{
-		StatementID:           spec.StatementID,
-		Action:                spec.Action,
-		Principal:             spec.Principal,
-		SourceArn:             spec.SourceArn,
-		SourceAccount:         spec.SourceAccount,
-		PrincipalOrgID:        spec.PrincipalOrgID,
-		EventSourceToken:      spec.EventSourceToken,
-		FunctionURLAuthType:   spec.FunctionURLAuthType,
-		InvokedViaFunctionURL: spec.InvokedViaFunctionURL,
-	}
-	if p.StatementID == "" {
-		p.StatementID = namespace + "_derived"
-	}
-	if p.Action == "" {
-		p.Action = "lambda:InvokeFunction"
+	sid := spec.StatementID
+	if sid == "" {
+		sid = controllers.DerivedStatementID(namespace, "derived")
 	}
 	_, err := policy.ResolveTarget(spec.FunctionName, spec.Qualifier)
-	return errors.Join(p.Validate(), err)
+	return errors.Join(controllers.PermissionOf(spec, sid).Validate(), err)
 }
 
 type sample struct {
