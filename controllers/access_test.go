@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -59,7 +60,7 @@ func expectRefused(t *testing.T, obj *lambdav1alpha1.LambdaPermission, reason, m
 	before := lambdaAPI.CallsTo(function)
 	create(t, obj)
 	got := waitCondition(t, obj, "Ready", metav1.ConditionFalse, reason)
-	if c := findCondition(got, "Stalled"); c == nil || c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, messagePart) {
+	if c := meta.FindStatusCondition(got.Status.Conditions, "Stalled"); c == nil || c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, messagePart) {
 		t.Errorf("Stalled = %+v, want True mentioning %q", c, messagePart)
 	}
 	waitEvent(t, obj, reason)
@@ -174,7 +175,7 @@ func TestCrossAccountThroughAnAssumedRole(t *testing.T) {
 		if err := k8s.Get(ctx, client.ObjectKeyFromObject(acct), &got); err != nil {
 			t.Fatal(err)
 		}
-		c := findAccountCondition(&got, "Ready")
+		c := meta.FindStatusCondition(got.Status.Conditions, "Ready")
 		if c == nil || c.Status != metav1.ConditionTrue || !strings.Contains(got.Status.CallerArn, "assumed-role/lambda-permission-operator/lpo-test") {
 			return "not verified: " + got.Status.CallerArn
 		}
@@ -205,7 +206,7 @@ func TestCrossAccountThroughAnAssumedRole(t *testing.T) {
 			if err := k8s.Get(ctx, client.ObjectKeyFromObject(bad), &got); err != nil {
 				t.Fatal(err)
 			}
-			if c := findAccountCondition(&got, "Ready"); c == nil || c.Status != metav1.ConditionFalse || c.Reason != "IdentityFailed" {
+			if c := meta.FindStatusCondition(got.Status.Conditions, "Ready"); c == nil || c.Status != metav1.ConditionFalse || c.Reason != "IdentityFailed" {
 				return "condition " + conditionString(c)
 			}
 			return ""
@@ -213,7 +214,7 @@ func TestCrossAccountThroughAnAssumedRole(t *testing.T) {
 		obj := permission(newName("unreachable"), "arn:aws:lambda:us-east-2:310987654321:function:f", s3Spec)
 		create(t, obj)
 		got := waitCondition(t, obj, "Ready", metav1.ConditionFalse, controllers.ReasonAccessDenied)
-		if c := findCondition(got, "Stalled"); c == nil || !strings.Contains(c.Message, "not authorized to perform: sts:AssumeRole") {
+		if c := meta.FindStatusCondition(got.Status.Conditions, "Stalled"); c == nil || !strings.Contains(c.Message, "not authorized to perform: sts:AssumeRole") {
 			t.Errorf("Stalled = %s, want AWS's refusal to assume the role", conditionString(c))
 		}
 		if n := lambdaAPI.WritesTo("f"); n != 0 {
@@ -230,7 +231,7 @@ func TestObserveNeverWrites(t *testing.T) {
 	obj := permission(newName("watcher"), fn, spec)
 	create(t, obj)
 	got := waitCondition(t, obj, "Ready", metav1.ConditionFalse, controllers.ReasonDriftDetected)
-	if c := findCondition(got, "Ready"); !strings.Contains(c.Message, "missing") {
+	if c := meta.FindStatusCondition(got.Status.Conditions, "Ready"); !strings.Contains(c.Message, "missing") {
 		t.Errorf("message %q does not say the statement is missing", c.Message)
 	}
 
@@ -247,7 +248,7 @@ func TestObserveNeverWrites(t *testing.T) {
 		Principal: aws.String(spec.Principal), SourceArn: aws.String("arn:aws:s3:::other/*")})
 	forceSyncs(t, 1, obj)
 	got = waitCondition(t, obj, "Ready", metav1.ConditionFalse, controllers.ReasonDriftDetected)
-	if c := findCondition(got, "Ready"); !strings.Contains(c.Message, "other/*") {
+	if c := meta.FindStatusCondition(got.Status.Conditions, "Ready"); !strings.Contains(c.Message, "other/*") {
 		t.Errorf("message %q does not show the drifted statement", c.Message)
 	}
 
@@ -276,15 +277,6 @@ func TestAdoptionOfAnIdenticalStatement(t *testing.T) {
 	if n := lambdaAPI.WritesTo(fn); n != 0 {
 		t.Errorf("%d writes to adopt an identical statement, want 0", n)
 	}
-}
-
-func findAccountCondition(a *lambdav1alpha1.LambdaPermissionAccount, conditionType string) *metav1.Condition {
-	for i := range a.Status.Conditions {
-		if a.Status.Conditions[i].Type == conditionType {
-			return &a.Status.Conditions[i]
-		}
-	}
-	return nil
 }
 
 func conditionString(c *metav1.Condition) string {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/utils/ptr"
@@ -55,7 +56,7 @@ func TestDryRunReportsThePlanAndNeverWrites(t *testing.T) {
 
 	got := waitCondition(t, obj, "Ready", metav1.ConditionFalse, controllers.ReasonDryRun)
 	want := predicted(t, fn, "", s3Spec)
-	if msg := findCondition(got, "Ready").Message; !strings.Contains(msg, `would add statement "s3"`) || !strings.Contains(msg, want) {
+	if msg := meta.FindStatusCondition(got.Status.Conditions, "Ready").Message; !strings.Contains(msg, `would add statement "s3"`) || !strings.Contains(msg, want) {
 		t.Errorf("plan %q does not say it would add %s", msg, want)
 	}
 	waitEvent(t, obj, controllers.ReasonDryRun)
@@ -68,7 +69,7 @@ func TestDryRunReportsThePlanAndNeverWrites(t *testing.T) {
 		Principal: aws.String(s3Spec.Principal), SourceArn: aws.String("arn:aws:s3:::elsewhere/*"), SourceAccount: aws.String(account)})
 	forceSyncs(t, 1, obj)
 	eventually(t, "replacement planned", func() string {
-		msg := findCondition(get(t, obj), "Ready").Message
+		msg := meta.FindStatusCondition(get(t, obj).Status.Conditions, "Ready").Message
 		if !strings.Contains(msg, `would replace statement "s3"`) || !strings.Contains(msg, "[Condition]") {
 			return "plan " + msg
 		}

@@ -233,7 +233,7 @@ func forceSyncs(t *testing.T, rounds int, objs ...*lambdav1alpha1.LambdaPermissi
 				if got := current.Status.LastSyncTime; got != nil && got.Time.After(before[obj.Name]) {
 					return ""
 				}
-				if c := findCondition(current, "Ready"); c != nil && c.Status != metav1.ConditionTrue && c.LastTransitionTime.Time.After(before[obj.Name]) {
+				if c := meta.FindStatusCondition(current.Status.Conditions, "Ready"); c != nil && c.Status != metav1.ConditionTrue && c.LastTransitionTime.Time.After(before[obj.Name]) {
 					return ""
 				}
 				return "not synced again"

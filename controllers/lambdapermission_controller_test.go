@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
@@ -283,7 +284,7 @@ func TestSidConflict(t *testing.T) {
 	create(t, second)
 
 	got := waitCondition(t, second, "Ready", metav1.ConditionFalse, controllers.ReasonSidConflict)
-	if c := findCondition(got, "Stalled"); c == nil || c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, first.Name) {
+	if c := meta.FindStatusCondition(got.Status.Conditions, "Stalled"); c == nil || c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, first.Name) {
 		t.Errorf("Stalled = %+v, want True naming %s", c, first.Name)
 	}
 	if s := kstatus(t, second); s != status.FailedStatus {
@@ -339,7 +340,7 @@ func TestFunctionNotFoundUntilItAppears(t *testing.T) {
 	obj := permission(newName("early"), fn, s3Spec)
 	create(t, obj)
 	got := waitCondition(t, obj, "Ready", metav1.ConditionFalse, controllers.ReasonFunctionNotFound)
-	if c := findCondition(got, "Reconciling"); c == nil || c.Status != metav1.ConditionTrue {
+	if c := meta.FindStatusCondition(got.Status.Conditions, "Reconciling"); c == nil || c.Status != metav1.ConditionTrue {
 		t.Errorf("Reconciling = %+v, want True while waiting for the function", c)
 	}
 	if s := kstatus(t, obj); s != status.InProgressStatus {
@@ -431,15 +432,6 @@ func TestSidAddedConcurrentlyWithOtherContent(t *testing.T) {
 	}
 }
 
-func findCondition(obj *lambdav1alpha1.LambdaPermission, conditionType string) *metav1.Condition {
-	for i := range obj.Status.Conditions {
-		if obj.Status.Conditions[i].Type == conditionType {
-			return &obj.Status.Conditions[i]
-		}
-	}
-	return nil
-}
-
 // The AWS call counter agrees with the calls Lambda received, and the gauge
 // of managed statements with the objects that are Ready.
 func TestMetricsAgreeWithWhatHappened(t *testing.T) {
@@ -469,7 +461,7 @@ func TestMetricsAgreeWithWhatHappened(t *testing.T) {
 		}
 		ready := 0
 		for _, o := range list.Items {
-			if c := findCondition(&o, "Ready"); c != nil && c.Status == metav1.ConditionTrue && o.DeletionTimestamp.IsZero() {
+			if c := meta.FindStatusCondition(o.Status.Conditions, "Ready"); c != nil && c.Status == metav1.ConditionTrue && o.DeletionTimestamp.IsZero() {
 				ready++
 			}
 		}
@@ -528,7 +520,7 @@ func TestPolicyTooLargeIsRefusedBeforeAnyWrite(t *testing.T) {
 		objs = append(objs, obj)
 		// One at a time, so which ones fit is deterministic.
 		eventually(t, obj.Name+" settled", func() string {
-			c := findCondition(get(t, obj), "Ready")
+			c := meta.FindStatusCondition(get(t, obj).Status.Conditions, "Ready")
 			if c == nil || (c.Status != metav1.ConditionTrue && c.Reason != controllers.ReasonPolicyTooLarge) {
 				return conditionString(c)
 			}
@@ -537,7 +529,7 @@ func TestPolicyTooLargeIsRefusedBeforeAnyWrite(t *testing.T) {
 	}
 	var ready, tooLarge int
 	for _, obj := range objs {
-		switch c := findCondition(get(t, obj), "Ready"); {
+		switch c := meta.FindStatusCondition(get(t, obj).Status.Conditions, "Ready"); {
 		case c.Status == metav1.ConditionTrue:
 			ready++
 		case c.Reason == controllers.ReasonPolicyTooLarge && strings.Contains(c.Message, "20480"):
@@ -574,7 +566,7 @@ func TestAFailedCheckDoesNotUnreadyAStatementInPlace(t *testing.T) {
 		o.Annotations = map[string]string{controllers.SyncRequestedAnnotation: time.Now().Format(time.RFC3339Nano)}
 	})
 	waitEvent(t, obj, controllers.ReasonThrottled)
-	if c := findCondition(get(t, obj), "Ready"); c == nil || c.Status != metav1.ConditionTrue {
+	if c := meta.FindStatusCondition(get(t, obj).Status.Conditions, "Ready"); c == nil || c.Status != metav1.ConditionTrue {
 		t.Errorf("Ready = %s after a throttled check, want True", conditionString(c))
 	}
 }

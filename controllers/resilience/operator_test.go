@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
+	"github.com/lambda-permission-operator/lambda-permission-operator/hack/testenv"
 )
 
 // fastLimits are realistic but do not slow the tests down: the operator
@@ -122,7 +122,7 @@ func newOperatorProcess(t *testing.T, w *world, name string, args ...string) *op
 // start runs a new life of the process.
 func (p *operatorProcess) start() {
 	p.t.Helper()
-	probe, err := freeLoopbackAddress()
+	probe, err := testenv.FreeLocalAddress()
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -231,14 +231,4 @@ func tail(path string, n int) string {
 	}
 	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
-}
-
-// freeLoopbackAddress is a loopback address with a port free right now.
-func freeLoopbackAddress() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().String(), nil
 }

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -174,7 +173,7 @@ func (b *bench) stop() {
 
 // startOperator runs bin/manager limited to quota (0: unlimited).
 func (b *bench) startOperator(quota float64, namespace string) error {
-	probe, err := freeAddress()
+	probe, err := testenv.FreeLocalAddress()
 	if err != nil {
 		return err
 	}
@@ -431,13 +430,4 @@ func printTable(results []result) {
 			r.calls["RemovePermission"], r.throttled, p50, p99, float64(r.peakRSS)/(1<<20))
 	}
 	_ = w.Flush()
-}
-
-func freeAddress() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().String(), nil
 }

@@ -348,7 +348,7 @@ func (d *demo) startOperator(ctx context.Context) error {
 	const step = "starting the operator"
 
 	// A port of our choosing, so that we can poll the readiness probe.
-	probeAddr, err := freeLocalAddress()
+	probeAddr, err := testenv.FreeLocalAddress()
 	if err != nil {
 		return failed(step, err)
 	}
@@ -810,16 +810,6 @@ type statusRecorder struct {
 func (r *statusRecorder) WriteHeader(status int) {
 	r.status = status
 	r.ResponseWriter.WriteHeader(status)
-}
-
-// freeLocalAddress returns a 127.0.0.1 address with a port free right now.
-func freeLocalAddress() (string, error) {
-	listener, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer func() { _ = listener.Close() }()
-	return listener.Addr().String(), nil
 }
 
 func objectName(obj client.Object) string { return obj.GetNamespace() + "/" + obj.GetName() }

@@ -5,6 +5,7 @@ package testenv
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -54,4 +55,15 @@ func New() (*envtest.Environment, error) {
 		ErrorIfCRDPathMissing:   true,
 		ControlPlaneStopTimeout: 30 * time.Second,
 	}, nil
+}
+
+// FreeLocalAddress is a 127.0.0.1 address with a port free right now, for a
+// process the caller is about to start (probes of an operator it runs).
+func FreeLocalAddress() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().String(), nil
 }
