@@ -1,0 +1,129 @@
+package writer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
+)
+
+// statementsWriter is the Statements strategy: one AddPermission or
+// RemovePermission call per statement.
+type statementsWriter struct {
+	shared *sharedPolicy
+	port   awslambda.Lambda
+	target policy.FunctionRef
+}
+
+// errChanged says that the policy changed since it was observed: plan again.
+type errChanged struct{ err *Error }
+
+func (e errChanged) Error() string { return e.err.Error() }
+
+// errNeedRevision says that the plan replaces a statement and the view has
+// no revision to guard the replacement with: read the policy and plan again.
+var errNeedRevision = errors.New("a replacement needs the policy's revision")
+
+func (w *statementsWriter) Write(ctx context.Context, fresh Freshness, plan Planner) (Applied, error) {
+	defer w.shared.lock()()
+	var applied Applied
+	needRevision := false
+	for tries := 1; ; {
+		observed, err := w.shared.observe(ctx, w.port, w.target, fresh, needRevision)
+		if err != nil {
+			return applied, &Error{Doing: "reading the policy of " + w.target.ResourceARN(), Read: true, Err: err}
+		}
+		p := plan(observed)
+		if p.Empty() {
+			return applied, nil
+		}
+		err = w.apply(ctx, observed.RevisionID, p, &applied)
+		var changed errChanged
+		switch {
+		case err == nil:
+			return applied, nil
+		case errors.Is(err, errNeedRevision):
+			needRevision = true
+		case errors.As(err, &changed) && tries < maxTries:
+			tries++
+			needRevision = false
+		case errors.As(err, &changed):
+			return applied, changed.err
+		default:
+			return applied, err
+		}
+	}
+}
+
+// apply makes the plan's writes: removals first, then each put. The
+// revision guards the first write only; Lambda's answer does not give the
+// next one.
+func (w *statementsWriter) apply(ctx context.Context, revision string, p Plan, applied *Applied) error {
+	arn := w.target.ResourceARN()
+	for _, rm := range p.Removes {
+		// Guarded by the revision when the view has it. Right after other
+		// removals it does not, and reading the policy again before each
+		// would double the cost of deleting many objects; the plan saw the
+		// statement in the view, which holds every write of ours.
+		err := w.port.RemovePermission(ctx, w.target, rm.Sid, revision)
+		revision = ""
+		doing := fmt.Sprintf("removing statement %q from %s", rm.Sid, arn)
+		switch kind := awslambda.KindOf(err); {
+		case err == nil:
+			w.shared.removed(rm.Sid)
+			applied.Writes = append(applied.Writes, Written{Operation: "RemovePermission", Sid: rm.Sid, Change: Removed})
+		case kind == awslambda.NotFound:
+			w.shared.removed(rm.Sid) // the function, the policy or the statement is gone already
+		case kind == awslambda.StaleRevision:
+			w.shared.forget()
+			return errChanged{&Error{Doing: doing, Err: err}}
+		default:
+			w.shared.forget() // a failed write may still have happened
+			return &Error{Doing: doing, Err: err}
+		}
+	}
+	for _, put := range p.Puts {
+		sid := put.Permission.StatementID
+		if put.Replaces != nil {
+			// Lambda has no update: remove under the revision the plan was
+			// made at, so that a concurrent change fails the call instead of
+			// being lost, then add.
+			if revision == "" {
+				return errNeedRevision
+			}
+			err := w.port.RemovePermission(ctx, w.target, sid, revision)
+			revision = ""
+			doing := fmt.Sprintf("removing statement %q from %s to replace it", sid, arn)
+			switch kind := awslambda.KindOf(err); {
+			case err == nil:
+				w.shared.removed(sid)
+				applied.Writes = append(applied.Writes, Written{Operation: "RemovePermission", Sid: sid, Change: Removed, Replacing: true})
+			case kind == awslambda.StaleRevision || kind == awslambda.NotFound:
+				w.shared.forget()
+				return errChanged{&Error{Doing: doing, Err: err}}
+			default:
+				w.shared.forget()
+				return &Error{Doing: doing, Err: err}
+			}
+		}
+		stored, err := w.port.AddPermission(ctx, w.target, put.Permission)
+		revision = ""
+		doing := fmt.Sprintf("adding statement %q to %s", sid, arn)
+		switch kind := awslambda.KindOf(err); {
+		case err == nil:
+			w.shared.added(stored)
+			applied.Writes = append(applied.Writes, Written{Operation: "AddPermission", Sid: sid, Change: Added, Stored: stored})
+		case kind == awslambda.StatementExists:
+			// Another writer added this Sid since the read: plan again, to
+			// replace it with ours.
+			w.shared.forget()
+			return errChanged{&Error{Doing: doing, Err: err}}
+		default:
+			w.shared.forget()
+			return &Error{Doing: doing, Err: err}
+		}
+	}
+	return nil
+}

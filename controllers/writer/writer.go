@@ -1,0 +1,171 @@
+// Package writer is the one place where a Lambda policy is changed. There is
+// one Writer per policy (of a function, a version or an alias), shared by
+// every object with a statement in it, whichever reconciler it belongs to.
+//
+// A Writer keeps the operator's view of its policy: read from Lambda when it
+// is older than the caller allows, and kept current by the Writer's own
+// writes in between, so that a thousand objects on one function cost one
+// GetPolicy per sync period, not a thousand. A reconciler hands it a
+// Planner, a pure function from the policy as observed to the statements to
+// put and remove; the Writer runs it against the view and makes the writes
+// under the policy's RevisionId. When the policy changed under a write (412,
+// a Sid that appeared, a statement already gone), it reads again and plans
+// again, a few times, instead of writing from a stale read.
+//
+// How writes are made is the Strategy. Statements, the first, makes one
+// AddPermission or RemovePermission call per statement, and a replacement is
+// a remove under the RevisionId followed by an add.
+package writer
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
+)
+
+// maxTries bounds how often one Write tries its writes when other writers
+// keep changing the policy between its read and its write.
+const maxTries = 4
+
+// Writer observes and changes one policy.
+type Writer interface {
+	// Write observes the policy as fresh allows, asks plan what to change,
+	// and makes the changes, planning again from a fresh read when the
+	// policy changed under a write. It returns every write made, also when
+	// it fails part-way.
+	Write(ctx context.Context, fresh Freshness, plan Planner) (Applied, error)
+}
+
+// Strategy is how a Writer makes its writes.
+type Strategy string
+
+const (
+	// Statements writes one statement per call with AddPermission and
+	// RemovePermission: what every tool has always used, and the only way
+	// that needs no more than lambda:AddPermission and lambda:RemovePermission.
+	Statements Strategy = "Statements"
+)
+
+// Planner decides, from the policy as observed, what to write. It must be a
+// pure function of what it is given and what it closes over: it may run
+// more than once, against newer reads, before the writes are made.
+type Planner func(Observed) Plan
+
+// Observed is the policy as the operator knows it.
+type Observed struct {
+	Document policy.PolicyDocument
+	// RevisionID is the revision the document was read at. It is empty when
+	// the function has no policy, and when the operator has written since
+	// the read: AddPermission and RemovePermission do not return the new one.
+	RevisionID string
+}
+
+// Freshness says how old a view of a policy may be.
+type Freshness struct {
+	MaxAge    time.Duration // read again when the view is older than this
+	NotBefore time.Time     // read again when the view was read before this (a user asked for a check)
+}
+
+// Plan is what one reconcile writes to one policy. The zero Plan writes
+// nothing.
+type Plan struct {
+	Puts    []Put    // statements to add, or to replace
+	Removes []Remove // statements to remove
+}
+
+// Empty reports whether the plan writes nothing.
+func (p Plan) Empty() bool { return len(p.Puts) == 0 && len(p.Removes) == 0 }
+
+// Put puts one statement in the policy under its Sid.
+type Put struct {
+	Permission policy.Permission // the statement as AddPermission takes it
+	Statement  policy.Statement  // and as Lambda stores it
+	// Replaces is what the Sid holds now, when it holds anything: the write
+	// is then a replacement, guarded by the revision it was seen at.
+	Replaces *policy.StoredStatement
+}
+
+// Remove takes the statement Sid out of the policy.
+type Remove struct {
+	Sid string
+}
+
+// Applied lists the writes a Write made, in order.
+type Applied struct {
+	Writes []Written
+}
+
+// Written is one write that Lambda accepted.
+type Written struct {
+	Operation string // the Lambda operation that made it: AddPermission, RemovePermission
+	Sid       string
+	Change    Change
+	Stored    string // Added: the statement as Lambda stored it
+	Replacing bool   // Removed: to put a new statement under the same Sid
+}
+
+// Change is what a write did to a statement.
+type Change string
+
+const (
+	Added   Change = "Added"
+	Removed Change = "Removed"
+)
+
+// Error is a failed read or write of a policy.
+type Error struct {
+	Doing string // what failed, for a person: "adding statement "s3" to arn:…"
+	// Read is true when the policy could not be read, so nothing was
+	// written: whatever was in place is still in place as far as anyone knows.
+	Read bool
+	Err  error // the classified Lambda failure (*awslambda.Error)
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s: %v", e.Doing, e.Err) }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Writers hands out the Writer of each policy. The Writers of one policy
+// share its view and take turns, whichever identity's port they call
+// through: Lambda is known to drop statements when AddPermission and
+// RemovePermission calls on one function run in parallel (SPEC §8).
+type Writers struct {
+	Now func() time.Time // the clock that dates the views (default time.Now)
+
+	mu       sync.Mutex
+	policies map[string]*sharedPolicy // by resource ARN, which names the account
+}
+
+// For returns the Writer of target's policy (target is complete: partition,
+// region and account known), calling Lambda through port.
+func (ws *Writers) For(port awslambda.Lambda, target policy.FunctionRef, strategy Strategy) Writer {
+	shared := ws.policy(target.ResourceARN())
+	switch strategy {
+	default:
+		return &statementsWriter{shared: shared, port: port, target: target}
+	}
+}
+
+func (ws *Writers) policy(resourceARN string) *sharedPolicy {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if ws.policies == nil {
+		ws.policies = map[string]*sharedPolicy{}
+	}
+	p, ok := ws.policies[resourceARN]
+	if !ok {
+		p = &sharedPolicy{now: ws.now}
+		ws.policies[resourceARN] = p
+	}
+	return p
+}
+
+func (ws *Writers) now() time.Time {
+	if ws.Now != nil {
+		return ws.Now()
+	}
+	return time.Now()
+}
