@@ -1,5 +1,6 @@
-// Command manager runs the lambda-permission-operator: the LambdaPermission
-// controller, with leader election, health probes and metrics.
+// Command manager runs the lambda-permission-operator: the LambdaPermission,
+// LambdaFunctionURLPermission and LambdaPermissionAccount controllers, with
+// leader election, health probes and metrics.
 package main
 
 import (
@@ -124,25 +125,19 @@ func main() {
 		exitWithMessage("creating the manager", err)
 	}
 
-	lambdaClients := awslambda.NewClients(awsConfig, limits)
-	reconciler := &controllers.LambdaPermissionReconciler{
-		Client:        mgr.GetClient(),
-		Lambda:        lambdaClients,
-		Recorder:      mgr.GetEventRecorder("lambda-permission-operator"),
-		DefaultRegion: awsConfig.Region,
-		SyncPeriod:    syncPeriod,
-		Guardrails:    guardrails,
-		DryRun:        dryRun,
-	}
-	if err := reconciler.SetupWithManager(mgr, maxConcurrent); err != nil {
-		exitWithMessage("setting up the LambdaPermission controller", err)
-	}
-	accounts := &controllers.AccountReconciler{Client: mgr.GetClient(), AWS: lambdaClients}
-	if err := accounts.SetupWithManager(mgr); err != nil {
-		exitWithMessage("setting up the LambdaPermissionAccount controller", err)
-	}
-	if err := (&controllers.FunctionURLReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
-		exitWithMessage("setting up the LambdaFunctionURLPermission controller", err)
+	// Every call to AWS is counted, by whichever controller makes it.
+	controllers.InstrumentAWS(&awsConfig)
+	err = controllers.Setup(mgr, controllers.Options{
+		Lambda:                  awslambda.NewClients(awsConfig, limits),
+		Recorder:                mgr.GetEventRecorder("lambda-permission-operator"),
+		DefaultRegion:           awsConfig.Region,
+		SyncPeriod:              syncPeriod,
+		Guardrails:              guardrails,
+		DryRun:                  dryRun,
+		MaxConcurrentReconciles: maxConcurrent,
+	})
+	if err != nil {
+		exitWithMessage("setting up the controllers", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		exitWithMessage("adding the health check", err)

@@ -3,7 +3,6 @@ package controllers
 import (
 	"context"
 	"path"
-	"sort"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -13,14 +12,6 @@ import (
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
-)
-
-// Reasons for refusals made before any AWS call.
-const (
-	ReasonAccountNotAllowed  = "AccountNotAllowed"
-	ReasonFunctionNotAllowed = "FunctionNotAllowed"
-	ReasonPublicAccessDenied = "PublicAccessDenied"
-	ReasonSourceRequired     = "SourceRequired"
 )
 
 // GuardrailSettings are the operator-wide guardrails (its flags); a
@@ -41,68 +32,84 @@ func (g GuardrailSettings) overriddenBy(o lambdav1alpha1.Guardrails) GuardrailSe
 }
 
 // grant is what an object may do in AWS once allowed: act as identity on
-// target, within the account's guardrails.
+// target.
 type grant struct {
-	identity   awslambda.Identity
-	target     policy.FunctionRef
-	guardrails GuardrailSettings
-	account    string // the LambdaPermissionAccount that allowed it; empty for the operator's own account
+	identity awslambda.Identity
+	target   policy.FunctionRef
 }
 
 // authorize decides, before any AWS call but STS's, whether obj may grant on
-// target and as whom. The account is the one in functionName, else the
-// default LambdaPermissionAccount's, else the operator's own. A declared account
-// admits only the namespaces and functions its rules list; an undeclared
-// one other than the operator's own is refused.
+// target and as whom (see decideAccess).
 func (r *LambdaPermissionReconciler) authorize(ctx context.Context, obj *lambdav1alpha1.LambdaPermission, target policy.FunctionRef, perm policy.Permission) (grant, error) {
 	var accounts lambdav1alpha1.LambdaPermissionAccountList
 	if err := r.List(ctx, &accounts); err != nil {
 		return grant{}, err
 	}
-	accountID := target.AccountID
-	if accountID == "" {
-		if d := defaultAccount(accounts.Items); d != nil {
-			accountID = d.Spec.AccountID
-		}
-	}
 	own, _, err := r.Lambda.Caller(ctx, awslambda.Identity{})
 	if err != nil {
 		return grant{}, lambdaFailure(err, "finding the operator's own AWS account")
 	}
-	if accountID == "" {
-		accountID = own // a bare name is in the operator's own account
-	}
-	g := grant{target: target, guardrails: r.Guardrails}
-	account := findAccount(accounts.Items, accountID)
-	if account == nil {
-		if accountID != own {
-			return grant{}, stalled(ReasonAccountNotAllowed,
-				"no LambdaPermissionAccount declares account %s; a cluster admin must declare it before objects may grant in it", accountID)
-		}
-		return g, checkGuardrails(perm, g.guardrails, "the operator's flags")
-	}
-
 	var ns corev1.Namespace
 	if err := r.Get(ctx, client.ObjectKey{Name: obj.Namespace}, &ns); err != nil {
 		return grant{}, err
 	}
-	rules := rulesFor(account, labels.Set(ns.Labels))
+	return decideAccess(accessRequest{
+		Namespace: obj.Namespace, NamespaceLabels: ns.Labels, Target: target, Permission: perm,
+		Accounts: accounts.Items, OwnAccount: own, Guardrails: r.Guardrails,
+	})
+}
+
+// accessRequest is everything decideAccess looks at.
+type accessRequest struct {
+	Namespace       string
+	NamespaceLabels labels.Set
+	Target          policy.FunctionRef // as the spec names it: region and account may be empty
+	Permission      policy.Permission
+	Accounts        []lambdav1alpha1.LambdaPermissionAccount
+	OwnAccount      string            // the operator's own AWS account
+	Guardrails      GuardrailSettings // the operator's flags
+}
+
+// decideAccess decides whether an object may grant and as whom. The
+// account is the one in functionName, else the default
+// LambdaPermissionAccount's, else the operator's own. A declared account
+// admits only the namespaces and functions its rules list, within its
+// guardrails; an undeclared one other than the operator's own is refused.
+func decideAccess(req accessRequest) (grant, error) {
+	accountID := req.Target.AccountID
+	if accountID == "" {
+		if d := defaultAccount(req.Accounts); d != nil {
+			accountID = d.Spec.AccountID
+		}
+	}
+	if accountID == "" {
+		accountID = req.OwnAccount // a bare name is in the operator's own account
+	}
+	g := grant{target: req.Target}
+	account := findAccount(req.Accounts, accountID)
+	if account == nil {
+		if accountID != req.OwnAccount {
+			return grant{}, stalled(ReasonAccountNotAllowed,
+				"no LambdaPermissionAccount declares account %s; a cluster admin must declare it before objects may grant in it", accountID)
+		}
+		return g, checkGuardrails(req.Permission, req.Guardrails, "the operator's flags")
+	}
+
+	rules := rulesFor(account, req.NamespaceLabels)
 	if len(rules) == 0 {
 		return grant{}, stalled(ReasonAccountNotAllowed,
-			"namespace %s may not grant in account %s: no access rule of LambdaPermissionAccount %s selects it", obj.Namespace, account.Spec.AccountID, account.Name)
+			"namespace %s may not grant in account %s: no access rule of LambdaPermissionAccount %s selects it", req.Namespace, account.Spec.AccountID, account.Name)
 	}
 	g.target.AccountID = account.Spec.AccountID
-	if target.Region == "" {
+	if req.Target.Region == "" {
 		g.target = g.target.WithDefaults(account.Spec.DefaultRegion, "")
 	}
 	if !functionAllowed(rules, g.target) {
 		return grant{}, stalled(ReasonFunctionNotAllowed,
-			"namespace %s may not grant on function %s: LambdaPermissionAccount %s allows it only %v", obj.Namespace, g.target.Name, account.Name, allowedPatterns(rules))
+			"namespace %s may not grant on function %s: LambdaPermissionAccount %s allows it only %v", req.Namespace, g.target.Name, account.Name, allowedPatterns(rules))
 	}
-	g.account = account.Name
 	g.identity = identityOf(account)
-	g.guardrails = r.Guardrails.overriddenBy(account.Spec.Guardrails)
-	return g, checkGuardrails(perm, g.guardrails, "LambdaPermissionAccount "+account.Name)
+	return g, checkGuardrails(req.Permission, req.Guardrails.overriddenBy(account.Spec.Guardrails), "LambdaPermissionAccount "+account.Name)
 }
 
 func identityOf(a *lambdav1alpha1.LambdaPermissionAccount) awslambda.Identity {
@@ -110,7 +117,7 @@ func identityOf(a *lambdav1alpha1.LambdaPermissionAccount) awslambda.Identity {
 }
 
 // findAccount returns the account object for accountID; with several, the
-// first by name, so the choice is stable.
+// first by name.
 func findAccount(accounts []lambdav1alpha1.LambdaPermissionAccount, accountID string) *lambdav1alpha1.LambdaPermissionAccount {
 	return firstByName(accounts, func(a *lambdav1alpha1.LambdaPermissionAccount) bool { return a.Spec.AccountID == accountID })
 }
@@ -121,14 +128,16 @@ func defaultAccount(accounts []lambdav1alpha1.LambdaPermissionAccount) *lambdav1
 	return firstByName(accounts, func(a *lambdav1alpha1.LambdaPermissionAccount) bool { return a.Spec.Default })
 }
 
+// firstByName is the matching account first by name, so that the choice
+// among several is stable.
 func firstByName(accounts []lambdav1alpha1.LambdaPermissionAccount, match func(*lambdav1alpha1.LambdaPermissionAccount) bool) *lambdav1alpha1.LambdaPermissionAccount {
-	sort.Slice(accounts, func(i, j int) bool { return accounts[i].Name < accounts[j].Name })
+	var first *lambdav1alpha1.LambdaPermissionAccount
 	for i := range accounts {
-		if match(&accounts[i]) {
-			return &accounts[i]
+		if match(&accounts[i]) && (first == nil || accounts[i].Name < first.Name) {
+			first = &accounts[i]
 		}
 	}
-	return nil
+	return first
 }
 
 func rulesFor(account *lambdav1alpha1.LambdaPermissionAccount, namespaceLabels labels.Set) []lambdav1alpha1.AccountAccessRule {

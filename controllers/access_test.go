@@ -79,6 +79,7 @@ func functionNameOf(functionName string) string {
 }
 
 func TestGuardrailsRefuseBeforeAnyCall(t *testing.T) {
+	integration(t)
 	fn := newName("guarded")
 	newFunction(t, fn)
 	t.Run("public", func(t *testing.T) {
@@ -108,6 +109,7 @@ func TestGuardrailsRefuseBeforeAnyCall(t *testing.T) {
 }
 
 func TestAccountsAdmitNamespacesAndFunctions(t *testing.T) {
+	integration(t)
 	fn := newName("payments")
 	newFunction(t, fn)
 	payments := newNamespace(t, map[string]string{"team": "payments"})
@@ -152,6 +154,7 @@ func TestAccountsAdmitNamespacesAndFunctions(t *testing.T) {
 }
 
 func TestUndeclaredAccountIsRefused(t *testing.T) {
+	integration(t)
 	obj := permission(newName("foreign"), "arn:aws:lambda:us-east-2:"+otherAccount+":function:theirs", s3Spec)
 	expectRefused(t, obj, controllers.ReasonAccountNotAllowed, "no LambdaPermissionAccount declares account "+otherAccount)
 }
@@ -159,6 +162,7 @@ func TestUndeclaredAccountIsRefused(t *testing.T) {
 // A function in another account, reached by assuming a role there with an
 // external id; its statement is written with the role's credentials.
 func TestCrossAccountThroughAnAssumedRole(t *testing.T) {
+	integration(t)
 	role := "arn:aws:iam::" + otherAccount + ":role/lambda-permission-operator"
 	if err := emu.AddRole(emulator.Role{ARN: role, ExternalID: "cluster-7", TrustedAccounts: []string{account}}); err != nil {
 		t.Fatal(err)
@@ -224,6 +228,7 @@ func TestCrossAccountThroughAnAssumedRole(t *testing.T) {
 }
 
 func TestObserveNeverWrites(t *testing.T) {
+	integration(t)
 	fn := newName("observed")
 	newFunction(t, fn)
 	spec := s3Spec
@@ -266,6 +271,7 @@ func TestObserveNeverWrites(t *testing.T) {
 }
 
 func TestAdoptionOfAnIdenticalStatement(t *testing.T) {
+	integration(t)
 	fn := newName("adopt")
 	newFunction(t, fn)
 	addOutside(t, fn, "", &lambda.AddPermissionInput{StatementId: aws.String("s3"), Action: aws.String(s3Spec.Action),

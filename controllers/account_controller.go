@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -32,37 +30,32 @@ func (r *AccountReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	before := account.DeepCopy()
-	identity := awslambda.Identity{RoleARN: account.Spec.RoleARN, ExternalID: account.Spec.ExternalID, SessionName: account.Spec.SessionName}
-	ready := metav1.Condition{Type: ConditionReady, Status: metav1.ConditionTrue, Reason: "IdentityVerified", ObservedGeneration: account.Generation}
+	identity := identityOf(account)
 	callerAccount, arn, err := r.AWS.Caller(ctx, identity)
-	switch {
-	case err != nil:
-		ready.Status, ready.Reason = metav1.ConditionFalse, "IdentityFailed"
-		ready.Message = "cannot act as this account's identity: " + err.Error()
-	case callerAccount != account.Spec.AccountID:
-		ready.Status, ready.Reason = metav1.ConditionFalse, "WrongAccount"
-		ready.Message = "the identity " + arn + " belongs to account " + callerAccount + ", not " + account.Spec.AccountID + "; set roleArn to a role in " + account.Spec.AccountID
-	default:
-		ready.Message = "acting as " + arn
-	}
+	outcome := identityOutcome(account.Spec.AccountID, callerAccount, arn, err)
 	account.Status.CallerArn = arn
 	account.Status.ObservedGeneration = account.Generation
-	meta.SetStatusCondition(&account.Status.Conditions, ready)
-	// A failing identity needs a person (kstatus: Failed, Argo CD: Degraded).
-	if ready.Status == metav1.ConditionTrue {
-		meta.RemoveStatusCondition(&account.Status.Conditions, ConditionStalled)
-	} else {
-		stalledCondition := ready
-		stalledCondition.Type, stalledCondition.Status = ConditionStalled, metav1.ConditionTrue
-		meta.SetStatusCondition(&account.Status.Conditions, stalledCondition)
-	}
+	setConditions(&account.Status.Conditions, account.Generation, outcome, ReasonIdentityVerified, "acting as "+arn)
 	if err := r.Status().Patch(ctx, account, client.MergeFrom(before)); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if ready.Status != metav1.ConditionTrue {
+	if outcome != nil {
 		return ctrl.Result{RequeueAfter: accountRecheck}, nil
 	}
 	return ctrl.Result{}, nil
+}
+
+// identityOutcome says whether the operator can act in the account it
+// declares: nil, or why not. A failing identity needs a person (kstatus:
+// Failed, Argo CD: Degraded).
+func identityOutcome(accountID, callerAccount, arn string, err error) error {
+	switch {
+	case err != nil:
+		return stalled(ReasonIdentityFailed, "cannot act as this account's identity: %v", err)
+	case callerAccount != accountID:
+		return stalled(ReasonWrongAccount, "the identity %s belongs to account %s, not %s; set roleArn to a role in %s", arn, callerAccount, accountID, accountID)
+	}
+	return nil
 }
 
 // SetupWithManager registers the controller.

@@ -12,6 +12,7 @@ import (
 // N objects over F functions cost about one call each and two per function,
 // not one read per object per sync.
 func TestCallBudgets(t *testing.T) {
+	integration(t)
 	const functionCount, perFunction = 3, 20
 	const n = functionCount * perFunction
 	var functions []string

@@ -7,13 +7,11 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 )
 
 // Condition types, as kstatus (sigs.k8s.io/cli-utils/pkg/kstatus) reads
 // them: Reconciling=True is InProgress, Stalled=True is Failed, and Ready=True
-// at the current generation is Current.
+// at the current generation is Current. All three kinds use them.
 const (
 	ConditionReady       = "Ready"
 	ConditionReconciling = "Reconciling"
@@ -32,9 +30,30 @@ const (
 	ReasonAccessDenied     = "AccessDenied"     // the operator's AWS identity may not do this
 	ReasonRetrying         = "Retrying"         // Lambda failed, was busy or could not be reached; retrying
 	ReasonStaleRevision    = "StaleRevision"    // the policy kept changing under us; retrying
-	ReasonDeleting         = "Deleting"         // removing the statement before the object goes
 	ReasonDriftDetected    = "DriftDetected"    // managementPolicy Observe: the policy differs from the spec
 	ReasonDryRun           = "DryRun"           // --dry-run: the write the spec needs was reported, not made
+
+	// Refusals made before any AWS call.
+	ReasonAccountNotAllowed  = "AccountNotAllowed"
+	ReasonFunctionNotAllowed = "FunctionNotAllowed"
+	ReasonPublicAccessDenied = "PublicAccessDenied"
+	ReasonSourceRequired     = "SourceRequired"
+
+	// A LambdaPermissionAccount's identity.
+	ReasonIdentityVerified = "IdentityVerified" // the operator acts as the account's identity, in that account
+	ReasonIdentityFailed   = "IdentityFailed"   // the identity could not be used (AssumeRole or STS failed)
+	ReasonWrongAccount     = "WrongAccount"     // the identity belongs to another account
+)
+
+// Reasons of the Events that record what was done to a policy.
+const (
+	EventAdded               = "Added"               // a statement was added
+	EventRemoved             = "Removed"             // a statement was removed
+	EventAdopted             = "Adopted"             // a statement already in place was taken over without a write
+	EventDriftCorrected      = "DriftCorrected"      // a statement removed or changed outside was restored
+	EventLeftInPlace         = "LeftInPlace"         // a statement changed outside was not removed
+	EventRetained            = "Retained"            // deletionPolicy Retain or Observe: the statement stays
+	EventUnexpectedStatement = "UnexpectedStatement" // Lambda stored other than predicted: a bug to report
 )
 
 // stateError is a failure with the condition it shows as. Stalled ones need
@@ -45,10 +64,10 @@ type stateError struct {
 	Stalled bool
 	// RetryAfter, when set, replaces the controller's exponential backoff.
 	RetryAfter time.Duration
-	// ReadOnly marks a failure to read the policy, not to change it: a
+	// ReadFailed marks a failure to read the policy, not to change it: a
 	// statement that was in place is still in place as far as anyone knows.
-	ReadOnly bool
-	Err      error
+	ReadFailed bool
+	Err        error
 }
 
 func (e *stateError) Error() string {
@@ -68,35 +87,45 @@ func retrying(reason string, err error, format string, args ...any) *stateError 
 	return &stateError{Reason: reason, Message: fmt.Sprintf(format, args...), Err: err}
 }
 
-// setConditions writes the three conditions for the outcome of a reconcile:
-// nil means the statement is in place.
-func setConditions(obj *lambdav1alpha1.LambdaPermission, outcome error) {
-	conditions := &obj.Status.Conditions
-	gen := obj.Generation
+// stateOf is the state an outcome shows as: nil when done, and Retrying for
+// a failure that is not a stateError (the Kubernetes API, say).
+func stateOf(outcome error) *stateError {
 	if outcome == nil {
+		return nil
+	}
+	var state *stateError
+	if errors.As(outcome, &state) {
+		return state
+	}
+	return &stateError{Reason: ReasonRetrying, Message: outcome.Error(), Err: outcome}
+}
+
+// setConditions writes Ready, Reconciling and Stalled for the outcome of a
+// reconcile at generation, the same way for every kind: nil means done, and
+// Ready is then True with readyReason and readyMessage; a stalled failure
+// needs a person; any other is being retried.
+func setConditions(conditions *[]metav1.Condition, generation int64, outcome error, readyReason, readyMessage string) {
+	state := stateOf(outcome)
+	if state == nil {
 		meta.SetStatusCondition(conditions, metav1.Condition{Type: ConditionReady, Status: metav1.ConditionTrue,
-			Reason: ReasonSynced, Message: "the statement is in the function's policy as specified", ObservedGeneration: gen})
+			Reason: readyReason, Message: readyMessage, ObservedGeneration: generation})
 		meta.RemoveStatusCondition(conditions, ConditionReconciling)
 		meta.RemoveStatusCondition(conditions, ConditionStalled)
 		return
-	}
-	var state *stateError
-	if !errors.As(outcome, &state) {
-		state = &stateError{Reason: ReasonRetrying, Err: outcome}
 	}
 	message := state.Message
 	if message == "" {
 		message = state.Error()
 	}
 	meta.SetStatusCondition(conditions, metav1.Condition{Type: ConditionReady, Status: metav1.ConditionFalse,
-		Reason: state.Reason, Message: message, ObservedGeneration: gen})
+		Reason: state.Reason, Message: message, ObservedGeneration: generation})
 	if state.Stalled {
 		meta.SetStatusCondition(conditions, metav1.Condition{Type: ConditionStalled, Status: metav1.ConditionTrue,
-			Reason: state.Reason, Message: message, ObservedGeneration: gen})
+			Reason: state.Reason, Message: message, ObservedGeneration: generation})
 		meta.RemoveStatusCondition(conditions, ConditionReconciling)
 		return
 	}
 	meta.SetStatusCondition(conditions, metav1.Condition{Type: ConditionReconciling, Status: metav1.ConditionTrue,
-		Reason: state.Reason, Message: message, ObservedGeneration: gen})
+		Reason: state.Reason, Message: message, ObservedGeneration: generation})
 	meta.RemoveStatusCondition(conditions, ConditionStalled)
 }

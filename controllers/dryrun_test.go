@@ -47,6 +47,7 @@ func startDryRunOperator(t *testing.T) {
 }
 
 func TestDryRunReportsThePlanAndNeverWrites(t *testing.T) {
+	integration(t)
 	startDryRunOperator(t)
 	fn := newName("plan")
 	newFunction(t, fn)

@@ -20,6 +20,14 @@ import (
 // again at its LambdaPermissions while their statements are being removed.
 const requeueWhileChildrenGo = 2 * time.Second
 
+// URLFinalizer holds a LambdaFunctionURLPermission until its two
+// LambdaPermissions are gone (and with them, or not, their statements).
+const URLFinalizer = "lambda.permissions.dev/permissions"
+
+// legacyURLFinalizer is the name URLFinalizer had before it had its own;
+// objects that still carry it are moved to URLFinalizer.
+const legacyURLFinalizer = Finalizer
+
 // FunctionURLReconciler keeps the two LambdaPermissions a function URL
 // needs: lambda:InvokeFunctionUrl with the URL's auth type, and
 // lambda:InvokeFunction for calls made through the URL (AWS, October 2025).
@@ -43,7 +51,8 @@ func (r *FunctionURLReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if !url.DeletionTimestamp.IsZero() {
 		return r.finalize(ctx, url)
 	}
-	if controllerutil.AddFinalizer(url, Finalizer) {
+	added := controllerutil.AddFinalizer(url, URLFinalizer)
+	if controllerutil.RemoveFinalizer(url, legacyURLFinalizer) || added {
 		if err := r.Update(ctx, url); err != nil {
 			return ctrl.Result{}, client.IgnoreNotFound(err)
 		}
@@ -75,7 +84,7 @@ func (r *FunctionURLReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if failure == nil {
 		failure = childrenState(children)
 	}
-	setURLConditions(url, failure)
+	setConditions(&url.Status.Conditions, url.Generation, failure, ReasonSynced, "both statements of the function URL are in place")
 	return ctrl.Result{}, client.IgnoreNotFound(r.Status().Patch(ctx, url, client.MergeFrom(before)))
 }
 
@@ -130,24 +139,10 @@ func childrenState(children []*lambdav1alpha1.LambdaPermission) error {
 	return nil
 }
 
-func setURLConditions(url *lambdav1alpha1.LambdaFunctionURLPermission, state error) {
-	// The same three conditions as a LambdaPermission's, so kstatus and the
-	// Argo CD check read both kinds alike.
-	holder := &lambdav1alpha1.LambdaPermission{}
-	holder.Generation = url.Generation
-	holder.Status.Conditions = url.Status.Conditions
-	setConditions(holder, state)
-	url.Status.Conditions = holder.Status.Conditions
-	if state == nil {
-		meta.SetStatusCondition(&url.Status.Conditions, metav1.Condition{Type: ConditionReady, Status: metav1.ConditionTrue,
-			Reason: ReasonSynced, Message: "both statements of the function URL are in place", ObservedGeneration: url.Generation})
-	}
-}
-
 // finalize deletes both LambdaPermissions and waits until they are gone (so
 // their statements are removed or retained as they say) before letting go.
 func (r *FunctionURLReconciler) finalize(ctx context.Context, url *lambdav1alpha1.LambdaFunctionURLPermission) (ctrl.Result, error) {
-	if !controllerutil.ContainsFinalizer(url, Finalizer) {
+	if !controllerutil.ContainsFinalizer(url, URLFinalizer) && !controllerutil.ContainsFinalizer(url, legacyURLFinalizer) {
 		return ctrl.Result{}, nil
 	}
 	remaining := 0
@@ -173,7 +168,8 @@ func (r *FunctionURLReconciler) finalize(ctx context.Context, url *lambdav1alpha
 	if remaining > 0 {
 		return ctrl.Result{RequeueAfter: requeueWhileChildrenGo}, nil
 	}
-	controllerutil.RemoveFinalizer(url, Finalizer)
+	controllerutil.RemoveFinalizer(url, URLFinalizer)
+	controllerutil.RemoveFinalizer(url, legacyURLFinalizer)
 	return ctrl.Result{}, client.IgnoreNotFound(r.Update(ctx, url))
 }
 

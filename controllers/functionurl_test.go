@@ -41,6 +41,7 @@ func waitURLCondition(t *testing.T, url *lambdav1alpha1.LambdaFunctionURLPermiss
 // One object grants IAM-authenticated access to a function URL: both
 // statements AWS requires appear, and both go when the object goes.
 func TestFunctionURLPairIsCreatedAndRemovedTogether(t *testing.T) {
+	integration(t)
 	fn := newName("url")
 	newFunction(t, fn)
 	url := functionURL(newName("site"), fn, lambdav1alpha1.LambdaFunctionURLPermissionSpec{
@@ -85,6 +86,7 @@ func TestFunctionURLPairIsCreatedAndRemovedTogether(t *testing.T) {
 
 // A public URL is refused by default, for both statements, without a call.
 func TestPublicFunctionURLNeedsAnAdmin(t *testing.T) {
+	integration(t)
 	fn := newName("public-url")
 	newFunction(t, fn)
 	url := functionURL(newName("open"), fn, lambdav1alpha1.LambdaFunctionURLPermissionSpec{AuthType: "NONE"})

@@ -1,16 +1,19 @@
-// Package controllers holds the LambdaPermission controller.
+// Package controllers holds the operator's three reconcilers
+// (LambdaPermission, LambdaFunctionURLPermission, LambdaPermissionAccount)
+// and the decisions they make: plans, conditions, requeues, access rules
+// and guardrails. Decisions are pure functions; policies are changed only
+// through the writer package, and Lambda is reached only through awslambda.
 package controllers
 
 import (
 	"context"
 	"errors"
-	"fmt"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -20,25 +23,18 @@ import (
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
 )
 
 // Finalizer holds a LambdaPermission until its statement is removed.
 const Finalizer = "lambda.permissions.dev/statement"
 
-const (
-	// maxAttempts bounds the re-read/re-diff loop when other writers change
-	// the policy between our read and our write (412, or a Sid that appeared).
-	maxAttempts = 4
-	// reconcileTimeout bounds the AWS calls of one reconcile.
-	reconcileTimeout = 2 * time.Minute
-	// updateInProgressWait is how long to wait when Lambda says the function
-	// is being updated (409 ResourceConflictException of that kind).
-	updateInProgressWait = 2 * time.Second
-)
+// reconcileTimeout bounds the AWS calls of one reconcile.
+const reconcileTimeout = 2 * time.Minute
 
 // LambdaPermissionReconciler keeps each LambdaPermission's statement in its
-// function's policy: compute the desired statement, read the policy, diff,
-// write, report.
+// function's policy: compute the desired statement, plan it against the
+// policy as observed, have the policy's writer apply the plan, report.
 type LambdaPermissionReconciler struct {
 	client.Client
 	Lambda        awslambda.Provider
@@ -47,10 +43,9 @@ type LambdaPermissionReconciler struct {
 	SyncPeriod    time.Duration     // how often a Ready statement is checked for drift
 	Guardrails    GuardrailSettings // operator-wide; LambdaPermissionAccounts may override
 	DryRun        bool              // report intended writes instead of making them
-	Now           func() time.Time
+	Now           func() time.Time  // the clock (default time.Now)
 
-	targets   targetLocks
-	views     policyViews
+	writers   writer.Writers // one per policy, shared by all objects in it
 	functions functionCache
 	managed   managedSet
 }
@@ -90,20 +85,22 @@ func (r *LambdaPermissionReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	before := obj.DeepCopy()
 	if obj.Status.ObservedGeneration == 0 {
 		obj.Status.ObservedGeneration = obj.Generation
-		setConditions(obj, retrying(ReasonProgressing, nil, "computing and writing the statement"))
+		setConditions(&obj.Status.Conditions, obj.Generation, retrying(ReasonProgressing, nil, "computing and writing the statement"), "", "")
 		if err := r.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil {
 			return ctrl.Result{}, client.IgnoreNotFound(err)
 		}
 		before = obj.DeepCopy()
 	}
 
-	// 5. Sync, then write the status once, from what the sync found.
+	// 5. Put the statement in place, then write the status once, from
+	// what that found.
 	outcome := r.sync(ctx, obj)
 	return r.report(ctx, before, obj, outcome)
 }
 
-// sync makes the policy hold the object's statement and records it in the
-// status. It returns nil once the statement is in place.
+// sync computes the desired statement, puts it in place (plan against the
+// policy, apply) and records it in the status. It returns nil once the
+// statement is in place.
 func (r *LambdaPermissionReconciler) sync(ctx context.Context, obj *lambdav1alpha1.LambdaPermission) error {
 	want, err := r.desiredStatement(ctx, obj)
 	if err != nil {
@@ -124,13 +121,13 @@ func (r *LambdaPermissionReconciler) sync(ctx context.Context, obj *lambdav1alph
 		return err
 	}
 
-	stored, revision, err := r.converge(ctx, obj, want)
+	inPlace, err := r.place(ctx, obj, want)
 	if err != nil {
 		return err
 	}
 	now := metav1.NewTime(r.now())
-	obj.Status.Statement = stored
-	obj.Status.PolicyRevisionID = revision
+	obj.Status.Statement = inPlace.statement
+	obj.Status.PolicyRevisionID = inPlace.revision
 	obj.Status.LastSyncTime = &now
 	return nil
 }
@@ -219,94 +216,88 @@ func statementID(obj *lambdav1alpha1.LambdaPermission) string {
 	return DerivedStatementID(obj.Namespace, obj.Name)
 }
 
-// converge reads the policy, compares, and writes until the policy holds the
-// desired statement. It returns the statement as Lambda stores it and the
-// policy revision it was read at (empty right after a write: AddPermission
+// placed is a statement in place: as Lambda stores it, and the policy's
+// revision when the sync read it (empty right after a write: AddPermission
 // does not return one, and a read-back would cost a call per object).
-func (r *LambdaPermissionReconciler) converge(ctx context.Context, obj *lambdav1alpha1.LambdaPermission, want desired) (string, string, error) {
-	defer r.targets.lock(want.Target.ResourceARN())()
-	lambda := r.Lambda.For(want.Identity)
-	sid, target := want.Permission.StatementID, want.Target
-	drift := "" // set when a statement that was in place is found missing or changed
-	needRevision := false
-	for attempt := 1; ; attempt++ {
-		retry := attempt < maxAttempts
-		current, revisionKnown, err := r.views.read(ctx, lambda, target, r.SyncPeriod, syncRequestedAt(obj), needRevision)
-		if err != nil {
-			return "", "", readFailure(lambdaFailure(err, "reading the policy of %s", target.ResourceARN()))
+type placed struct {
+	statement string
+	revision  string
+}
+
+// place plans the statement against the policy as observed, has the
+// policy's writer apply the plan, and reports what was written.
+func (r *LambdaPermissionReconciler) place(ctx context.Context, obj *lambdav1alpha1.LambdaPermission, want desired) (placed, error) {
+	m, inPlaceBefore := r.modeOf(obj), wasInPlace(obj)
+	var plan statementPlan
+	applied, err := r.writerFor(want.Identity, want.Target).Write(ctx, r.freshness(obj), func(observed writer.Observed) writer.Plan {
+		plan = planStatement(observed, want, m, inPlaceBefore)
+		return plan.Writes
+	})
+	r.recordWrites(obj, want.Target, applied, plan.Existing, want.Statement)
+	switch {
+	case err != nil:
+		return placed{}, policyFailure(err)
+	case plan.Refusal != nil:
+		if plan.Refusal.Reason == ReasonDryRun {
+			log.FromContext(ctx).Info(plan.Refusal.Message)
 		}
-		existing, found := current.Document.Find(sid)
-		if found && policy.SameGrant(existing.Statement, want.Statement) {
-			if obj.Status.Statement == "" {
-				r.event(obj, corev1.EventTypeNormal, "Adopted", "GetPolicy",
-					"statement %q on %s already grants what the spec says; adopted without a write", sid, target.ResourceARN())
-			}
-			return existing.Raw, knownRevision(current, revisionKnown), nil
+		return placed{}, plan.Refusal
+	case plan.InPlace:
+		if obj.Status.Statement == "" {
+			r.event(obj, corev1.EventTypeNormal, EventAdopted, "GetPolicy",
+				"statement %q on %s already grants what the spec says; adopted without a write", want.Permission.StatementID, want.Target.ResourceARN())
 		}
-		if err := r.refuseWrite(obj, want, existing, found); err != nil {
-			return "", "", err
+		return placed{statement: plan.Existing.Raw, revision: plan.Revision}, nil
+	}
+	stored := addedStatement(applied, want.Permission.StatementID)
+	if plan.Drift != "" {
+		driftCorrections.WithLabelValues(plan.Drift).Inc()
+		r.event(obj, corev1.EventTypeWarning, EventDriftCorrected, "AddPermission",
+			"statement %q on %s was %s outside this operator; restored", want.Permission.StatementID, want.Target.ResourceARN(), plan.Drift)
+	}
+	r.warnOnUnexpectedStatement(obj, stored, want)
+	return placed{statement: stored}, nil
+}
+
+// addedStatement is statement sid as Lambda stored it in the writes applied.
+func addedStatement(applied writer.Applied, sid string) string {
+	for _, w := range slices.Backward(applied.Writes) {
+		if w.Change == writer.Added && w.Sid == sid {
+			return w.Stored
 		}
-		if attempt == 1 && wasInPlace(obj) {
-			drift = "missing"
-			if found {
-				drift = "changed"
-			}
-		}
-		if size := current.Document.SizeAfter([]string{sid}, want.Statement); size > policy.MaxPolicySize {
-			return "", "", stalled(ReasonPolicyTooLarge,
-				"adding statement %q would make the policy of %s about %d bytes, over Lambda's limit of %d; remove other statements or grant more per statement",
-				sid, target.ResourceARN(), size, policy.MaxPolicySize)
-		}
-		if found {
-			// Lambda has no update: replace under the revision just read, so
-			// a concurrent change makes the Remove fail instead of being lost.
-			if !revisionKnown {
-				needRevision = true
-				continue
-			}
-			err := lambda.RemovePermission(ctx, target, sid, current.RevisionID)
-			switch kind := awslambda.KindOf(err); {
-			case err == nil:
-				r.views.removed(target, sid)
-				r.event(obj, corev1.EventTypeNormal, "Removed", "RemovePermission",
-					"removed statement %q from %s to replace it (differed in %v)", sid, target.ResourceARN(),
-					policy.GrantDifferences(existing.Statement, want.Statement))
-			case (kind == awslambda.StaleRevision || kind == awslambda.NotFound) && retry:
-				r.views.forget(target) // the policy changed: read it again
-				continue
-			default:
-				r.views.forget(target) // a failed write may still have happened
-				return "", "", lambdaFailure(err, "removing statement %q from %s", sid, target.ResourceARN())
-			}
-		}
-		stored, err := lambda.AddPermission(ctx, target, want.Permission)
-		switch kind := awslambda.KindOf(err); {
-		case err == nil:
-			r.views.added(target, stored)
-			r.event(obj, corev1.EventTypeNormal, "Added", "AddPermission", "added statement %q to %s", sid, target.ResourceARN())
-			if drift != "" {
-				driftCorrections.WithLabelValues(drift).Inc()
-				r.event(obj, corev1.EventTypeWarning, "DriftCorrected", "AddPermission",
-					"statement %q on %s was %s outside this operator; restored", sid, target.ResourceARN(), drift)
-			}
-			r.warnOnUnexpectedStatement(obj, stored, want)
-			return stored, "", nil
-		case kind == awslambda.StatementExists && retry:
-			r.views.forget(target) // another writer added this Sid since the read: converge to our content
-			continue
+	}
+	return ""
+}
+
+// recordWrites makes an Event of each write to target's policy.
+func (r *LambdaPermissionReconciler) recordWrites(obj *lambdav1alpha1.LambdaPermission, target policy.FunctionRef, applied writer.Applied, replaced *policy.StoredStatement, want policy.Statement) {
+	for _, w := range applied.Writes {
+		switch {
+		case w.Change == writer.Added:
+			r.event(obj, corev1.EventTypeNormal, EventAdded, w.Operation, "added statement %q to %s", w.Sid, target.ResourceARN())
+		case w.Replacing && replaced != nil:
+			r.event(obj, corev1.EventTypeNormal, EventRemoved, w.Operation, "removed statement %q from %s to replace it (differed in %v)",
+				w.Sid, target.ResourceARN(), policy.GrantDifferences(replaced.Statement, want))
 		default:
-			r.views.forget(target)
-			return "", "", lambdaFailure(err, "adding statement %q to %s", sid, target.ResourceARN())
+			r.event(obj, corev1.EventTypeNormal, EventRemoved, w.Operation, "removed statement %q from %s", w.Sid, target.ResourceARN())
 		}
 	}
 }
 
-// knownRevision is the policy's RevisionId when the view has it.
-func knownRevision(p awslambda.Policy, known bool) string {
-	if !known {
-		return ""
-	}
-	return p.RevisionID
+// modeOf is how far a reconcile of obj may go.
+func (r *LambdaPermissionReconciler) modeOf(obj *lambdav1alpha1.LambdaPermission) mode {
+	return mode{Observe: obj.Spec.ManagementPolicy == lambdav1alpha1.ManagementPolicyObserve, DryRun: r.DryRun}
+}
+
+// freshness is how old a view of the policy obj's reconcile may use: a sync
+// period, unless the user asked for a check since.
+func (r *LambdaPermissionReconciler) freshness(obj *lambdav1alpha1.LambdaPermission) writer.Freshness {
+	return writer.Freshness{MaxAge: r.SyncPeriod, NotBefore: syncRequestedAt(obj)}
+}
+
+// writerFor is the writer of target's policy, acting as identity.
+func (r *LambdaPermissionReconciler) writerFor(identity awslambda.Identity, target policy.FunctionRef) writer.Writer {
+	return r.writers.For(r.Lambda.For(identity), target, writer.Statements)
 }
 
 // SyncRequestedAnnotation, set to the current time (RFC 3339), makes the
@@ -320,30 +311,6 @@ func syncRequestedAt(obj *lambdav1alpha1.LambdaPermission) time.Time {
 		return time.Time{}
 	}
 	return at
-}
-
-// refuseWrite stops before a write that the object's managementPolicy
-// (Observe) or the operator's --dry-run forbids, and says what the write
-// would have been.
-func (r *LambdaPermissionReconciler) refuseWrite(obj *lambdav1alpha1.LambdaPermission, want desired, existing policy.StoredStatement, found bool) error {
-	plan := fmt.Sprintf("add statement %q to %s: %s", want.Permission.StatementID, want.Target.ResourceARN(), want.Statement.Render())
-	if found {
-		plan = fmt.Sprintf("replace statement %q on %s (it differs in %v) with %s", want.Permission.StatementID, want.Target.ResourceARN(),
-			policy.GrantDifferences(existing.Statement, want.Statement), want.Statement.Render())
-	}
-	switch {
-	case obj.Spec.ManagementPolicy == lambdav1alpha1.ManagementPolicyObserve:
-		state := "missing"
-		if found {
-			state = "different: " + existing.Raw
-		}
-		return stalled(ReasonDriftDetected, "managementPolicy is Observe, so nothing was written: statement %q on %s is %s; the spec would %s",
-			want.Permission.StatementID, want.Target.ResourceARN(), state, plan)
-	case r.DryRun:
-		log.FromContext(context.Background()).Info("dry run: would "+plan, "object", obj.Namespace+"/"+obj.Name)
-		return &stateError{Reason: ReasonDryRun, Message: "dry run: would " + plan, RetryAfter: r.SyncPeriod}
-	}
-	return nil
 }
 
 // wasInPlace reports whether the last sync, at this generation, found or put
@@ -362,7 +329,7 @@ func (r *LambdaPermissionReconciler) warnOnUnexpectedStatement(obj *lambdav1alph
 	if err == nil && policy.SameGrant(got, want.Statement) {
 		return
 	}
-	r.event(obj, corev1.EventTypeWarning, "UnexpectedStatement", "AddPermission",
+	r.event(obj, corev1.EventTypeWarning, EventUnexpectedStatement, "AddPermission",
 		"Lambda stored %s, not the predicted %s; please report this", stored, want.Statement.Render())
 }
 
@@ -377,7 +344,7 @@ func (r *LambdaPermissionReconciler) removePreviousStatement(ctx context.Context
 	if err != nil {
 		return err
 	}
-	return r.removeIfOurs(ctx, obj, identity, previous.target, previous.sid, previous.statement)
+	return r.removeStatement(ctx, obj, identity, previous.target, previous.sid, previous.statement)
 }
 
 // location is a statement this object wrote, read back from its status.
@@ -402,60 +369,30 @@ func writtenStatement(obj *lambdav1alpha1.LambdaPermission) (location, bool) {
 	return location{target: target, sid: st.Sid, statement: st}, true
 }
 
-// removeIfOurs removes statement sid from target if it still grants what one
-// of ours says. A statement changed since by someone else is left alone:
-// this operator never removes what it did not write.
-func (r *LambdaPermissionReconciler) removeIfOurs(ctx context.Context, obj *lambdav1alpha1.LambdaPermission, identity awslambda.Identity, target policy.FunctionRef, sid string, ours ...policy.Statement) error {
-	defer r.targets.lock(target.ResourceARN())()
-	lambda := r.Lambda.For(identity)
-	for attempt := 1; ; attempt++ {
-		current, revisionKnown, err := r.views.read(ctx, lambda, target, r.SyncPeriod, syncRequestedAt(obj), false)
-		if err != nil {
-			return lambdaFailure(err, "reading the policy of %s", target.ResourceARN())
-		}
-		existing, found := current.Document.Find(sid)
-		if !found {
-			return nil
-		}
-		if !grantsAnyOf(existing.Statement, ours) {
-			r.event(obj, corev1.EventTypeWarning, "LeftInPlace", "RemovePermission",
-				"statement %q on %s was changed outside this operator; left in place", sid, target.ResourceARN())
-			return nil
-		}
-		if r.DryRun {
-			r.event(obj, corev1.EventTypeNormal, ReasonDryRun, "RemovePermission", "dry run: would remove statement %q from %s", sid, target.ResourceARN())
-			return nil
-		}
-		// Guarded by the revision when the view has it. Right after other
-		// removals it does not (Lambda returns no new revision), and reading
-		// the policy again before each would double the cost of deleting
-		// many objects; the statement was seen to be ours in the view.
-		err = lambda.RemovePermission(ctx, target, sid, knownRevision(current, revisionKnown))
-		switch kind := awslambda.KindOf(err); {
-		case err == nil:
-			r.views.removed(target, sid)
-			r.event(obj, corev1.EventTypeNormal, "Removed", "RemovePermission", "removed statement %q from %s", sid, target.ResourceARN())
-			return nil
-		case kind == awslambda.NotFound:
-			r.views.removed(target, sid)
-			return nil // the function, the policy or the statement is gone already
-		case kind == awslambda.StaleRevision && attempt < maxAttempts:
-			r.views.forget(target)
-			continue
-		default:
-			r.views.forget(target)
-			return lambdaFailure(err, "removing statement %q from %s", sid, target.ResourceARN())
-		}
+// removeStatement removes statement sid from target if it still grants
+// what one of ours says. A statement changed since by someone else is left
+// alone: this operator never removes what it did not write.
+func (r *LambdaPermissionReconciler) removeStatement(ctx context.Context, obj *lambdav1alpha1.LambdaPermission, identity awslambda.Identity, target policy.FunctionRef, sid string, ours ...policy.Statement) error {
+	m := r.modeOf(obj)
+	var plan removalPlan
+	applied, err := r.writerFor(identity, target).Write(ctx, r.freshness(obj), func(observed writer.Observed) writer.Plan {
+		plan = planRemoval(observed, sid, ours, m)
+		return plan.Writes
+	})
+	r.recordWrites(obj, target, applied, nil, policy.Statement{})
+	switch {
+	case err != nil:
+		return policyFailure(err)
+	case plan.LeftInPlace:
+		r.event(obj, corev1.EventTypeWarning, EventLeftInPlace, "RemovePermission",
+			"statement %q on %s was changed outside this operator; left in place", sid, target.ResourceARN())
+	case plan.Refused && m.DryRun:
+		r.event(obj, corev1.EventTypeNormal, ReasonDryRun, "RemovePermission", "dry run: would remove statement %q from %s", sid, target.ResourceARN())
+	case plan.Refused:
+		r.event(obj, corev1.EventTypeNormal, EventRetained, "RemovePermission",
+			"managementPolicy is Observe: statement %q on %s left in place", sid, target.ResourceARN())
 	}
-}
-
-func grantsAnyOf(st policy.Statement, candidates []policy.Statement) bool {
-	for _, c := range candidates {
-		if policy.SameGrant(st, c) {
-			return true
-		}
-	}
-	return false
+	return nil
 }
 
 // finalize removes the object's statement unless its deletionPolicy is
@@ -467,9 +404,9 @@ func (r *LambdaPermissionReconciler) finalize(ctx context.Context, obj *lambdav1
 	}
 	switch {
 	case obj.Spec.DeletionPolicy == lambdav1alpha1.DeletionPolicyRetain:
-		r.event(obj, corev1.EventTypeNormal, "Retained", "Delete", "deletionPolicy is Retain: statement %q left in the policy", obj.Status.StatementID)
+		r.event(obj, corev1.EventTypeNormal, EventRetained, "Delete", "deletionPolicy is Retain: statement %q left in the policy", obj.Status.StatementID)
 	case obj.Spec.ManagementPolicy == lambdav1alpha1.ManagementPolicyObserve:
-		r.event(obj, corev1.EventTypeNormal, "Retained", "Delete", "managementPolicy is Observe: statement %q left in the policy", obj.Status.StatementID)
+		r.event(obj, corev1.EventTypeNormal, EventRetained, "Delete", "managementPolicy is Observe: statement %q left in the policy", obj.Status.StatementID)
 	default:
 		if err := r.removeOwnStatement(ctx, obj); err != nil {
 			before := obj.DeepCopy()
@@ -492,9 +429,9 @@ func (r *LambdaPermissionReconciler) removeOwnStatement(ctx context.Context, obj
 	want, err := r.desiredStatement(ctx, obj)
 	switch {
 	case err == nil && wasWritten && written.target.ResourceARN() == want.Target.ResourceARN() && written.sid == want.Permission.StatementID:
-		return r.removeIfOurs(ctx, obj, want.Identity, want.Target, want.Permission.StatementID, want.Statement, written.statement)
+		return r.removeStatement(ctx, obj, want.Identity, want.Target, want.Permission.StatementID, want.Statement, written.statement)
 	case err == nil:
-		if err := r.removeIfOurs(ctx, obj, want.Identity, want.Target, want.Permission.StatementID, want.Statement); err != nil {
+		if err := r.removeStatement(ctx, obj, want.Identity, want.Target, want.Permission.StatementID, want.Statement); err != nil {
 			return err
 		}
 	case !isFunctionNotFound(err) && !isStalled(err):
@@ -507,63 +444,39 @@ func (r *LambdaPermissionReconciler) removeOwnStatement(ctx context.Context, obj
 	if err != nil {
 		return err
 	}
-	return r.removeIfOurs(ctx, obj, identity, written.target, written.sid, written.statement)
+	return r.removeStatement(ctx, obj, identity, written.target, written.sid, written.statement)
 }
 
-// readFailure marks a failed read of the policy (see stateError.ReadOnly).
-func readFailure(err error) error {
-	var state *stateError
-	if errors.As(err, &state) && !state.Stalled {
-		state.ReadOnly = true
-	}
-	return err
-}
-
-// report writes the status once, emits an Event for a failure, and says when
-// to come back: after the sync period when in place, after Retry-After when
-// throttled, with backoff when retrying, and slowly when stalled.
+// report writes the status once from the outcome, emits an Event for a
+// failure, and says when to come back (nextReconcile).
 func (r *LambdaPermissionReconciler) report(ctx context.Context, before, obj *lambdav1alpha1.LambdaPermission, outcome error) (ctrl.Result, error) {
 	obj.Status.ObservedGeneration = obj.Generation
-	var state *stateError
-	if errors.As(outcome, &state) && state.ReadOnly && wasInPlace(obj) {
-		// A periodic check that could not read the policy (throttled, a 5xx)
-		// found nothing wrong: the statement stays Ready rather than flap
-		// with every failed check, and the check is retried.
-		r.event(obj, corev1.EventTypeNormal, state.Reason, "GetPolicy", "checking the statement: %s", state.Message)
-		countReconcileError(outcome)
-		if state.RetryAfter > 0 {
-			return ctrl.Result{RequeueAfter: state.RetryAfter}, nil
-		}
-		return ctrl.Result{}, outcome
+	state := stateOf(outcome)
+	if state != nil {
+		// Counted before the status is written: whoever sees the status
+		// sees the count.
+		reconcileErrors.WithLabelValues(state.Reason).Inc()
 	}
-	setConditions(obj, outcome)
+	if checkFailedInPlace(state, wasInPlace(obj)) {
+		r.event(obj, corev1.EventTypeNormal, state.Reason, "GetPolicy", "checking the statement: %s", state.Message)
+		return nextReconcile(state, r.SyncPeriod)
+	}
+	setConditions(&obj.Status.Conditions, obj.Generation, outcome, ReasonSynced, "the statement is in the function's policy as specified")
 	if err := r.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	r.managed.set(client.ObjectKeyFromObject(obj), outcome == nil)
-	if outcome != nil {
-		countReconcileError(outcome)
+	r.managed.set(client.ObjectKeyFromObject(obj), state == nil)
+	if state != nil {
+		eventType := corev1.EventTypeWarning
+		if state.Reason == ReasonDryRun {
+			eventType = corev1.EventTypeNormal
+		}
+		r.event(obj, eventType, state.Reason, "Reconcile", "%s", state.Message)
+		if state.Stalled {
+			log.FromContext(ctx).Info("stalled", "reason", state.Reason, "message", state.Message)
+		}
 	}
-	if outcome == nil {
-		return ctrl.Result{RequeueAfter: wait.Jitter(r.SyncPeriod, 0.1)}, nil
-	}
-	if state == nil {
-		return ctrl.Result{}, outcome
-	}
-	eventType := corev1.EventTypeWarning
-	if state.Reason == ReasonDryRun {
-		eventType = corev1.EventTypeNormal
-	}
-	r.event(obj, eventType, state.Reason, "Reconcile", "%s", state.Message)
-	switch {
-	case state.RetryAfter > 0:
-		return ctrl.Result{RequeueAfter: state.RetryAfter}, nil
-	case state.Stalled:
-		log.FromContext(ctx).Info("stalled", "reason", state.Reason, "message", state.Message)
-		return ctrl.Result{RequeueAfter: wait.Jitter(r.SyncPeriod, 0.1)}, nil
-	default:
-		return ctrl.Result{}, outcome // exponential backoff
-	}
+	return nextReconcile(state, r.SyncPeriod)
 }
 
 func (r *LambdaPermissionReconciler) event(obj *lambdav1alpha1.LambdaPermission, eventType, reason, action, format string, args ...any) {
@@ -590,41 +503,6 @@ func (r *LambdaPermissionReconciler) identityFor(ctx context.Context, accountID 
 		return identityOf(a), nil
 	}
 	return awslambda.Identity{}, nil
-}
-
-// lambdaFailure turns a failed Lambda call into the condition it shows as.
-func lambdaFailure(err error, format string, args ...any) error {
-	doing := fmt.Sprintf(format, args...)
-	var lambdaErr *awslambda.Error
-	if !errors.As(err, &lambdaErr) {
-		return retrying(ReasonRetrying, err, "%s: %v", doing, err)
-	}
-	switch lambdaErr.Kind {
-	case awslambda.NotFound:
-		return retrying(ReasonFunctionNotFound, err,
-			"%s: %s; create the function, version or alias, or correct functionName and qualifier", doing, lambdaErr.Message)
-	case awslambda.Throttled:
-		state := retrying(ReasonThrottled, err, "%s: throttled by Lambda; retrying", doing)
-		state.RetryAfter = max(lambdaErr.RetryAfter, time.Second)
-		return state
-	case awslambda.PolicyTooLarge:
-		return stalled(ReasonPolicyTooLarge, "%s: %s", doing, lambdaErr.Message)
-	case awslambda.Invalid:
-		return stalled(ReasonInvalidSpec, "%s: Lambda refused it: %s", doing, lambdaErr.Message)
-	case awslambda.AccessDenied:
-		return stalled(ReasonAccessDenied,
-			"%s: %s; the operator's AWS identity needs lambda:GetPolicy, lambda:AddPermission, lambda:RemovePermission and lambda:GetFunction", doing, lambdaErr.Message)
-	case awslambda.StaleRevision, awslambda.StatementExists:
-		return retrying(ReasonStaleRevision, err, "%s: the policy kept changing during the update; retrying", doing)
-	case awslambda.Conflict:
-		// The other 409: the function itself is being updated. Unlike a
-		// duplicate Sid, reading again will not help; wait a moment.
-		state := retrying(ReasonRetrying, err, "%s: %s; retrying shortly", doing, lambdaErr.Message)
-		state.RetryAfter = wait.Jitter(updateInProgressWait, 0.5)
-		return state
-	default:
-		return retrying(ReasonRetrying, err, "%s: %v; retrying", doing, err)
-	}
 }
 
 func isFunctionNotFound(err error) bool {

@@ -36,6 +36,7 @@ func predicted(t *testing.T, function, qualifier string, spec lambdav1alpha1.Lam
 }
 
 func TestCreatedPermissionBecomesReadyWithThePredictedStatement(t *testing.T) {
+	integration(t)
 	fn := newName("create")
 	newFunction(t, fn)
 	obj := permission(newName("s3"), fn, s3Spec)
@@ -63,6 +64,7 @@ func TestCreatedPermissionBecomesReadyWithThePredictedStatement(t *testing.T) {
 }
 
 func TestStatementIDIsDerivedWhenEmpty(t *testing.T) {
+	integration(t)
 	fn := newName("derived")
 	newFunction(t, fn)
 	spec := s3Spec
@@ -82,6 +84,7 @@ func TestStatementIDIsDerivedWhenEmpty(t *testing.T) {
 // Every recorded AWS case, as an object: Ready with exactly the predicted
 // statement, then no write at all over three forced resyncs.
 func TestGoldenCasesConvergeAndStayQuiet(t *testing.T) {
+	integration(t)
 	// Some recorded cases are public or grant a service without a source:
 	// the account's admin allows that here, for every namespace.
 	declareAccount(t, lambdav1alpha1.LambdaPermissionAccountSpec{
@@ -161,6 +164,7 @@ func publishWithAlias(t *testing.T, fn, qualifier string) {
 }
 
 func TestSpecChangeReplacesTheStatement(t *testing.T) {
+	integration(t)
 	fn := newName("update")
 	newFunction(t, fn)
 	obj := permission(newName("xaccount"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "xaccount", Principal: "223456789012"})
@@ -183,6 +187,7 @@ func TestSpecChangeReplacesTheStatement(t *testing.T) {
 }
 
 func TestStatementIDChangeMovesTheStatement(t *testing.T) {
+	integration(t)
 	fn := newName("move")
 	newFunction(t, fn)
 	spec := s3Spec
@@ -200,6 +205,7 @@ func TestStatementIDChangeMovesTheStatement(t *testing.T) {
 }
 
 func TestDriftIsCorrected(t *testing.T) {
+	integration(t)
 	fn := newName("drift")
 	newFunction(t, fn)
 	obj := permission(newName("s3"), fn, s3Spec)
@@ -236,6 +242,7 @@ func TestDriftIsCorrected(t *testing.T) {
 }
 
 func TestDeletion(t *testing.T) {
+	integration(t)
 	fn := newName("delete")
 	newFunction(t, fn)
 	remove := permission(newName("remove"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "remove-me", Principal: "sns.amazonaws.com", SourceAccount: account})
@@ -259,6 +266,7 @@ func TestDeletion(t *testing.T) {
 }
 
 func TestDeletionIsNotHeldByAFunctionThatIsGone(t *testing.T) {
+	integration(t)
 	fn := newName("gone")
 	createFunction(t, fn)
 	obj := permission(newName("orphan"), fn, s3Spec)
@@ -274,6 +282,7 @@ func TestDeletionIsNotHeldByAFunctionThatIsGone(t *testing.T) {
 }
 
 func TestSidConflict(t *testing.T) {
+	integration(t)
 	fn := newName("conflict")
 	newFunction(t, fn)
 	first := permission(newName("first"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "shared", Principal: "sns.amazonaws.com", SourceAccount: account})
@@ -335,6 +344,7 @@ func TestSidConflict(t *testing.T) {
 }
 
 func TestFunctionNotFoundUntilItAppears(t *testing.T) {
+	integration(t)
 	fn := newName("later")
 	notFound := metricValue(t, "lambda_permission_reconcile_errors_total", map[string]string{"reason": "FunctionNotFound"})
 	obj := permission(newName("early"), fn, s3Spec)
@@ -359,6 +369,7 @@ func TestFunctionNotFoundUntilItAppears(t *testing.T) {
 }
 
 func TestAliasNotFoundUntilItAppears(t *testing.T) {
+	integration(t)
 	fn := newName("aliased")
 	newFunction(t, fn)
 	spec := s3Spec
@@ -380,6 +391,7 @@ func TestAliasNotFoundUntilItAppears(t *testing.T) {
 // its RemovePermission: Lambda answers 412, and the controller reads again
 // and converges without losing the other writer's statement.
 func TestStaleRevisionFromAConcurrentWriter(t *testing.T) {
+	integration(t)
 	fn := newName("race412")
 	newFunction(t, fn)
 	obj := permission(newName("racer"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "racer", Principal: "sns.amazonaws.com", SourceAccount: account})
@@ -414,6 +426,7 @@ func TestStaleRevisionFromAConcurrentWriter(t *testing.T) {
 // GetPolicy and its AddPermission: Lambda answers 409, and the controller
 // converges to the object's content.
 func TestSidAddedConcurrentlyWithOtherContent(t *testing.T) {
+	integration(t)
 	fn := newName("race409")
 	newFunction(t, fn)
 	lambdaAPI.BeforeNextAdd(fn, func() {
@@ -435,6 +448,7 @@ func TestSidAddedConcurrentlyWithOtherContent(t *testing.T) {
 // The AWS call counter agrees with the calls Lambda received, and the gauge
 // of managed statements with the objects that are Ready.
 func TestMetricsAgreeWithWhatHappened(t *testing.T) {
+	integration(t)
 	fn := newName("metrics")
 	newFunction(t, fn)
 	before := emu.Stats().Calls
@@ -475,6 +489,7 @@ func TestMetricsAgreeWithWhatHappened(t *testing.T) {
 // The function is deleted and created again outside (a redeploy by another
 // tool): its new policy is empty, and every statement comes back.
 func TestFunctionRecreatedOutsideGetsItsStatementsBack(t *testing.T) {
+	integration(t)
 	fn := newName("redeployed")
 	createFunction(t, fn)
 	var objs []*lambdav1alpha1.LambdaPermission
@@ -507,6 +522,7 @@ func TestFunctionRecreatedOutsideGetsItsStatementsBack(t *testing.T) {
 // Objects that would push a policy past Lambda's 20 KB are refused before
 // any write, with PolicyTooLarge; the others are unaffected.
 func TestPolicyTooLargeIsRefusedBeforeAnyWrite(t *testing.T) {
+	integration(t)
 	fn := newName("crowded")
 	newFunction(t, fn)
 	long := "arn:aws:s3:::" + strings.Repeat("b", 1800) + "/*"
@@ -552,6 +568,7 @@ func TestPolicyTooLargeIsRefusedBeforeAnyWrite(t *testing.T) {
 // health would flap with every throttle. The failed check is an Event, and
 // is retried.
 func TestAFailedCheckDoesNotUnreadyAStatementInPlace(t *testing.T) {
+	integration(t)
 	fn := newName("steady")
 	newFunction(t, fn)
 	obj := permission(newName("steady"), fn, s3Spec)

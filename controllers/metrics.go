@@ -2,16 +2,17 @@ package controllers
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/smithy-go/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/types"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
-	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
 )
 
 // The operator's own metrics, served beside controller-runtime's on the
@@ -19,11 +20,11 @@ import (
 var (
 	awsCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "lambda_permission_aws_calls_total",
-		Help: "Calls to AWS Lambda, by operation and outcome (success, or the failure kind: NotFound, Throttled, StaleRevision, …).",
+		Help: "Calls to AWS (Lambda, and STS for the accounts' identities), by operation and outcome (success, or the failure kind: NotFound, Throttled, StaleRevision, …).",
 	}, []string{"operation", "outcome"})
 	awsCallDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "lambda_permission_aws_call_duration_seconds",
-		Help:    "Duration of calls to AWS Lambda, by operation.",
+		Help:    "Duration of calls to AWS (Lambda and STS), by operation, including the SDK's retries.",
 		Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
 	}, []string{"operation"})
 	statementsManaged = prometheus.NewGauge(prometheus.GaugeOpts{
@@ -44,51 +45,31 @@ func init() {
 	ctrlmetrics.Registry.MustRegister(awsCalls, awsCallDuration, statementsManaged, driftCorrections, reconcileErrors)
 }
 
-// instrumentedProvider hands out instrumented ports.
-type instrumentedProvider struct{ next awslambda.Provider }
-
-func (p instrumentedProvider) For(id awslambda.Identity) awslambda.Lambda {
-	return instrumented{next: p.next.For(id)}
+// InstrumentAWS makes every client built from cfg (Lambda, and STS for
+// the accounts' identities and their AssumeRole credentials) count and time
+// its calls in lambda_permission_aws_calls_total and
+// lambda_permission_aws_call_duration_seconds: one per API call, after the
+// SDK's own retries, whatever the caller. Answers the operator caches, such
+// as an identity's account, make no call and are not counted.
+func InstrumentAWS(cfg *aws.Config) {
+	cfg.APIOptions = append(cfg.APIOptions, func(stack *middleware.Stack) error {
+		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("lambda-permission-operator/metrics",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				start := time.Now()
+				out, metadata, err := next.HandleInitialize(ctx, in)
+				observe(awsmiddleware.GetOperationName(ctx), time.Since(start), err)
+				return out, metadata, err
+			}), middleware.Before)
+	})
 }
 
-func (p instrumentedProvider) Caller(ctx context.Context, id awslambda.Identity) (_, _ string, err error) {
-	defer func(start time.Time) { observe("GetCallerIdentity", start, err) }(time.Now())
-	return p.next.Caller(ctx, id)
-}
-
-// instrumented counts and times every call to Lambda.
-type instrumented struct{ next awslambda.Lambda }
-
-func observe(operation string, start time.Time, err error) {
+func observe(operation string, took time.Duration, err error) {
 	outcome := "success"
 	if err != nil {
-		outcome = string(awslambda.KindOf(err))
-		if outcome == "" {
-			outcome = "Error"
-		}
+		outcome = string(awslambda.KindOf(awslambda.Classify(operation, err)))
 	}
 	awsCalls.WithLabelValues(operation, outcome).Inc()
-	awsCallDuration.WithLabelValues(operation).Observe(time.Since(start).Seconds())
-}
-
-func (l instrumented) ResolveFunction(ctx context.Context, ref policy.FunctionRef) (_ policy.FunctionRef, err error) {
-	defer func(start time.Time) { observe("GetFunction", start, err) }(time.Now())
-	return l.next.ResolveFunction(ctx, ref)
-}
-
-func (l instrumented) GetPolicy(ctx context.Context, ref policy.FunctionRef) (_ awslambda.Policy, err error) {
-	defer func(start time.Time) { observe("GetPolicy", start, err) }(time.Now())
-	return l.next.GetPolicy(ctx, ref)
-}
-
-func (l instrumented) AddPermission(ctx context.Context, ref policy.FunctionRef, p policy.Permission) (_ string, err error) {
-	defer func(start time.Time) { observe("AddPermission", start, err) }(time.Now())
-	return l.next.AddPermission(ctx, ref, p)
-}
-
-func (l instrumented) RemovePermission(ctx context.Context, ref policy.FunctionRef, sid, revisionID string) (err error) {
-	defer func(start time.Time) { observe("RemovePermission", start, err) }(time.Now())
-	return l.next.RemovePermission(ctx, ref, sid, revisionID)
+	awsCallDuration.WithLabelValues(operation).Observe(took.Seconds())
 }
 
 // managedSet tracks which objects have their statement in place, for the
@@ -110,13 +91,4 @@ func (s *managedSet) set(key types.NamespacedName, inPlace bool) {
 		delete(s.keys, key)
 	}
 	statementsManaged.Set(float64(len(s.keys)))
-}
-
-func countReconcileError(outcome error) {
-	reason := ReasonRetrying
-	var state *stateError
-	if errors.As(outcome, &state) {
-		reason = state.Reason
-	}
-	reconcileErrors.WithLabelValues(reason).Inc()
 }

@@ -2,9 +2,11 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -15,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
 )
 
 // Retries of a failing object: exponential from retryBase to retryCap.
@@ -23,9 +26,39 @@ const (
 	retryCap  = 5 * time.Minute
 )
 
+// Options configure the operator's controllers.
+type Options struct {
+	// Lambda reaches AWS; build it from a configuration given to
+	// InstrumentAWS, so that every call is counted.
+	Lambda                  awslambda.Provider
+	Recorder                events.EventRecorder
+	DefaultRegion           string            // region of functions named without one
+	SyncPeriod              time.Duration     // how often a Ready statement is checked for drift
+	Guardrails              GuardrailSettings // operator-wide; LambdaPermissionAccounts may override
+	DryRun                  bool              // report intended writes instead of making them
+	MaxConcurrentReconciles int               // LambdaPermissions reconciled at once
+}
+
+// Setup registers the three controllers with mgr: LambdaPermission,
+// LambdaPermissionAccount and LambdaFunctionURLPermission.
+func Setup(mgr ctrl.Manager, o Options) error {
+	permissions := &LambdaPermissionReconciler{Client: mgr.GetClient(), Lambda: o.Lambda, Recorder: o.Recorder,
+		DefaultRegion: o.DefaultRegion, SyncPeriod: o.SyncPeriod, Guardrails: o.Guardrails, DryRun: o.DryRun}
+	if err := permissions.SetupWithManager(mgr, o.MaxConcurrentReconciles); err != nil {
+		return fmt.Errorf("setting up the LambdaPermission controller: %w", err)
+	}
+	if err := (&AccountReconciler{Client: mgr.GetClient(), AWS: o.Lambda}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the LambdaPermissionAccount controller: %w", err)
+	}
+	if err := (&FunctionURLReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the LambdaFunctionURLPermission controller: %w", err)
+	}
+	return nil
+}
+
 // SetupWithManager registers the controller and its claim index.
 func (r *LambdaPermissionReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrentReconciles int) error {
-	r.Lambda = instrumentedProvider{next: r.Lambda} // every call counted and timed
+	r.writers.Now = r.now
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &lambdav1alpha1.LambdaPermission{}, claimIndex,
 		func(o client.Object) []string {
 			if key := r.claimKey(o.(*lambdav1alpha1.LambdaPermission)); key != "" {

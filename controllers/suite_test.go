@@ -2,6 +2,7 @@ package controllers_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -56,6 +57,12 @@ var (
 const managerLabel = "test.permissions.dev/manager"
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		// make test-unit: only the tests that need no control plane run;
+		// the others skip themselves (integration).
+		os.Exit(m.Run())
+	}
 	code, err := run(m)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "test suite:", err)
@@ -111,25 +118,15 @@ func run(m *testing.M) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	// The operator's retryer, as main.go sets it; limits above the tests' pace.
+	// The operator's retryer and instrumentation, as main.go sets them;
+	// limits above the tests' pace.
 	operatorCfg := awsCfg.Copy()
 	operatorCfg.Retryer = awslambda.Retryer
+	controllers.InstrumentAWS(&operatorCfg)
 	lambdaAPI = &racingLambda{clients: awslambda.NewClients(operatorCfg, awslambda.Limits{GetPolicy: 200, ControlPlane: 200, GetFunction: 200})}
-	reconciler := &controllers.LambdaPermissionReconciler{
-		Client:        mgr.GetClient(),
-		Lambda:        lambdaAPI,
-		Recorder:      mgr.GetEventRecorder("lambda-permission-operator"),
-		DefaultRegion: region,
-		SyncPeriod:    syncPeriod,
-	}
-	if err := reconciler.SetupWithManager(mgr, 4); err != nil {
-		return 0, err
-	}
-	accounts := &controllers.AccountReconciler{Client: mgr.GetClient(), AWS: lambdaAPI}
-	if err := accounts.SetupWithManager(mgr); err != nil {
-		return 0, err
-	}
-	if err := (&controllers.FunctionURLReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+	err = controllers.Setup(mgr, controllers.Options{Lambda: lambdaAPI, Recorder: mgr.GetEventRecorder("lambda-permission-operator"),
+		DefaultRegion: region, SyncPeriod: syncPeriod, MaxConcurrentReconciles: 4})
+	if err != nil {
 		return 0, err
 	}
 	mgrCtx, stop := context.WithCancel(ctx)
@@ -138,6 +135,15 @@ func run(m *testing.M) (int, error) {
 	defer func() { stop(); <-done }()
 
 	return m.Run(), nil
+}
+
+// integration marks a test that needs the control plane and the emulator
+// that TestMain starts: skipped by make test-unit (go test -short).
+func integration(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs a kube-apiserver (make test)")
+	}
 }
 
 // zapLevel keeps the operator's log to errors; TEST_VERBOSE_OPERATOR=1 shows all.

@@ -103,7 +103,7 @@ func (c *Client) ResolveFunction(ctx context.Context, ref policy.FunctionRef) (p
 		Qualifier:    qualifier(ref),
 	})
 	if err != nil {
-		return ref, classify("GetFunction", err)
+		return ref, Classify("GetFunction", err)
 	}
 	if out.Configuration == nil || out.Configuration.FunctionArn == nil {
 		return ref, &Error{Operation: "GetFunction", Kind: Unavailable, Err: errors.New("response has no FunctionArn")}
@@ -127,7 +127,7 @@ func (c *Client) GetPolicy(ctx context.Context, ref policy.FunctionRef) (Policy,
 		Qualifier:    qualifier(ref),
 	})
 	if err != nil {
-		err = classify("GetPolicy", err)
+		err = Classify("GetPolicy", err)
 		// Lambda answers 404 for "no policy" and for "no function" alike;
 		// AddPermission or ResolveFunction tell the two apart when it matters.
 		if KindOf(err) == NotFound {
@@ -167,7 +167,7 @@ func (c *Client) AddPermission(ctx context.Context, ref policy.FunctionRef, p po
 	}
 	out, err := r.api.AddPermission(ctx, in)
 	if err != nil {
-		return "", classify("AddPermission", err)
+		return "", Classify("AddPermission", err)
 	}
 	return aws.ToString(out.Statement), nil
 }
@@ -183,7 +183,7 @@ func (c *Client) RemovePermission(ctx context.Context, ref policy.FunctionRef, s
 		StatementId:  aws.String(sid),
 		RevisionId:   optional(revisionID),
 	})
-	return classify("RemovePermission", err)
+	return Classify("RemovePermission", err)
 }
 
 func optional(s string) *string {

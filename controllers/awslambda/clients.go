@@ -98,7 +98,7 @@ func (c *Clients) Caller(ctx context.Context, id Identity) (string, string, erro
 	c.mu.Unlock()
 	out, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
-		return "", "", classify("GetCallerIdentity", err)
+		return "", "", Classify("GetCallerIdentity", err)
 	}
 	account, arn := aws.ToString(out.Account), aws.ToString(out.Arn)
 	c.mu.Lock()

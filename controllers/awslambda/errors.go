@@ -67,9 +67,10 @@ func KindOf(err error) Kind {
 	return ""
 }
 
-// classify maps an SDK error to a Kind. Codes come first; the HTTP status
-// decides for codes this version does not know.
-func classify(operation string, err error) error {
+// Classify maps an SDK error of operation to an *Error with its Kind.
+// Codes come first; the HTTP status decides for codes this version does
+// not know.
+func Classify(operation string, err error) error {
 	if err == nil {
 		return nil
 	}

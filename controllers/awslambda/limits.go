@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
@@ -61,7 +62,7 @@ func wait(ctx context.Context, bucket *rate.Limiter, operation string) error {
 func Retryer() aws.Retryer {
 	return retry.NewStandard(func(o *retry.StandardOptions) {
 		o.MaxAttempts = 3
-		o.MaxBackoff = 5 * 1e9 // 5s
+		o.MaxBackoff = 5 * time.Second
 		o.RateLimiter = ratelimit.None
 		o.Retryables = append([]retry.IsErrorRetryable{notThrottling{}}, o.Retryables...)
 	})

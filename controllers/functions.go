@@ -8,27 +8,24 @@ import (
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
 )
 
-// targetLocks serialises the writes to each policy inside the process:
-// Lambda is known to drop statements when AddPermission and RemovePermission
-// calls on one function run in parallel (SPEC §8).
-type targetLocks struct {
+// keyedLocks holds one mutex per key.
+type keyedLocks struct {
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex
 }
 
-// lock locks the policy of one function, version or alias (or any other
-// key) and returns the unlock function.
-func (t *targetLocks) lock(resourceARN string) func() {
-	t.mu.Lock()
-	if t.locks == nil {
-		t.locks = map[string]*sync.Mutex{}
+// lock locks key and returns the unlock function.
+func (k *keyedLocks) lock(key string) func() {
+	k.mu.Lock()
+	if k.locks == nil {
+		k.locks = map[string]*sync.Mutex{}
 	}
-	l, ok := t.locks[resourceARN]
+	l, ok := k.locks[key]
 	if !ok {
 		l = &sync.Mutex{}
-		t.locks[resourceARN] = l
+		k.locks[key] = l
 	}
-	t.mu.Unlock()
+	k.mu.Unlock()
 	l.Lock()
 	return l.Unlock
 }
@@ -39,7 +36,7 @@ type functionCache struct {
 	byName sync.Map // "identity region/name" → policy.FunctionRef
 	// Objects on one new function arrive together: one looks it up, the
 	// others wait for its answer.
-	lookups targetLocks
+	lookups keyedLocks
 }
 
 func (c *functionCache) resolve(ctx context.Context, identity awslambda.Identity, lambda awslambda.Lambda, target policy.FunctionRef) (policy.FunctionRef, error) {

@@ -1,0 +1,130 @@
+package controllers
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/utils/ptr"
+
+	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
+)
+
+// Who may grant where, and what, decided before any AWS call: accounts,
+// their access rules and guardrails, and the operator's flags.
+func TestDecideAccess(t *testing.T) {
+	const own, other, third = "123456789012", "210987654321", "333333333333"
+	account := func(name, id string, change func(*lambdav1alpha1.LambdaPermissionAccountSpec)) lambdav1alpha1.LambdaPermissionAccount {
+		spec := lambdav1alpha1.LambdaPermissionAccountSpec{AccountID: id, RoleARN: "arn:aws:iam::" + id + ":role/" + name,
+			Access: []lambdav1alpha1.AccountAccessRule{{NamespaceSelector: metav1.LabelSelector{MatchLabels: map[string]string{"team": "payments"}},
+				Functions: []string{"payments-*"}}}}
+		if change != nil {
+			change(&spec)
+		}
+		return lambdav1alpha1.LambdaPermissionAccount{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: spec}
+	}
+	scoped := policy.Permission{StatementID: "s", Action: "lambda:InvokeFunction", Principal: "s3.amazonaws.com", SourceAccount: own}
+	public := policy.Permission{StatementID: "s", Action: "lambda:InvokeFunction", Principal: "*"}
+	publicIAM := policy.Permission{StatementID: "s", Action: "lambda:InvokeFunctionUrl", Principal: "*", FunctionURLAuthType: "AWS_IAM"}
+	serviceWithoutSource := policy.Permission{StatementID: "s", Action: "lambda:InvokeFunction", Principal: "sns.amazonaws.com"}
+	bare := func(name string) policy.FunctionRef { return policy.FunctionRef{Name: name} }
+	in := func(id, region, name string) policy.FunctionRef {
+		return policy.FunctionRef{Partition: "aws", Region: region, AccountID: id, Name: name}
+	}
+	payments := labels.Set{"team": "payments"}
+
+	for _, tt := range []struct {
+		name       string
+		namespace  labels.Set
+		target     policy.FunctionRef
+		permission policy.Permission
+		accounts   []lambdav1alpha1.LambdaPermissionAccount
+		flags      GuardrailSettings
+
+		wantReason   string // "" when allowed
+		wantInText   string
+		wantRole     string
+		wantTarget   policy.FunctionRef
+		wantAccounts []string // the accounts' names in the order given: never reordered
+	}{
+		{name: "a bare name is in the operator's own account, as the operator", target: bare("fn"), permission: scoped,
+			wantTarget: bare("fn")},
+		{name: "an undeclared account other than the operator's own is refused", target: in(other, "us-east-2", "fn"), permission: scoped,
+			wantReason: ReasonAccountNotAllowed, wantInText: "no LambdaPermissionAccount declares account " + other},
+		{name: "public access is refused by default", target: bare("fn"), permission: public,
+			wantReason: ReasonPublicAccessDenied, wantInText: "(the operator's flags)"},
+		{name: "public access when the flags allow it", target: bare("fn"), permission: public, flags: GuardrailSettings{AllowPublicAccess: true},
+			wantTarget: bare("fn")},
+		{name: "principal * narrowed by AWS_IAM is not public", target: bare("fn"), permission: publicIAM, wantTarget: bare("fn")},
+		{name: "a service without a source is refused by default", target: bare("fn"), permission: serviceWithoutSource,
+			wantReason: ReasonSourceRequired, wantInText: "set sourceArn or sourceAccount"},
+		{name: "a declared account admits its namespaces and functions, as its role", namespace: payments,
+			target: in(other, "us-east-2", "payments-api"), permission: scoped, accounts: []lambdav1alpha1.LambdaPermissionAccount{account("pay", other, nil)},
+			wantRole: "arn:aws:iam::" + other + ":role/pay", wantTarget: in(other, "us-east-2", "payments-api")},
+		{name: "a namespace no rule selects is refused", namespace: labels.Set{"team": "web"},
+			target: in(other, "us-east-2", "payments-api"), permission: scoped, accounts: []lambdav1alpha1.LambdaPermissionAccount{account("pay", other, nil)},
+			wantReason: ReasonAccountNotAllowed, wantInText: "namespace team-a may not grant in account " + other},
+		{name: "a function outside the patterns is refused, naming them", namespace: payments,
+			target: in(other, "us-east-2", "billing"), permission: scoped, accounts: []lambdav1alpha1.LambdaPermissionAccount{account("pay", other, nil)},
+			wantReason: ReasonFunctionNotAllowed, wantInText: "[payments-*]"},
+		{name: "patterns match the ARN with its qualifier too", namespace: payments,
+			target: policy.FunctionRef{Partition: "aws", Region: "us-east-2", AccountID: other, Name: "fn", Qualifier: "live"}, permission: scoped,
+			accounts: []lambdav1alpha1.LambdaPermissionAccount{account("pay", other, func(s *lambdav1alpha1.LambdaPermissionAccountSpec) {
+				s.Access[0].Functions = []string{"arn:aws:lambda:us-east-2:" + other + ":function:fn:*"}
+			})},
+			wantRole: "arn:aws:iam::" + other + ":role/pay", wantTarget: policy.FunctionRef{Partition: "aws", Region: "us-east-2", AccountID: other, Name: "fn", Qualifier: "live"}},
+		{name: "a bare name goes to the default account, in its default region", namespace: payments,
+			target: bare("payments-api"), permission: scoped,
+			accounts: []lambdav1alpha1.LambdaPermissionAccount{account("pay", other, func(s *lambdav1alpha1.LambdaPermissionAccountSpec) {
+				s.Default, s.DefaultRegion = true, "eu-west-1"
+			})},
+			wantRole: "arn:aws:iam::" + other + ":role/pay", wantTarget: in(other, "eu-west-1", "payments-api")},
+		{name: "the account's guardrails override the flags: public allowed there", namespace: payments,
+			target: in(other, "us-east-2", "payments-api"), permission: public,
+			accounts: []lambdav1alpha1.LambdaPermissionAccount{account("pay", other, func(s *lambdav1alpha1.LambdaPermissionAccountSpec) {
+				s.Guardrails.AllowPublicAccess = ptr.To(true)
+			})},
+			wantRole: "arn:aws:iam::" + other + ":role/pay", wantTarget: in(other, "us-east-2", "payments-api")},
+		{name: "the account's guardrails override the flags: public refused there", namespace: payments,
+			target: in(other, "us-east-2", "payments-api"), permission: public, flags: GuardrailSettings{AllowPublicAccess: true},
+			accounts: []lambdav1alpha1.LambdaPermissionAccount{account("pay", other, func(s *lambdav1alpha1.LambdaPermissionAccountSpec) {
+				s.Guardrails.AllowPublicAccess = ptr.To(false)
+			})},
+			wantReason: ReasonPublicAccessDenied, wantInText: "(LambdaPermissionAccount pay)"},
+		{name: "two accounts for one id: the first by name decides", namespace: payments,
+			target: in(other, "us-east-2", "payments-api"), permission: scoped,
+			accounts: []lambdav1alpha1.LambdaPermissionAccount{account("zeta", other, nil), account("alpha", other, nil), account("x", third, nil)},
+			wantRole: "arn:aws:iam::" + other + ":role/alpha", wantTarget: in(other, "us-east-2", "payments-api"), wantAccounts: []string{"zeta", "alpha", "x"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			g, err := decideAccess(accessRequest{Namespace: "team-a", NamespaceLabels: tt.namespace, Target: tt.target, Permission: tt.permission,
+				Accounts: tt.accounts, OwnAccount: own, Guardrails: tt.flags})
+			state := stateOf(err)
+			switch {
+			case tt.wantReason == "" && state != nil:
+				t.Fatalf("refused: %v", state)
+			case tt.wantReason != "":
+				if state == nil || state.Reason != tt.wantReason || !state.Stalled || !strings.Contains(state.Message, tt.wantInText) {
+					t.Fatalf("got %v, want stalled %s with %q", state, tt.wantReason, tt.wantInText)
+				}
+				return
+			}
+			if g.identity != (awslambda.Identity{RoleARN: tt.wantRole}) || g.target != tt.wantTarget {
+				t.Errorf("grant as %+v on %+v; want %q on %+v", g.identity, g.target, tt.wantRole, tt.wantTarget)
+			}
+			if tt.wantAccounts != nil {
+				var names []string
+				for _, a := range tt.accounts {
+					names = append(names, a.Name)
+				}
+				if !slices.Equal(names, tt.wantAccounts) {
+					t.Errorf("accounts reordered to %v", names)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,53 @@
+package controllers
+
+import (
+	"context"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
+	"github.com/lambda-permission-operator/lambda-permission-operator/hack/lambda-emulator/emulator"
+)
+
+// Every call made to AWS through an instrumented configuration is counted
+// once, Lambda's and STS's alike, with its outcome; answers served from a
+// cache are not calls and are not counted.
+func TestInstrumentAWSCountsWhatAWSReceives(t *testing.T) {
+	emu := emulator.New(emulator.Config{Region: "us-east-2", AccountID: "123456789012"})
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	cfg := aws.Config{Region: "us-east-2", BaseEndpoint: aws.String(srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), Retryer: func() aws.Retryer { return aws.NopRetryer{} }}
+	InstrumentAWS(&cfg)
+	clients := awslambda.NewClients(cfg, awslambda.Limits{})
+
+	counted := func(operation, outcome string) float64 {
+		return testutil.ToFloat64(awsCalls.WithLabelValues(operation, outcome))
+	}
+	callers, misses := counted("GetCallerIdentity", "success"), counted("GetPolicy", string(awslambda.NotFound))
+	ctx := context.Background()
+	for range 3 {
+		if _, _, err := clients.Caller(ctx, awslambda.Identity{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// GetPolicy of a function that does not exist: Lambda answers 404.
+	if _, err := clients.For(awslambda.Identity{}).GetPolicy(ctx, policy.FunctionRef{Region: "us-east-2", Name: "absent"}); err != nil {
+		t.Fatal(err)
+	}
+	stats := emu.Stats()
+	if got := counted("GetCallerIdentity", "success") - callers; got != 1 || stats.Calls[emulator.OpGetCallerIdentity] != 1 {
+		t.Errorf("GetCallerIdentity counted %v times, received %d times; want 1 and 1", got, stats.Calls[emulator.OpGetCallerIdentity])
+	}
+	if got := counted("GetPolicy", string(awslambda.NotFound)) - misses; got != 1 || stats.Calls[emulator.OpGetPolicy] != 1 {
+		t.Errorf("GetPolicy{NotFound} counted %v times, received %d times; want 1 and 1", got, stats.Calls[emulator.OpGetPolicy])
+	}
+	if n := testutil.CollectAndCount(awsCallDuration); n == 0 {
+		t.Error("no call durations observed")
+	}
+}

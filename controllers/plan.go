@@ -1,0 +1,124 @@
+package controllers
+
+import (
+	"fmt"
+
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
+)
+
+// The plans: what a reconcile writes to a policy, decided from the policy
+// as observed and nothing else, so that every decision is a table test.
+// A policy Writer runs them (again, against a fresh read, when the policy
+// changed under a write) and makes the writes.
+
+// mode is how far a reconcile may go.
+type mode struct {
+	Observe bool // managementPolicy Observe: read and report, never write
+	DryRun  bool // the operator's --dry-run: report each write instead of making it
+}
+
+// statementPlan is what putting one object's statement in place takes.
+type statementPlan struct {
+	Writes   writer.Plan
+	Existing *policy.StoredStatement // what the Sid holds now; nil when it is free
+	// InPlace: the Sid already grants what the spec says; nothing to write.
+	InPlace bool
+	// Revision is the policy's revision the plan was made at, when known.
+	Revision string
+	// Refusal: writes are needed and may not be made (Observe, dry run, or
+	// a policy that would be too large). Nothing is written.
+	Refusal *stateError
+	// Drift is "missing" or "changed" when the statement was in place at
+	// the last sync and no longer is: the write corrects drift.
+	Drift string
+}
+
+// planStatement plans putting want in the policy observed. wasInPlace says
+// the last sync, at this generation, found or put the statement in place.
+func planStatement(observed writer.Observed, want desired, m mode, wasInPlace bool) statementPlan {
+	sid := want.Permission.StatementID
+	plan := statementPlan{Revision: observed.RevisionID}
+	existing, found := observed.Document.Find(sid)
+	if found {
+		plan.Existing = &existing
+		if policy.SameGrant(existing.Statement, want.Statement) {
+			plan.InPlace = true
+			return plan
+		}
+	}
+	if plan.Refusal = refusal(want, plan.Existing, m); plan.Refusal != nil {
+		return plan
+	}
+	if wasInPlace {
+		plan.Drift = "missing"
+		if found {
+			plan.Drift = "changed"
+		}
+	}
+	if size := observed.Document.SizeAfter([]string{sid}, want.Statement); size > policy.MaxPolicySize {
+		plan.Refusal = stalled(ReasonPolicyTooLarge,
+			"adding statement %q would make the policy of %s about %d bytes, over Lambda's limit of %d; remove other statements or grant more per statement",
+			sid, want.Target.ResourceARN(), size, policy.MaxPolicySize)
+		return plan
+	}
+	plan.Writes = writer.Plan{Puts: []writer.Put{{Permission: want.Permission, Statement: want.Statement, Replaces: plan.Existing}}}
+	return plan
+}
+
+// refusal stops a write that managementPolicy Observe or --dry-run forbids,
+// and says what the write would have been.
+func refusal(want desired, existing *policy.StoredStatement, m mode) *stateError {
+	sid, arn := want.Permission.StatementID, want.Target.ResourceARN()
+	write := fmt.Sprintf("add statement %q to %s: %s", sid, arn, want.Statement.Render())
+	if existing != nil {
+		write = fmt.Sprintf("replace statement %q on %s (it differs in %v) with %s", sid, arn,
+			policy.GrantDifferences(existing.Statement, want.Statement), want.Statement.Render())
+	}
+	switch {
+	case m.Observe:
+		state := "missing"
+		if existing != nil {
+			state = "different: " + existing.Raw
+		}
+		return stalled(ReasonDriftDetected, "managementPolicy is Observe, so nothing was written: statement %q on %s is %s; the spec would %s",
+			sid, arn, state, write)
+	case m.DryRun:
+		return &stateError{Reason: ReasonDryRun, Message: "dry run: would " + write}
+	}
+	return nil
+}
+
+// removalPlan is what removing a statement an object wrote takes.
+type removalPlan struct {
+	Writes writer.Plan
+	// LeftInPlace: the Sid holds a statement changed outside the operator
+	// since; it is not ours to remove.
+	LeftInPlace bool
+	// Refused: a removal is needed and the mode forbids it.
+	Refused bool
+}
+
+// planRemoval plans removing statement sid if it still grants what one of
+// ours says. This operator never removes what it did not write.
+func planRemoval(observed writer.Observed, sid string, ours []policy.Statement, m mode) removalPlan {
+	existing, found := observed.Document.Find(sid)
+	switch {
+	case !found:
+		return removalPlan{}
+	case !grantsAnyOf(existing.Statement, ours):
+		return removalPlan{LeftInPlace: true}
+	case m.Observe || m.DryRun:
+		return removalPlan{Refused: true}
+	}
+	return removalPlan{Writes: writer.Plan{Removes: []writer.Remove{{Sid: sid}}}}
+}
+
+func grantsAnyOf(st policy.Statement, candidates []policy.Statement) bool {
+	for _, c := range candidates {
+		if policy.SameGrant(st, c) {
+			return true
+		}
+	}
+	return false
+}
