@@ -215,14 +215,16 @@ func TestDriftIsCorrected(t *testing.T) {
 	t.Run("removed outside, restored by the periodic sync", func(t *testing.T) {
 		corrections := metricValue(t, "lambda_permission_drift_corrections_total", map[string]string{"drift": "missing"})
 		removeOutside(t, fn, "s3")
-		eventually(t, "statement restored", func() string {
-			if got, _ := storedStatement(fn, "", "s3"); got != want {
-				return "policy holds " + got
+		// The correction is counted after the write that makes it: wait for
+		// the count itself, not for the statement it follows.
+		eventually(t, "the correction counted", func() string {
+			if got := metricValue(t, "lambda_permission_drift_corrections_total", map[string]string{"drift": "missing"}); got != corrections+1 {
+				return fmt.Sprintf("drift_corrections_total{drift=missing} went from %v to %v, want +1", corrections, got)
 			}
 			return ""
 		})
-		if got := metricValue(t, "lambda_permission_drift_corrections_total", map[string]string{"drift": "missing"}); got != corrections+1 {
-			t.Errorf("drift_corrections_total{drift=missing} went from %v to %v, want +1", corrections, got)
+		if got, _ := storedStatement(fn, "", "s3"); got != want {
+			t.Errorf("policy holds %q, want %q", got, want)
 		}
 		waitEvent(t, obj, "DriftCorrected")
 	})
@@ -357,9 +359,12 @@ func TestFunctionNotFoundUntilItAppears(t *testing.T) {
 		t.Errorf("kstatus = %s, want InProgress", s)
 	}
 	waitEvent(t, obj, controllers.ReasonFunctionNotFound)
-	if got := metricValue(t, "lambda_permission_reconcile_errors_total", map[string]string{"reason": "FunctionNotFound"}); got <= notFound {
-		t.Errorf("reconcile_errors_total{reason=FunctionNotFound} stayed at %v", got)
-	}
+	eventually(t, "the failure counted", func() string {
+		if got := metricValue(t, "lambda_permission_reconcile_errors_total", map[string]string{"reason": "FunctionNotFound"}); got <= notFound {
+			return fmt.Sprintf("reconcile_errors_total{reason=FunctionNotFound} at %v", got)
+		}
+		return ""
+	})
 
 	newFunction(t, fn)
 	waitReady(t, obj)
@@ -451,22 +456,30 @@ func TestMetricsAgreeWithWhatHappened(t *testing.T) {
 	integration(t)
 	fn := newName("metrics")
 	newFunction(t, fn)
-	before := emu.Stats().Calls
+	operations := []string{"GetPolicy", "AddPermission", "RemovePermission", "GetFunction", "GetCallerIdentity", "AssumeRole"}
+	// Both counts are read while no call of the operator is in flight:
+	// Lambda counts a call when it arrives, the operator when it returns.
+	var before map[string]int
 	counted := map[string]float64{}
-	for _, op := range []string{"GetPolicy", "AddPermission", "RemovePermission", "GetFunction"} {
-		counted[op] = metricValue(t, "lambda_permission_aws_calls_total", map[string]string{"operation": op})
-	}
+	lambdaAPI.Quiesced(func() {
+		before = emu.Stats().Calls
+		for _, op := range operations {
+			counted[op] = metricValue(t, "lambda_permission_aws_calls_total", map[string]string{"operation": op})
+		}
+	})
 	obj := permission(newName("counted"), fn, s3Spec)
 	create(t, obj)
 	waitReady(t, obj)
 	forceSyncs(t, 1, obj)
-	after := emu.Stats().Calls
-	for op, was := range counted {
-		got := metricValue(t, "lambda_permission_aws_calls_total", map[string]string{"operation": op}) - was
-		if want := float64(after[op] - before[op]); got != want {
-			t.Errorf("aws_calls_total{operation=%s} rose by %v, Lambda received %v", op, got, want)
+	lambdaAPI.Quiesced(func() {
+		after := emu.Stats().Calls
+		for op, was := range counted {
+			got := metricValue(t, "lambda_permission_aws_calls_total", map[string]string{"operation": op}) - was
+			if want := float64(after[op] - before[op]); got != want {
+				t.Errorf("aws_calls_total{operation=%s} rose by %v, AWS received %v", op, got, want)
+			}
 		}
-	}
+	})
 
 	eventually(t, "statements_managed = Ready objects", func() string {
 		var list lambdav1alpha1.LambdaPermissionList

@@ -159,7 +159,10 @@ func zapLevel() zapcore.Level {
 // RemovePermission or AddPermission on a function, to make real 412 and 409
 // answers happen at the worst moment.
 type racingLambda struct {
-	clients      *awslambda.Clients
+	clients *awslambda.Clients
+	// inFlight is held for reading by every call in progress, so that
+	// Quiesced can run between calls.
+	inFlight     sync.RWMutex
 	mu           sync.Mutex
 	callsTo      map[string]int // calls the controller made about each function, by name
 	writesTo     map[string]int // its AddPermission and RemovePermission calls, by function name
@@ -172,7 +175,18 @@ func (l *racingLambda) For(id awslambda.Identity) awslambda.Lambda {
 }
 
 func (l *racingLambda) Caller(ctx context.Context, id awslambda.Identity) (string, string, error) {
+	l.inFlight.RLock()
+	defer l.inFlight.RUnlock()
 	return l.clients.Caller(ctx, id)
+}
+
+// Quiesced runs f while no call of the operator to AWS is in progress: every
+// call that reached AWS has also returned to the operator, and no new one
+// starts until f returns.
+func (l *racingLambda) Quiesced(f func()) {
+	l.inFlight.Lock()
+	defer l.inFlight.Unlock()
+	f()
 }
 
 // racingPort is one identity's port, running the armed hooks.
@@ -234,16 +248,22 @@ func (l *racingLambda) called(hooks map[string]func(), function string) func() {
 }
 
 func (l racingPort) GetPolicy(ctx context.Context, ref policy.FunctionRef) (awslambda.Policy, error) {
+	l.hooks.inFlight.RLock()
+	defer l.hooks.inFlight.RUnlock()
 	l.hooks.called(nil, ref.Name)
 	return l.Lambda.GetPolicy(ctx, ref)
 }
 
 func (l racingPort) ResolveFunction(ctx context.Context, ref policy.FunctionRef) (policy.FunctionRef, error) {
+	l.hooks.inFlight.RLock()
+	defer l.hooks.inFlight.RUnlock()
 	l.hooks.called(nil, ref.Name)
 	return l.Lambda.ResolveFunction(ctx, ref)
 }
 
 func (l racingPort) RemovePermission(ctx context.Context, ref policy.FunctionRef, sid, revisionID string) error {
+	l.hooks.inFlight.RLock()
+	defer l.hooks.inFlight.RUnlock()
 	if f := l.hooks.called(l.hooks.beforeRemove, ref.Name); f != nil {
 		f()
 	}
@@ -252,6 +272,8 @@ func (l racingPort) RemovePermission(ctx context.Context, ref policy.FunctionRef
 }
 
 func (l racingPort) AddPermission(ctx context.Context, ref policy.FunctionRef, p policy.Permission) (string, error) {
+	l.hooks.inFlight.RLock()
+	defer l.hooks.inFlight.RUnlock()
 	if f := l.hooks.called(l.hooks.beforeAdd, ref.Name); f != nil {
 		f()
 	}
