@@ -110,3 +110,33 @@ func TestPublicFunctionURLNeedsAnAdmin(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Objects made before the function URL kind had a finalizer of its own carry
+// the LambdaPermission's: it is replaced, and deletion still waits for both
+// statements to go.
+func TestFunctionURLFinalizerIsMigrated(t *testing.T) {
+	integration(t)
+	fn := newName("legacy-url")
+	newFunction(t, fn)
+	url := functionURL(newName("legacy"), fn, lambdav1alpha1.LambdaFunctionURLPermissionSpec{AuthType: "AWS_IAM", Principal: "223456789012"})
+	url.Finalizers = []string{controllers.Finalizer}
+	if err := k8s.Create(ctx, url); err != nil {
+		t.Fatal(err)
+	}
+	got := waitURLCondition(t, url, "Ready", metav1.ConditionTrue, controllers.ReasonSynced)
+	if !slices.Equal(got.Finalizers, []string{controllers.URLFinalizer}) {
+		t.Errorf("finalizers %v, want only %s", got.Finalizers, controllers.URLFinalizer)
+	}
+	if err := k8s.Delete(ctx, url); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "function URL grant deleted", func() string {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(url), &lambdav1alpha1.LambdaFunctionURLPermission{}); err == nil {
+			return "present"
+		}
+		return ""
+	})
+	if doc, _ := storedPolicy(fn, ""); !slices.Equal(sids(doc), []string{"foreign-terraform"}) {
+		t.Errorf("after deletion the policy Sids are %v, want only the foreign one", sids(doc))
+	}
+}
