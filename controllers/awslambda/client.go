@@ -40,9 +40,6 @@ type Policy struct {
 	RevisionID string // empty when the function has no policy
 }
 
-// Exists reports whether the function has a policy at all.
-func (p Policy) Exists() bool { return p.RevisionID != "" }
-
 // Client implements Lambda for one identity (so one account), with one SDK
 // client and one set of rate limits per region.
 type Client struct {

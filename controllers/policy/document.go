@@ -224,12 +224,12 @@ func (d PolicyDocument) SizeAfter(removeSids []string, add ...Statement) int {
 	for _, st := range add {
 		statements = append(statements, st.Render())
 	}
-	return PolicySize(statements)
+	return policySize(statements)
 }
 
-// PolicySize is the length of the compact policy document holding these
+// policySize is the length of the compact policy document holding these
 // compact statements.
-func PolicySize(statements []string) int {
+func policySize(statements []string) int {
 	size := len(`{"Version":"2012-10-17","Id":"default","Statement":[]}`)
 	for i, st := range statements {
 		if i > 0 {

@@ -55,7 +55,7 @@ func ParseFunctionName(functionName string) (FunctionRef, error) {
 	if strings.HasPrefix(functionName, "arn:") {
 		ref.Region, ref.AccountID = m[2], m[3]
 		if ref.Partition == "" {
-			ref.Partition = PartitionOf(ref.Region)
+			ref.Partition = partitionOf(ref.Region)
 		}
 	} else {
 		ref.Region, ref.AccountID = m[4], m[5]
@@ -112,7 +112,7 @@ func (f FunctionRef) WithDefaults(region, accountID string) FunctionRef {
 		f.AccountID = accountID
 	}
 	if f.Partition == "" && f.Region != "" {
-		f.Partition = PartitionOf(f.Region)
+		f.Partition = partitionOf(f.Region)
 	}
 	return f
 }
@@ -136,8 +136,8 @@ func (f FunctionRef) ResourceARN() string {
 	return f.FunctionARN() + ":" + f.Qualifier
 }
 
-// PartitionOf maps a region to its partition, as ARNs spell it.
-func PartitionOf(region string) string {
+// partitionOf maps a region to its partition, as ARNs spell it.
+func partitionOf(region string) string {
 	switch {
 	case strings.HasPrefix(region, "cn-"):
 		return "aws-cn"

@@ -109,9 +109,9 @@ func principalKind(principal string) string {
 	}
 }
 
-// IsServicePrincipal reports whether the principal is an AWS service, such
+// isServicePrincipal reports whether the principal is an AWS service, such
 // as s3.amazonaws.com or logs.us-east-1.amazonaws.com.
-func IsServicePrincipal(principal string) bool {
+func isServicePrincipal(principal string) bool {
 	return principalKind(principal) == "Service"
 }
 
@@ -154,5 +154,5 @@ func (p Permission) IsPublic() bool {
 // on behalf of which resource or account: then resources in any account can
 // make the service invoke the function (the confused deputy problem).
 func (p Permission) IsServiceWithoutSource() bool {
-	return IsServicePrincipal(p.Principal) && p.SourceArn == "" && p.SourceAccount == ""
+	return isServicePrincipal(p.Principal) && p.SourceArn == "" && p.SourceAccount == ""
 }

@@ -14,8 +14,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
 
-// KubeVersion is the version of kube-apiserver the project tests against.
-const KubeVersion = "1.37.2"
+// kubeVersion is the version of kube-apiserver the project tests against.
+const kubeVersion = "1.37.2"
 
 // RepoRoot is the repository's top directory.
 func RepoRoot() string {
@@ -28,7 +28,7 @@ func RepoRoot() string {
 func AssetsDir() (string, error) {
 	dir := os.Getenv("KUBEBUILDER_ASSETS")
 	if dir == "" {
-		dir = filepath.Join(RepoRoot(), "bin", "k8s", fmt.Sprintf("%s-%s-%s", KubeVersion, runtime.GOOS, runtime.GOARCH))
+		dir = filepath.Join(RepoRoot(), "bin", "k8s", fmt.Sprintf("%s-%s-%s", kubeVersion, runtime.GOOS, runtime.GOARCH))
 	}
 	for _, name := range []string{"kube-apiserver", "etcd"} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
