@@ -18,6 +18,10 @@ help: ## Show this help.
 test: fmt-check vet control-plane tools ## Run every test: unit, emulator through the SDK, envtest integration, fuzz seed corpora.
 	KUBEBUILDER_ASSETS="$$(hack/control-plane/build.sh)" $(GO) test -race -count=1 ./...
 
+.PHONY: test-unit
+test-unit: ## Run every test that needs no kube-apiserver, helm or kustomize (go test -short): no bin/, well under a minute.
+	$(GO) test -race -short -count=1 ./...
+
 .PHONY: test-faults
 test-faults: control-plane ## Run the fault and soak tests of controllers/resilience at full scale (a few minutes; under ten on two cores).
 	KUBEBUILDER_ASSETS="$$(hack/control-plane/build.sh)" RESILIENCE_SCALE=full $(GO) test -count=1 -timeout 20m -v ./controllers/resilience/

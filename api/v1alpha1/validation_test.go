@@ -7,6 +7,7 @@ package v1alpha1_test
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -39,6 +40,11 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		fmt.Println("api/v1alpha1: every test needs a kube-apiserver; skipped under -short (make test runs them)")
+		os.Exit(0)
+	}
 	os.Exit(runTests(m))
 }
 
