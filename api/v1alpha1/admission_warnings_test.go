@@ -88,21 +88,27 @@ func TestGuardrailsWarnAtAdmission(t *testing.T) {
 		}, ""},
 		{"an account", func(o *v1alpha1.LambdaPermission) { o.Spec.Principal = "223456789012" }, ""},
 	}
-	// The policy takes effect a moment after it is created.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		obj := validObject()
-		obj.Spec.Principal = "*"
-		if err := warned.Create(testContext(t), obj); err != nil {
-			t.Fatal(err)
+	// The policy takes effect a moment after it is created: wait until it
+	// gives each of its warnings as the cases below check them, not just
+	// any warning.
+	for _, probe := range []struct{ principal, reason string }{
+		{"*", "PublicAccessDenied"}, {"sns.amazonaws.com", "SourceRequired"},
+	} {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			obj := validObject()
+			obj.Spec.Principal = probe.principal
+			if err := warned.Create(testContext(t), obj); err != nil {
+				t.Fatal(err)
+			}
+			if warnedAbout(strings.Join(seen.take(), "\n"), probe.reason) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the guardrail policy never warned %s for principal %q", probe.reason, probe.principal)
+			}
+			time.Sleep(200 * time.Millisecond)
 		}
-		if len(seen.take()) > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the guardrail policy never warned")
-		}
-		time.Sleep(200 * time.Millisecond)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -115,9 +121,15 @@ func TestGuardrailsWarnAtAdmission(t *testing.T) {
 			switch {
 			case tt.want == "" && got != "":
 				t.Errorf("warned %q, want no warning", got)
-			case tt.want != "" && (!strings.Contains(got, tt.want) || !strings.Contains(got, "spec.principal")):
+			case tt.want != "" && !warnedAbout(got, tt.want):
 				t.Errorf("warnings %q, want one naming spec.principal and %s", got, tt.want)
 			}
 		})
 	}
+}
+
+// warnedAbout reports whether the warnings got name spec.principal and
+// reason, as each guardrail's warning must.
+func warnedAbout(got, reason string) bool {
+	return strings.Contains(got, reason) && strings.Contains(got, "spec.principal")
 }

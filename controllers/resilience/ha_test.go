@@ -139,8 +139,9 @@ func leaseHolder(t *testing.T, namespace string) string {
 	return *lease.Spec.HolderIdentity
 }
 
-// waitForTakeover waits until the lease has another holder, and returns how
-// long after the kill the new holder acquired it (the lease's acquireTime).
+// waitForTakeover waits until the lease has another holder and the follower
+// has logged that it acquired it, and returns how long after the kill the
+// new holder acquired it (the lease's acquireTime).
 func waitForTakeover(t *testing.T, namespace, oldHolder string, killedAt time.Time, follower *operatorProcess) time.Duration {
 	t.Helper()
 	var took time.Duration
@@ -156,6 +157,11 @@ func waitForTakeover(t *testing.T, namespace, oldHolder string, killedAt time.Ti
 		took = time.Since(killedAt)
 		if at := lease.Spec.AcquireTime; at != nil {
 			took = at.Sub(killedAt)
+		}
+		// client-go logs the acquisition only after it has written the
+		// lease, and the caller checks that line: wait for it too.
+		if !strings.Contains(follower.log(), "Successfully acquired lease") {
+			return fmt.Sprintf("the lease moved to %s, but %s has not logged acquiring it", *holder, follower.name)
 		}
 		return ""
 	}, follower.alive)
