@@ -249,24 +249,25 @@ func (r *LambdaPermissionReconciler) place(ctx context.Context, obj *lambdav1alp
 		}
 		return placed{statement: plan.Existing.Raw, revision: plan.Revision}, nil
 	}
-	stored := addedStatement(applied, want.Permission.StatementID)
+	added := lastAdded(applied, want.Permission.StatementID)
 	if plan.Drift != "" {
 		driftCorrections.WithLabelValues(plan.Drift).Inc()
-		r.event(obj, corev1.EventTypeWarning, EventDriftCorrected, "AddPermission",
+		r.event(obj, corev1.EventTypeWarning, EventDriftCorrected, added.Operation,
 			"statement %q on %s was %s outside this operator; restored", want.Permission.StatementID, want.Target.ResourceARN(), plan.Drift)
 	}
-	r.warnOnUnexpectedStatement(obj, stored, want)
-	return placed{statement: stored}, nil
+	r.warnOnUnexpectedStatement(obj, added, want)
+	return placed{statement: added.Stored}, nil
 }
 
-// addedStatement is statement sid as Lambda stored it in the writes applied.
-func addedStatement(applied writer.Applied, sid string) string {
+// lastAdded is the write that put statement sid in place, with the
+// statement as Lambda stored it.
+func lastAdded(applied writer.Applied, sid string) writer.Written {
 	for _, w := range slices.Backward(applied.Writes) {
 		if w.Change == writer.Added && w.Sid == sid {
-			return w.Stored
+			return w
 		}
 	}
-	return ""
+	return writer.Written{}
 }
 
 // recordWrites makes an Event of each write to target's policy.
@@ -324,13 +325,13 @@ func wasInPlace(obj *lambdav1alpha1.LambdaPermission) bool {
 // warnOnUnexpectedStatement reports a statement Lambda stored differently
 // from the prediction: a bug in the policy package that would otherwise only
 // show as a replacement at every sync.
-func (r *LambdaPermissionReconciler) warnOnUnexpectedStatement(obj *lambdav1alpha1.LambdaPermission, stored string, want desired) {
-	got, err := policy.ParseStatement(stored)
+func (r *LambdaPermissionReconciler) warnOnUnexpectedStatement(obj *lambdav1alpha1.LambdaPermission, added writer.Written, want desired) {
+	got, err := policy.ParseStatement(added.Stored)
 	if err == nil && policy.SameGrant(got, want.Statement) {
 		return
 	}
-	r.event(obj, corev1.EventTypeWarning, EventUnexpectedStatement, "AddPermission",
-		"Lambda stored %s, not the predicted %s; please report this", stored, want.Statement.Render())
+	r.event(obj, corev1.EventTypeWarning, EventUnexpectedStatement, added.Operation,
+		"Lambda stored %s, not the predicted %s; please report this", added.Stored, want.Statement.Render())
 }
 
 // removePreviousStatement removes the statement this object wrote under
