@@ -38,6 +38,16 @@ func waitURLCondition(t *testing.T, url *lambdav1alpha1.LambdaFunctionURLPermiss
 	return got
 }
 
+func waitURLGone(t *testing.T, url *lambdav1alpha1.LambdaFunctionURLPermission) {
+	t.Helper()
+	eventually(t, url.Name+" deleted", func() string {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(url), &lambdav1alpha1.LambdaFunctionURLPermission{}); err == nil {
+			return "present"
+		}
+		return ""
+	})
+}
+
 // One object grants IAM-authenticated access to a function URL: both
 // statements AWS requires appear, and both go when the object goes.
 func TestFunctionURLPairIsCreatedAndRemovedTogether(t *testing.T) {
@@ -72,12 +82,7 @@ func TestFunctionURLPairIsCreatedAndRemovedTogether(t *testing.T) {
 	if err := k8s.Delete(ctx, url); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "function URL grant deleted", func() string {
-		if err := k8s.Get(ctx, client.ObjectKeyFromObject(url), &lambdav1alpha1.LambdaFunctionURLPermission{}); err == nil {
-			return "present"
-		}
-		return ""
-	})
+	waitURLGone(t, url)
 	doc, _ = storedPolicy(fn, "")
 	if got := sids(doc); !slices.Equal(got, []string{"foreign-terraform"}) {
 		t.Errorf("after deletion the policy Sids are %v, want only the foreign one", got)
@@ -130,12 +135,7 @@ func TestFunctionURLFinalizerIsMigrated(t *testing.T) {
 	if err := k8s.Delete(ctx, url); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "function URL grant deleted", func() string {
-		if err := k8s.Get(ctx, client.ObjectKeyFromObject(url), &lambdav1alpha1.LambdaFunctionURLPermission{}); err == nil {
-			return "present"
-		}
-		return ""
-	})
+	waitURLGone(t, url)
 	if doc, _ := storedPolicy(fn, ""); !slices.Equal(sids(doc), []string{"foreign-terraform"}) {
 		t.Errorf("after deletion the policy Sids are %v, want only the foreign one", sids(doc))
 	}
