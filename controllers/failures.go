@@ -36,6 +36,11 @@ func lambdaFailure(err error, format string, args ...any) *stateError {
 		return stalled(ReasonPolicyTooLarge, "%s: %s", doing, lambdaErr.Message)
 	case awslambda.Invalid:
 		return stalled(ReasonInvalidSpec, "%s: Lambda refused it: %s", doing, lambdaErr.Message)
+	case awslambda.PublicPolicy:
+		// Retrying cannot help until someone acts: stalled, looked at again
+		// once per sync period.
+		return stalled(ReasonPublicAccessBlocked,
+			"%s: %s; narrow the statement (sourceArn, sourceAccount, principalOrgID, or functionUrlAuthType AWS_IAM), or lift the account's public-access block", doing, lambdaErr.Message)
 	case awslambda.AccessDenied:
 		return stalled(ReasonAccessDenied,
 			"%s: %s; the operator's AWS identity needs lambda:GetPolicy, lambda:AddPermission, lambda:RemovePermission and lambda:GetFunction", doing, lambdaErr.Message)

@@ -27,6 +27,7 @@ func TestLambdaFailures(t *testing.T) {
 		{kind: awslambda.Throttled, wantReason: ReasonThrottled, wantRequeue: [2]time.Duration{time.Second, time.Second}}, // no Retry-After: a second
 		{kind: awslambda.PolicyTooLarge, wantReason: ReasonPolicyTooLarge, wantStalled: true, wantRequeue: [2]time.Duration{9 * time.Minute, 11 * time.Minute}},
 		{kind: awslambda.Invalid, wantReason: ReasonInvalidSpec, wantStalled: true, wantRequeue: [2]time.Duration{9 * time.Minute, 11 * time.Minute}, wantMessage: "Lambda refused it"},
+		{kind: awslambda.PublicPolicy, wantReason: ReasonPublicAccessBlocked, wantStalled: true, wantRequeue: [2]time.Duration{9 * time.Minute, 11 * time.Minute}, wantMessage: "AWS says no; narrow the statement"},
 		{kind: awslambda.AccessDenied, wantReason: ReasonAccessDenied, wantStalled: true, wantRequeue: [2]time.Duration{9 * time.Minute, 11 * time.Minute}, wantMessage: "needs lambda:GetPolicy"},
 		{kind: awslambda.StaleRevision, wantReason: ReasonStaleRevision},
 		{kind: awslambda.StatementExists, wantReason: ReasonStaleRevision},

@@ -185,3 +185,14 @@ func TestServerErrorsAreUnavailable(t *testing.T) {
 		t.Errorf("err = %v, want Unavailable", err)
 	}
 }
+
+// Lambda's public-access block is a failure of its own: the statement is
+// fine, the account refuses public statements.
+func TestPublicPolicyIsItsOwnKind(t *testing.T) {
+	const message = "Lambda blocked the creation of this policy because it would grant public access to your function."
+	err := awslambda.Classify("AddPermission", &types.PublicPolicyException{Message: aws.String(message)})
+	var lambdaErr *awslambda.Error
+	if !errors.As(err, &lambdaErr) || lambdaErr.Kind != awslambda.PublicPolicy || lambdaErr.Message != message {
+		t.Fatalf("err = %#v, want Kind PublicPolicy with AWS's message", err)
+	}
+}

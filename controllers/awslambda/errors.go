@@ -33,6 +33,9 @@ const (
 	// Invalid: Lambda refused the request's content (400); retrying the same
 	// request cannot help.
 	Invalid Kind = "Invalid"
+	// PublicPolicy: the statement would grant public access and the
+	// account's public-access block refuses it (400 PublicPolicyException).
+	PublicPolicy Kind = "PublicPolicy"
 	// AccessDenied: the operator's identity may not make the call (403).
 	AccessDenied Kind = "AccessDenied"
 	// Unavailable: a 5xx or a transport failure; worth retrying.
@@ -109,7 +112,9 @@ func Classify(operation string, err error) error {
 		}
 	case errors.As(err, &tooLarge):
 		e.Kind = PolicyTooLarge
-	case errors.As(err, &invalid), errors.As(err, &public):
+	case errors.As(err, &public):
+		e.Kind = PublicPolicy
+	case errors.As(err, &invalid):
 		e.Kind = Invalid
 	default:
 		e.Kind = kindOfStatus(err, e.Code)
