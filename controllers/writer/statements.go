@@ -36,6 +36,10 @@ func (w *statementsWriter) Write(ctx context.Context, fresh Freshness, plan Plan
 			return applied, &Error{Doing: "reading the policy of " + w.target.ResourceARN(), Read: true, Err: err}
 		}
 		p := plan(observed)
+		w.shared.keep(p.Keep...)
+		for _, sid := range p.Release {
+			w.shared.settle(sid, false)
+		}
 		if p.Empty() {
 			return applied, nil
 		}

@@ -486,3 +486,114 @@ func (p *recordingPort) RemovePermission(ctx context.Context, ref policy.Functio
 	p.record("RemovePermission", revisionID)
 	return p.Lambda.RemovePermission(ctx, ref, sid, revisionID)
 }
+
+// keepAll is a planner that keeps the given Sids where they are found and
+// records what it observed.
+func keepAll(seen *writer.Observed, sids ...string) writer.Planner {
+	return func(o writer.Observed) writer.Plan {
+		*seen = o
+		var keep []string
+		for _, sid := range sids {
+			if _, found := o.Document.Find(sid); found {
+				keep = append(keep, sid)
+			}
+		}
+		return writer.Plan{Keep: keep}
+	}
+}
+
+func (w *world) removeOutside(function, sid string) {
+	w.t.Helper()
+	if _, err := w.outside.RemovePermission(ctx, &lambda.RemovePermissionInput{FunctionName: aws.String(function), StatementId: aws.String(sid)}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// Several statements the operator keeps, gone between two reads, are a
+// replacement of the whole policy; one gone is ordinary drift. The
+// replacement lasts until every lost statement is back.
+func TestReplacementIsSeveralKeptStatementsGoneAtOnce(t *testing.T) {
+	w := newWorld(t)
+	fn := w.function("replaced")
+	w.addOutside("replaced", "theirs", "sqs.amazonaws.com")
+	var runs int
+	for _, sid := range []string{"a", "b", "c"} {
+		if _, err := w.writer(fn).Write(ctx, hourly, ensure(grant(fn, sid, "223456789012"), &runs)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fresh := writer.Freshness{} // every Write reads
+	var seen writer.Observed
+
+	w.removeOutside("replaced", "a")
+	if _, err := w.writer(fn).Write(ctx, fresh, keepAll(&seen, "b", "c")); err != nil {
+		t.Fatal(err)
+	}
+	if seen.Replacement != nil {
+		t.Fatalf("one statement gone is drift, not a replacement: %+v", seen.Replacement)
+	}
+
+	w.removeOutside("replaced", "b")
+	w.removeOutside("replaced", "c")
+	w.removeOutside("replaced", "theirs") // a foreign statement the replacement dropped too
+	if _, err := w.writer(fn).Write(ctx, fresh, keepAll(&seen)); err != nil {
+		t.Fatal(err)
+	}
+	if r := seen.Replacement; r == nil || r.Lost != 3 || !slices.Equal(r.Missing, []string{"a", "b", "c"}) || !r.Lacks("b") || r.Lacks("theirs") {
+		t.Fatalf("replacement %+v, want a, b and c lost at once", r)
+	}
+
+	// Each statement put back leaves the replacement; the last one ends it.
+	for i, sid := range []string{"a", "b", "c"} {
+		if _, err := w.writer(fn).Write(ctx, fresh, ensure(grant(fn, sid, "223456789012"), &runs)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.writer(fn).Write(ctx, fresh, keepAll(&seen)); err != nil {
+			t.Fatal(err)
+		}
+		switch r := seen.Replacement; {
+		case i < 2 && (r == nil || r.Lost != 3 || r.Lacks(sid) || len(r.Missing) != 2-i):
+			t.Errorf("after putting %s back: replacement %+v", sid, r)
+		case i == 2 && r != nil:
+			t.Errorf("after putting every statement back: replacement %+v", r)
+		}
+	}
+}
+
+// Statements found in place count when the plan keeps them; a released
+// statement, or one removed by the operator, no longer counts.
+func TestKeptAndReleasedStatements(t *testing.T) {
+	w := newWorld(t)
+	fn := w.function("kept")
+	for _, sid := range []string{"a", "b", "c", "theirs"} {
+		w.addOutside("kept", sid, "sns.amazonaws.com") // written before this operator started
+	}
+	fresh := writer.Freshness{}
+	var seen writer.Observed
+	if _, err := w.writer(fn).Write(ctx, fresh, keepAll(&seen, "a", "b", "c")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.writer(fn).Write(ctx, fresh, func(writer.Observed) writer.Plan { return writer.Plan{Release: []string{"c"}} }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.writer(fn).Write(ctx, fresh, remove("b")); err != nil {
+		t.Fatal(err)
+	}
+	w.addOutside("kept", "b", "sns.amazonaws.com")
+	w.removeOutside("kept", "b")
+	w.removeOutside("kept", "c")
+	if _, err := w.writer(fn).Write(ctx, fresh, keepAll(&seen)); err != nil {
+		t.Fatal(err)
+	}
+	if seen.Replacement != nil {
+		t.Errorf("statements no longer kept counted as a replacement: %+v", seen.Replacement)
+	}
+	w.removeOutside("kept", "a")
+	w.removeOutside("kept", "theirs")
+	if _, err := w.writer(fn).Write(ctx, fresh, keepAll(&seen)); err != nil {
+		t.Fatal(err)
+	}
+	if seen.Replacement != nil {
+		t.Errorf("one kept statement gone with a foreign one is drift, not a replacement: %+v", seen.Replacement)
+	}
+}

@@ -11,12 +11,19 @@ import (
 )
 
 // sharedPolicy is what all the Writers of one policy share: a lock that one
-// Write holds from its read to its last write, and the view of the policy.
+// Write holds from its read to its last write, the view of the policy, and
+// what the operator keeps in it.
 type sharedPolicy struct {
 	now func() time.Time
 
 	mu   sync.Mutex
 	view *view // nil before the first read, and after the view was forgotten
+	// kept are the Sids the operator keeps in this policy: put there by a
+	// Write, or found in place by a plan that keeps them (Plan.Keep).
+	kept map[string]bool
+	// replacement is the last time several kept statements disappeared
+	// together, until they are all back (or no longer kept).
+	replacement *Replacement
 }
 
 // view is the policy as last read, with the operator's own writes since.
@@ -27,10 +34,13 @@ type view struct {
 	revisionKnown bool
 }
 
-func (v *view) observed() Observed {
-	o := Observed{Document: v.policy.Document}
-	if v.revisionKnown {
-		o.RevisionID = v.policy.RevisionID
+func (p *sharedPolicy) observed() Observed {
+	o := Observed{Document: p.view.policy.Document}
+	if r := p.replacement; r != nil {
+		o.Replacement = &Replacement{Lost: r.Lost, Missing: slices.Clone(r.Missing)}
+	}
+	if p.view.revisionKnown {
+		o.RevisionID = p.view.policy.RevisionID
 	}
 	return o
 }
@@ -46,19 +56,83 @@ func (p *sharedPolicy) lock() func() {
 // has none. The caller holds the lock.
 func (p *sharedPolicy) observe(ctx context.Context, port awslambda.Lambda, target policy.FunctionRef, fresh Freshness, needRevision bool) (Observed, error) {
 	if v := p.view; v != nil && p.now().Sub(v.readAt) < fresh.MaxAge && !v.readAt.Before(fresh.NotBefore) && (!needRevision || v.revisionKnown) {
-		return v.observed(), nil
+		return p.observed(), nil
 	}
 	current, err := port.GetPolicy(ctx, target)
 	if err != nil {
 		return Observed{}, err
 	}
 	p.view = &view{policy: current, readAt: p.now(), revisionKnown: true}
-	return p.view.observed(), nil
+	p.noticeReplacement()
+	return p.observed(), nil
+}
+
+// noticeReplacement compares a fresh read with what the operator keeps.
+// One statement gone is ordinary drift; several gone at once mean that
+// another writer replaced the whole policy (PutResourcePolicy, which
+// CloudFormation and Terraform now use) or deleted it.
+func (p *sharedPolicy) noticeReplacement() {
+	var missing []string
+	for sid := range p.kept {
+		if _, found := p.view.policy.Document.Find(sid); !found {
+			missing = append(missing, sid)
+		}
+	}
+	slices.Sort(missing)
+	switch {
+	case p.replacement != nil && isSubset(missing, p.replacement.Missing):
+		p.replacement.Missing = slices.DeleteFunc(p.replacement.Missing, func(sid string) bool { return !slices.Contains(missing, sid) })
+	case len(missing) >= 2:
+		p.replacement = &Replacement{Lost: len(missing), Missing: missing}
+	default:
+		p.replacement = nil
+	}
+	if p.replacement != nil && len(p.replacement.Missing) == 0 {
+		p.replacement = nil
+	}
+}
+
+func isSubset(sids, of []string) bool {
+	for _, sid := range sids {
+		if !slices.Contains(of, sid) {
+			return false
+		}
+	}
+	return true
+}
+
+// keep records Sids the operator keeps in the policy.
+func (p *sharedPolicy) keep(sids ...string) {
+	if p.kept == nil {
+		p.kept = map[string]bool{}
+	}
+	for _, sid := range sids {
+		p.kept[sid] = true
+	}
+}
+
+// settle records a statement the operator just put back in place (kept)
+// or took out: either way it is no longer missing.
+func (p *sharedPolicy) settle(sid string, kept bool) {
+	if kept {
+		p.keep(sid)
+	} else {
+		delete(p.kept, sid)
+	}
+	if r := p.replacement; r != nil {
+		r.Missing = slices.DeleteFunc(slices.Clone(r.Missing), func(s string) bool { return s == sid })
+		if len(r.Missing) == 0 {
+			p.replacement = nil
+		}
+	}
 }
 
 // added records a statement just added, as Lambda stored it.
 func (p *sharedPolicy) added(raw string) {
 	st, err := policy.ParseStatement(raw)
+	if err == nil {
+		p.settle(st.Sid, true)
+	}
 	if err != nil {
 		p.forget()
 		return
@@ -70,6 +144,7 @@ func (p *sharedPolicy) added(raw string) {
 
 // removed records a statement just removed, or found gone.
 func (p *sharedPolicy) removed(sid string) {
+	p.settle(sid, false)
 	p.change(func(doc *policy.PolicyDocument) {
 		doc.Statements = slices.DeleteFunc(slices.Clone(doc.Statements), func(st policy.StoredStatement) bool { return st.Sid == sid })
 	})

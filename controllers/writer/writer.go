@@ -20,6 +20,7 @@ package writer
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -62,7 +63,25 @@ type Observed struct {
 	// the function has no policy, and when the operator has written since
 	// the read: AddPermission and RemovePermission do not return the new one.
 	RevisionID string
+	// Replacement is set when several statements the operator keeps in the
+	// policy disappeared between two reads and are not all back yet.
+	Replacement *Replacement
 }
+
+// Replacement is several statements the operator keeps disappearing at
+// once: another writer replaced the whole policy (PutResourcePolicy:
+// CloudFormation's AWS::Lambda::ResourcePolicy, Terraform's
+// aws_lambda_resource_policy) or deleted it (DeleteResourcePolicy). One
+// RemovePermission takes one statement, so one statement gone is ordinary
+// drift, and is not reported here.
+type Replacement struct {
+	Lost    int      // how many kept statements disappeared together
+	Missing []string // the Sids of those not back yet, sorted
+}
+
+// Lacks reports whether sid is one of the statements the replacement took
+// that are not back yet.
+func (r *Replacement) Lacks(sid string) bool { return r != nil && slices.Contains(r.Missing, sid) }
 
 // Freshness says how old a view of a policy may be.
 type Freshness struct {
@@ -75,6 +94,11 @@ type Freshness struct {
 type Plan struct {
 	Puts    []Put    // statements to add, or to replace
 	Removes []Remove // statements to remove
+	// Keep are the Sids of statements found in place that the operator
+	// keeps there, and Release those it no longer keeps (found gone, or
+	// changed by someone else): with the ones it puts and removes, they are
+	// what a Replacement counts. Neither writes anything.
+	Keep, Release []string
 }
 
 // Empty reports whether the plan writes nothing.
