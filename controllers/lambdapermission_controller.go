@@ -250,7 +250,16 @@ func (r *LambdaPermissionReconciler) place(ctx context.Context, obj *lambdav1alp
 		return placed{statement: plan.Existing.Raw, revision: plan.Revision}, nil
 	}
 	added := lastAdded(applied, want.Permission.StatementID)
-	if plan.Drift != "" {
+	switch plan.Drift {
+	case "":
+	case "replaced":
+		driftCorrections.WithLabelValues(plan.Drift).Inc()
+		r.event(obj, corev1.EventTypeWarning, EventPolicyReplaced, added.Operation,
+			"statement %q on %s was lost when another writer replaced or deleted the whole policy (%d statements of this operator's disappeared at once; each is restored by its object); restored. "+
+				"Whole-document writers (PutResourcePolicy: CloudFormation AWS::Lambda::ResourcePolicy, Terraform aws_lambda_resource_policy) overwrite every statement: "+
+				"do not mix them with LambdaPermissions on one function, or keep this operator off the function with a LambdaPermissionAccount's access rules",
+			want.Permission.StatementID, want.Target.ResourceARN(), plan.Lost)
+	default:
 		driftCorrections.WithLabelValues(plan.Drift).Inc()
 		r.event(obj, corev1.EventTypeWarning, EventDriftCorrected, added.Operation,
 			"statement %q on %s was %s outside this operator; restored", want.Permission.StatementID, want.Target.ResourceARN(), plan.Drift)

@@ -33,7 +33,7 @@ var (
 	})
 	driftCorrections = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "lambda_permission_drift_corrections_total",
-		Help: "Statements restored after they were removed (drift=missing) or changed (drift=changed) outside the operator.",
+		Help: "Statements restored after they were removed (drift=missing) or changed (drift=changed) outside the operator, or lost when another writer replaced or deleted the whole policy (drift=replaced).",
 	}, []string{"drift"})
 	reconcileErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "lambda_permission_reconcile_errors_total",

@@ -30,8 +30,12 @@ type statementPlan struct {
 	// a policy that would be too large). Nothing is written.
 	Refusal *stateError
 	// Drift is "missing" or "changed" when the statement was in place at
-	// the last sync and no longer is: the write corrects drift.
+	// the last sync and no longer is, and "replaced" when it went with
+	// others at once (writer.Replacement): the write corrects drift.
 	Drift string
+	// Lost is, for Drift "replaced", how many of the operator's
+	// statements disappeared with this one.
+	Lost int
 }
 
 // planStatement plans putting want in the policy observed. wasInPlace says
@@ -44,17 +48,22 @@ func planStatement(observed writer.Observed, want desired, m mode, wasInPlace bo
 		plan.Existing = &existing
 		if policy.SameGrant(existing.Statement, want.Statement) {
 			plan.InPlace = true
+			if !m.Observe && !m.DryRun {
+				plan.Writes.Keep = []string{sid} // the operator keeps it there
+			}
 			return plan
 		}
 	}
 	if plan.Refusal = refusal(want, plan.Existing, m); plan.Refusal != nil {
 		return plan
 	}
-	if wasInPlace {
+	switch {
+	case !found && observed.Replacement.Lacks(sid):
+		plan.Drift, plan.Lost = "replaced", observed.Replacement.Lost
+	case wasInPlace && found:
+		plan.Drift = "changed"
+	case wasInPlace:
 		plan.Drift = "missing"
-		if found {
-			plan.Drift = "changed"
-		}
 	}
 	if size := observed.Document.SizeAfter([]string{sid}, want.Statement); size > policy.MaxPolicySize {
 		plan.Refusal = stalled(ReasonPolicyTooLarge,
@@ -105,9 +114,9 @@ func planRemoval(observed writer.Observed, sid string, ours []policy.Statement, 
 	existing, found := observed.Document.Find(sid)
 	switch {
 	case !found:
-		return removalPlan{}
+		return removalPlan{Writes: writer.Plan{Release: []string{sid}}}
 	case !grantsAnyOf(existing.Statement, ours):
-		return removalPlan{LeftInPlace: true}
+		return removalPlan{LeftInPlace: true, Writes: writer.Plan{Release: []string{sid}}}
 	case m.Observe || m.DryRun:
 		return removalPlan{Refused: true}
 	}

@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -167,5 +168,69 @@ func TestPlanRemoval(t *testing.T) {
 				t.Errorf("left in place %v, refused %v; want %v, %v", got.LeftInPlace, got.Refused, tt.wantLeftInPlace, tt.wantRefused)
 			}
 		})
+	}
+}
+
+// A statement lost with others at once (another writer replaced or deleted
+// the whole policy) is drift of its own kind; the plan says how many went.
+// A plan keeps what it finds in place, so that the writer can tell such a
+// replacement from ordinary drift, unless it may not restore it.
+func TestPlanStatementBesideWholeDocumentWriters(t *testing.T) {
+	want := wanted("s3", "mine")
+	replacedWithUs := &writer.Replacement{Lost: 3, Missing: []string{"other", "s3"}}
+	replacedWithoutUs := &writer.Replacement{Lost: 2, Missing: []string{"a", "b"}}
+	for _, tt := range []struct {
+		name       string
+		observed   writer.Observed
+		replaced   *writer.Replacement
+		mode       mode
+		wasInPlace bool
+		wantDrift  string
+		wantLost   int
+		wantKeep   bool
+		wantWrite  bool
+	}{
+		{name: "lost in a replacement", observed: observed(t, "r2"), replaced: replacedWithUs, wasInPlace: true, wantDrift: "replaced", wantLost: 3, wantWrite: true},
+		{name: "lost in a replacement, not Ready at the time", observed: observed(t, "r2"), replaced: replacedWithUs, wantDrift: "replaced", wantLost: 3, wantWrite: true},
+		{name: "a replacement that spared this one, then removed alone", observed: observed(t, "r2"), replaced: replacedWithoutUs, wasInPlace: true, wantDrift: "missing", wantWrite: true},
+		{name: "the replacing document holds our Sid with other content", observed: observed(t, "r2", wanted("s3", "theirs").Statement), replaced: replacedWithUs, wasInPlace: true, wantDrift: "changed", wantWrite: true},
+		{name: "in place: kept", observed: observed(t, "r1", want.Statement), wantKeep: true},
+		{name: "in place under Observe: not kept (it would not be restored)", observed: observed(t, "r1", want.Statement), mode: mode{Observe: true}},
+		{name: "in place in a dry run: not kept", observed: observed(t, "r1", want.Statement), mode: mode{DryRun: true}},
+		{name: "lost under Observe: reported, not restored", observed: observed(t, "r2"), replaced: replacedWithUs, mode: mode{Observe: true}, wasInPlace: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.observed.Replacement = tt.replaced
+			got := planStatement(tt.observed, want, tt.mode, tt.wasInPlace)
+			if got.Drift != tt.wantDrift || got.Lost != tt.wantLost {
+				t.Errorf("drift %q lost %d, want %q %d", got.Drift, got.Lost, tt.wantDrift, tt.wantLost)
+			}
+			if keeps := slices.Equal(got.Writes.Keep, []string{"s3"}); keeps != tt.wantKeep || (!tt.wantKeep && len(got.Writes.Keep) > 0) {
+				t.Errorf("keeps %v, want s3 kept: %v", got.Writes.Keep, tt.wantKeep)
+			}
+			if writes := len(got.Writes.Puts) == 1; writes != tt.wantWrite {
+				t.Errorf("puts %+v, want a put: %v", got.Writes.Puts, tt.wantWrite)
+			}
+		})
+	}
+}
+
+// A removal that finds the statement gone, or someone else's, releases it:
+// the operator no longer keeps it.
+func TestPlanRemovalReleases(t *testing.T) {
+	ours := wanted("s3", "mine").Statement
+	for _, tt := range []struct {
+		name        string
+		observed    writer.Observed
+		wantRelease bool
+	}{
+		{"gone", observed(t, "r1"), true},
+		{"changed outside", observed(t, "r1", wanted("s3", "theirs").Statement), true},
+		{"ours: removed, which releases it when done", observed(t, "r1", ours), false},
+	} {
+		got := planRemoval(tt.observed, "s3", []policy.Statement{ours}, mode{})
+		if releases := slices.Equal(got.Writes.Release, []string{"s3"}); releases != tt.wantRelease {
+			t.Errorf("%s: release %v, want %v", tt.name, got.Writes.Release, tt.wantRelease)
+		}
 	}
 }
