@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -32,15 +33,31 @@ type functionAlias struct {
 	policy resourcePolicy
 }
 
-// resourcePolicy is the policy of one (function, qualifier). Since 2025 its
-// RevisionId is independent of the configuration's (§7).
+// resourcePolicy is the one policy document of a (function, qualifier),
+// shared by AddPermission, RemovePermission, GetPolicy and the 2026
+// whole-document operations (§16.4). Since 2025 its RevisionId is
+// independent of the configuration's (§7).
+//
+// The document is kept as text: head + statements joined by "," + tail.
+// AddPermission starts a document as {"Version":"2012-10-17","Id":"default",
+// "Statement":[...]} (§3.1); PutResourcePolicy stores its input compacted,
+// so head and tail are whatever surrounds the Statement list there
+// (§16.5). Each statement is kept byte for byte, so adding or removing one
+// never rewrites another.
 type resourcePolicy struct {
-	sids       []string // insertion order (§3.1)
-	statements []string // compact JSON, parallel to sids
+	head, tail string
+	sids       []string // parallel to statements; "" for a statement without Sid
+	statements []string // compact JSON, in document order (§3.1)
 	revisionID string   // "" while there is no policy
 }
 
-func (p *resourcePolicy) exists() bool { return len(p.sids) > 0 }
+// The frame of a document that AddPermission starts (§3.1).
+const (
+	addPermissionHead = `{"Version":"2012-10-17","Id":"default","Statement":[`
+	addPermissionTail = `]}`
+)
+
+func (p *resourcePolicy) exists() bool { return len(p.statements) > 0 }
 
 func (p *resourcePolicy) indexOf(sid string) int {
 	for i, s := range p.sids {
@@ -51,15 +68,24 @@ func (p *resourcePolicy) indexOf(sid string) int {
 	return -1
 }
 
-func (p *resourcePolicy) document() string { return policyDocument(p.statements) }
+func (p *resourcePolicy) document() string {
+	return p.head + strings.Join(p.statements, ",") + p.tail
+}
 
 // documentWith is the document as it would be after appending statement.
 func (p *resourcePolicy) documentWith(statement string) string {
-	return policyDocument(append(p.statements[:len(p.statements):len(p.statements)], statement))
+	if !p.exists() {
+		return addPermissionHead + statement + addPermissionTail
+	}
+	return p.head + strings.Join(p.statements, ",") + "," + statement + p.tail
 }
 
-// add and remove give the policy a new RevisionId (§7).
+// add appends a statement (AddPermission), starting an AddPermission-style
+// document when there is none, and gives the policy a new RevisionId (§7).
 func (p *resourcePolicy) add(sid, statement string) {
+	if !p.exists() {
+		p.head, p.tail = addPermissionHead, addPermissionTail
+	}
 	p.sids = append(p.sids, sid)
 	p.statements = append(p.statements, statement)
 	p.revisionID = newRevisionID()
@@ -71,11 +97,14 @@ func (p *resourcePolicy) remove(i int) {
 	p.sids = append(p.sids[:i:i], p.sids[i+1:]...)
 	p.statements = append(p.statements[:i:i], p.statements[i+1:]...)
 	if len(p.sids) == 0 {
-		*p = resourcePolicy{}
+		p.clear()
 		return
 	}
 	p.revisionID = newRevisionID()
 }
+
+// clear deletes the policy (the last statement removed).
+func (p *resourcePolicy) clear() { *p = resourcePolicy{} }
 
 func newRevisionID() string { return uuid.NewString() }
 

@@ -1,7 +1,5 @@
 package emulator
 
-import "strings"
-
 // permission holds the AddPermission members that end up in a statement.
 type permission struct {
 	sid                   string
@@ -66,14 +64,4 @@ func buildCondition(p permission) string {
 		return ""
 	}
 	return jsonObject(operators...)
-}
-
-// policyDocument renders GetPolicy's Policy string (§3.1); statements keep
-// insertion order.
-func policyDocument(statements []string) string {
-	return jsonObject(
-		stringMember("Version", "2012-10-17"),
-		stringMember("Id", "default"),
-		rawMember("Statement", "["+strings.Join(statements, ",")+"]"),
-	)
 }
