@@ -1,11 +1,24 @@
 // Package emulator is an in-memory AWS Lambda endpoint (REST-JSON, API
 // version 2015-03-31) used as a test oracle for the resource-policy APIs
-// AddPermission, RemovePermission and GetPolicy, plus the few function,
+// AddPermission, RemovePermission and GetPolicy, the 2026 whole-document
+// APIs PutResourcePolicy, GetResourcePolicy and DeleteResourcePolicy
+// (/2026-07-09/resource-policy/{ResourceArn}), plus the few function,
 // version and alias operations needed to set up their targets.
 //
 // The behaviour follows docs/lambda-api/SPEC.md; comments cite its
 // sections ("§N"). The unmodified aws-sdk-go-v2 Lambda client works against
 // it with any static credentials (signatures are not checked).
+//
+// Policies: a function, each version and each alias has at most one policy
+// document, which all six policy operations read and write (§16.4).
+// PutResourcePolicy replaces it with its input, checked against the grammar
+// of §16.6 and stored compacted (§16.5); AddPermission appends to it,
+// RemovePermission removes a statement by Sid, DeleteResourcePolicy removes
+// the document. Statements are kept byte for byte. Every write gives the
+// document a new RevisionId, which GetPolicy and GetResourcePolicy both
+// report. Config.BlockPublicPolicy / Server.SetBlockPublicPolicy turn on an
+// emulator-only switch per account under which AddPermission and
+// PutResourcePolicy refuse public statements (§16.8).
 //
 // Accounts: the access key id of a request's SigV4 credentials decides its
 // account (Config.AccessKeys; any other or missing key is the default
@@ -47,9 +60,12 @@
 //   - updateConflict: 409 ResourceConflictException "The operation cannot
 //     be performed at this time. An update is in progress for resource:
 //     <unqualified function arn>", unlike the duplicate-Sid 409; nothing
-//     applied. Only operations with a {FunctionName} path label get it; if
-//     that name fails validation, does not exist or is in another account,
-//     the ordinary 400/404/403 is sent instead and no fault is counted.
+//     applied. Only operations with a {FunctionName} path label, and
+//     PutResourcePolicy and DeleteResourcePolicy (not GetResourcePolicy,
+//     which lists no ResourceConflictException), get it; if the name or ARN
+//     fails validation, names a function that does not exist or is in
+//     another account, the ordinary 400/404/403 is sent instead and no fault
+//     is counted.
 //   - drop: the connection is closed without a response; nothing applied.
 //   - dropAfterApply: the request is applied, then the connection is closed
 //     without a response.
@@ -114,4 +130,15 @@
 //   - FunctionUrlAuthType and InvokedViaFunctionUrl are accepted with any
 //     Action; InvokedViaFunctionUrl=false adds no condition (§14).
 //   - Service principals must be lower-case DNS labels.
+//   - The whole-document operations make a choice for every unknown of
+//     the research (SPEC §16.11 lists them). In short: the grammar of
+//     §16.6 (IPVE naming the defect and the statement), Resource must be
+//     the ResourceArn (or its ":*" for an unqualified one), compact storage
+//     with no Id added and nothing rewritten, an empty Statement list
+//     refused, $LATEST[.PUBLISHED] refused as AddPermission refuses
+//     $LATEST, a RevisionId with no policy refused (412), missing
+//     function/version/alias worded as AddPermission words them, a missing
+//     policy "The resource you requested does not exist.", the size
+//     measured in bytes of the stored form (PolicyLengthExceededException),
+//     the three operations in the control-plane quota bucket.
 package emulator

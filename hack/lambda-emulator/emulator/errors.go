@@ -17,6 +17,7 @@ const (
 	codeResourceConflict      = "ResourceConflictException"
 	codePreconditionFailed    = "PreconditionFailedException"
 	codePolicyLengthExceeded  = "PolicyLengthExceededException"
+	codePublicPolicy          = "PublicPolicyException"
 	codeTooManyRequests       = "TooManyRequestsException"
 	codeUnknownOperation      = "UnknownOperationException"
 	codeService               = "ServiceException"
@@ -38,6 +39,9 @@ const (
 	msgStatementMissing   = "Statement %s is not found in resource policy."
 	// 2025+ wording for the policy operations (§5, §7): no trailing period.
 	msgPolicyRevisionMismatch = "The Revision Id provided does not match the latest Revision Id. Call the GetPolicy API to retrieve the latest Revision Id"
+	// The same for PutResourcePolicy/DeleteResourcePolicy, naming their
+	// reader (§16.7; AWS's text is [unknown]).
+	msgResourcePolicyRevisionMismatch = "The Revision Id provided does not match the latest Revision Id. Call the GetResourcePolicy API to retrieve the latest Revision Id"
 	// Older wording, still used for function/alias configuration revisions.
 	msgConfigRevisionMismatch = "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id"
 	policySizeLimit           = 20480
@@ -54,8 +58,8 @@ type apiError struct {
 func (e *apiError) Error() string { return e.code + ": " + e.message }
 
 // body renders the JSON body with the member casing AWS uses for each code
-// (§5): ResourceNotFoundException and ServiceException say "Message", the
-// others "message", ServiceException's "Type" is "Service", and
+// (§5, §16.3): ResourceNotFoundException, PublicPolicyException and
+// ServiceException say "Message", the others "message", ServiceException's "Type" is "Service", and
 // ValidationException (not modeled) carries no "Type". The IAM errors carry
 // no "Type" either; AccessDeniedException says "Message".
 func (e *apiError) body() string {
@@ -64,7 +68,7 @@ func (e *apiError) body() string {
 		return jsonObject(stringMember("message", e.message))
 	case codeAccessDenied:
 		return jsonObject(stringMember("Message", e.message))
-	case codeResourceNotFound:
+	case codeResourceNotFound, codePublicPolicy:
 		return jsonObject(stringMember("Type", "User"), stringMember("Message", e.message))
 	case codeService: // the model's member is "Message"; the fault is the service's
 		return jsonObject(stringMember("Type", "Service"), stringMember("Message", e.message))

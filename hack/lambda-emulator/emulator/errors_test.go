@@ -71,9 +71,10 @@ func validationMsg(value, member, constraint string) string {
 }
 
 // TestErrors covers every error row of SPEC §5 through the SDK, except
-// PublicPolicyException, which needs a BlockPublicAccess setting the
-// emulator does not model. PolicyLengthExceededException has its own test
-// because its message carries the computed size.
+// PublicPolicyException, which needs the emulator-only BlockPublicPolicy
+// switch and has its own tests (publicpolicy_test.go, SPEC §16.8).
+// PolicyLengthExceededException has its own test because its message
+// carries the computed size.
 func TestErrors(t *testing.T) {
 	tests := []struct {
 		name    string

@@ -15,18 +15,22 @@ import (
 
 // Operation names: the keys of Stats.Calls and of Faults.Operations.
 const (
-	OpCreateFunction    = "CreateFunction"
-	OpGetFunction       = "GetFunction"
-	OpDeleteFunction    = "DeleteFunction"
-	OpPublishVersion    = "PublishVersion"
-	OpCreateAlias       = "CreateAlias"
-	OpGetAlias          = "GetAlias"
-	OpDeleteAlias       = "DeleteAlias"
-	OpAddPermission     = "AddPermission"
-	OpGetPolicy         = "GetPolicy"
-	OpRemovePermission  = "RemovePermission"
-	OpAssumeRole        = "AssumeRole"        // STS
-	OpGetCallerIdentity = "GetCallerIdentity" // STS
+	OpCreateFunction   = "CreateFunction"
+	OpGetFunction      = "GetFunction"
+	OpDeleteFunction   = "DeleteFunction"
+	OpPublishVersion   = "PublishVersion"
+	OpCreateAlias      = "CreateAlias"
+	OpGetAlias         = "GetAlias"
+	OpDeleteAlias      = "DeleteAlias"
+	OpAddPermission    = "AddPermission"
+	OpGetPolicy        = "GetPolicy"
+	OpRemovePermission = "RemovePermission"
+	// The 2026 whole-document policy operations (§16).
+	OpPutResourcePolicy    = "PutResourcePolicy"
+	OpGetResourcePolicy    = "GetResourcePolicy"
+	OpDeleteResourcePolicy = "DeleteResourcePolicy"
+	OpAssumeRole           = "AssumeRole"        // STS
+	OpGetCallerIdentity    = "GetCallerIdentity" // STS
 	// AllOperations is the Faults.Operations key that applies to every
 	// operation without an entry of its own.
 	AllOperations = "*"
@@ -37,6 +41,7 @@ var Operations = []string{
 	OpCreateFunction, OpGetFunction, OpDeleteFunction, OpPublishVersion,
 	OpCreateAlias, OpGetAlias, OpDeleteAlias,
 	OpAddPermission, OpGetPolicy, OpRemovePermission,
+	OpPutResourcePolicy, OpGetResourcePolicy, OpDeleteResourcePolicy,
 	OpAssumeRole, OpGetCallerIdentity,
 }
 
@@ -55,12 +60,25 @@ const (
 // FaultKinds lists the rated fault kinds in the order they are drawn.
 var FaultKinds = []string{FaultServiceError, FaultThrottle, FaultUpdateConflict, FaultDrop, FaultDropAfterApply}
 
-// functionOperations take a {FunctionName} path label: the only ones that
-// can get an UpdateConflict fault, and whether they take a Qualifier.
+// functionOperations take a {FunctionName} path label, and can get an
+// UpdateConflict fault; the value says whether they take a Qualifier.
 var functionOperations = map[string]bool{
 	OpGetFunction: true, OpDeleteFunction: true, OpPublishVersion: false,
 	OpCreateAlias: false, OpGetAlias: false, OpDeleteAlias: false,
 	OpAddPermission: true, OpGetPolicy: true, OpRemovePermission: true,
+}
+
+// resourceARNOperations take a {ResourceArn} path label (§16.1); the value
+// says whether they can get an UpdateConflict fault: only the writes, which
+// list ResourceConflictException (§16.3).
+var resourceARNOperations = map[string]bool{
+	OpPutResourcePolicy: true, OpGetResourcePolicy: false, OpDeleteResourcePolicy: true,
+}
+
+// canConflict reports whether an operation can get an UpdateConflict fault.
+func canConflict(operation string) bool {
+	_, onFunction := functionOperations[operation]
+	return onFunction || resourceARNOperations[operation]
 }
 
 // msgInternalError is the message of an injected ServiceException.
@@ -100,7 +118,8 @@ type OperationFaults struct {
 	// UpdateConflict answers 409 ResourceConflictException "The operation
 	// cannot be performed at this time. An update is in progress for
 	// resource: <function arn>"; nothing is applied. Only operations with a
-	// {FunctionName} path label (not CreateFunction, not STS) can get it.
+	// {FunctionName} path label (not CreateFunction, not STS) and
+	// PutResourcePolicy and DeleteResourcePolicy can get it.
 	UpdateConflict float64 `json:"updateConflict,omitempty"`
 	// Drop closes the connection without a response; nothing is applied.
 	Drop float64 `json:"drop,omitempty"`
@@ -228,8 +247,8 @@ func (f Faults) Validate() error {
 				return fmt.Errorf("faults: %s: %s rate %v is outside [0,1]", name, kind, r)
 			}
 		}
-		if _, ok := functionOperations[name]; !ok && name != AllOperations && o.UpdateConflict > 0 {
-			return fmt.Errorf("faults: %s: updateConflict applies only to operations on a function", name)
+		if !canConflict(name) && name != AllOperations && o.UpdateConflict > 0 {
+			return fmt.Errorf("faults: %s: updateConflict applies only to operations on a function that can conflict", name)
 		}
 		if o.Latency < 0 || o.LatencyJitter < 0 {
 			return fmt.Errorf("faults: %s: latency and latencyJitter must not be negative", name)
@@ -303,7 +322,7 @@ func (i *faultInjector) decide(operation string) faultDecision {
 	d.latency = max(0, o.Latency+time.Duration(jitter))
 	for _, kind := range FaultKinds {
 		rate := o.Rate(kind)
-		if _, onFunction := functionOperations[operation]; kind == FaultUpdateConflict && !onFunction {
+		if kind == FaultUpdateConflict && !canConflict(operation) {
 			rate = 0
 		}
 		if u := i.rng.Float64(); d.kind == "" && u < rate {
@@ -350,7 +369,12 @@ func (s *Server) delay(r *http.Request, operation string, d faultDecision) bool 
 // ordinary error, as AWS checks those before a conflict. The caller holds
 // s.mu.
 func (s *Server) errUpdateInProgress(c *call, r *http.Request, operation string) (err *apiError, injected bool) {
-	fn, _, err := s.functionFromPath(c, r, functionOperations[operation])
+	var fn *function
+	if _, ok := resourceARNOperations[operation]; ok {
+		fn, err = s.functionFromResourceArn(c, r)
+	} else {
+		fn, _, err = s.functionFromPath(c, r, functionOperations[operation])
+	}
 	if err != nil {
 		return err, false
 	}

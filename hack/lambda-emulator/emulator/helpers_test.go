@@ -232,6 +232,14 @@ func assertAPIError(t *testing.T, err error, code, message string) {
 		codeResourceConflict:      func() bool { var e *types.ResourceConflictException; return errors.As(err, &e) },
 		codePreconditionFailed:    func() bool { var e *types.PreconditionFailedException; return errors.As(err, &e) },
 		codePolicyLengthExceeded:  func() bool { var e *types.PolicyLengthExceededException; return errors.As(err, &e) },
+		codePublicPolicy: func() bool {
+			var e *types.PublicPolicyException
+			return errors.As(err, &e) && aws.ToString(e.Type) == "User" && httpStatus(err) == http.StatusBadRequest
+		},
+		codeService: func() bool {
+			var e *types.ServiceException
+			return errors.As(err, &e) && aws.ToString(e.Type) == "Service" && httpStatus(err) == http.StatusInternalServerError
+		},
 		codeTooManyRequests: func() bool {
 			var e *types.TooManyRequestsException
 			return errors.As(err, &e) && e.Reason == types.ThrottleReasonCallerRateLimitExceeded &&

@@ -99,14 +99,20 @@ func (s *Server) resolvePolicyTarget(c *call, functionName string, qualifierPara
 	if forAdd && qualifier == "$LATEST" {
 		return nil, errInvalidParameter(msgLatestNotSupported) // §4.3
 	}
-	target, failure := s.lookupPolicy(account, ref.name, qualifier)
+	return s.lookupPolicyTarget(account, ref.name, qualifier, msgs)
+}
+
+// lookupPolicyTarget resolves a function, version or alias of account,
+// reporting a missing one with msgs.
+func (s *Server) lookupPolicyTarget(account, name, qualifier string, msgs notFoundMessages) (*policyTarget, *apiError) {
+	target, failure := s.lookupPolicy(account, name, qualifier)
 	switch failure {
 	case functionMissing:
-		return nil, errNotFound(msgs.function(s.functionARN(account, ref.name)))
+		return nil, errNotFound(msgs.function(s.functionARN(account, name)))
 	case versionMissing:
-		return nil, errNotFound(msgs.version(s.qualifiedARN(account, ref.name, qualifier)))
-	case aliasMissing: // same wording for all three operations (§4.5, §12)
-		return nil, errNotFound("Cannot find alias arn: " + s.qualifiedARN(account, ref.name, qualifier))
+		return nil, errNotFound(msgs.version(s.qualifiedARN(account, name, qualifier)))
+	case aliasMissing: // same wording for every policy operation (§4.5, §12, §16.4)
+		return nil, errNotFound("Cannot find alias arn: " + s.qualifiedARN(account, name, qualifier))
 	}
 	return target, nil
 }
@@ -128,7 +134,9 @@ type addPermissionInput struct {
 
 // addPermission: POST /2015-03-31/functions/{FunctionName}/policy?Qualifier=
 // Check order (§5 precedence): validation, qualifier, resolution, principal,
-// Sid conflict, RevisionId, size.
+// Sid conflict, RevisionId, public policy (§16.8), size. The statement is
+// appended to whatever document the target has, PutResourcePolicy's
+// included (§16.4).
 func (s *Server) addPermission(c *call, r *http.Request, body []byte) (*response, *apiError) {
 	var in addPermissionInput
 	if err := decodeJSONBody(body, &in); err != nil {
@@ -177,6 +185,11 @@ func (s *Server) addPermission(c *call, r *http.Request, body []byte) (*response
 		functionURLAuthType:   in.FunctionUrlAuthType,
 		invokedViaFunctionURL: in.InvokedViaFunctionUrl,
 	}, principal, target.resource)
+	// The emulator-only BlockPublicPolicy switch judges the statement as it
+	// would be stored (§16.8).
+	if s.blockPublic[c.who.account] && isPublicStatementText(statement) {
+		return nil, errPublicPolicy()
+	}
 	// §8: AWS's exact size metric is not reproducible; the byte length of
 	// the compact resulting document is the best approximation.
 	if size := len(target.policy.documentWith(statement)); size > policySizeLimit {

@@ -10,7 +10,7 @@ import (
 const (
 	BucketGetPolicy    = "GetPolicy"    // GetPolicy, 15 rps on AWS
 	BucketGetFunction  = "GetFunction"  // GetFunction, 100 rps on AWS
-	BucketControlPlane = "ControlPlane" // every other operation, incl. Add/RemovePermission; 15 rps on AWS
+	BucketControlPlane = "ControlPlane" // every other operation, incl. Add/RemovePermission and the *ResourcePolicy operations (§16.9); 15 rps on AWS
 )
 
 // QuotaBuckets lists the valid keys of Config.Quotas.

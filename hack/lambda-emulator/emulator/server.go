@@ -37,6 +37,12 @@ type Config struct {
 	// Faults injects errors, dropped connections and latency, reproducibly
 	// for a seed; see Server.SetFaults to change them at run time.
 	Faults Faults
+	// BlockPublicPolicy lists the 12-digit accounts whose BlockPublicPolicy
+	// switch is on (an emulator-only setting, §16.8): there AddPermission and
+	// PutResourcePolicy refuse a public statement with
+	// PublicPolicyException. See also Server.SetBlockPublicPolicy. Default:
+	// no account blocks.
+	BlockPublicPolicy []string
 }
 
 // Validate reports configuration mistakes, such as an unknown quota bucket.
@@ -59,6 +65,11 @@ func (c Config) Validate() error {
 			return err
 		}
 	}
+	for _, account := range c.BlockPublicPolicy {
+		if !accountIDPattern.MatchString(account) {
+			return fmt.Errorf("block public policy: account %q is not a 12-digit account id", account)
+		}
+	}
 	return c.Faults.Validate()
 }
 
@@ -73,8 +84,9 @@ type Server struct {
 	iam    *iam
 	faults *faultInjector
 
-	mu       sync.Mutex
-	accounts map[string]map[string]*function // account -> name -> function
+	mu          sync.Mutex
+	accounts    map[string]map[string]*function // account -> name -> function
+	blockPublic map[string]bool                 // accounts whose BlockPublicPolicy switch is on (§16.8)
 }
 
 // New returns an empty emulator. It panics if cfg.Validate fails.
@@ -99,6 +111,11 @@ func New(cfg Config) *Server {
 		iam:      newIAM(cfg),
 		faults:   newFaultInjector(cfg.Faults),
 		accounts: map[string]map[string]*function{},
+
+		blockPublic: map[string]bool{},
+	}
+	for _, account := range cfg.BlockPublicPolicy {
+		s.blockPublic[account] = true
 	}
 	s.routes()
 	return s
@@ -121,9 +138,12 @@ type response struct {
 }
 
 // routes registers the operations with the routes from the SDK schemas
-// (§1). ServeMux matches the decoded path, so %3A in ARNs is handled.
+// (§1, §16.1). ServeMux matches the decoded path, so %3A and %24 in ARNs
+// are handled, and so is a raw ":". The withdrawn 2024-09-16 routes are not
+// served (§16.1).
 func (s *Server) routes() {
 	const fn = "/2015-03-31/functions/{FunctionName}"
+	const resourcePolicy = "/2026-07-09/resource-policy/{ResourceArn}"
 	s.handle("POST /2015-03-31/functions", "CreateFunction", BucketControlPlane, s.createFunction)
 	s.handle("GET "+fn, "GetFunction", BucketGetFunction, s.getFunction)
 	s.handle("DELETE "+fn, "DeleteFunction", BucketControlPlane, s.deleteFunction)
@@ -134,6 +154,10 @@ func (s *Server) routes() {
 	s.handle("POST "+fn+"/policy", "AddPermission", BucketControlPlane, s.addPermission)
 	s.handle("GET "+fn+"/policy", "GetPolicy", BucketGetPolicy, s.getPolicy)
 	s.handle("DELETE "+fn+"/policy/{StatementId}", "RemovePermission", BucketControlPlane, s.removePermission)
+	// The whole-document operations share the control-plane bucket (§16.9).
+	s.handle("PUT "+resourcePolicy, "PutResourcePolicy", BucketControlPlane, s.putResourcePolicy)
+	s.handle("GET "+resourcePolicy, "GetResourcePolicy", BucketControlPlane, s.getResourcePolicy)
+	s.handle("DELETE "+resourcePolicy, "DeleteResourcePolicy", BucketControlPlane, s.deleteResourcePolicy)
 
 	s.routeAdmin()
 	s.mux.HandleFunc("/{$}", s.serveSTS)
@@ -238,7 +262,9 @@ func (s *Server) Stats() Stats { return s.stats.snapshot() }
 func (s *Server) ResetStats() { s.stats.reset() }
 
 // Policy returns the stored policy document and its RevisionId for a
-// function and qualifier ("" or "$LATEST" for the unqualified policy). The
+// function and qualifier ("" or "$LATEST" for the unqualified policy),
+// whichever operations wrote it: exactly what GetPolicy and
+// GetResourcePolicy return (§16.5). The
 // function is a bare name in the default account (Config.AccountID) or a
 // full or partial ARN in any account. ok is false when there is no policy.
 // It is not counted as a call.

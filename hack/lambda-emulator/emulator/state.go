@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -103,7 +104,17 @@ func (p *resourcePolicy) remove(i int) {
 	p.revisionID = newRevisionID()
 }
 
-// clear deletes the policy (the last statement removed).
+// replace makes a parsed document the whole policy (PutResourcePolicy) with
+// a new RevisionId.
+func (p *resourcePolicy) replace(doc *policyDocumentText) {
+	p.head, p.tail = doc.head, doc.tail
+	p.sids = slices.Clone(doc.sids)
+	p.statements = slices.Clone(doc.statements)
+	p.revisionID = newRevisionID()
+}
+
+// clear deletes the policy (DeleteResourcePolicy, or the last statement
+// removed).
 func (p *resourcePolicy) clear() { *p = resourcePolicy{} }
 
 func newRevisionID() string { return uuid.NewString() }

@@ -39,6 +39,12 @@ var (
 	qualifierPattern     = wholeMatch(`\$(LATEST(\.PUBLISHED)?)|[a-zA-Z0-9-_$]+`)
 	principalOrgIDPat    = wholeMatch(`o-[a-z0-9]{10,32}`)
 	versionPattern       = wholeMatch(`(\$LATEST(\.PUBLISHED)?|[0-9]+)`)
+	// The 2026 whole-document operations (§16.2): a complete
+	// function ARN, no bare name or partial ARN; a policy of any characters;
+	// a lower-case UUID RevisionId.
+	policyResourceArnPattern = wholeMatch(`arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:function:[a-zA-Z0-9-_]+(:(\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9-_])+)?`)
+	resourcePolicyPattern    = wholeMatch(`[\s\S]+`)
+	revisionIDPattern        = wholeMatch(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 	// The alias pattern uses a lookahead RE2 lacks: a name, but not all digits.
 	aliasPattern = pattern{
 		text:  `(?!^[0-9]+$)([a-zA-Z0-9-_]+)`,
@@ -123,4 +129,18 @@ func functionNameField(name string) field {
 
 func qualifierField(q *string) field {
 	return field{wireName: "qualifier", value: q, minLen: 1, maxLen: 128, pattern: &qualifierPattern}
+}
+
+// The members of the 2026 whole-document operations (§16.2).
+
+func resourceArnField(arn string) field {
+	return field{wireName: "resourceArn", value: &arn, required: true, maxLen: 256, pattern: &policyResourceArnPattern}
+}
+
+func resourcePolicyField(policy *string) field {
+	return field{wireName: "policy", value: policy, required: true, minLen: 1, maxLen: policySizeLimit, pattern: &resourcePolicyPattern}
+}
+
+func revisionIDField(revisionID *string) field {
+	return field{wireName: "revisionId", value: revisionID, minLen: 36, maxLen: 36, pattern: &revisionIDPattern}
 }
