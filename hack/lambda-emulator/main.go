@@ -5,7 +5,8 @@
 //	    --access-key AKIAOTHERACCOUNT0001=210987654321 \
 //	    --role arn:aws:iam::210987654321:role/operator,externalId=xyz,trust=123456789012 \
 //	    --fault '*:throttle=0.05' --fault GetPolicy:drop=0.1 \
-//	    --fault-latency 'AddPermission=50ms±20ms' --fault-seed 42
+//	    --fault-latency 'AddPermission=50ms±20ms' --fault-seed 42 \
+//	    --block-public-policy 210987654321
 //
 // Point an SDK at it with AWS_ENDPOINT_URL_LAMBDA=http://127.0.0.1:9001 (and
 // AWS_ENDPOINT_URL_STS, the same URL, for AssumeRole and GetCallerIdentity).
@@ -79,6 +80,24 @@ func (a accessKeyFlag) Set(value string) error {
 		return fmt.Errorf("want KEY=ACCOUNT, got %q", value)
 	}
 	a[key] = account
+	return nil
+}
+
+// accountsFlag collects repeated --block-public-policy ACCOUNT flags.
+type accountsFlag []string
+
+func (a *accountsFlag) String() string {
+	if len(*a) == 0 {
+		return "none"
+	}
+	return strings.Join(*a, ",")
+}
+
+func (a *accountsFlag) Set(value string) error {
+	if value == "" {
+		return errors.New("want a 12-digit account id")
+	}
+	*a = append(*a, value)
 	return nil
 }
 
@@ -239,9 +258,12 @@ func run() error {
 	flag.Var(faultLatencyFlag{faultFlags{&faults}}, "fault-latency", "OP=DURATION[±JITTER]: add latency to OP (or * for all), repeatable; \"+-\" may stand for \"±\"")
 	flag.Int64Var(&faults.Seed, "fault-seed", 0, "seed of the fault injection's random source (same seed and request order, same faults)")
 	flag.IntVar(&faults.RetryAfterSeconds, "retry-after-seconds", 1, "Retry-After of injected throttle faults")
+	var blockPublic accountsFlag
+	flag.Var(&blockPublic, "block-public-policy", "ACCOUNT: AddPermission and PutResourcePolicy refuse public statements in ACCOUNT with PublicPolicyException (emulator-only switch), repeatable")
 	flag.Parse()
 
-	cfg := emulator.Config{Region: *region, AccountID: *account, Quotas: quotas, AccessKeys: accessKeys, Roles: roles, Faults: faults}
+	cfg := emulator.Config{Region: *region, AccountID: *account, Quotas: quotas, AccessKeys: accessKeys, Roles: roles, Faults: faults,
+		BlockPublicPolicy: blockPublic}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -255,8 +277,8 @@ func run() error {
 	defer stop()
 	served := make(chan error, 1)
 	go func() { served <- server.Serve(listener) }()
-	log.Printf("lambda emulator listening on http://%s (region %s, default account %s, access keys %v, roles %v, quotas %v, faults %s)",
-		listener.Addr(), *region, *account, accessKeys, roles.String(), quotas, faultsString(faults))
+	log.Printf("lambda emulator listening on http://%s (region %s, default account %s, access keys %v, roles %v, quotas %v, faults %s, block public policy %s)",
+		listener.Addr(), *region, *account, accessKeys, roles.String(), quotas, faultsString(faults), blockPublic.String())
 
 	select {
 	case err := <-served:

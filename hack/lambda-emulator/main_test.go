@@ -86,3 +86,27 @@ func TestFaultFlags(t *testing.T) {
 		t.Errorf("faultsString = %s", got)
 	}
 }
+
+func TestBlockPublicPolicyFlag(t *testing.T) {
+	var accounts accountsFlag
+	if got := accounts.String(); got != "none" {
+		t.Errorf("String() = %s", got)
+	}
+	for _, v := range []string{"111111111111", "222222222222"} {
+		if err := accounts.Set(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := accounts.Set(""); err == nil {
+		t.Error("an empty account was accepted")
+	}
+	if got := accounts.String(); got != "111111111111,222222222222" {
+		t.Errorf("String() = %s", got)
+	}
+	if err := (emulator.Config{BlockPublicPolicy: accounts}).Validate(); err != nil {
+		t.Error(err)
+	}
+	if err := (emulator.Config{BlockPublicPolicy: []string{"12345"}}).Validate(); err == nil {
+		t.Error("Config.Validate accepted a bad account")
+	}
+}
