@@ -127,3 +127,38 @@ func TestSizeCrossesTheLimit(t *testing.T) {
 		doc.Statements = append(doc.Statements, StoredStatement{Statement: st, Raw: st.Render()})
 	}
 }
+
+// Documents written whole (PutResourcePolicy, SPEC §16) hold what
+// AddPermission never writes: Deny, lists of principals, actions and
+// resources, numbers and booleans in conditions, no Sid, no Id, any key
+// order. GetPolicy returns them as stored; each statement is read, kept
+// byte for byte, and equal only to itself.
+func TestParsePolicyWrittenWhole(t *testing.T) {
+	const fn = "arn:aws:lambda:us-east-2:123456789012:function:f"
+	statements := []string{
+		`{"Sid":"DenyOtherBuckets","Effect":"Deny","Principal":{"Service":"s3.amazonaws.com"},"Action":"lambda:InvokeFunction","Resource":"` + fn + `","Condition":{"ArnNotLike":{"AWS:SourceArn":"arn:aws:s3:::allowed-*"}}}`,
+		`{"Sid":"Partners","Effect":"Allow","Principal":{"AWS":["arn:aws:iam::111122223333:role/deployer","444455556666"],"Service":["events.amazonaws.com","sns.amazonaws.com"]},"Action":["lambda:InvokeFunction","lambda:GetFunction"],"Resource":["` + fn + `","` + fn + `:*"],"Condition":{"IpAddress":{"aws:SourceIp":["192.0.2.0/24","198.51.100.7/32"]},"Bool":{"aws:SecureTransport":true},"NumericLessThanEquals":{"aws:MultiFactorAuthAge":3600},"ForAnyValue:StringLike":{"aws:PrincipalOrgPaths":["o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*"]}}}`,
+		`{"Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunctionUrl","Resource":"` + fn + `","Condition":{"StringEquals":{"lambda:FunctionUrlAuthType":"AWS_IAM"}}}`,
+		`{"Sid":"a","Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"lambda:InvokeFunction","Resource":"` + fn + `","Condition":{}}`,
+	}
+	doc, err := ParsePolicy(`{"Statement":[` + strings.Join(statements, ",") + `],"Version":"2012-10-17"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Statements) != len(statements) || doc.ID != "" {
+		t.Fatalf("%d statements, Id %q", len(doc.Statements), doc.ID)
+	}
+	for i, st := range doc.Statements {
+		if st.Raw != statements[i] {
+			t.Errorf("statement %d kept as %s", i, st.Raw)
+		}
+		for j, other := range doc.Statements {
+			if SameGrant(st.Statement, other.Statement) != (i == j) {
+				t.Errorf("SameGrant(%d, %d) = %v", i, j, !(i == j))
+			}
+		}
+	}
+	if found, ok := doc.Find("Partners"); !ok || found.Effect != "Allow" || len(found.Principal.IDs["AWS"]) != 2 || found.Condition["NumericLessThanEquals"]["aws:MultiFactorAuthAge"][0] != "3600" {
+		t.Errorf("Partners read as %+v", found.Statement)
+	}
+}

@@ -597,3 +597,47 @@ func TestKeptAndReleasedStatements(t *testing.T) {
 		t.Errorf("one kept statement gone with a foreign one is drift, not a replacement: %+v", seen.Replacement)
 	}
 }
+
+// The real thing: another writer's PutResourcePolicy or
+// DeleteResourcePolicy takes every statement at once.
+func TestWholeDocumentWritesAreReplacements(t *testing.T) {
+	for _, overwrite := range []struct {
+		name  string
+		write func(w *world, arn string) error
+	}{
+		{"PutResourcePolicy", func(w *world, arn string) error {
+			_, err := w.outside.PutResourcePolicy(ctx, &lambda.PutResourcePolicyInput{ResourceArn: aws.String(arn), Policy: aws.String(
+				`{"Version":"2012-10-17","Statement":[{"Sid":"cfn","Effect":"Deny","Principal":"*","Action":"lambda:InvokeFunction","Resource":"` + arn + `"}]}`)})
+			return err
+		}},
+		{"DeleteResourcePolicy", func(w *world, arn string) error {
+			_, err := w.outside.DeleteResourcePolicy(ctx, &lambda.DeleteResourcePolicyInput{ResourceArn: aws.String(arn)})
+			return err
+		}},
+	} {
+		t.Run(overwrite.name, func(t *testing.T) {
+			w := newWorld(t)
+			fn := policy.FunctionRef{Partition: "aws", Region: region, AccountID: account, Name: "whole"}
+			if _, err := w.outside.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("whole"), Runtime: types.RuntimePython312,
+				Handler: aws.String("h"), Role: aws.String("arn:aws:iam::123456789012:role/r"), Code: &types.FunctionCode{ZipFile: []byte("x")}}); err != nil {
+				t.Fatal(err)
+			}
+			var runs int
+			for _, sid := range []string{"a", "b"} {
+				if _, err := w.writer(fn).Write(ctx, hourly, ensure(grant(fn, sid, "223456789012"), &runs)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := overwrite.write(w, fn.FunctionARN()); err != nil {
+				t.Fatal(err)
+			}
+			var seen writer.Observed
+			if _, err := w.writer(fn).Write(ctx, writer.Freshness{}, keepAll(&seen)); err != nil {
+				t.Fatal(err)
+			}
+			if r := seen.Replacement; r == nil || r.Lost != 2 || !r.Lacks("a") || !r.Lacks("b") {
+				t.Errorf("replacement %+v, want a and b lost at once", r)
+			}
+		})
+	}
+}
