@@ -255,9 +255,10 @@ func (r *LambdaPermissionReconciler) place(ctx context.Context, obj *lambdav1alp
 	case "replaced":
 		driftCorrections.WithLabelValues(plan.Drift).Inc()
 		r.event(obj, corev1.EventTypeWarning, EventPolicyReplaced, added.Operation,
-			"statement %q on %s was lost when another writer replaced or deleted the whole policy (%d statements of this operator's disappeared at once; each is restored by its object); restored. "+
-				"Whole-document writers (PutResourcePolicy: CloudFormation AWS::Lambda::ResourcePolicy, Terraform aws_lambda_resource_policy) overwrite every statement: "+
-				"do not mix them with LambdaPermissions on one function, or keep this operator off the function with a LambdaPermissionAccount's access rules",
+			"statement %q on %s was lost when the whole policy was replaced or deleted outside this operator (%d of its statements disappeared at once; each is restored by its object); restored. "+
+				"If a whole-document tool did it (PutResourcePolicy or DeleteResourcePolicy: CloudFormation AWS::Lambda::ResourcePolicy, Terraform aws_lambda_resource_policy), "+
+				"do not mix it with LambdaPermissions on one function, or keep this operator off the function with a LambdaPermissionAccount's access rules; "+
+				"a function deleted and created again loses its policy the same way",
 			want.Permission.StatementID, want.Target.ResourceARN(), plan.Lost)
 	default:
 		driftCorrections.WithLabelValues(plan.Drift).Inc()

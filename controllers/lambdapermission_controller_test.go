@@ -500,7 +500,8 @@ func TestMetricsAgreeWithWhatHappened(t *testing.T) {
 }
 
 // The function is deleted and created again outside (a redeploy by another
-// tool): its new policy is empty, and every statement comes back.
+// tool): its new policy is empty, every statement comes back, and each
+// object says its statement went with the whole policy.
 func TestFunctionRecreatedOutsideGetsItsStatementsBack(t *testing.T) {
 	integration(t)
 	fn := newName("redeployed")
@@ -528,7 +529,7 @@ func TestFunctionRecreatedOutsideGetsItsStatementsBack(t *testing.T) {
 		return ""
 	})
 	for _, obj := range objs {
-		waitEvent(t, obj, "DriftCorrected")
+		waitEvent(t, obj, controllers.EventPolicyReplaced)
 	}
 }
 
