@@ -247,3 +247,59 @@ func compact(raw string) string {
 	}
 	return b.String()
 }
+
+// With is the document after putting statements, each in the place of the
+// statement with its Sid or else at the end, and removing the statements
+// with the given Sids: what a whole-document write (PutResourcePolicy)
+// sends. Every other statement keeps the text Lambda stored, so a
+// whole-document write never changes what it was not asked to.
+func (d PolicyDocument) With(put []Statement, remove []string) PolicyDocument {
+	out := PolicyDocument{Version: d.Version, ID: d.ID, Statements: make([]StoredStatement, 0, len(d.Statements)+len(put))}
+	placed := map[string]bool{}
+	rendered := func(st Statement) StoredStatement { return StoredStatement{Statement: st, Raw: st.Render()} }
+	for _, existing := range d.Statements {
+		if slices.Contains(remove, existing.Sid) && existing.Sid != "" {
+			continue
+		}
+		i := slices.IndexFunc(put, func(st Statement) bool { return st.Sid == existing.Sid && st.Sid != "" })
+		if i < 0 {
+			out.Statements = append(out.Statements, existing)
+			continue
+		}
+		out.Statements = append(out.Statements, rendered(put[i]))
+		placed[put[i].Sid] = true
+	}
+	for _, st := range put {
+		if !placed[st.Sid] {
+			out.Statements = append(out.Statements, rendered(st))
+			placed[st.Sid] = true
+		}
+	}
+	return out
+}
+
+// Text is the document as PutResourcePolicy takes it: compact JSON with
+// the document's own Version and Id (Lambda writes no Id into a document
+// that was put whole, and "default" into one AddPermission built).
+func (d PolicyDocument) Text() string {
+	var b bytes.Buffer
+	version := d.Version
+	if version == "" {
+		version = "2012-10-17"
+	}
+	b.WriteString(`{"Version":`)
+	writeString(&b, version)
+	if d.ID != "" {
+		b.WriteString(`,"Id":`)
+		writeString(&b, d.ID)
+	}
+	b.WriteString(`,"Statement":[`)
+	for i, st := range d.Statements {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(compact(st.Raw))
+	}
+	b.WriteString(`]}`)
+	return b.String()
+}

@@ -162,3 +162,41 @@ func TestParsePolicyWrittenWhole(t *testing.T) {
 		t.Errorf("Partners read as %+v", found.Statement)
 	}
 }
+
+// A whole-document write changes only the statements it puts or removes:
+// every other one keeps its text and its place.
+func TestDocumentWith(t *testing.T) {
+	const fn = "arn:aws:lambda:us-east-2:123456789012:function:f"
+	foreign := `{"Sid":"theirs","Effect":"Deny","Principal":{"AWS":["111122223333","444455556666"]},"Action":["lambda:InvokeFunction"],"Resource":["` + fn + `","` + fn + `:*"],"Condition":{"NotIpAddress":{"aws:SourceIp":"192.0.2.0/24"}}}`
+	noSid := `{"Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunctionUrl","Resource":"` + fn + `","Condition":{"StringEquals":{"lambda:FunctionUrlAuthType":"AWS_IAM"}}}`
+	doc, err := ParsePolicy(`{"Version":"2012-10-17","Id":"default","Statement":[` + account + `,` + foreign + `,` + base + `,` + noSid + `]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := FunctionRef{Partition: "aws", Region: "us-east-2", AccountID: "123456789012", Name: "f"}
+	replacement := DesiredStatement(target, Permission{StatementID: "xaccount", Action: "lambda:InvokeFunction", Principal: "323456789012",
+		Effect: EffectDeny, Conditions: []ConditionEntry{{Operator: "NotIpAddress", Key: "aws:SourceIp", Values: []string{"198.51.100.0/24"}}}})
+	added := DesiredStatement(target, Permission{StatementID: "new", Action: "lambda:InvokeFunction", Principal: "sns.amazonaws.com", SourceAccount: "123456789012"})
+
+	got := doc.With([]Statement{replacement, added}, []string{"s3", "absent"})
+	want := `{"Version":"2012-10-17","Id":"default","Statement":[` + replacement.Render() + `,` + foreign + `,` + noSid + `,` + added.Render() + `]}`
+	if got.Text() != want {
+		t.Errorf("Text =\n%s\nwant\n%s", got.Text(), want)
+	}
+	if !strings.Contains(replacement.Render(), `"Effect":"Deny"`) || !strings.Contains(replacement.Render(), `"NotIpAddress":{"aws:SourceIp":"198.51.100.0/24"}`) {
+		t.Errorf("the replacement renders as %s", replacement.Render())
+	}
+	again, err := ParsePolicy(got.Text())
+	if err != nil || len(again.Statements) != 4 {
+		t.Fatalf("the written document reads back as %d statements: %v", len(again.Statements), err)
+	}
+	if size := got.SizeAfter(nil); size != len(got.Text()) {
+		t.Errorf("SizeAfter = %d, the text is %d bytes", size, len(got.Text()))
+	}
+	if empty := doc.With(nil, []string{"xaccount", "theirs", "s3"}); len(empty.Statements) != 1 || empty.Statements[0].Raw != noSid {
+		t.Errorf("removing by Sid kept %v", empty.Statements)
+	}
+	if fresh := (PolicyDocument{}).With([]Statement{added}, nil).Text(); fresh != `{"Version":"2012-10-17","Statement":[`+added.Render()+`]}` {
+		t.Errorf("a new document is %s", fresh)
+	}
+}

@@ -9,7 +9,8 @@ import (
 )
 
 // Permission is what a user asks Lambda to grant: the members of an
-// AddPermission request other than FunctionName, Qualifier and RevisionId.
+// AddPermission request other than FunctionName, Qualifier and RevisionId,
+// and what only a whole policy document can hold (NeedsDocument).
 type Permission struct {
 	StatementID           string
 	Action                string
@@ -20,6 +21,33 @@ type Permission struct {
 	EventSourceToken      string
 	FunctionURLAuthType   string // "", "NONE" or "AWS_IAM"
 	InvokedViaFunctionURL bool
+
+	// Effect is Allow (also when empty) or Deny. AddPermission writes only
+	// Allow statements.
+	Effect string
+	// Conditions are IAM conditions beside those the members above imply.
+	// AddPermission takes none of them.
+	Conditions []ConditionEntry
+}
+
+// ConditionEntry is one IAM condition: an operator, a key and its values.
+type ConditionEntry struct {
+	Operator string
+	Key      string
+	Values   []string
+}
+
+// Effects a statement can have.
+const (
+	EffectAllow = "Allow"
+	EffectDeny  = "Deny"
+)
+
+// NeedsDocument reports whether only a whole policy document
+// (PutResourcePolicy) can hold the statement: AddPermission writes single
+// Allow statements with a fixed set of conditions (SPEC §16.6).
+func (p Permission) NeedsDocument() bool {
+	return p.Effect == EffectDeny || len(p.Conditions) > 0
 }
 
 // FieldError says which input field is wrong and why. Field uses the
@@ -48,6 +76,27 @@ var (
 	sourceAccountPattern    = regexp.MustCompile(`^\d{12}$`)
 	eventSourceTokenPattern = regexp.MustCompile(`^[a-zA-Z0-9._\-]+$`)
 	principalOrgIDPattern   = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
+)
+
+// IAM's condition operators, each with an optional set prefix and an
+// optional IfExists suffix, and the shape of a condition key: a service
+// prefix, a colon and a name that may carry a tag key after a slash.
+var (
+	conditionOperatorPattern = regexp.MustCompile(`^(?:ForAnyValue:|ForAllValues:)?(?:` +
+		`String(?:Not)?Equals(?:IgnoreCase)?|String(?:Not)?Like|` +
+		`Numeric(?:Not)?Equals|Numeric(?:LessThan|GreaterThan)(?:Equals)?|` +
+		`Date(?:Not)?Equals|Date(?:LessThan|GreaterThan)(?:Equals)?|` +
+		`Bool|BinaryEquals|(?:Not)?IpAddress|Arn(?:Not)?Equals|Arn(?:Not)?Like` +
+		`)(?:IfExists)?$|^Null$`)
+	conditionKeyPattern = regexp.MustCompile(`^[a-zA-Z0-9]+:[a-zA-Z0-9_./:${}-]+$`)
+)
+
+// Limits on conditions, the same as admission's.
+const (
+	maxConditions       = 32
+	maxConditionValues  = 64
+	maxConditionKey     = 256
+	maxConditionValueLn = 2048
 )
 
 // Principal forms Lambda accepts (SPEC §3.2). A malformed IAM ARN such as
@@ -90,7 +139,41 @@ func (p Permission) Validate() error {
 		errs = append(errs, fieldError("principal", p.Principal,
 			"must be *, a 12-digit account id, an IAM ARN (arn:aws:iam::123456789012:role/name) or a service principal (s3.amazonaws.com)"))
 	}
-	return errors.Join(errs...)
+	if p.Effect != "" && p.Effect != EffectAllow && p.Effect != EffectDeny {
+		errs = append(errs, fieldError("effect", p.Effect, "must be Allow or Deny"))
+	}
+	return errors.Join(append(errs, validateConditions(p.Conditions)...)...)
+}
+
+func validateConditions(conditions []ConditionEntry) []error {
+	var errs []error
+	if len(conditions) > maxConditions {
+		errs = append(errs, fieldError("conditions", fmt.Sprint(len(conditions)), fmt.Sprintf("must have at most %d items", maxConditions)))
+	}
+	seen := map[[2]string]bool{}
+	for i, c := range conditions {
+		field := func(name string) string { return fmt.Sprintf("conditions[%d].%s", i, name) }
+		if !conditionOperatorPattern.MatchString(c.Operator) {
+			errs = append(errs, fieldError(field("operator"), c.Operator,
+				"must be an IAM condition operator (StringEquals, ArnLike, IpAddress, Bool, …), optionally with ForAnyValue:/ForAllValues: and IfExists"))
+		}
+		if len(c.Key) > maxConditionKey || !conditionKeyPattern.MatchString(c.Key) {
+			errs = append(errs, fieldError(field("key"), c.Key, "must be a condition key such as aws:SourceIp or lambda:FunctionUrlAuthType"))
+		}
+		if len(c.Values) == 0 || len(c.Values) > maxConditionValues {
+			errs = append(errs, fieldError(field("values"), fmt.Sprint(len(c.Values)), fmt.Sprintf("must have 1 to %d values", maxConditionValues)))
+		}
+		for j, v := range c.Values {
+			if v == "" || utf8.RuneCountInString(v) > maxConditionValueLn {
+				errs = append(errs, fieldError(fmt.Sprintf("conditions[%d].values[%d]", i, j), v, fmt.Sprintf("must be 1 to %d characters", maxConditionValueLn)))
+			}
+		}
+		if seen[[2]string{c.Operator, c.Key}] {
+			errs = append(errs, fieldError(field("key"), c.Key, "appears twice with operator "+c.Operator+"; list every value in one condition"))
+		}
+		seen[[2]string{c.Operator, c.Key}] = true
+	}
+	return errs
 }
 
 // principalKind says under which key Lambda stores a principal: "*" for
@@ -145,14 +228,18 @@ func partitionOfARN(s string) string {
 // IsPublic reports whether the grant lets anyone invoke: principal * with no
 // condition that narrows who may (a source, an organization, or IAM
 // authentication of a function URL).
+//
+// A Deny grants nothing, so it is never public.
 func (p Permission) IsPublic() bool {
-	return p.Principal == "*" && p.SourceArn == "" && p.SourceAccount == "" && p.PrincipalOrgID == "" &&
+	return p.Effect != EffectDeny && p.Principal == "*" && p.SourceArn == "" && p.SourceAccount == "" && p.PrincipalOrgID == "" &&
 		p.FunctionURLAuthType != "AWS_IAM"
 }
 
 // IsServiceWithoutSource reports whether a service is granted without saying
 // on behalf of which resource or account: then resources in any account can
 // make the service invoke the function (the confused deputy problem).
+//
+// A Deny grants nothing, so it needs no source.
 func (p Permission) IsServiceWithoutSource() bool {
-	return isServicePrincipal(p.Principal) && p.SourceArn == "" && p.SourceAccount == ""
+	return p.Effect != EffectDeny && isServicePrincipal(p.Principal) && p.SourceArn == "" && p.SourceAccount == ""
 }

@@ -54,7 +54,7 @@ const (
 func DesiredStatement(target FunctionRef, p Permission) Statement {
 	st := Statement{
 		Sid:      p.StatementID,
-		Effect:   "Allow",
+		Effect:   EffectAllow,
 		Action:   []string{p.Action}, // verbatim, never re-cased
 		Resource: []string{target.ResourceARN()},
 	}
@@ -73,6 +73,16 @@ func DesiredStatement(target FunctionRef, p Permission) Statement {
 	if p.InvokedViaFunctionURL {
 		// The value is the string "true", not a JSON boolean (SPEC §3.4).
 		st.Condition.add("Bool", keyInvokedViaFunctionURL, "true")
+	}
+	// What only a whole document holds (SPEC §16.6): the document stores
+	// the statement as the operator renders it.
+	if p.Effect == EffectDeny {
+		st.Effect = EffectDeny
+	}
+	for _, c := range p.Conditions {
+		for _, v := range c.Values {
+			st.Condition.add(c.Operator, c.Key, v)
+		}
 	}
 	return st
 }
