@@ -1,5 +1,6 @@
-// Package awslambda is the operator's port to AWS Lambda: the three policy
-// calls and a function lookup, in the policy package's terms, with every
+// Package awslambda is the operator's port to AWS Lambda: the policy calls
+// (GetPolicy, AddPermission, RemovePermission, and the whole-document
+// PutResourcePolicy and DeleteResourcePolicy) and a function lookup, in the policy package's terms, with every
 // failure classified (see Kind). It talks to Lambda only through
 // aws-sdk-go-v2 and the SDK's standard configuration, so credentials,
 // IRSA, Pod Identity and AWS_ENDPOINT_URL_LAMBDA all work as users expect.
@@ -32,6 +33,13 @@ type Lambda interface {
 	// RemovePermission removes the statement sid, if the policy is still at
 	// revisionID.
 	RemovePermission(ctx context.Context, ref policy.FunctionRef, sid, revisionID string) error
+	// PutResourcePolicy replaces ref's whole policy with document, if the
+	// policy is still at revisionID (empty: there is no policy yet), and
+	// returns the policy as Lambda stored it, at its new revision.
+	PutResourcePolicy(ctx context.Context, ref policy.FunctionRef, document, revisionID string) (Policy, error)
+	// DeleteResourcePolicy deletes ref's whole policy, if it is still at
+	// revisionID.
+	DeleteResourcePolicy(ctx context.Context, ref policy.FunctionRef, revisionID string) error
 }
 
 // Policy is a function's policy and the revision it was read at.
@@ -181,6 +189,41 @@ func (c *Client) RemovePermission(ctx context.Context, ref policy.FunctionRef, s
 		RevisionId:   optional(revisionID),
 	})
 	return Classify("RemovePermission", err)
+}
+
+// PutResourcePolicy and DeleteResourcePolicy name the resource by its
+// complete ARN, qualifier included (SPEC §16.2), and count against the
+// control-plane quota like AddPermission (SPEC §16.9).
+func (c *Client) PutResourcePolicy(ctx context.Context, ref policy.FunctionRef, document, revisionID string) (Policy, error) {
+	r := c.region(ref.Region)
+	if err := wait(ctx, r.limiters.controlPlane, "PutResourcePolicy"); err != nil {
+		return Policy{}, err
+	}
+	out, err := r.api.PutResourcePolicy(ctx, &lambda.PutResourcePolicyInput{
+		ResourceArn: aws.String(ref.ResourceARN()),
+		Policy:      aws.String(document),
+		RevisionId:  optional(revisionID),
+	})
+	if err != nil {
+		return Policy{}, Classify("PutResourcePolicy", err)
+	}
+	doc, err := policy.ParsePolicy(aws.ToString(out.Policy))
+	if err != nil {
+		return Policy{}, &Error{Operation: "PutResourcePolicy", Kind: Unavailable, Err: err}
+	}
+	return Policy{Document: doc, RevisionID: aws.ToString(out.RevisionId)}, nil
+}
+
+func (c *Client) DeleteResourcePolicy(ctx context.Context, ref policy.FunctionRef, revisionID string) error {
+	r := c.region(ref.Region)
+	if err := wait(ctx, r.limiters.controlPlane, "DeleteResourcePolicy"); err != nil {
+		return err
+	}
+	_, err := r.api.DeleteResourcePolicy(ctx, &lambda.DeleteResourcePolicyInput{
+		ResourceArn: aws.String(ref.ResourceARN()),
+		RevisionId:  optional(revisionID),
+	})
+	return Classify("DeleteResourcePolicy", err)
 }
 
 func optional(s string) *string {

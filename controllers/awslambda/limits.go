@@ -16,8 +16,8 @@ import (
 // Limits are the request rates the operator allows itself per account and
 // region, sized to Lambda's quotas (SPEC §8) so that it does not cause its
 // own throttling: GetPolicy has 15 requests per second, the "rest of the
-// control plane" (AddPermission and RemovePermission among them) another 15,
-// and GetFunction 100.
+// control plane" (AddPermission, RemovePermission, PutResourcePolicy and
+// DeleteResourcePolicy among them) another 15, and GetFunction 100.
 type Limits struct {
 	GetPolicy    float64
 	ControlPlane float64
