@@ -63,10 +63,7 @@ func newWorld(t *testing.T) *world {
 // function creates a function with a statement the writer must never touch.
 func (w *world) function(name string) policy.FunctionRef {
 	w.t.Helper()
-	if _, err := w.outside.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(name), Runtime: types.RuntimePython312,
-		Handler: aws.String("h"), Role: aws.String("arn:aws:iam::123456789012:role/r"), Code: &types.FunctionCode{ZipFile: []byte("x")}}); err != nil {
-		w.t.Fatal(err)
-	}
+	w.create(name)
 	foreign := w.addOutside(name, "foreign", "events.amazonaws.com")
 	w.t.Cleanup(func() {
 		if got := w.stored(name)["foreign"]; got != foreign {
@@ -74,6 +71,15 @@ func (w *world) function(name string) policy.FunctionRef {
 		}
 	})
 	return policy.FunctionRef{Partition: "aws", Region: region, AccountID: account, Name: name}
+}
+
+// create creates a function without a policy.
+func (w *world) create(name string) {
+	w.t.Helper()
+	if _, err := w.outside.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(name), Runtime: types.RuntimePython312,
+		Handler: aws.String("h"), Role: aws.String("arn:aws:iam::123456789012:role/r"), Code: &types.FunctionCode{ZipFile: []byte("x")}}); err != nil {
+		w.t.Fatal(err)
+	}
 }
 
 func (w *world) addOutside(function, sid, principal string) string {
@@ -487,6 +493,16 @@ func (p *recordingPort) RemovePermission(ctx context.Context, ref policy.Functio
 	return p.Lambda.RemovePermission(ctx, ref, sid, revisionID)
 }
 
+func (p *recordingPort) PutResourcePolicy(ctx context.Context, ref policy.FunctionRef, document, revisionID string) (awslambda.Policy, error) {
+	p.record("PutResourcePolicy", revisionID)
+	return p.Lambda.PutResourcePolicy(ctx, ref, document, revisionID)
+}
+
+func (p *recordingPort) DeleteResourcePolicy(ctx context.Context, ref policy.FunctionRef, revisionID string) error {
+	p.record("DeleteResourcePolicy", revisionID)
+	return p.Lambda.DeleteResourcePolicy(ctx, ref, revisionID)
+}
+
 // keepAll is a planner that keeps the given Sids where they are found and
 // records what it observed.
 func keepAll(seen *writer.Observed, sids ...string) writer.Planner {
@@ -618,10 +634,7 @@ func TestWholeDocumentWritesAreReplacements(t *testing.T) {
 		t.Run(overwrite.name, func(t *testing.T) {
 			w := newWorld(t)
 			fn := policy.FunctionRef{Partition: "aws", Region: region, AccountID: account, Name: "whole"}
-			if _, err := w.outside.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("whole"), Runtime: types.RuntimePython312,
-				Handler: aws.String("h"), Role: aws.String("arn:aws:iam::123456789012:role/r"), Code: &types.FunctionCode{ZipFile: []byte("x")}}); err != nil {
-				t.Fatal(err)
-			}
+			w.create("whole")
 			var runs int
 			for _, sid := range []string{"a", "b"} {
 				if _, err := w.writer(fn).Write(ctx, hourly, ensure(grant(fn, sid, "223456789012"), &runs)); err != nil {

@@ -24,6 +24,8 @@ type sharedPolicy struct {
 	// replacement is the last time several kept statements disappeared
 	// together, until they are all back (or no longer kept).
 	replacement *Replacement
+	// batches queue the Document strategy's Writes.
+	batches batches
 }
 
 // view is the policy as last read, with the operator's own writes since.
@@ -125,6 +127,13 @@ func (p *sharedPolicy) settle(sid string, kept bool) {
 			p.replacement = nil
 		}
 	}
+}
+
+// wrote records a whole document just written: Lambda's answer is the
+// policy as it now is, at its new revision (an empty Policy after a
+// delete), as good as a read.
+func (p *sharedPolicy) wrote(stored awslambda.Policy) {
+	p.view = &view{policy: stored, readAt: p.now(), revisionKnown: true}
 }
 
 // added records a statement just added, as Lambda stored it.

@@ -49,6 +49,10 @@ const (
 	// RemovePermission: what every tool has always used, and the only way
 	// that needs no more than lambda:AddPermission and lambda:RemovePermission.
 	Statements Strategy = "Statements"
+	// Document writes the whole policy with one PutResourcePolicy under its
+	// RevisionId, for every change that objects on the policy need at about
+	// the same time (SPEC §16).
+	Document Strategy = "Document"
 )
 
 // Planner decides, from the policy as observed, what to write. It must be a
@@ -125,10 +129,10 @@ type Applied struct {
 
 // Written is one write that Lambda accepted.
 type Written struct {
-	Operation string // the Lambda operation that made it: AddPermission, RemovePermission
+	Operation string // the Lambda operation that made it: AddPermission, RemovePermission, PutResourcePolicy, DeleteResourcePolicy
 	Sid       string
 	Change    Change
-	Stored    string // Added: the statement as Lambda stored it
+	Stored    string // Added, Replaced: the statement as Lambda stored it
 	Replacing bool   // Removed: to put a new statement under the same Sid
 }
 
@@ -136,8 +140,9 @@ type Written struct {
 type Change string
 
 const (
-	Added   Change = "Added"
-	Removed Change = "Removed"
+	Added    Change = "Added"
+	Replaced Change = "Replaced" // in one write: the statement was never missing
+	Removed  Change = "Removed"
 )
 
 // Error is a failed read or write of a policy.
@@ -168,6 +173,8 @@ type Writers struct {
 func (ws *Writers) For(port awslambda.Lambda, target policy.FunctionRef, strategy Strategy) Writer {
 	shared := ws.policy(target.ResourceARN())
 	switch strategy {
+	case Document:
+		return &documentWriter{shared: shared, port: port, target: target}
 	default:
 		return &statementsWriter{shared: shared, port: port, target: target}
 	}

@@ -1,0 +1,269 @@
+package writer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
+)
+
+// A change to an idle policy waits for others to share its write: until
+// none has come for batchWindow, and at most maxBatchWait. Objects applied
+// together (kubectl apply, a GitOps sync) arrive a few milliseconds apart.
+// Changes that come while a write is in flight share the next one.
+const (
+	batchWindow  = 100 * time.Millisecond
+	maxBatchWait = time.Second
+)
+
+// documentWriter is the Document strategy: the plans of every object that
+// needs a write on one policy at about the same time are merged into one
+// document, written with one PutResourcePolicy under the RevisionId it was
+// read at. A replacement is one write, so the statement is never missing;
+// and the document can hold what AddPermission cannot (Deny, any condition).
+type documentWriter struct {
+	shared *sharedPolicy
+	port   awslambda.Lambda
+	target policy.FunctionRef
+}
+
+// pendingWrite is one Write waiting for its batch.
+type pendingWrite struct {
+	ctx   context.Context
+	fresh Freshness
+	plan  Planner
+	done  chan writeResult
+	// What the batch did for this Write.
+	planned Plan
+	applied Applied
+}
+
+type writeResult struct {
+	applied Applied
+	err     error
+}
+
+// batches queue the Writes of one policy for its batcher goroutine.
+type batches struct {
+	mu      sync.Mutex
+	pending []*pendingWrite
+	running bool
+}
+
+func (w *documentWriter) Write(ctx context.Context, fresh Freshness, plan Planner) (Applied, error) {
+	req := &pendingWrite{ctx: ctx, fresh: fresh, plan: plan, done: make(chan writeResult, 1)}
+	b := &w.shared.batches
+	b.mu.Lock()
+	b.pending = append(b.pending, req)
+	start := !b.running
+	b.running = true
+	b.mu.Unlock()
+	if start {
+		go w.runBatches()
+	}
+	select {
+	case r := <-req.done:
+		return r.applied, r.err
+	case <-ctx.Done():
+		// The batch may still write this plan; the next reconcile reads
+		// what it did.
+		return Applied{}, &Error{Doing: "waiting to write the policy of " + w.target.ResourceARN(), Err: ctx.Err()}
+	}
+}
+
+// runBatches writes batches until no Write is waiting. Writes that arrive
+// while a batch is being written share the next one.
+func (w *documentWriter) runBatches() {
+	b := &w.shared.batches
+	for {
+		b.gather()
+		b.mu.Lock()
+		batch := b.pending
+		b.pending = nil
+		if len(batch) == 0 {
+			b.running = false
+			b.mu.Unlock()
+			return
+		}
+		b.mu.Unlock()
+		w.writeBatch(batch)
+	}
+}
+
+// gather waits for the Writes that come with the first: until none has
+// come for batchWindow, and at most maxBatchWait.
+func (b *batches) gather() {
+	deadline := time.Now().Add(maxBatchWait)
+	for {
+		b.mu.Lock()
+		before := len(b.pending)
+		b.mu.Unlock()
+		time.Sleep(min(batchWindow, time.Until(deadline)))
+		b.mu.Lock()
+		after := len(b.pending)
+		b.mu.Unlock()
+		if after == before || !time.Now().Before(deadline) {
+			return
+		}
+	}
+}
+
+// writeBatch merges the plans of a batch into one document and writes it.
+func (w *documentWriter) writeBatch(batch []*pendingWrite) {
+	defer w.shared.lock()()
+	var live []*pendingWrite
+	for _, req := range batch {
+		if req.ctx.Err() == nil {
+			live = append(live, req)
+		}
+	}
+	if len(live) == 0 {
+		return
+	}
+	// The batch acts within the longest deadline of its members, and not
+	// beyond a minute.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	fresh := strictest(live)
+	needRevision := false
+	var err error
+	for tries := 1; ; {
+		var observed Observed
+		observed, err = w.shared.observe(ctx, w.port, w.target, fresh, needRevision)
+		if err != nil {
+			err = &Error{Doing: "reading the policy of " + w.target.ResourceARN(), Read: true, Err: err}
+			break
+		}
+		merged, changed := w.merge(observed, live)
+		if !changed {
+			break
+		}
+		exists := len(observed.Document.Statements) > 0
+		if exists && observed.RevisionID == "" {
+			needRevision = true // written by AddPermission since the read: read again
+			continue
+		}
+		err = w.put(ctx, observed.RevisionID, merged, live)
+		var stale errChanged
+		switch {
+		case err == nil:
+		case errors.As(err, &stale) && tries < maxTries:
+			tries++
+			fresh = Freshness{} // a fresh read, and plan again from it
+			continue
+		case errors.As(err, &stale):
+			err = stale.err
+		}
+		break
+	}
+	for _, req := range live {
+		r := writeResult{applied: req.applied}
+		if err != nil && (!req.planned.Empty() || isRead(err)) {
+			r.err = err
+		}
+		req.done <- r
+	}
+}
+
+// merge runs each plan against the document as the plans before it left
+// it, so that each sees the others' changes (a size check counts them all),
+// and reports whether anything is to be written.
+func (w *documentWriter) merge(observed Observed, batch []*pendingWrite) (policy.PolicyDocument, bool) {
+	doc := observed.Document
+	changed := false
+	for _, req := range batch {
+		view := observed
+		view.Document = doc
+		p := req.plan(view)
+		req.planned = p
+		req.applied = Applied{}
+		w.shared.keep(p.Keep...)
+		for _, sid := range p.Release {
+			w.shared.settle(sid, false)
+		}
+		if p.Empty() {
+			continue
+		}
+		changed = true
+		var puts []policy.Statement
+		var removes []string
+		for _, put := range p.Puts {
+			puts = append(puts, put.Statement)
+		}
+		for _, rm := range p.Removes {
+			removes = append(removes, rm.Sid)
+		}
+		doc = doc.With(puts, removes)
+	}
+	return doc, changed
+}
+
+// put writes the merged document under revision (none when the function
+// has no policy yet: Lambda has no create-only precondition), or deletes
+// the policy when nothing is left in it, and records in each Write what it
+// did.
+func (w *documentWriter) put(ctx context.Context, revision string, merged policy.PolicyDocument, batch []*pendingWrite) error {
+	arn := w.target.ResourceARN()
+	operation := "PutResourcePolicy"
+	var stored awslambda.Policy
+	var err error
+	if len(merged.Statements) == 0 {
+		operation = "DeleteResourcePolicy"
+		err = w.port.DeleteResourcePolicy(ctx, w.target, revision)
+	} else {
+		stored, err = w.port.PutResourcePolicy(ctx, w.target, merged.Text(), revision)
+	}
+	doing := fmt.Sprintf("writing the policy of %s (%d statements) with %s", arn, len(merged.Statements), operation)
+	switch kind := awslambda.KindOf(err); {
+	case err == nil:
+	case kind == awslambda.StaleRevision || (kind == awslambda.NotFound && operation == "DeleteResourcePolicy" && revision != ""):
+		w.shared.forget()
+		return errChanged{&Error{Doing: doing, Err: err}}
+	default:
+		w.shared.forget() // a failed write may still have happened
+		return &Error{Doing: doing, Err: err}
+	}
+	w.shared.wrote(stored)
+	for _, req := range batch {
+		for _, put := range req.planned.Puts {
+			sid := put.Permission.StatementID
+			change := Added
+			if put.Replaces != nil {
+				change = Replaced
+			}
+			raw := put.Statement.Render()
+			if st, ok := stored.Document.Find(sid); ok {
+				raw = st.Raw
+			}
+			req.applied.Writes = append(req.applied.Writes, Written{Operation: operation, Sid: sid, Change: change, Stored: raw})
+			w.shared.settle(sid, true)
+		}
+		for _, rm := range req.planned.Removes {
+			req.applied.Writes = append(req.applied.Writes, Written{Operation: operation, Sid: rm.Sid, Change: Removed})
+			w.shared.settle(rm.Sid, false)
+		}
+	}
+	return nil
+}
+
+// strictest is the freshness that satisfies every Write of a batch.
+func strictest(batch []*pendingWrite) Freshness {
+	f := batch[0].fresh
+	for _, req := range batch[1:] {
+		f.MaxAge = min(f.MaxAge, req.fresh.MaxAge)
+		if req.fresh.NotBefore.After(f.NotBefore) {
+			f.NotBefore = req.fresh.NotBefore
+		}
+	}
+	return f
+}
+
+func isRead(err error) bool {
+	var failure *Error
+	return errors.As(err, &failure) && failure.Read
+}
