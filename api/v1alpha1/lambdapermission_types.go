@@ -127,6 +127,60 @@ type LambdaPermissionSpec struct {
 	// +kubebuilder:default=Manage
 	// +kubebuilder:validation:Enum=Manage;Observe
 	ManagementPolicy ManagementPolicy `json:"managementPolicy,omitempty"`
+
+	// Effect of the statement: Allow (the default) or Deny. A Deny needs a LambdaPermissionAccount with writeStrategy: Document.
+	// +optional
+	// +kubebuilder:validation:Enum=Allow;Deny
+	// +kubebuilder:default=Allow
+	Effect StatementEffect `json:"effect,omitempty"`
+
+	// Conditions are IAM conditions added to those the other fields imply (sourceArn, sourceAccount, …). They need writeStrategy: Document.
+	// Each (operator, key) pair may appear once.
+	// +optional
+	// +kubebuilder:validation:MaxItems=32
+	// +listType=atomic
+	// +kubebuilder:validation:XValidation:rule=`self.all(c, self.exists_one(d, d.operator == c.operator && d.key == c.key))`,message="conditions may hold each (operator, key) pair only once: list every value of a key under one condition"
+	Conditions []StatementCondition `json:"conditions,omitempty"`
+}
+
+// StatementEffect is a statement's Effect.
+type StatementEffect string
+
+const (
+	// EffectAllow grants what the statement names.
+	EffectAllow StatementEffect = "Allow"
+	// EffectDeny refuses it, whatever another statement allows.
+	EffectDeny StatementEffect = "Deny"
+)
+
+// StatementCondition is one IAM condition: operator, key and the values it matches.
+type StatementCondition struct {
+	// Operator is an IAM condition operator, e.g. IpAddress, StringEquals,
+	// ForAnyValue:StringLike, ArnLikeIfExists. Null takes neither a set
+	// prefix nor IfExists.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule=`self.matches('^((ForAnyValue:|ForAllValues:)?(StringEquals|StringNotEquals|StringEqualsIgnoreCase|StringNotEqualsIgnoreCase|StringLike|StringNotLike|NumericEquals|NumericNotEquals|NumericLessThan|NumericLessThanEquals|NumericGreaterThan|NumericGreaterThanEquals|DateEquals|DateNotEquals|DateLessThan|DateLessThanEquals|DateGreaterThan|DateGreaterThanEquals|Bool|BinaryEquals|IpAddress|NotIpAddress|ArnEquals|ArnLike|ArnNotEquals|ArnNotLike)(IfExists)?|Null)$')`,message="conditions[].operator must be an IAM condition operator (StringEquals, StringLike, IpAddress, ArnLike, Bool, …), optionally prefixed ForAnyValue: or ForAllValues: and/or suffixed IfExists, or Null alone"
+	Operator string `json:"operator"`
+
+	// Key is an IAM condition key, e.g. aws:SourceIp, aws:SourceVpce,
+	// aws:PrincipalOrgPaths, lambda:FunctionUrlAuthType or
+	// aws:RequestTag/team: a service prefix, a colon and a name.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:XValidation:rule=`self.matches('^[a-zA-Z0-9]+:[a-zA-Z0-9_./:${}-]+$')`,message="conditions[].key must be a condition key: a service prefix, a colon and a name (aws:SourceIp, lambda:FunctionUrlAuthType, aws:RequestTag/team)"
+	Key string `json:"key"`
+
+	// Values the key is matched against: at least one.
+	// +required
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=2048
+	// +listType=atomic
+	Values []string `json:"values"`
 }
 
 // ManagementPolicy says whether the controller may write.

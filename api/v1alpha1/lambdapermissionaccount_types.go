@@ -63,7 +63,25 @@ type LambdaPermissionAccountSpec struct {
 	// this account. Unset fields keep the global setting.
 	// +optional
 	Guardrails Guardrails `json:"guardrails,omitempty"`
+
+	// WriteStrategy is how the operator writes the policies of this account's functions: Statements (the default: one AddPermission or RemovePermission per statement) or Document (one PutResourcePolicy per function for many statements under the policy's RevisionId: no gap during a replacement, Deny and any IAM condition; needs lambda:PutResourcePolicy besides lambda:GetPolicy, lambda:AddPermission and lambda:RemovePermission).
+	// +optional
+	// +kubebuilder:validation:Enum=Statements;Document
+	// +kubebuilder:default=Statements
+	WriteStrategy WriteStrategy `json:"writeStrategy,omitempty"`
 }
+
+// WriteStrategy is how the operator writes a function's policy.
+type WriteStrategy string
+
+const (
+	// WriteStrategyStatements: one AddPermission or RemovePermission per
+	// statement.
+	WriteStrategyStatements WriteStrategy = "Statements"
+	// WriteStrategyDocument: one PutResourcePolicy per function, for every
+	// statement at once, under the policy's RevisionId.
+	WriteStrategyDocument WriteStrategy = "Document"
+)
 
 // AccountAccessRule lets the selected namespaces grant on the listed
 // functions.
@@ -128,6 +146,7 @@ type LambdaPermissionAccountStatus struct {
 // +kubebuilder:printcolumn:name="Account",type=string,JSONPath=`.spec.accountID`
 // +kubebuilder:printcolumn:name="Role",type=string,JSONPath=`.spec.roleArn`
 // +kubebuilder:printcolumn:name="Default",type=boolean,JSONPath=`.spec.default`
+// +kubebuilder:printcolumn:name="Strategy",type=string,JSONPath=`.spec.writeStrategy`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type LambdaPermissionAccount struct {
