@@ -145,6 +145,7 @@ func TestHelmDefaults(t *testing.T) {
 		"--metrics-bind-address=:8080", "--health-probe-bind-address=:8081",
 		"--sync-period=10m", "--max-concurrent-reconciles=4", "--zap-log-level=info",
 		"--getpolicy-rps=15", "--control-plane-rps=15", "--getfunction-rps=100",
+		"--write-strategy=Statements",
 	})
 	for _, arg := range c.Args {
 		for _, unwanted := range []string{"--leader-elect", "--watch-namespace", "--region", "--allow-", "--dry-run"} {
@@ -248,6 +249,7 @@ func TestHelmCustom(t *testing.T) {
 		"--leader-elect", "--region=eu-west-1", "--sync-period=5m", "--max-concurrent-reconciles=8",
 		"--watch-namespace=" + watched, "--zap-log-level=debug", "--zap-stacktrace-level=panic",
 		"--allow-public-access", "--allow-service-without-source", "--dry-run",
+		"--write-strategy=Document",
 	})
 	if c.Image != "registry.example/platform/lambda-permission-operator:v0.1.0-rc.1" || c.ImagePullPolicy != corev1.PullAlways {
 		t.Errorf("image %q pull policy %q", c.Image, c.ImagePullPolicy)
@@ -318,6 +320,13 @@ func TestHelmOptions(t *testing.T) {
 			t.Errorf("serviceAccountName %q, want platform", got)
 		}
 	})
+	t.Run("writeStrategy=Document", func(t *testing.T) {
+		args := deployment(t, helmTemplate(t, "lpo-options", "--set", "writeStrategy=Document")).Spec.Template.Spec.Containers[0].Args
+		wantArgs(t, args, []string{"--write-strategy=Document"})
+		if n := countPrefix(args, "--write-strategy"); n != 1 {
+			t.Errorf("args %q have --write-strategy %d times, want once", args, n)
+		}
+	})
 	t.Run("image digest", func(t *testing.T) {
 		digest := "sha256:" + strings.Repeat("ab", 32)
 		objs := helmTemplate(t, "lpo-options", "--set", "image.digest="+digest)
@@ -330,6 +339,8 @@ func TestHelmOptions(t *testing.T) {
 		"a typo in a nested key":    {"--set", "image.tga=v1"},
 		"a bad sync period":         {"--set", "syncPeriod=ten minutes"},
 		"a bad log level":           {"--set", "logLevel=verbose"},
+		"a bad write strategy":      {"--set", "writeStrategy=document"},
+		"an empty write strategy":   {"--set", "writeStrategy="},
 		"a ServiceMonitor without the Service": {"--set",
 			"metrics.serviceMonitor.enabled=true,metrics.service.enabled=false"},
 	} {
@@ -611,6 +622,17 @@ func wantArgs(t *testing.T, args, want []string) {
 			t.Errorf("args %q lack %q", args, w)
 		}
 	}
+}
+
+// countPrefix counts the args that start with prefix.
+func countPrefix(args []string, prefix string) int {
+	n := 0
+	for _, arg := range args {
+		if strings.HasPrefix(arg, prefix) {
+			n++
+		}
+	}
+	return n
 }
 
 func wantSubject(t *testing.T, subjects []rbacv1.Subject, name, namespace string) {
