@@ -87,6 +87,23 @@ func TestGuardrailsWarnAtAdmission(t *testing.T) {
 			o.Spec.Principal, o.Spec.Action, o.Spec.FunctionURLAuthType = "*", "lambda:InvokeFunctionUrl", "AWS_IAM"
 		}, ""},
 		{"an account", func(o *v1alpha1.LambdaPermission) { o.Spec.Principal = "223456789012" }, ""},
+		// A Deny opens nothing: it is never public and needs no source.
+		{"public Deny", func(o *v1alpha1.LambdaPermission) {
+			o.Spec.Effect, o.Spec.Principal = v1alpha1.EffectDeny, "*"
+		}, ""},
+		{"public Deny outside a network", func(o *v1alpha1.LambdaPermission) {
+			o.Spec.Effect, o.Spec.Principal, o.Spec.Action = v1alpha1.EffectDeny, "*", "lambda:*"
+			o.Spec.Conditions = []v1alpha1.StatementCondition{{Operator: "NotIpAddress", Key: "aws:SourceIp", Values: []string{"203.0.113.0/24"}}}
+		}, ""},
+		{"service Deny without source", func(o *v1alpha1.LambdaPermission) {
+			o.Spec.Effect, o.Spec.Principal = v1alpha1.EffectDeny, "sns.amazonaws.com"
+		}, ""},
+		{"public, Allow said explicitly", func(o *v1alpha1.LambdaPermission) {
+			o.Spec.Effect, o.Spec.Principal = v1alpha1.EffectAllow, "*"
+		}, "PublicAccessDenied"},
+		{"service without source, Allow said explicitly", func(o *v1alpha1.LambdaPermission) {
+			o.Spec.Effect, o.Spec.Principal = v1alpha1.EffectAllow, "sns.amazonaws.com"
+		}, "SourceRequired"},
 	}
 	// The policy takes effect a moment after it is created: wait until it
 	// gives each of its warnings as the cases below check them, not just
