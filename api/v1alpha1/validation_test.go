@@ -16,6 +16,7 @@ import (
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -181,7 +182,38 @@ const (
 	msgEventSource     = "eventSourceToken must contain only letters, digits, '.', '_' and '-'"
 	msgRegion          = "region must be an AWS region such as us-east-2"
 	msgRequired        = "Required value"
+	msgOperator        = "conditions[].operator must be an IAM condition operator"
+	msgConditionKey    = "conditions[].key must be a condition key: a service prefix, a colon and a name"
+	msgConditionsOnce  = "conditions may hold each (operator, key) pair only once"
 )
+
+// cond is a StatementCondition.
+func cond(operator, key string, values ...string) v1alpha1.StatementCondition {
+	return v1alpha1.StatementCondition{Operator: operator, Key: key, Values: values}
+}
+
+// conditionsOf sets the object's conditions.
+func conditionsOf(conditions ...v1alpha1.StatementCondition) func(*v1alpha1.LambdaPermission) {
+	return func(o *v1alpha1.LambdaPermission) { o.Spec.Conditions = conditions }
+}
+
+// distinctConditions are n conditions with n different keys.
+func distinctConditions(n int) []v1alpha1.StatementCondition {
+	out := make([]v1alpha1.StatementCondition, n)
+	for i := range out {
+		out[i] = cond("StringEquals", fmt.Sprintf("aws:RequestTag/tag%d", i), "v")
+	}
+	return out
+}
+
+// manyValues are n different values.
+func manyValues(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("10.0.%d.0/24", i)
+	}
+	return out
+}
 
 // OpenAPI length messages.
 func tooLong(n int) string  { return fmt.Sprintf("Too long: may not be more than %d bytes", n) }
@@ -354,6 +386,71 @@ func TestInvalidObjectsAreRefused(t *testing.T) {
 		}, field: "spec.region", wantMessage: "region must be the region in functionName's ARN, or be left out"},
 		{name: "region of 33", mutate: func(o *v1alpha1.LambdaPermission) { o.Spec.Region = "us-" + strings.Repeat("e", 28) + "-1" },
 			field: "spec.region", wantMessage: tooLong(32)},
+
+		// effect
+		{name: "effect Permit", mutate: func(o *v1alpha1.LambdaPermission) { o.Spec.Effect = "Permit" },
+			field: "spec.effect", wantMessage: `Unsupported value: "Permit": supported values: "Allow", "Deny"`},
+		{name: "effect lower case", mutate: func(o *v1alpha1.LambdaPermission) { o.Spec.Effect = "deny" },
+			field: "spec.effect", wantMessage: `Unsupported value: "deny": supported values: "Allow", "Deny"`},
+
+		// conditions
+		{name: "condition operator misspelt", mutate: conditionsOf(cond("IpAdress", "aws:SourceIp", "203.0.113.0/24")),
+			field: "spec.conditions[0].operator", wantMessage: msgOperator},
+		{name: "condition operator with an unknown set prefix", mutate: conditionsOf(cond("ForSomeValues:StringLike", "aws:PrincipalOrgPaths", "o-a1b2c3d4e5/*")),
+			field: "spec.conditions[0].operator", wantMessage: msgOperator},
+		{name: "condition operator with two set prefixes", mutate: conditionsOf(cond("ForAnyValue:ForAllValues:StringLike", "aws:TagKeys", "a")),
+			field: "spec.conditions[0].operator", wantMessage: msgOperator},
+		{name: "condition operator in lower case", mutate: conditionsOf(cond("stringequals", "aws:SourceVpce", "vpce-1a2b3c4d")),
+			field: "spec.conditions[0].operator", wantMessage: msgOperator},
+		{name: "condition operator IfExists first", mutate: conditionsOf(cond("IfExistsStringEquals", "aws:SourceVpce", "vpce-1a2b3c4d")),
+			field: "spec.conditions[0].operator", wantMessage: msgOperator},
+		{name: "condition operator NullIfExists", mutate: conditionsOf(cond("NullIfExists", "aws:SourceVpce", "true")),
+			field: "spec.conditions[0].operator", wantMessage: msgOperator},
+		{name: "condition operator ForAnyValue:Null", mutate: conditionsOf(cond("ForAnyValue:Null", "aws:TagKeys", "true")),
+			field: "spec.conditions[0].operator", wantMessage: msgOperator},
+		{name: "condition operator empty", mutate: conditionsOf(cond("", "aws:SourceIp", "203.0.113.0/24")),
+			field: "spec.conditions[0].operator", wantMessage: tooShort(1)},
+		{name: "condition operator missing", raw: func(s map[string]any) {
+			s["conditions"] = []any{map[string]any{"key": "aws:SourceIp", "values": []any{"203.0.113.0/24"}}}
+		}, field: "spec.conditions[0].operator", wantMessage: msgRequired},
+		{name: "condition operator of 65", mutate: conditionsOf(cond(strings.Repeat("O", 65), "aws:SourceIp", "203.0.113.0/24")),
+			field: "spec.conditions[0].operator", wantMessage: tooLong(64)},
+		{name: "condition key without a service prefix", mutate: conditionsOf(cond("IpAddress", "SourceIp", "203.0.113.0/24")),
+			field: "spec.conditions[0].key", wantMessage: msgConditionKey},
+		{name: "condition key without a name", mutate: conditionsOf(cond("IpAddress", "aws:", "203.0.113.0/24")),
+			field: "spec.conditions[0].key", wantMessage: msgConditionKey},
+		{name: "condition key with a space", mutate: conditionsOf(cond("IpAddress", "aws:Source Ip", "203.0.113.0/24")),
+			field: "spec.conditions[0].key", wantMessage: msgConditionKey},
+		{name: "condition key with a dashed prefix", mutate: conditionsOf(cond("StringEquals", "-aws:SourceVpce", "vpce-1a2b3c4d")),
+			field: "spec.conditions[0].key", wantMessage: msgConditionKey},
+		{name: "condition key of 257", mutate: conditionsOf(cond("StringEquals", "aws:RequestTag/"+strings.Repeat("t", 257-len("aws:RequestTag/")), "v")),
+			field: "spec.conditions[0].key", wantMessage: tooLong(256)},
+		{name: "condition key missing", raw: func(s map[string]any) {
+			s["conditions"] = []any{map[string]any{"operator": "IpAddress", "values": []any{"203.0.113.0/24"}}}
+		}, field: "spec.conditions[0].key", wantMessage: msgRequired},
+		{name: "condition with no values", mutate: conditionsOf(cond("IpAddress", "aws:SourceIp", []string{}...)),
+			field: "spec.conditions[0].values", wantMessage: "should have at least 1 items"},
+		{name: "condition values missing", raw: func(s map[string]any) {
+			s["conditions"] = []any{map[string]any{"operator": "IpAddress", "key": "aws:SourceIp"}}
+		}, field: "spec.conditions[0].values", wantMessage: msgRequired},
+		{name: "condition with 65 values", mutate: conditionsOf(cond("IpAddress", "aws:SourceIp", manyValues(65)...)),
+			field: "spec.conditions[0].values", wantMessage: "must have at most 64 items"},
+		{name: "condition with an empty value", mutate: conditionsOf(cond("IpAddress", "aws:SourceIp", "203.0.113.0/24", "")),
+			field: "spec.conditions[0].values[1]", wantMessage: tooShort(1)},
+		{name: "condition value of 2049", mutate: conditionsOf(cond("StringLike", "aws:PrincipalOrgPaths", strings.Repeat("v", 2049))),
+			field: "spec.conditions[0].values[0]", wantMessage: tooLong(2048)},
+		{name: "the second of two conditions wrong", mutate: conditionsOf(
+			cond("IpAddress", "aws:SourceIp", "203.0.113.0/24"), cond("StringEquals", "SourceVpce", "vpce-1a2b3c4d")),
+			field: "spec.conditions[1].key", wantMessage: msgConditionKey},
+		{name: "conditions with one (operator, key) twice", mutate: conditionsOf(
+			cond("IpAddress", "aws:SourceIp", "203.0.113.0/24"), cond("IpAddress", "aws:SourceIp", "198.51.100.0/24")),
+			field: "spec.conditions", wantMessage: msgConditionsOnce},
+		{name: "conditions with one (operator, key) twice among others", mutate: conditionsOf(
+			cond("StringEquals", "aws:SourceVpce", "vpce-1a2b3c4d"), cond("Null", "aws:SourceVpc", "false"),
+			cond("StringEquals", "aws:SourceVpce", "vpce-9f8e7d6c")),
+			field: "spec.conditions", wantMessage: msgConditionsOnce},
+		{name: "33 conditions", mutate: conditionsOf(distinctConditions(33)...),
+			field: "spec.conditions", wantMessage: "must have at most 32 items"},
 	}
 	if len(tests) < 40 {
 		t.Fatalf("only %d invalid cases", len(tests))
@@ -407,6 +504,15 @@ func TestImmutability(t *testing.T) {
 				o.Spec.Principal = "sns.amazonaws.com"
 				o.Spec.SourceArn = "arn:aws:sns:us-east-2:123456789012:my-topic"
 			}},
+		{name: "effect and conditions changed",
+			initial: conditionsOf(cond("IpAddress", "aws:SourceIp", "203.0.113.0/24")),
+			update: func(o *v1alpha1.LambdaPermission) {
+				o.Spec.Effect = v1alpha1.EffectDeny
+				o.Spec.Conditions = []v1alpha1.StatementCondition{cond("NotIpAddress", "aws:SourceIp", "203.0.113.0/24", "198.51.100.7/32")}
+			}},
+		{name: "conditions removed",
+			initial: conditionsOf(cond("IpAddress", "aws:SourceIp", "203.0.113.0/24")),
+			update:  func(o *v1alpha1.LambdaPermission) { o.Spec.Conditions = nil }},
 		{name: "other fields changed with qualifier and statementId set",
 			initial: func(o *v1alpha1.LambdaPermission) { o.Spec.Qualifier = "prod" },
 			update: func(o *v1alpha1.LambdaPermission) {
@@ -440,7 +546,7 @@ func TestImmutability(t *testing.T) {
 			if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), got); err != nil {
 				t.Fatal(err)
 			}
-			if got.Spec != want {
+			if !equality.Semantic.DeepEqual(got.Spec, want) {
 				t.Errorf("stored spec = %+v, want %+v", got.Spec, want)
 			}
 		})
@@ -462,6 +568,9 @@ func requireAccepted(t *testing.T, obj *v1alpha1.LambdaPermission) {
 	if want.ManagementPolicy == "" {
 		want.ManagementPolicy = v1alpha1.ManagementPolicyManage
 	}
+	if want.Effect == "" {
+		want.Effect = v1alpha1.EffectAllow
+	}
 	if err := create(ctx, obj, nil); err != nil {
 		t.Fatalf("refused: %v", err)
 	}
@@ -469,7 +578,7 @@ func requireAccepted(t *testing.T, obj *v1alpha1.LambdaPermission) {
 	if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), got); err != nil {
 		t.Fatal(err)
 	}
-	if got.Spec != want {
+	if !equality.Semantic.DeepEqual(got.Spec, want) {
 		t.Errorf("stored spec = %+v, want %+v", got.Spec, want)
 	}
 }
@@ -572,6 +681,41 @@ func TestValidFormsAreAccepted(t *testing.T) {
 		},
 		"deletionPolicy Retain": func(o *v1alpha1.LambdaPermission) { o.Spec.DeletionPolicy = v1alpha1.DeletionPolicyRetain },
 		"invokedViaFunctionUrl": func(o *v1alpha1.LambdaPermission) { o.Spec.InvokedViaFunctionURL = true },
+
+		"effect Allow": func(o *v1alpha1.LambdaPermission) { o.Spec.Effect = v1alpha1.EffectAllow },
+		"effect Deny":  func(o *v1alpha1.LambdaPermission) { o.Spec.Effect = v1alpha1.EffectDeny },
+		"effect Deny to anyone": func(o *v1alpha1.LambdaPermission) {
+			o.Spec.Effect, o.Spec.Principal, o.Spec.Action = v1alpha1.EffectDeny, "*", "lambda:*"
+		},
+		"effect Deny outside a network": func(o *v1alpha1.LambdaPermission) {
+			o.Spec.Effect, o.Spec.Principal = v1alpha1.EffectDeny, "*"
+			o.Spec.Conditions = []v1alpha1.StatementCondition{cond("NotIpAddress", "aws:SourceIp", "203.0.113.0/24")}
+		},
+		"condition IpAddress aws:SourceIp": conditionsOf(cond("IpAddress", "aws:SourceIp", "203.0.113.0/24", "2001:db8::/32")),
+		"condition ForAnyValue:StringLike aws:PrincipalOrgPaths": conditionsOf(
+			cond("ForAnyValue:StringLike", "aws:PrincipalOrgPaths", "o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*")),
+		"condition StringEqualsIfExists":       conditionsOf(cond("StringEqualsIfExists", "aws:SourceVpce", "vpce-1a2b3c4d")),
+		"condition Null":                       conditionsOf(cond("Null", "aws:SourceVpc", "false")),
+		"condition ArnLikeIfExists":            conditionsOf(cond("ArnLikeIfExists", "aws:SourceArn", "arn:aws:s3:::uploads-*")),
+		"condition ForAllValues:...IfExists":   conditionsOf(cond("ForAllValues:StringNotEqualsIgnoreCaseIfExists", "aws:TagKeys", "secret")),
+		"condition Bool":                       conditionsOf(cond("Bool", "aws:SecureTransport", "true")),
+		"condition DateLessThan":               conditionsOf(cond("DateLessThan", "aws:CurrentTime", "2030-01-01T00:00:00Z")),
+		"condition NumericGreaterThanEquals":   conditionsOf(cond("NumericGreaterThanEquals", "aws:MultiFactorAuthAge", "0")),
+		"condition lambda:FunctionUrlAuthType": conditionsOf(cond("StringEquals", "lambda:FunctionUrlAuthType", "AWS_IAM")),
+		"condition key with a tag":             conditionsOf(cond("StringEquals", "aws:ResourceTag/team", "payments")),
+		"condition key with a placeholder":     conditionsOf(cond("StringEquals", "aws:RequestTag/${TagKey}", "x")),
+		"condition key of 256":                 conditionsOf(cond("StringEquals", "aws:RequestTag/"+strings.Repeat("t", 256-len("aws:RequestTag/")), "v")),
+		"condition value of 2048":              conditionsOf(cond("StringLike", "aws:PrincipalOrgPaths", strings.Repeat("v", 2048))),
+		"condition with 64 values":             conditionsOf(cond("IpAddress", "aws:SourceIp", manyValues(64)...)),
+		"one key under two operators": conditionsOf(
+			cond("IpAddress", "aws:SourceIp", "203.0.113.0/24"), cond("NotIpAddress", "aws:SourceIp", "203.0.113.7/32")),
+		"one operator over two keys": conditionsOf(
+			cond("StringEquals", "aws:SourceVpce", "vpce-1a2b3c4d"), cond("StringEquals", "aws:SourceVpc", "vpc-1a2b3c4d")),
+		"32 conditions": conditionsOf(distinctConditions(32)...),
+		"conditions beside sourceArn": func(o *v1alpha1.LambdaPermission) {
+			o.Spec.SourceArn = "arn:aws:s3:::uploads"
+			o.Spec.Conditions = []v1alpha1.StatementCondition{cond("StringEquals", "aws:SourceVpce", "vpce-1a2b3c4d")}
+		},
 	}
 	for name, mutate := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -601,6 +745,52 @@ func TestDefaultsAreApplied(t *testing.T) {
 	}
 	if got.Spec.ManagementPolicy != v1alpha1.ManagementPolicyManage {
 		t.Errorf("managementPolicy = %q, want Manage", got.Spec.ManagementPolicy)
+	}
+	if got.Spec.Effect != v1alpha1.EffectAllow {
+		t.Errorf("effect = %q, want Allow", got.Spec.Effect)
+	}
+}
+
+// TestAccountWriteStrategy covers LambdaPermissionAccount's writeStrategy:
+// Statements by default, Document when asked, nothing else.
+func TestAccountWriteStrategy(t *testing.T) {
+	account := func(strategy v1alpha1.WriteStrategy) *v1alpha1.LambdaPermissionAccount {
+		return &v1alpha1.LambdaPermissionAccount{
+			ObjectMeta: metav1.ObjectMeta{GenerateName: "lpa-"},
+			Spec:       v1alpha1.LambdaPermissionAccountSpec{AccountID: "123456789012", WriteStrategy: strategy},
+		}
+	}
+	for strategy, want := range map[v1alpha1.WriteStrategy]v1alpha1.WriteStrategy{
+		"":                               v1alpha1.WriteStrategyStatements,
+		v1alpha1.WriteStrategyStatements: v1alpha1.WriteStrategyStatements,
+		v1alpha1.WriteStrategyDocument:   v1alpha1.WriteStrategyDocument,
+	} {
+		t.Run("writeStrategy="+label(string(strategy)), func(t *testing.T) {
+			ctx := testContext(t)
+			obj := account(strategy)
+			if err := k8sClient.Create(ctx, obj); err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			t.Cleanup(func() { _ = k8sClient.Delete(context.Background(), obj) })
+			got := &v1alpha1.LambdaPermissionAccount{}
+			if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), got); err != nil {
+				t.Fatal(err)
+			}
+			if got.Spec.WriteStrategy != want {
+				t.Errorf("writeStrategy = %q, want %q", got.Spec.WriteStrategy, want)
+			}
+		})
+	}
+	for _, bad := range []v1alpha1.WriteStrategy{"Documents", "document", "PutResourcePolicy"} {
+		t.Run("writeStrategy="+label(string(bad)), func(t *testing.T) {
+			obj := account(bad)
+			err := k8sClient.Create(testContext(t), obj)
+			if err == nil {
+				t.Cleanup(func() { _ = k8sClient.Delete(context.Background(), obj) })
+			}
+			requireInvalid(t, err, "spec.writeStrategy",
+				fmt.Sprintf(`Unsupported value: %q: supported values: "Statements", "Document"`, bad))
+		})
 	}
 }
 
@@ -680,6 +870,77 @@ func agreementSamples() []sample {
 		strings.Repeat("t", 256), strings.Repeat("t", 257))
 	add("functionUrlAuthType", func(o *v1alpha1.LambdaPermission, v string) { o.Spec.FunctionURLAuthType = v },
 		"NONE", "AWS_IAM", "none", "IAM")
+	add("effect", func(o *v1alpha1.LambdaPermission, v string) { o.Spec.Effect = v1alpha1.StatementEffect(v) },
+		"Allow", "Deny", "deny", "Permit", "Allow ")
+	out = append(out, sample{name: "effect=Deny,principal=*", mutate: func(o *v1alpha1.LambdaPermission) {
+		o.Spec.Effect, o.Spec.Principal = v1alpha1.EffectDeny, "*"
+	}})
+
+	// conditions: each member alone in one condition, then lists.
+	add("conditions[0].operator", func(o *v1alpha1.LambdaPermission, v string) {
+		o.Spec.Conditions = []v1alpha1.StatementCondition{cond(v, "aws:SourceIp", "203.0.113.0/24")}
+	},
+		"StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", "StringLike", "StringNotLike",
+		"NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals", "NumericGreaterThan", "NumericGreaterThanEquals",
+		"DateEquals", "DateNotEquals", "DateLessThan", "DateLessThanEquals", "DateGreaterThan", "DateGreaterThanEquals",
+		"Bool", "BinaryEquals", "IpAddress", "NotIpAddress", "ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike", "Null",
+		"ForAnyValue:StringLike", "ForAllValues:StringEquals", "StringEqualsIfExists", "ForAnyValue:ArnLikeIfExists",
+		"ForAllValues:StringNotEqualsIgnoreCaseIfExists", "BoolIfExists", "IpAddressIfExists",
+		"NullIfExists", "ForAnyValue:Null", "ForAllValues:NullIfExists", "IpAdress", "ForSomeValues:StringLike",
+		"ForAnyValue:ForAllValues:StringLike", "ForAnyValue:", "IfExists", "StringEqualsIfExistsIfExists", "IfExistsStringEquals",
+		"stringequals", "STRINGEQUALS", "StringEquals ", " StringEquals", "String Equals", "StringNotIpAddress", "NumericLike",
+		"DateLike", "ArnNotIpAddress", "BoolNot", "NotNull", "StringEqualsIgnorecase", "forAnyValue:StringLike", "")
+	add("conditions[0].key", func(o *v1alpha1.LambdaPermission, v string) {
+		o.Spec.Conditions = []v1alpha1.StatementCondition{cond("StringEquals", v, "x")}
+	},
+		"aws:SourceIp", "aws:SourceVpce", "aws:PrincipalOrgPaths", "lambda:FunctionUrlAuthType", "AWS:SourceAccount",
+		"aws:RequestTag/team", "aws:ResourceTag/cost-center", "aws:RequestTag/${TagKey}", "aws:RequestTag/a.b_c:d",
+		"s3:prefix", "ec2:Vpc", "a:b", "SourceIp", "aws:", ":SourceIp", "aws:Source Ip", "aws:SourceIp ", "-aws:SourceIp",
+		"execute-api:viaDomainArn", "aws:RequestTag/a=b", "aws:RequestTag/a+b", "aws:RequestTag/a@b", "aws:Söurce",
+		"aws:SourceIp\n", "aws:*", "aws:Source*", "",
+		long("aws:RequestTag/", 256, ""), long("aws:RequestTag/", 257, ""))
+	add("conditions[0].values", func(o *v1alpha1.LambdaPermission, v string) {
+		o.Spec.Conditions = []v1alpha1.StatementCondition{cond("StringLike", "aws:PrincipalOrgPaths", v)}
+	},
+		"o-a1b2c3d4e5/*", "*", " ", "é", "", "a\nb", strings.Repeat("v", 2048), strings.Repeat("v", 2049),
+		strings.Repeat("é", 2048), strings.Repeat("é", 2049))
+	for _, n := range []int{0, 1, 64, 65} {
+		out = append(out, sample{name: fmt.Sprintf("conditions[0].values: %d values", n), mutate: func(o *v1alpha1.LambdaPermission) {
+			o.Spec.Conditions = []v1alpha1.StatementCondition{cond("IpAddress", "aws:SourceIp", manyValues(n)...)}
+		}})
+	}
+	for _, n := range []int{0, 1, 32, 33} {
+		out = append(out, sample{name: fmt.Sprintf("conditions: %d conditions", n), mutate: func(o *v1alpha1.LambdaPermission) {
+			o.Spec.Conditions = distinctConditions(n)
+		}})
+	}
+	for name, conditions := range map[string][]v1alpha1.StatementCondition{
+		"one (operator, key) twice":   {cond("IpAddress", "aws:SourceIp", "203.0.113.0/24"), cond("IpAddress", "aws:SourceIp", "198.51.100.0/24")},
+		"one key under two operators": {cond("IpAddress", "aws:SourceIp", "203.0.113.0/24"), cond("NotIpAddress", "aws:SourceIp", "203.0.113.7/32")},
+		"one operator over two keys":  {cond("StringEquals", "aws:SourceVpce", "vpce-1a2b3c4d"), cond("StringEquals", "aws:SourceVpc", "vpc-1")},
+		"the second bad":              {cond("IpAddress", "aws:SourceIp", "203.0.113.0/24"), cond("Nul", "aws:SourceVpc", "true")},
+		"a key twice apart": {cond("StringEquals", "aws:SourceVpce", "vpce-1"), cond("Null", "aws:SourceVpc", "false"),
+			cond("StringEquals", "aws:SourceVpce", "vpce-2")},
+	} {
+		out = append(out, sample{name: "conditions: " + name, mutate: func(o *v1alpha1.LambdaPermission) {
+			o.Spec.Conditions = conditions
+		}})
+	}
+	// conditions beside the ones other fields imply, on the same keys.
+	out = append(out,
+		sample{name: "conditions: ArnLike aws:SourceArn beside sourceArn", mutate: func(o *v1alpha1.LambdaPermission) {
+			o.Spec.SourceArn = "arn:aws:s3:::uploads"
+			o.Spec.Conditions = []v1alpha1.StatementCondition{cond("ArnLike", "aws:SourceArn", "arn:aws:s3:::other")}
+		}},
+		sample{name: "conditions: StringEquals AWS:SourceAccount beside sourceAccount", mutate: func(o *v1alpha1.LambdaPermission) {
+			o.Spec.SourceAccount = "123456789012"
+			o.Spec.Conditions = []v1alpha1.StatementCondition{cond("StringEquals", "AWS:SourceAccount", "223456789012")}
+		}},
+		sample{name: "conditions: StringEquals aws:PrincipalOrgID beside principalOrgID", mutate: func(o *v1alpha1.LambdaPermission) {
+			o.Spec.PrincipalOrgID = "o-a1b2c3d4e5"
+			o.Spec.Conditions = []v1alpha1.StatementCondition{cond("StringEquals", "aws:PrincipalOrgID", "o-f6g7h8i9j0")}
+		}},
+	)
 
 	// functionName alone.
 	add("functionName", func(o *v1alpha1.LambdaPermission, v string) { o.Spec.FunctionName = v },
