@@ -13,6 +13,7 @@ import (
 // +kubebuilder:validation:XValidation:rule=`!has(self.region) || !self.functionName.startsWith('arn:') || self.functionName.split(':')[3] == self.region`,message="region must be the region in functionName's ARN, or be left out",fieldPath=".region",reason=FieldValueInvalid
 // +kubebuilder:validation:XValidation:rule=`!has(oldSelf.qualifier) || (has(self.qualifier) && self.qualifier == oldSelf.qualifier)`,message="qualifier is immutable once set",fieldPath=".qualifier"
 // +kubebuilder:validation:XValidation:rule=`!has(oldSelf.statementId) || (has(self.statementId) && self.statementId == oldSelf.statementId)`,message="statementId is immutable once set",fieldPath=".statementId"
+// +kubebuilder:validation:XValidation:rule=`!has(self.conditions) || self.conditions.all(c, !((has(self.sourceArn) && c.key.lowerAscii() == 'aws:sourcearn') || (has(self.sourceAccount) && c.key.lowerAscii() == 'aws:sourceaccount') || (has(self.principalOrgID) && c.key.lowerAscii() == 'aws:principalorgid') || (has(self.functionUrlAuthType) && c.key.lowerAscii() == 'lambda:functionurlauthtype') || (has(self.eventSourceToken) && c.key.lowerAscii() == 'lambda:eventsourcetoken') || (has(self.invokedViaFunctionUrl) && self.invokedViaFunctionUrl && c.key.lowerAscii() == 'lambda:invokedviafunctionurl')))`,message="conditions must not name a key that another field sets (sourceArn: aws:SourceArn, sourceAccount: aws:SourceAccount, principalOrgID: aws:PrincipalOrgID, functionUrlAuthType, eventSourceToken, invokedViaFunctionUrl): its values would widen the grant; say it in one place",fieldPath=".conditions",reason=FieldValueInvalid
 type LambdaPermissionSpec struct {
 	// FunctionName names the function: a name (my-function), a partial ARN
 	// (123456789012:function:my-function) or an ARN
@@ -139,7 +140,7 @@ type LambdaPermissionSpec struct {
 	// +optional
 	// +kubebuilder:validation:MaxItems=32
 	// +listType=atomic
-	// +kubebuilder:validation:XValidation:rule=`self.all(c, self.exists_one(d, d.operator == c.operator && d.key == c.key))`,message="conditions may hold each (operator, key) pair only once: list every value of a key under one condition"
+	// +kubebuilder:validation:XValidation:rule=`self.all(c, self.exists_one(d, d.operator == c.operator && d.key.lowerAscii() == c.key.lowerAscii()))`,message="conditions may hold each (operator, key) pair only once (keys compare without case, as IAM's do): list every value of a key under one condition"
 	Conditions []StatementCondition `json:"conditions,omitempty"`
 }
 
@@ -170,7 +171,7 @@ type StatementCondition struct {
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=256
-	// +kubebuilder:validation:XValidation:rule=`self.matches('^[a-zA-Z0-9]+:[a-zA-Z0-9_./:${}-]+$')`,message="conditions[].key must be a condition key: a service prefix, a colon and a name (aws:SourceIp, lambda:FunctionUrlAuthType, aws:RequestTag/team)"
+	// +kubebuilder:validation:XValidation:rule=`self.matches('^[a-zA-Z0-9][a-zA-Z0-9-]*:[a-zA-Z0-9_./:=+@${}-]+$')`,message="conditions[].key must be a condition key: a service prefix, a colon and a name (aws:SourceIp, lambda:FunctionUrlAuthType, aws:RequestTag/team, execute-api:…)"
 	Key string `json:"key"`
 
 	// Values the key is matched against: at least one.

@@ -185,6 +185,7 @@ const (
 	msgOperator        = "conditions[].operator must be an IAM condition operator"
 	msgConditionKey    = "conditions[].key must be a condition key: a service prefix, a colon and a name"
 	msgConditionsOnce  = "conditions may hold each (operator, key) pair only once"
+	msgImpliedKey      = "conditions must not name a key that another field sets"
 )
 
 // cond is a StatementCondition.
@@ -451,6 +452,21 @@ func TestInvalidObjectsAreRefused(t *testing.T) {
 			field: "spec.conditions", wantMessage: msgConditionsOnce},
 		{name: "33 conditions", mutate: conditionsOf(distinctConditions(33)...),
 			field: "spec.conditions", wantMessage: "must have at most 32 items"},
+		{name: "one (operator, key) twice, the key in another case", mutate: conditionsOf(
+			cond("IpAddress", "aws:SourceIp", "203.0.113.0/24"), cond("IpAddress", "aws:sourceip", "198.51.100.0/24")),
+			field: "spec.conditions", wantMessage: msgConditionsOnce},
+		{name: "a condition on the key sourceArn sets", mutate: func(o *v1alpha1.LambdaPermission) {
+			o.Spec.SourceArn = "arn:aws:s3:::uploads"
+			o.Spec.Conditions = []v1alpha1.StatementCondition{cond("ArnLike", "aws:SourceArn", "arn:aws:s3:::other")}
+		}, field: "spec.conditions", wantMessage: msgImpliedKey},
+		{name: "a condition on the key sourceAccount sets, in another case and operator", mutate: func(o *v1alpha1.LambdaPermission) {
+			o.Spec.SourceAccount = "123456789012"
+			o.Spec.Conditions = []v1alpha1.StatementCondition{cond("StringLike", "AWS:SOURCEACCOUNT", "2*")}
+		}, field: "spec.conditions", wantMessage: msgImpliedKey},
+		{name: "a condition on the key invokedViaFunctionUrl sets", mutate: func(o *v1alpha1.LambdaPermission) {
+			o.Spec.InvokedViaFunctionURL = true
+			o.Spec.Conditions = []v1alpha1.StatementCondition{cond("Bool", "lambda:InvokedViaFunctionUrl", "false")}
+		}, field: "spec.conditions", wantMessage: msgImpliedKey},
 	}
 	if len(tests) < 40 {
 		t.Fatalf("only %d invalid cases", len(tests))
@@ -704,9 +720,15 @@ func TestValidFormsAreAccepted(t *testing.T) {
 		"condition lambda:FunctionUrlAuthType": conditionsOf(cond("StringEquals", "lambda:FunctionUrlAuthType", "AWS_IAM")),
 		"condition key with a tag":             conditionsOf(cond("StringEquals", "aws:ResourceTag/team", "payments")),
 		"condition key with a placeholder":     conditionsOf(cond("StringEquals", "aws:RequestTag/${TagKey}", "x")),
-		"condition key of 256":                 conditionsOf(cond("StringEquals", "aws:RequestTag/"+strings.Repeat("t", 256-len("aws:RequestTag/")), "v")),
-		"condition value of 2048":              conditionsOf(cond("StringLike", "aws:PrincipalOrgPaths", strings.Repeat("v", 2048))),
-		"condition with 64 values":             conditionsOf(cond("IpAddress", "aws:SourceIp", manyValues(64)...)),
+		"condition key of a dashed service":    conditionsOf(cond("StringEquals", "execute-api:ApiStage", "prod")),
+		"condition key with =+@ in a tag":      conditionsOf(cond("StringEquals", "aws:ResourceTag/a=b+c@d", "x")),
+		"a condition on another key beside sourceAccount": func(o *v1alpha1.LambdaPermission) {
+			o.Spec.SourceAccount = "123456789012"
+			o.Spec.Conditions = []v1alpha1.StatementCondition{cond("StringEquals", "aws:SourceVpce", "vpce-1a2b3c4d")}
+		},
+		"condition key of 256":     conditionsOf(cond("StringEquals", "aws:RequestTag/"+strings.Repeat("t", 256-len("aws:RequestTag/")), "v")),
+		"condition value of 2048":  conditionsOf(cond("StringLike", "aws:PrincipalOrgPaths", strings.Repeat("v", 2048))),
+		"condition with 64 values": conditionsOf(cond("IpAddress", "aws:SourceIp", manyValues(64)...)),
 		"one key under two operators": conditionsOf(
 			cond("IpAddress", "aws:SourceIp", "203.0.113.0/24"), cond("NotIpAddress", "aws:SourceIp", "203.0.113.7/32")),
 		"one operator over two keys": conditionsOf(

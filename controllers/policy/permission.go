@@ -88,7 +88,7 @@ var (
 		`Date(?:Not)?Equals|Date(?:LessThan|GreaterThan)(?:Equals)?|` +
 		`Bool|BinaryEquals|(?:Not)?IpAddress|Arn(?:Not)?Equals|Arn(?:Not)?Like` +
 		`)(?:IfExists)?$|^Null$`)
-	conditionKeyPattern = regexp.MustCompile(`^[a-zA-Z0-9]+:[a-zA-Z0-9_./:${}-]+$`)
+	conditionKeyPattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9-]*:[a-zA-Z0-9_./:=+@${}-]+$`)
 )
 
 // Limits on conditions, the same as admission's.
@@ -142,10 +142,33 @@ func (p Permission) Validate() error {
 	if p.Effect != "" && p.Effect != EffectAllow && p.Effect != EffectDeny {
 		errs = append(errs, fieldError("effect", p.Effect, "must be Allow or Deny"))
 	}
-	return errors.Join(append(errs, validateConditions(p.Conditions)...)...)
+	return errors.Join(append(errs, p.validateConditions()...)...)
 }
 
-func validateConditions(conditions []ConditionEntry) []error {
+// impliedConditionKeys are the condition keys the members set, by member.
+func (p Permission) impliedConditionKeys() map[string]string {
+	keys := map[string]string{}
+	for member, set := range map[string]struct {
+		key string
+		set bool
+	}{
+		"sourceArn":             {keySourceArn, p.SourceArn != ""},
+		"sourceAccount":         {keySourceAccount, p.SourceAccount != ""},
+		"principalOrgID":        {keyPrincipalOrgID, p.PrincipalOrgID != ""},
+		"functionUrlAuthType":   {keyFunctionURLAuthType, p.FunctionURLAuthType != ""},
+		"eventSourceToken":      {keyEventSourceToken, p.EventSourceToken != ""},
+		"invokedViaFunctionUrl": {keyInvokedViaFunctionURL, p.InvokedViaFunctionURL},
+	} {
+		if set.set {
+			keys[strings.ToLower(set.key)] = member
+		}
+	}
+	return keys
+}
+
+func (p Permission) validateConditions() []error {
+	conditions := p.Conditions
+	implied := p.impliedConditionKeys()
 	var errs []error
 	if len(conditions) > maxConditions {
 		errs = append(errs, fieldError("conditions", fmt.Sprint(len(conditions)), fmt.Sprintf("must have at most %d items", maxConditions)))
@@ -168,10 +191,15 @@ func validateConditions(conditions []ConditionEntry) []error {
 				errs = append(errs, fieldError(fmt.Sprintf("conditions[%d].values[%d]", i, j), v, fmt.Sprintf("must be 1 to %d characters", maxConditionValueLn)))
 			}
 		}
-		if seen[[2]string{c.Operator, c.Key}] {
+		// IAM compares condition keys without case.
+		key := strings.ToLower(c.Key)
+		if seen[[2]string{c.Operator, key}] {
 			errs = append(errs, fieldError(field("key"), c.Key, "appears twice with operator "+c.Operator+"; list every value in one condition"))
 		}
-		seen[[2]string{c.Operator, c.Key}] = true
+		seen[[2]string{c.Operator, key}] = true
+		if member, ok := implied[key]; ok {
+			errs = append(errs, fieldError(field("key"), c.Key, "is set by "+member+"; its values here would widen the grant: say it in one place"))
+		}
 	}
 	return errs
 }

@@ -35,6 +35,16 @@ func TestValidateAcceptsWhatLambdaAccepts(t *testing.T) {
 		"functionUrlAuthType NONE":     func(p *Permission) { p.FunctionURLAuthType = "NONE" },
 		"functionUrlAuthType AWS_IAM":  func(p *Permission) { p.FunctionURLAuthType = "AWS_IAM" },
 		"invokedViaFunctionUrl":        func(p *Permission) { p.InvokedViaFunctionURL = true },
+		"effect Deny":                  func(p *Permission) { p.Effect = EffectDeny },
+		"effect Allow":                 func(p *Permission) { p.Effect = EffectAllow },
+		"conditions": func(p *Permission) {
+			p.Conditions = []ConditionEntry{{"NotIpAddress", "aws:SourceIp", []string{"192.0.2.0/24"}}, {"ForAnyValue:StringLike", "aws:PrincipalOrgPaths", []string{"o-a1b2c3d4e5/*"}},
+				{"StringEqualsIfExists", "aws:SourceVpce", []string{"vpce-1"}}, {"Null", "aws:SourceVpc", []string{"false"}}, {"StringEquals", "execute-api:ApiStage", []string{"prod"}}}
+		},
+		"a condition on another key beside sourceAccount": func(p *Permission) {
+			p.SourceAccount = "123456789012"
+			p.Conditions = []ConditionEntry{{"StringEquals", "aws:SourceVpce", []string{"vpce-1"}}}
+		},
 	}
 	for name, change := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -83,6 +93,25 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"eventSourceToken too long", func(p *Permission) { p.EventSourceToken = strings.Repeat("a", 257) }, "eventSourceToken"},
 		{"functionUrlAuthType lower case", func(p *Permission) { p.FunctionURLAuthType = "none" }, "functionUrlAuthType"},
 		{"functionUrlAuthType other", func(p *Permission) { p.FunctionURLAuthType = "IAM" }, "functionUrlAuthType"},
+		{"effect in lower case", func(p *Permission) { p.Effect = "deny" }, "effect"},
+		{"condition operator misspelt", func(p *Permission) {
+			p.Conditions = []ConditionEntry{{"IpAdress", "aws:SourceIp", []string{"192.0.2.0/24"}}}
+		}, "conditions[0].operator"},
+		{"condition Null with IfExists", func(p *Permission) {
+			p.Conditions = []ConditionEntry{{"NullIfExists", "aws:SourceVpc", []string{"true"}}}
+		}, "conditions[0].operator"},
+		{"condition key without a prefix", func(p *Permission) {
+			p.Conditions = []ConditionEntry{{"IpAddress", "SourceIp", []string{"192.0.2.0/24"}}}
+		}, "conditions[0].key"},
+		{"condition without values", func(p *Permission) { p.Conditions = []ConditionEntry{{"IpAddress", "aws:SourceIp", nil}} }, "conditions[0].values"},
+		{"condition with an empty value", func(p *Permission) { p.Conditions = []ConditionEntry{{"IpAddress", "aws:SourceIp", []string{""}}} }, "conditions[0].values[0]"},
+		{"condition key twice, in another case", func(p *Permission) {
+			p.Conditions = []ConditionEntry{{"IpAddress", "aws:SourceIp", []string{"192.0.2.0/24"}}, {"IpAddress", "aws:sourceip", []string{"198.51.100.0/24"}}}
+		}, "conditions[1].key"},
+		{"condition on the key sourceArn sets", func(p *Permission) {
+			p.SourceArn = "arn:aws:s3:::uploads"
+			p.Conditions = []ConditionEntry{{"ArnLike", "aws:SourceArn", []string{"arn:aws:s3:::other"}}}
+		}, "conditions[0].key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
