@@ -23,6 +23,7 @@ import (
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
 )
 
 func main() {
@@ -42,6 +43,7 @@ func main() {
 		watchNamespace  string
 		guardrails      controllers.GuardrailSettings
 		dryRun          bool
+		writeStrategy   string
 		limits          = awslambda.DefaultLimits
 		zapOptions      = zap.Options{}
 		setupLog        = ctrl.Log.WithName("setup")
@@ -75,9 +77,17 @@ func main() {
 	flag.Float64Var(&limits.GetFunction, "getfunction-rps", limits.GetFunction,
 		"GetFunction calls per second per account and region (AWS's quota is 100); 0: unlimited")
 	flag.BoolVar(&dryRun, "dry-run", false, "compute and report every intended AWS write (status, Events, log) without making it")
+	flag.StringVar(&writeStrategy, "write-strategy", string(writer.Statements),
+		"how policies are written in accounts no LambdaPermissionAccount declares: Statements (AddPermission/RemovePermission, one call per statement) "+
+			"or Document (one PutResourcePolicy per function for many statements; needs lambda:PutResourcePolicy)")
 	zapOptions.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOptions)))
+
+	strategy := writer.Strategy(writeStrategy)
+	if strategy != writer.Statements && strategy != writer.Document {
+		exitWithMessage("bad --write-strategy", fmt.Errorf("%q: want Statements or Document", writeStrategy))
+	}
 
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(lambdav1alpha1.AddToScheme(scheme))
@@ -134,6 +144,7 @@ func main() {
 		SyncPeriod:              syncPeriod,
 		Guardrails:              guardrails,
 		DryRun:                  dryRun,
+		WriteStrategy:           strategy,
 		MaxConcurrentReconciles: maxConcurrent,
 	})
 	if err != nil {
@@ -147,7 +158,7 @@ func main() {
 	}
 
 	setupLog.Info("starting manager", "region", awsConfig.Region, "syncPeriod", syncPeriod, "watchNamespace", watchNamespace,
-		"allowPublicAccess", guardrails.AllowPublicAccess, "allowServiceWithoutSource", guardrails.AllowServiceWithoutSource, "dryRun", dryRun)
+		"allowPublicAccess", guardrails.AllowPublicAccess, "allowServiceWithoutSource", guardrails.AllowServiceWithoutSource, "dryRun", dryRun, "writeStrategy", strategy)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		exitWithMessage("running the manager", err)
 	}

@@ -12,6 +12,7 @@ import (
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
 )
 
 // GuardrailSettings are the operator-wide guardrails (its flags); a
@@ -32,10 +33,11 @@ func (g GuardrailSettings) overriddenBy(o lambdav1alpha1.Guardrails) GuardrailSe
 }
 
 // grant is what an object may do in AWS once allowed: act as identity on
-// target.
+// target, writing its policy with strategy.
 type grant struct {
 	identity awslambda.Identity
 	target   policy.FunctionRef
+	strategy writer.Strategy
 }
 
 // authorize decides, before any AWS call but STS's, whether obj may grant on
@@ -55,7 +57,7 @@ func (r *LambdaPermissionReconciler) authorize(ctx context.Context, obj *lambdav
 	}
 	return decideAccess(accessRequest{
 		Namespace: obj.Namespace, NamespaceLabels: ns.Labels, Target: target, Permission: perm,
-		Accounts: accounts.Items, OwnAccount: own, Guardrails: r.Guardrails,
+		Accounts: accounts.Items, OwnAccount: own, Guardrails: r.Guardrails, DefaultStrategy: r.defaultStrategy(),
 	})
 }
 
@@ -68,6 +70,7 @@ type accessRequest struct {
 	Accounts        []lambdav1alpha1.LambdaPermissionAccount
 	OwnAccount      string            // the operator's own AWS account
 	Guardrails      GuardrailSettings // the operator's flags
+	DefaultStrategy writer.Strategy   // the operator's flag, for its own account when no account object declares it
 }
 
 // decideAccess decides whether an object may grant and as whom. The
@@ -85,14 +88,17 @@ func decideAccess(req accessRequest) (grant, error) {
 	if accountID == "" {
 		accountID = req.OwnAccount // a bare name is in the operator's own account
 	}
-	g := grant{target: req.Target}
+	g := grant{target: req.Target, strategy: req.DefaultStrategy}
 	account := findAccount(req.Accounts, accountID)
 	if account == nil {
 		if accountID != req.OwnAccount {
 			return grant{}, stalled(ReasonAccountNotAllowed,
 				"no LambdaPermissionAccount declares account %s; a cluster admin must declare it before objects may grant in it", accountID)
 		}
-		return g, checkGuardrails(req.Permission, req.Guardrails, "the operator's flags")
+		if err := checkGuardrails(req.Permission, req.Guardrails, "the operator's flags"); err != nil {
+			return grant{}, err
+		}
+		return g, checkStrategy(req.Permission, g.strategy, "run the operator with --write-strategy=Document (its own account)")
 	}
 
 	rules := rulesFor(account, req.NamespaceLabels)
@@ -108,8 +114,31 @@ func decideAccess(req accessRequest) (grant, error) {
 		return grant{}, stalled(ReasonFunctionNotAllowed,
 			"namespace %s may not grant on function %s: LambdaPermissionAccount %s allows it only %v", req.Namespace, g.target.Name, account.Name, allowedPatterns(rules))
 	}
-	g.identity = identityOf(account)
-	return g, checkGuardrails(req.Permission, req.Guardrails.overriddenBy(account.Spec.Guardrails), "LambdaPermissionAccount "+account.Name)
+	g.identity, g.strategy = identityOf(account), strategyOf(account)
+	if err := checkGuardrails(req.Permission, req.Guardrails.overriddenBy(account.Spec.Guardrails), "LambdaPermissionAccount "+account.Name); err != nil {
+		return grant{}, err
+	}
+	return g, checkStrategy(req.Permission, g.strategy, "set writeStrategy: Document on LambdaPermissionAccount "+account.Name)
+}
+
+// checkStrategy refuses what only a whole document can hold (a Deny, more
+// conditions) on a policy written statement by statement: AddPermission
+// cannot write it.
+func checkStrategy(p policy.Permission, strategy writer.Strategy, fix string) error {
+	if p.NeedsDocument() && strategy != writer.Document {
+		return stalled(ReasonRequiresDocumentStrategy,
+			"effect Deny and conditions can only be written as a whole policy document (PutResourcePolicy), and this account's policies are written statement by statement: %s", fix)
+	}
+	return nil
+}
+
+// strategyOf is how the operator writes the policies of an account's
+// functions.
+func strategyOf(a *lambdav1alpha1.LambdaPermissionAccount) writer.Strategy {
+	if a.Spec.WriteStrategy == lambdav1alpha1.WriteStrategyDocument {
+		return writer.Document
+	}
+	return writer.Statements
 }
 
 func identityOf(a *lambdav1alpha1.LambdaPermissionAccount) awslambda.Identity {

@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
 )
 
 // Who may grant where, and what, decided before any AWS call: accounts,
@@ -37,6 +39,13 @@ func TestDecideAccess(t *testing.T) {
 	}
 	payments := labels.Set{"team": "payments"}
 
+	deny := policy.Permission{StatementID: "s", Action: "lambda:InvokeFunction", Principal: "*", Effect: policy.EffectDeny,
+		Conditions: []policy.ConditionEntry{{Operator: "NotIpAddress", Key: "aws:SourceIp", Values: []string{"192.0.2.0/24"}}}}
+	conditioned := scoped
+	conditioned.Conditions = []policy.ConditionEntry{{Operator: "IpAddress", Key: "aws:SourceIp", Values: []string{"192.0.2.0/24"}}}
+	document := func(s *lambdav1alpha1.LambdaPermissionAccountSpec) {
+		s.WriteStrategy = lambdav1alpha1.WriteStrategyDocument
+	}
 	for _, tt := range []struct {
 		name       string
 		namespace  labels.Set
@@ -44,6 +53,8 @@ func TestDecideAccess(t *testing.T) {
 		permission policy.Permission
 		accounts   []lambdav1alpha1.LambdaPermissionAccount
 		flags      GuardrailSettings
+		strategy   writer.Strategy // the operator's --write-strategy
+		wantWrite  writer.Strategy // "": Statements
 
 		wantReason   string // "" when allowed
 		wantInText   string
@@ -99,10 +110,33 @@ func TestDecideAccess(t *testing.T) {
 			target: in(other, "us-east-2", "payments-api"), permission: scoped,
 			accounts: []lambdav1alpha1.LambdaPermissionAccount{account("zeta", other, nil), account("alpha", other, nil), account("x", third, nil)},
 			wantRole: "arn:aws:iam::" + other + ":role/alpha", wantTarget: in(other, "us-east-2", "payments-api"), wantAccounts: []string{"zeta", "alpha", "x"}},
+
+		{name: "the operator's own account is written as its flag says", target: bare("fn"), permission: scoped, strategy: writer.Document,
+			wantTarget: bare("fn"), wantWrite: writer.Document},
+		{name: "a declared account is written as it says, whatever the flag", namespace: payments, strategy: writer.Statements,
+			target: in(other, "us-east-2", "payments-api"), permission: scoped, accounts: []lambdav1alpha1.LambdaPermissionAccount{account("pay", other, document)},
+			wantRole: "arn:aws:iam::" + other + ":role/pay", wantTarget: in(other, "us-east-2", "payments-api"), wantWrite: writer.Document},
+		{name: "a declared account without a strategy is written statement by statement", namespace: payments, strategy: writer.Document,
+			target: in(other, "us-east-2", "payments-api"), permission: scoped, accounts: []lambdav1alpha1.LambdaPermissionAccount{account("pay", other, nil)},
+			wantRole: "arn:aws:iam::" + other + ":role/pay", wantTarget: in(other, "us-east-2", "payments-api")},
+		{name: "a Deny needs a document", target: bare("fn"), permission: deny,
+			wantReason: ReasonRequiresDocumentStrategy, wantInText: "--write-strategy=Document"},
+		{name: "conditions need a document, said for the account", namespace: payments,
+			target: in(other, "us-east-2", "payments-api"), permission: conditioned, accounts: []lambdav1alpha1.LambdaPermissionAccount{account("pay", other, nil)},
+			wantReason: ReasonRequiresDocumentStrategy, wantInText: "set writeStrategy: Document on LambdaPermissionAccount pay"},
+		{name: "a Deny of anyone needs no guardrail opt-in", target: bare("fn"), permission: deny, strategy: writer.Document,
+			wantTarget: bare("fn"), wantWrite: writer.Document},
+		{name: "a public Allow with conditions still does", target: bare("fn"), strategy: writer.Document,
+			permission: policy.Permission{StatementID: "s", Action: "lambda:InvokeFunction", Principal: "*", Conditions: conditioned.Conditions},
+			wantReason: ReasonPublicAccessDenied, wantInText: "allowPublicAccess"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			flag := tt.strategy
+			if flag == "" {
+				flag = writer.Statements
+			}
 			g, err := decideAccess(accessRequest{Namespace: "team-a", NamespaceLabels: tt.namespace, Target: tt.target, Permission: tt.permission,
-				Accounts: tt.accounts, OwnAccount: own, Guardrails: tt.flags})
+				Accounts: tt.accounts, OwnAccount: own, Guardrails: tt.flags, DefaultStrategy: flag})
 			state := stateOf(err)
 			switch {
 			case tt.wantReason == "" && state != nil:
@@ -115,6 +149,9 @@ func TestDecideAccess(t *testing.T) {
 			}
 			if g.identity != (awslambda.Identity{RoleARN: tt.wantRole}) || g.target != tt.wantTarget {
 				t.Errorf("grant as %+v on %+v; want %q on %+v", g.identity, g.target, tt.wantRole, tt.wantTarget)
+			}
+			if want := cmp.Or(tt.wantWrite, writer.Statements); g.strategy != want {
+				t.Errorf("written with %s, want %s", g.strategy, want)
 			}
 			if tt.wantAccounts != nil {
 				var names []string

@@ -20,19 +20,20 @@ const (
 
 // Reasons on the conditions and on Events. Each says what a user sees.
 const (
-	ReasonSynced              = "Synced"              // the statement is in the policy as specified
-	ReasonProgressing         = "Progressing"         // work has started
-	ReasonInvalidSpec         = "InvalidSpec"         // Lambda would refuse the spec
-	ReasonSidConflict         = "SidConflict"         // another object manages this Sid
-	ReasonFunctionNotFound    = "FunctionNotFound"    // no such function, version or alias (yet)
-	ReasonPolicyTooLarge      = "PolicyTooLarge"      // the policy would pass Lambda's 20 KB limit
-	ReasonThrottled           = "Throttled"           // Lambda asked us to slow down
-	ReasonAccessDenied        = "AccessDenied"        // the operator's AWS identity may not do this
-	ReasonRetrying            = "Retrying"            // Lambda failed, was busy or could not be reached; retrying
-	ReasonStaleRevision       = "StaleRevision"       // the policy kept changing under us; retrying
-	ReasonDriftDetected       = "DriftDetected"       // managementPolicy Observe: the policy differs from the spec
-	ReasonDryRun              = "DryRun"              // --dry-run: the write the spec needs was reported, not made
-	ReasonPublicAccessBlocked = "PublicAccessBlocked" // Lambda's public-access block refused the statement
+	ReasonSynced                   = "Synced"                   // the statement is in the policy as specified
+	ReasonProgressing              = "Progressing"              // work has started
+	ReasonInvalidSpec              = "InvalidSpec"              // Lambda would refuse the spec
+	ReasonSidConflict              = "SidConflict"              // another object manages this Sid
+	ReasonFunctionNotFound         = "FunctionNotFound"         // no such function, version or alias (yet)
+	ReasonPolicyTooLarge           = "PolicyTooLarge"           // the policy would pass Lambda's 20 KB limit
+	ReasonThrottled                = "Throttled"                // Lambda asked us to slow down
+	ReasonAccessDenied             = "AccessDenied"             // the operator's AWS identity may not do this
+	ReasonRetrying                 = "Retrying"                 // Lambda failed, was busy or could not be reached; retrying
+	ReasonStaleRevision            = "StaleRevision"            // the policy kept changing under us; retrying
+	ReasonDriftDetected            = "DriftDetected"            // managementPolicy Observe: the policy differs from the spec
+	ReasonDryRun                   = "DryRun"                   // --dry-run: the write the spec needs was reported, not made
+	ReasonPublicAccessBlocked      = "PublicAccessBlocked"      // Lambda's public-access block refused the statement
+	ReasonRequiresDocumentStrategy = "RequiresDocumentStrategy" // a Deny or conditions on an account written statement by statement
 
 	// Refusals made before any AWS call.
 	ReasonAccountNotAllowed  = "AccountNotAllowed"
@@ -50,6 +51,7 @@ const (
 const (
 	EventAdded               = "Added"               // a statement was added
 	EventRemoved             = "Removed"             // a statement was removed
+	EventReplaced            = "Replaced"            // a statement was replaced in one write, never missing
 	EventAdopted             = "Adopted"             // a statement already in place was taken over without a write
 	EventDriftCorrected      = "DriftCorrected"      // a statement removed or changed outside was restored
 	EventPolicyReplaced      = "PolicyReplaced"      // a statement lost when another writer replaced or deleted the whole policy was restored

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -21,23 +22,28 @@ import (
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 )
 
-// startDryRunOperator runs a second operator with --dry-run for the objects
-// labelled for it, until the test ends.
-func startDryRunOperator(t *testing.T) {
+// startOperator runs a second operator for the objects labelled
+// managerLabel=label, until the test ends: the reconciler is set up as
+// configure says, with the suite's Lambda and workers.
+func startOperator(t *testing.T, label string, workers int, configure func(*controllers.LambdaPermissionReconciler)) {
 	t.Helper()
-	mine, err := labels.Parse(managerLabel + "=dry-run")
+	mine, err := labels.Parse(managerLabel + "=" + label)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{Scheme: testScheme, Metrics: metricsserver.Options{BindAddress: "0"},
+	// The Kubernetes request rate main.go sets by default.
+	cfg := rest.CopyConfig(restConfig)
+	cfg.QPS, cfg.Burst = 100, 200
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: testScheme, Metrics: metricsserver.Options{BindAddress: "0"},
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 		Cache:      cache.Options{ByObject: map[client.Object]cache.ByObject{&lambdav1alpha1.LambdaPermission{}: {Label: mine}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &controllers.LambdaPermissionReconciler{Client: mgr.GetClient(), Lambda: lambdaAPI, DryRun: true,
+	r := &controllers.LambdaPermissionReconciler{Client: mgr.GetClient(), Lambda: lambdaAPI,
 		Recorder: mgr.GetEventRecorder("lambda-permission-operator"), DefaultRegion: region, SyncPeriod: syncPeriod}
-	if err := r.SetupWithManager(mgr, 2); err != nil {
+	configure(r)
+	if err := r.SetupWithManager(mgr, workers); err != nil {
 		t.Fatal(err)
 	}
 	runCtx, stop := context.WithCancel(ctx)
@@ -48,7 +54,7 @@ func startDryRunOperator(t *testing.T) {
 
 func TestDryRunReportsThePlanAndNeverWrites(t *testing.T) {
 	integration(t)
-	startDryRunOperator(t)
+	startOperator(t, "dry-run", 2, func(r *controllers.LambdaPermissionReconciler) { r.DryRun = true })
 	fn := newName("plan")
 	newFunction(t, fn)
 	obj := permission(newName("planned"), fn, s3Spec)

@@ -43,6 +43,7 @@ type LambdaPermissionReconciler struct {
 	SyncPeriod    time.Duration     // how often a Ready statement is checked for drift
 	Guardrails    GuardrailSettings // operator-wide; LambdaPermissionAccounts may override
 	DryRun        bool              // report intended writes instead of making them
+	WriteStrategy writer.Strategy   // for accounts no LambdaPermissionAccount declares (default Statements)
 	Now           func() time.Time  // the clock (default time.Now)
 
 	writers   writer.Writers // one per policy, shared by all objects in it
@@ -136,6 +137,7 @@ func (r *LambdaPermissionReconciler) sync(ctx context.Context, obj *lambdav1alph
 type desired struct {
 	Target     policy.FunctionRef // complete: partition, region, account
 	Identity   awslambda.Identity // who acts on Target
+	Strategy   writer.Strategy    // how Target's policy is written
 	Permission policy.Permission
 	Statement  policy.Statement
 }
@@ -163,7 +165,7 @@ func (r *LambdaPermissionReconciler) desiredStatement(ctx context.Context, obj *
 			return desired{}, lambdaFailure(err, "looking up function %s in %s", target.Name, target.Region)
 		}
 	}
-	return desired{Target: target, Identity: allowed.identity, Permission: perm, Statement: policy.DesiredStatement(target, perm)}, nil
+	return desired{Target: target, Identity: allowed.identity, Strategy: allowed.strategy, Permission: perm, Statement: policy.DesiredStatement(target, perm)}, nil
 }
 
 // PermissionOf is the AddPermission request a spec asks for, under sid.
@@ -181,6 +183,12 @@ func PermissionOf(spec lambdav1alpha1.LambdaPermissionSpec, sid string) policy.P
 	}
 	if perm.Action == "" {
 		perm.Action = "lambda:InvokeFunction" // the API default, for objects stored without it
+	}
+	if spec.Effect != lambdav1alpha1.EffectAllow {
+		perm.Effect = string(spec.Effect) // Validate refuses anything but Deny
+	}
+	for _, c := range spec.Conditions {
+		perm.Conditions = append(perm.Conditions, policy.ConditionEntry{Operator: c.Operator, Key: c.Key, Values: c.Values})
 	}
 	return perm
 }
@@ -229,7 +237,7 @@ type placed struct {
 func (r *LambdaPermissionReconciler) place(ctx context.Context, obj *lambdav1alpha1.LambdaPermission, want desired) (placed, error) {
 	m, inPlaceBefore := r.modeOf(obj), wasInPlace(obj)
 	var plan statementPlan
-	applied, err := r.writerFor(want.Identity, want.Target).Write(ctx, r.freshness(obj), func(observed writer.Observed) writer.Plan {
+	applied, err := r.writerFor(want.actor(), want.Target).Write(ctx, r.freshness(obj), func(observed writer.Observed) writer.Plan {
 		plan = planStatement(observed, want, m, inPlaceBefore)
 		return plan.Writes
 	})
@@ -273,7 +281,7 @@ func (r *LambdaPermissionReconciler) place(ctx context.Context, obj *lambdav1alp
 // statement as Lambda stored it.
 func lastAdded(applied writer.Applied, sid string) writer.Written {
 	for _, w := range slices.Backward(applied.Writes) {
-		if w.Change == writer.Added && w.Sid == sid {
+		if (w.Change == writer.Added || w.Change == writer.Replaced) && w.Sid == sid {
 			return w
 		}
 	}
@@ -286,6 +294,9 @@ func (r *LambdaPermissionReconciler) recordWrites(obj *lambdav1alpha1.LambdaPerm
 		switch {
 		case w.Change == writer.Added:
 			r.event(obj, corev1.EventTypeNormal, EventAdded, w.Operation, "added statement %q to %s", w.Sid, target.ResourceARN())
+		case w.Change == writer.Replaced && replaced != nil:
+			r.event(obj, corev1.EventTypeNormal, EventReplaced, w.Operation, "replaced statement %q on %s in one write (it differed in %v)",
+				w.Sid, target.ResourceARN(), policy.GrantDifferences(replaced.Statement, want))
 		case w.Replacing && replaced != nil:
 			r.event(obj, corev1.EventTypeNormal, EventRemoved, w.Operation, "removed statement %q from %s to replace it (differed in %v)",
 				w.Sid, target.ResourceARN(), policy.GrantDifferences(replaced.Statement, want))
@@ -306,10 +317,18 @@ func (r *LambdaPermissionReconciler) freshness(obj *lambdav1alpha1.LambdaPermiss
 	return writer.Freshness{MaxAge: r.SyncPeriod, NotBefore: syncRequestedAt(obj)}
 }
 
-// writerFor is the writer of target's policy, acting as identity.
-func (r *LambdaPermissionReconciler) writerFor(identity awslambda.Identity, target policy.FunctionRef) writer.Writer {
-	return r.writers.For(r.Lambda.For(identity), target, writer.Statements)
+// writerFor is the writer of target's policy, for by.
+func (r *LambdaPermissionReconciler) writerFor(by actor, target policy.FunctionRef) writer.Writer {
+	return r.writers.For(r.Lambda.For(by.identity), target, by.strategy)
 }
+
+// actor is who acts on a policy, and how it writes.
+type actor struct {
+	identity awslambda.Identity
+	strategy writer.Strategy
+}
+
+func (d desired) actor() actor { return actor{identity: d.Identity, strategy: d.Strategy} }
 
 // SyncRequestedAnnotation, set to the current time (RFC 3339), makes the
 // controller read the policy again instead of using its view, for a check
@@ -351,11 +370,11 @@ func (r *LambdaPermissionReconciler) removePreviousStatement(ctx context.Context
 	if !ok || (previous.target.ResourceARN() == want.Target.ResourceARN() && previous.sid == want.Permission.StatementID) {
 		return nil
 	}
-	identity, err := r.identityFor(ctx, previous.target.AccountID)
+	by, err := r.actorIn(ctx, previous.target.AccountID)
 	if err != nil {
 		return err
 	}
-	return r.removeStatement(ctx, obj, identity, previous.target, previous.sid, previous.statement)
+	return r.removeStatement(ctx, obj, by, previous.target, previous.sid, previous.statement)
 }
 
 // location is a statement this object wrote, read back from its status.
@@ -383,10 +402,10 @@ func writtenStatement(obj *lambdav1alpha1.LambdaPermission) (location, bool) {
 // removeStatement removes statement sid from target if it still grants
 // what one of ours says. A statement changed since by someone else is left
 // alone: this operator never removes what it did not write.
-func (r *LambdaPermissionReconciler) removeStatement(ctx context.Context, obj *lambdav1alpha1.LambdaPermission, identity awslambda.Identity, target policy.FunctionRef, sid string, ours ...policy.Statement) error {
+func (r *LambdaPermissionReconciler) removeStatement(ctx context.Context, obj *lambdav1alpha1.LambdaPermission, by actor, target policy.FunctionRef, sid string, ours ...policy.Statement) error {
 	m := r.modeOf(obj)
 	var plan removalPlan
-	applied, err := r.writerFor(identity, target).Write(ctx, r.freshness(obj), func(observed writer.Observed) writer.Plan {
+	applied, err := r.writerFor(by, target).Write(ctx, r.freshness(obj), func(observed writer.Observed) writer.Plan {
 		plan = planRemoval(observed, sid, ours, m)
 		return plan.Writes
 	})
@@ -440,9 +459,9 @@ func (r *LambdaPermissionReconciler) removeOwnStatement(ctx context.Context, obj
 	want, err := r.desiredStatement(ctx, obj)
 	switch {
 	case err == nil && wasWritten && written.target.ResourceARN() == want.Target.ResourceARN() && written.sid == want.Permission.StatementID:
-		return r.removeStatement(ctx, obj, want.Identity, want.Target, want.Permission.StatementID, want.Statement, written.statement)
+		return r.removeStatement(ctx, obj, want.actor(), want.Target, want.Permission.StatementID, want.Statement, written.statement)
 	case err == nil:
-		if err := r.removeStatement(ctx, obj, want.Identity, want.Target, want.Permission.StatementID, want.Statement); err != nil {
+		if err := r.removeStatement(ctx, obj, want.actor(), want.Target, want.Permission.StatementID, want.Statement); err != nil {
 			return err
 		}
 	case !isFunctionNotFound(err) && !isStalled(err):
@@ -451,11 +470,11 @@ func (r *LambdaPermissionReconciler) removeOwnStatement(ctx context.Context, obj
 	if !wasWritten {
 		return nil
 	}
-	identity, err := r.identityFor(ctx, written.target.AccountID)
+	by, err := r.actorIn(ctx, written.target.AccountID)
 	if err != nil {
 		return err
 	}
-	return r.removeStatement(ctx, obj, identity, written.target, written.sid, written.statement)
+	return r.removeStatement(ctx, obj, by, written.target, written.sid, written.statement)
 }
 
 // report writes the status once from the outcome, emits an Event for a
@@ -503,17 +522,25 @@ func (r *LambdaPermissionReconciler) now() time.Time {
 	return time.Now()
 }
 
-// identityFor is who acts in accountID: the role of its
-// LambdaPermissionAccount, or the operator itself.
-func (r *LambdaPermissionReconciler) identityFor(ctx context.Context, accountID string) (awslambda.Identity, error) {
+// actorIn is who acts in accountID and how it writes: the role and write
+// strategy of its LambdaPermissionAccount, or the operator itself with its
+// default strategy.
+func (r *LambdaPermissionReconciler) actorIn(ctx context.Context, accountID string) (actor, error) {
 	var accounts lambdav1alpha1.LambdaPermissionAccountList
 	if err := r.List(ctx, &accounts); err != nil {
-		return awslambda.Identity{}, err
+		return actor{}, err
 	}
 	if a := findAccount(accounts.Items, accountID); a != nil {
-		return identityOf(a), nil
+		return actor{identity: identityOf(a), strategy: strategyOf(a)}, nil
 	}
-	return awslambda.Identity{}, nil
+	return actor{strategy: r.defaultStrategy()}, nil
+}
+
+func (r *LambdaPermissionReconciler) defaultStrategy() writer.Strategy {
+	if r.WriteStrategy == "" {
+		return writer.Statements
+	}
+	return r.WriteStrategy
 }
 
 func isFunctionNotFound(err error) bool {

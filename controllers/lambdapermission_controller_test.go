@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
@@ -482,8 +483,9 @@ func TestMetricsAgreeWithWhatHappened(t *testing.T) {
 	})
 
 	eventually(t, "statements_managed = Ready objects", func() string {
+		// This operator's objects: not those of the tests' other operators.
 		var list lambdav1alpha1.LambdaPermissionList
-		if err := k8s.List(ctx, &list); err != nil {
+		if err := k8s.List(ctx, &list, client.MatchingLabelsSelector{Selector: suiteObjects}); err != nil {
 			t.Fatal(err)
 		}
 		ready := 0

@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -95,7 +96,7 @@ func TestPlanStatement(t *testing.T) {
 						t.Errorf("replaces %+v", put.Replaces)
 					}
 				}
-				if put.Permission != want.Permission || put.Statement.Render() != want.Statement.Render() {
+				if !reflect.DeepEqual(put.Permission, want.Permission) || put.Statement.Render() != want.Statement.Render() {
 					t.Errorf("puts %+v, want the desired statement", put)
 				}
 			} else if !got.Writes.Empty() {

@@ -18,6 +18,7 @@ import (
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
 )
 
 // Retries of a failing object: exponential from retryBase to retryCap.
@@ -36,6 +37,7 @@ type Options struct {
 	SyncPeriod              time.Duration     // how often a Ready statement is checked for drift
 	Guardrails              GuardrailSettings // operator-wide; LambdaPermissionAccounts may override
 	DryRun                  bool              // report intended writes instead of making them
+	WriteStrategy           writer.Strategy   // for accounts no LambdaPermissionAccount declares (default Statements)
 	MaxConcurrentReconciles int               // LambdaPermissions reconciled at once
 }
 
@@ -43,7 +45,7 @@ type Options struct {
 // LambdaPermissionAccount and LambdaFunctionURLPermission.
 func Setup(mgr ctrl.Manager, o Options) error {
 	permissions := &LambdaPermissionReconciler{Client: mgr.GetClient(), Lambda: o.Lambda, Recorder: o.Recorder,
-		DefaultRegion: o.DefaultRegion, SyncPeriod: o.SyncPeriod, Guardrails: o.Guardrails, DryRun: o.DryRun}
+		DefaultRegion: o.DefaultRegion, SyncPeriod: o.SyncPeriod, Guardrails: o.Guardrails, DryRun: o.DryRun, WriteStrategy: o.WriteStrategy}
 	if err := permissions.SetupWithManager(mgr, o.MaxConcurrentReconciles); err != nil {
 		return fmt.Errorf("setting up the LambdaPermission controller: %w", err)
 	}

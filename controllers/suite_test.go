@@ -51,6 +51,9 @@ var (
 
 	restConfig *rest.Config
 	testScheme *runtime.Scheme
+	// suiteObjects selects the objects of the suite's operator, not those
+	// of the tests' other operators (startOperator).
+	suiteObjects labels.Selector
 )
 
 // managerLabel sends an object to a test's own manager instead of the suite's.
@@ -108,13 +111,12 @@ func run(m *testing.M) (int, error) {
 		return 0, err
 	}
 	restConfig, testScheme = cfg, scheme
-	// Objects labelled for another manager (the dry-run test's) are not this one's.
-	notOthers, err := labels.Parse(managerLabel + " notin (dry-run)")
-	if err != nil {
+	// Objects labelled for another manager (see startOperator) are not this one's.
+	if suiteObjects, err = labels.Parse(managerLabel + " notin (dry-run,document)"); err != nil {
 		return 0, err
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{&lambdav1alpha1.LambdaPermission{}: {Label: notOthers}}}})
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{&lambdav1alpha1.LambdaPermission{}: {Label: suiteObjects}}}})
 	if err != nil {
 		return 0, err
 	}
@@ -156,8 +158,8 @@ func zapLevel() zapcore.Level {
 
 // racingLambda is the controller's port to Lambda with one twist: a test can
 // have another writer change the policy just before the controller's next
-// RemovePermission or AddPermission on a function, to make real 412 and 409
-// answers happen at the worst moment.
+// RemovePermission, or AddPermission or PutResourcePolicy, on a function, to
+// make real 412 and 409 answers happen at the worst moment.
 type racingLambda struct {
 	clients *awslambda.Clients
 	// inFlight is held for reading by every call in progress, so that
@@ -165,7 +167,7 @@ type racingLambda struct {
 	inFlight     sync.RWMutex
 	mu           sync.Mutex
 	callsTo      map[string]int // calls the controller made about each function, by name
-	writesTo     map[string]int // its AddPermission and RemovePermission calls, by function name
+	writesTo     map[string]int // its AddPermission, RemovePermission, PutResourcePolicy and DeleteResourcePolicy calls, by function name
 	beforeRemove map[string]func()
 	beforeAdd    map[string]func()
 }
@@ -269,6 +271,24 @@ func (l racingPort) RemovePermission(ctx context.Context, ref policy.FunctionRef
 	}
 	l.hooks.wrote(ref.Name)
 	return l.Lambda.RemovePermission(ctx, ref, sid, revisionID)
+}
+
+func (l racingPort) PutResourcePolicy(ctx context.Context, ref policy.FunctionRef, document, revisionID string) (awslambda.Policy, error) {
+	l.hooks.inFlight.RLock()
+	defer l.hooks.inFlight.RUnlock()
+	if f := l.hooks.called(l.hooks.beforeAdd, ref.Name); f != nil {
+		f()
+	}
+	l.hooks.wrote(ref.Name)
+	return l.Lambda.PutResourcePolicy(ctx, ref, document, revisionID)
+}
+
+func (l racingPort) DeleteResourcePolicy(ctx context.Context, ref policy.FunctionRef, revisionID string) error {
+	l.hooks.inFlight.RLock()
+	defer l.hooks.inFlight.RUnlock()
+	l.hooks.called(nil, ref.Name)
+	l.hooks.wrote(ref.Name)
+	return l.Lambda.DeleteResourcePolicy(ctx, ref, revisionID)
 }
 
 func (l racingPort) AddPermission(ctx context.Context, ref policy.FunctionRef, p policy.Permission) (string, error) {

@@ -1,0 +1,308 @@
+package controllers_test
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
+)
+
+// documentWorkers is the Document operator's workers: enough for every
+// object of a test to wait for its policy's next write at once.
+const documentWorkers = 100
+
+// startDocumentOperator runs an operator that writes its own account's
+// policies with the Document strategy, for objects made by documentObject.
+func startDocumentOperator(t *testing.T) {
+	t.Helper()
+	startOperator(t, "document", documentWorkers, func(r *controllers.LambdaPermissionReconciler) { r.WriteStrategy = writer.Document })
+}
+
+// documentObject is a LambdaPermission for the Document operator, naming its
+// function by ARN (no GetFunction).
+func documentObject(name, function string, spec lambdav1alpha1.LambdaPermissionSpec) *lambdav1alpha1.LambdaPermission {
+	obj := permission(name, functionARN(function), spec)
+	obj.Labels = map[string]string{managerLabel: "document"}
+	return obj
+}
+
+func functionARN(function string) string {
+	return "arn:aws:lambda:" + region + ":" + account + ":function:" + function
+}
+
+// createAll creates the objects at once, as kubectl apply or a GitOps sync
+// of a directory does.
+func createAll(t *testing.T, objs []*lambdav1alpha1.LambdaPermission) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, len(objs))
+	for _, obj := range objs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- k8s.Create(ctx, obj)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestDocumentCallBudgets(t *testing.T) {
+	integration(t)
+	startDocumentOperator(t)
+	const functionCount, perFunction = 3, 20
+	const n = functionCount * perFunction
+	var functions []string
+	for range functionCount {
+		fn := newName("docbudget")
+		newFunction(t, fn)
+		functions = append(functions, fn)
+	}
+	calls := func() (all, writes int) {
+		for _, fn := range functions {
+			all += lambdaAPI.CallsTo(fn)
+			writes += lambdaAPI.WritesTo(fn)
+		}
+		return all, writes
+	}
+	report := func(phase string, all, writes, budget int) {
+		t.Helper()
+		t.Logf("%-22s N=%d F=%d: %3d calls (%d reads, %d writes), budget %d", phase, n, functionCount, all, all-writes, writes, budget)
+		if all > budget {
+			t.Errorf("%s: %d calls, over the budget of %d", phase, all, budget)
+		}
+	}
+
+	// Creating N: a GetPolicy and a PutResourcePolicy per function, and one
+	// more write where the objects arrive in two waves.
+	var objs []*lambdav1alpha1.LambdaPermission
+	for i := range n {
+		spec := s3Spec
+		spec.StatementID = fmt.Sprintf("doc-%02d", i)
+		objs = append(objs, documentObject(newName("docbudget"), functions[i%functionCount], spec))
+	}
+	createAll(t, objs)
+	for _, obj := range objs {
+		waitReady(t, obj)
+	}
+	after, writes := calls()
+	report("create", after, writes, 3*functionCount)
+	for i, obj := range objs {
+		if stored, _ := storedStatement(functions[i%functionCount], "", obj.Spec.StatementID); stored != predicted(t, functions[i%functionCount], "", obj.Spec) {
+			t.Errorf("%s: policy holds %q", obj.Spec.StatementID, stored)
+		}
+	}
+
+	// Steady state: over one sync period, at most one GetPolicy per
+	// function and no write.
+	time.Sleep(2 * syncPeriod)
+	before, writesBefore := calls()
+	time.Sleep(syncPeriod)
+	after, writes = calls()
+	report("one sync period", after-before, writes-writesBefore, functionCount)
+	if writes != writesBefore {
+		t.Errorf("%d writes in steady state, want 0", writes-writesBefore)
+	}
+
+	// One spec change: one write, and a read if the view has aged.
+	fn0 := func() (all, writes int) { return lambdaAPI.CallsTo(functions[0]), lambdaAPI.WritesTo(functions[0]) }
+	before, writesBefore = fn0()
+	changed := objs[0]
+	update(t, changed, func(o *lambdav1alpha1.LambdaPermission) { o.Spec.SourceArn = "arn:aws:s3:::moved/*" })
+	eventually(t, "the change in place", func() string {
+		got := get(t, changed)
+		if want := predicted(t, functions[0], "", got.Spec); got.Status.Statement != want || got.Status.ObservedGeneration != got.Generation {
+			return "status.statement " + got.Status.Statement
+		}
+		return ""
+	})
+	after, writes = fn0()
+	report("one spec change", after-before, writes-writesBefore, 2)
+	waitEvent(t, changed, controllers.EventReplaced)
+
+	// Deleting N: the policies lose our statements in a write or two each.
+	before, writesBefore = calls()
+	deleteAll(t, objs)
+	after, writes = calls()
+	report("delete", after-before, writes-writesBefore, 3*functionCount)
+	for _, fn := range functions {
+		if doc, _ := storedPolicy(fn, ""); len(doc.Statements) != 1 {
+			t.Errorf("%s keeps %d statements after deletion, want only the foreign one", fn, len(doc.Statements))
+		}
+	}
+}
+
+// deleteAll deletes the objects at once and waits until they are gone.
+func deleteAll(t *testing.T, objs []*lambdav1alpha1.LambdaPermission) {
+	t.Helper()
+	for _, obj := range objs {
+		if err := k8s.Delete(ctx, obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, obj := range objs {
+		waitGone(t, obj)
+	}
+}
+
+// A spec change is one PutResourcePolicy: a reader polling GetPolicy while
+// a hundred changes run never finds a managed statement missing.
+func TestDocumentSpecChangesLeaveNoGap(t *testing.T) {
+	integration(t)
+	startDocumentOperator(t)
+	fn := newName("nogap")
+	newFunction(t, fn)
+	var objs []*lambdav1alpha1.LambdaPermission
+	for i := range 10 {
+		objs = append(objs, documentObject(newName("nogap"), fn, lambdav1alpha1.LambdaPermissionSpec{
+			StatementID: fmt.Sprintf("grant-%d", i), Principal: "223456789012"}))
+	}
+	createAll(t, objs)
+	for _, obj := range objs {
+		waitReady(t, obj)
+	}
+
+	var stop atomic.Bool
+	var reads, gaps atomic.Int32
+	var firstGap atomic.Value
+	polled := make(chan struct{})
+	go func() {
+		defer close(polled)
+		for !stop.Load() {
+			out, err := outside.GetPolicy(ctx, &lambda.GetPolicyInput{FunctionName: aws.String(fn)})
+			if err != nil {
+				firstGap.CompareAndSwap(nil, err.Error())
+				gaps.Add(1)
+				continue
+			}
+			reads.Add(1)
+			doc, err := policy.ParsePolicy(aws.ToString(out.Policy))
+			if err != nil {
+				firstGap.CompareAndSwap(nil, err.Error())
+				gaps.Add(1)
+				continue
+			}
+			for _, obj := range objs {
+				if _, ok := doc.Find(obj.Spec.StatementID); !ok {
+					firstGap.CompareAndSwap(nil, obj.Spec.StatementID+" missing")
+					gaps.Add(1)
+				}
+			}
+		}
+	}()
+	for round := range 10 {
+		for _, obj := range objs {
+			update(t, obj, func(o *lambdav1alpha1.LambdaPermission) { o.Spec.Principal = fmt.Sprintf("3234567890%02d", round) })
+		}
+		for _, obj := range objs {
+			eventually(t, fmt.Sprintf("round %d of %s", round, obj.Name), func() string {
+				got := get(t, obj)
+				if got.Status.ObservedGeneration != got.Generation || got.Status.Statement != predicted(t, fn, "", got.Spec) {
+					return "status.statement " + got.Status.Statement
+				}
+				return ""
+			})
+		}
+	}
+	stop.Store(true)
+	<-polled
+	t.Logf("%d reads of the policy during 100 spec changes, %d writes", reads.Load(), lambdaAPI.WritesTo(fn))
+	if gaps.Load() != 0 || reads.Load() == 0 {
+		t.Errorf("%d reads found a managed statement missing (first: %v), of %d", gaps.Load(), firstGap.Load(), reads.Load())
+	}
+	deleteAll(t, objs)
+}
+
+// What only a document can hold: a Deny with a condition next to an Allow.
+// On an account written statement by statement the same object is refused
+// before any AWS call.
+func TestDocumentHoldsDenyAndConditions(t *testing.T) {
+	integration(t)
+	startDocumentOperator(t)
+	fn := newName("denied")
+	newFunction(t, fn)
+	denySpec := lambdav1alpha1.LambdaPermissionSpec{StatementID: "deny-outside-office", Principal: "*", Effect: lambdav1alpha1.EffectDeny,
+		Conditions: []lambdav1alpha1.StatementCondition{{Operator: "NotIpAddress", Key: "aws:SourceIp", Values: []string{"192.0.2.0/24"}}}}
+	allowSpec := lambdav1alpha1.LambdaPermissionSpec{StatementID: "office", Principal: "223456789012",
+		Conditions: []lambdav1alpha1.StatementCondition{{Operator: "IpAddress", Key: "aws:SourceIp", Values: []string{"192.0.2.0/24", "198.51.100.7/32"}}}}
+	deny, allow := documentObject(newName("deny"), fn, denySpec), documentObject(newName("allow"), fn, allowSpec)
+	createAll(t, []*lambdav1alpha1.LambdaPermission{deny, allow})
+	for _, obj := range []*lambdav1alpha1.LambdaPermission{deny, allow} {
+		got := waitReady(t, obj)
+		stored, _ := storedStatement(fn, "", got.Spec.StatementID)
+		if want := predicted(t, fn, "", got.Spec); stored != want || got.Status.Statement != want {
+			t.Errorf("%s: stored %q, status %q, want %q", got.Spec.StatementID, stored, got.Status.Statement, want)
+		}
+	}
+	if stored, _ := storedStatement(fn, "", "deny-outside-office"); !strings.Contains(stored, `"Effect":"Deny"`) || !strings.Contains(stored, `"NotIpAddress":{"aws:SourceIp":"192.0.2.0/24"}`) {
+		t.Errorf("the Deny is stored as %s", stored)
+	}
+
+	statementsFn := newName("statements")
+	newFunction(t, statementsFn)
+	refused := permission(newName("refused"), statementsFn, denySpec)
+	before := lambdaAPI.CallsTo(statementsFn)
+	create(t, refused)
+	got := waitCondition(t, refused, "Ready", metav1.ConditionFalse, controllers.ReasonRequiresDocumentStrategy)
+	if c := meta.FindStatusCondition(got.Status.Conditions, "Stalled"); c == nil || c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, "--write-strategy=Document") {
+		t.Errorf("Stalled = %s", conditionString(c))
+	}
+	if n := lambdaAPI.CallsTo(statementsFn) - before; n != 0 {
+		t.Errorf("%d AWS calls for an object the strategy cannot write", n)
+	}
+	deleteAll(t, []*lambdav1alpha1.LambdaPermission{deny, allow, refused})
+	if doc, _ := storedPolicy(fn, ""); len(doc.Statements) != 1 {
+		t.Errorf("%d statements left after deletion, want only the foreign one", len(doc.Statements))
+	}
+}
+
+// The guarantees of the Statements strategy hold, now atomic: adoption
+// without a write, Observe never writes, deletion with Retain keeps the
+// statement, a foreign Sid is never touched.
+func TestDocumentAdoptsObservesAndRetains(t *testing.T) {
+	integration(t)
+	startDocumentOperator(t)
+	fn := newName("docadopt")
+	newFunction(t, fn)
+	addOutside(t, fn, "", &lambda.AddPermissionInput{StatementId: aws.String("s3"), Action: aws.String(s3Spec.Action),
+		Principal: aws.String(s3Spec.Principal), SourceArn: aws.String(s3Spec.SourceArn), SourceAccount: aws.String(s3Spec.SourceAccount)})
+	adopted := documentObject(newName("adopter"), fn, s3Spec)
+	observeSpec := lambdav1alpha1.LambdaPermissionSpec{StatementID: "watched", Principal: "sns.amazonaws.com", SourceAccount: account,
+		ManagementPolicy: lambdav1alpha1.ManagementPolicyObserve}
+	observed := documentObject(newName("watcher"), fn, observeSpec)
+	retainSpec := lambdav1alpha1.LambdaPermissionSpec{StatementID: "kept", Principal: "sqs.amazonaws.com", SourceAccount: account,
+		DeletionPolicy: lambdav1alpha1.DeletionPolicyRetain}
+	retained := documentObject(newName("retained"), fn, retainSpec)
+	createAll(t, []*lambdav1alpha1.LambdaPermission{adopted, observed})
+	waitReady(t, adopted)
+	waitEvent(t, adopted, controllers.EventAdopted)
+	waitCondition(t, observed, "Ready", metav1.ConditionFalse, controllers.ReasonDriftDetected)
+	if n := lambdaAPI.WritesTo(fn); n != 0 {
+		t.Errorf("%d writes to adopt one statement and observe another, want 0", n)
+	}
+
+	create(t, retained)
+	waitReady(t, retained)
+	deleteAll(t, []*lambdav1alpha1.LambdaPermission{adopted, observed, retained})
+	doc, _ := storedPolicy(fn, "")
+	if got := sids(doc); strings.Join(got, ",") != "foreign-terraform,kept" {
+		t.Errorf("policy Sids after deletion = %v, want foreign-terraform and kept", got)
+	}
+}
