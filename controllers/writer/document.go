@@ -37,9 +37,15 @@ type pendingWrite struct {
 	fresh Freshness
 	plan  Planner
 	done  chan writeResult
-	// What the batch did for this Write.
-	planned Plan
-	applied Applied
+
+	// mu guards what the batch records for this Write: once the Write has
+	// given up waiting (abandoned), its planner is not run again, since the
+	// reconcile that made it has moved on.
+	mu        sync.Mutex
+	abandoned bool
+	delivered bool
+	planned   Plan
+	applied   Applied
 }
 
 type writeResult struct {
@@ -69,8 +75,11 @@ func (w *documentWriter) Write(ctx context.Context, fresh Freshness, plan Planne
 	case r := <-req.done:
 		return r.applied, r.err
 	case <-ctx.Done():
-		// The batch may still write this plan; the next reconcile reads
-		// what it did.
+		// A batch may have written this plan already; the next reconcile
+		// reads what it did.
+		req.mu.Lock()
+		req.abandoned = true
+		req.mu.Unlock()
 		return Applied{}, &Error{Doing: "waiting to write the policy of " + w.target.ResourceARN(), Err: ctx.Err()}
 	}
 }
@@ -112,7 +121,8 @@ func (b *batches) gather() {
 	}
 }
 
-// writeBatch merges the plans of a batch into one document and writes it.
+// writeBatch merges the plans of a batch into one document and writes it,
+// and tells each Write what became of it.
 func (w *documentWriter) writeBatch(batch []*pendingWrite) {
 	defer w.shared.lock()()
 	var live []*pendingWrite
@@ -124,50 +134,89 @@ func (w *documentWriter) writeBatch(batch []*pendingWrite) {
 	if len(live) == 0 {
 		return
 	}
-	// The batch acts within the longest deadline of its members, and not
-	// beyond a minute.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
-	fresh := strictest(live)
+	err := w.writeTogether(ctx, strictest(live), live)
+	var writing []*pendingWrite
+	for _, req := range live {
+		if !req.planned.Empty() {
+			writing = append(writing, req)
+		}
+	}
+	if refusedContent(err) && len(writing) > 1 {
+		// Lambda refused what one statement says: that object's failure
+		// must not hold back the others, so each is written alone.
+		for _, req := range writing {
+			req.deliver(w.writeTogether(ctx, Freshness{}, []*pendingWrite{req}))
+		}
+		for _, req := range live {
+			req.deliver(nil)
+		}
+		return
+	}
+	for _, req := range live {
+		req.deliver(err)
+	}
+}
+
+// writeTogether merges the plans of reqs into one document and writes it
+// under the revision it was read at, reading and merging again when the
+// policy changed under the write.
+func (w *documentWriter) writeTogether(ctx context.Context, fresh Freshness, reqs []*pendingWrite) error {
 	needRevision := false
-	var err error
 	for tries := 1; ; {
-		var observed Observed
-		observed, err = w.shared.observe(ctx, w.port, w.target, fresh, needRevision)
+		observed, err := w.shared.observe(ctx, w.port, w.target, fresh, needRevision)
 		if err != nil {
-			err = &Error{Doing: "reading the policy of " + w.target.ResourceARN(), Read: true, Err: err}
-			break
+			return &Error{Doing: "reading the policy of " + w.target.ResourceARN(), Read: true, Err: err}
 		}
-		merged, changed := w.merge(observed, live)
+		merged, changed := w.merge(observed, reqs)
 		if !changed {
-			break
+			return nil
 		}
-		exists := len(observed.Document.Statements) > 0
-		if exists && observed.RevisionID == "" {
+		if len(observed.Document.Statements) > 0 && observed.RevisionID == "" {
 			needRevision = true // written by AddPermission since the read: read again
 			continue
 		}
-		err = w.put(ctx, observed.RevisionID, merged, live)
+		err = w.put(ctx, observed.RevisionID, merged, reqs)
 		var stale errChanged
 		switch {
-		case err == nil:
 		case errors.As(err, &stale) && tries < maxTries:
 			tries++
 			fresh = Freshness{} // a fresh read, and plan again from it
-			continue
 		case errors.As(err, &stale):
-			err = stale.err
+			return stale.err
+		default:
+			return err
 		}
-		break
 	}
-	for _, req := range live {
-		r := writeResult{applied: req.applied}
-		if err != nil && (!req.planned.Empty() || isRead(err)) {
-			r.err = err
-		}
-		req.done <- r
+}
+
+// refusedContent reports whether Lambda refused a document for what it
+// says (a statement it finds invalid, public or too large), not for who
+// asked or when.
+func refusedContent(err error) bool {
+	switch awslambda.KindOf(err) {
+	case awslambda.Invalid, awslambda.PolicyTooLarge, awslambda.PublicPolicy:
+		return true
 	}
+	return false
+}
+
+// deliver tells the Write its outcome, once: a failure concerns it if it
+// had something to write, or if the policy could not even be read.
+func (req *pendingWrite) deliver(err error) {
+	req.mu.Lock()
+	defer req.mu.Unlock()
+	if req.delivered {
+		return
+	}
+	req.delivered = true
+	r := writeResult{applied: req.applied}
+	if err != nil && (!req.planned.Empty() || isRead(err)) {
+		r.err = err
+	}
+	req.done <- r
 }
 
 // merge runs each plan against the document as the plans before it left
@@ -179,9 +228,16 @@ func (w *documentWriter) merge(observed Observed, batch []*pendingWrite) (policy
 	for _, req := range batch {
 		view := observed
 		view.Document = doc
+		req.mu.Lock()
+		if req.abandoned {
+			req.planned = Plan{}
+			req.mu.Unlock()
+			continue
+		}
 		p := req.plan(view)
 		req.planned = p
 		req.applied = Applied{}
+		req.mu.Unlock()
 		w.shared.keep(p.Keep...)
 		for _, sid := range p.Release {
 			w.shared.settle(sid, false)
@@ -230,6 +286,7 @@ func (w *documentWriter) put(ctx context.Context, revision string, merged policy
 	}
 	w.shared.wrote(stored)
 	for _, req := range batch {
+		req.mu.Lock()
 		for _, put := range req.planned.Puts {
 			sid := put.Permission.StatementID
 			change := Added
@@ -247,6 +304,7 @@ func (w *documentWriter) put(ctx context.Context, revision string, merged policy
 			req.applied.Writes = append(req.applied.Writes, Written{Operation: operation, Sid: rm.Sid, Change: Removed})
 			w.shared.settle(rm.Sid, false)
 		}
+		req.mu.Unlock()
 	}
 	return nil
 }

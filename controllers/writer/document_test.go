@@ -256,3 +256,37 @@ func TestDocumentPlansSeeTheBatch(t *testing.T) {
 		t.Errorf("refused %d; stored one %v, two %v: want exactly one", refused.Load(), stored["one"] != "", stored["two"] != "")
 	}
 }
+
+// Lambda refuses what one statement of a batch says: the others are still
+// written, and only that Write fails.
+func TestDocumentOneRefusedStatementDoesNotHoldBackTheBatch(t *testing.T) {
+	w := newWorld(t)
+	fn := w.function("poisoned")
+	good := grant(fn, "good", "223456789012")
+	bad := grant(fn, "bad", "223456789012")
+	bad.Statement.Principal = policy.Principal{IDs: map[string][]string{"AWS": {"not-an-account"}}} // Lambda refuses this principal
+	var runs int
+	planners := []writer.Planner{ensure(good, &runs), ensure(bad, &runs)}
+	results := make([]error, 2)
+	var wg sync.WaitGroup
+	for i := range planners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, results[i] = w.document(fn).Write(ctx, hourly, planners[i])
+		}()
+	}
+	wg.Wait()
+	if results[0] != nil || awslambda.KindOf(results[1]) != awslambda.Invalid {
+		t.Fatalf("good: %v; bad: %v (want nil and Invalid)", results[0], results[1])
+	}
+	stored := w.stored("poisoned")
+	if stored["good"] == "" || stored["bad"] != "" {
+		t.Errorf("policy %v: want good and not bad", stored)
+	}
+	// Together (refused), then each alone: the good one written, the bad
+	// one refused again.
+	if n, puts := w.emu.Stats().Errors["PutResourcePolicy"]["InvalidParameterValueException"], w.port.count("PutResourcePolicy"); n != 2 || puts != 3 {
+		t.Errorf("%d Puts, %d refused; want 3 and 2", puts, n)
+	}
+}
