@@ -43,7 +43,7 @@ func lambdaFailure(err error, format string, args ...any) *stateError {
 			"%s: %s; narrow the statement (sourceArn, sourceAccount, principalOrgID, or functionUrlAuthType AWS_IAM), or lift the account's public-access block", doing, lambdaErr.Message)
 	case awslambda.AccessDenied:
 		return stalled(ReasonAccessDenied,
-			"%s: %s; the operator's AWS identity needs lambda:GetPolicy, lambda:AddPermission, lambda:RemovePermission and lambda:GetFunction", doing, lambdaErr.Message)
+			"%s: %s; the operator's AWS identity needs lambda:GetPolicy, lambda:AddPermission, lambda:RemovePermission and lambda:GetFunction, and for writeStrategy Document lambda:PutResourcePolicy and lambda:DeleteResourcePolicy", doing, lambdaErr.Message)
 	case awslambda.StaleRevision, awslambda.StatementExists:
 		return retrying(ReasonStaleRevision, err, "%s: the policy kept changing during the update; retrying", doing)
 	case awslambda.Conflict:

@@ -64,7 +64,7 @@ type LambdaPermissionAccountSpec struct {
 	// +optional
 	Guardrails Guardrails `json:"guardrails,omitempty"`
 
-	// WriteStrategy is how the operator writes the policies of this account's functions: Statements (the default: one AddPermission or RemovePermission per statement) or Document (one PutResourcePolicy per function for many statements under the policy's RevisionId: no gap during a replacement, Deny and any IAM condition; needs lambda:PutResourcePolicy besides lambda:GetPolicy, lambda:AddPermission and lambda:RemovePermission).
+	// WriteStrategy is how the operator writes the policies of this account's functions: Statements (the default: one AddPermission or RemovePermission per statement) or Document (one PutResourcePolicy per function for many statements under the policy's RevisionId: no gap during a replacement, Deny and any IAM condition; needs lambda:PutResourcePolicy and lambda:DeleteResourcePolicy besides lambda:GetPolicy, lambda:AddPermission and lambda:RemovePermission).
 	// +optional
 	// +kubebuilder:validation:Enum=Statements;Document
 	// +kubebuilder:default=Statements
