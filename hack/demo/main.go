@@ -1,7 +1,11 @@
 // Command demo is `make demo`: it starts etcd and kube-apiserver with the
 // project's CRDs, the Lambda emulator and the operator (bin/manager), applies
-// config/samples, waits for every sample to be Ready and checks that the
-// function's policy holds exactly the statements the seed expects.
+// config/samples, waits for every sample to be Ready and checks that each
+// function's policy holds exactly the statements expected: the seed's
+// function, written statement by statement in the operator's own account,
+// and a second function in another account whose LambdaPermissionAccount
+// has writeStrategy Document, with a Deny that only a whole policy document
+// can hold.
 //
 // With DEMO_ONCE=1 it then stops everything and exits 0 only when all of that
 // held; otherwise it keeps running for you to try things until Ctrl-C. Its
@@ -55,6 +59,18 @@ const (
 	functionName = "my-function"
 )
 
+// The second function, in another account of the emulator. The sample
+// LambdaPermissionAccount (config/samples/lambda_v1alpha1_lambdapermissionaccount_document.yaml)
+// declares it with writeStrategy Document and the role below, which the
+// emulator lets the operator's account assume; the values must match.
+const (
+	documentAccountID    = "210987654321"
+	documentFunctionName = "orders-api"
+	documentRoleARN      = "arn:aws:iam::" + documentAccountID + ":role/lambda-permission-operator"
+	documentExternalID   = "lambda-permission-operator-demo"
+	documentAccountName  = "orders" // the LambdaPermissionAccount's name, as printed
+)
+
 // expectedStatements are the statements the seed's two AddPermission examples
 // make Lambda store, by Sid, byte for byte. The seed prints the S3 SourceArn
 // without its "/*", but Lambda stores it as requested (seed README).
@@ -65,6 +81,44 @@ var expectedStatements = map[string]string{
 	"xaccount": `{"Sid":"xaccount","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::223456789012:root"},"Action":"lambda:InvokeFunction",` +
 		`"Resource":"arn:aws:lambda:us-east-2:123456789012:function:my-function"}`,
 }
+
+// documentExpectedStatements are the statements of the second function's
+// policy, byte for byte as the operator renders them (policy.DesiredStatement
+// and Statement.Render) and puts them with PutResourcePolicy: the Deny with
+// its NotIpAddress condition, and the Allow beside it.
+var documentExpectedStatements = map[string]string{
+	"partner": `{"Sid":"partner","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::223456789012:root"},"Action":"lambda:InvokeFunction",` +
+		`"Resource":"arn:aws:lambda:us-east-2:210987654321:function:orders-api"}`,
+	"deny-outside-network": `{"Sid":"deny-outside-network","Effect":"Deny","Principal":"*","Action":"lambda:InvokeFunction",` +
+		`"Resource":"arn:aws:lambda:us-east-2:210987654321:function:orders-api",` +
+		`"Condition":{"NotIpAddress":{"aws:SourceIp":"192.0.2.0/24"}}}`,
+}
+
+// demoFunction is a function the demo creates and whose policy it checks.
+type demoFunction struct {
+	account  string
+	name     string
+	strategy string // how the operator writes its policy, as printed
+	expected map[string]string
+	// what is printed on the policy check's success
+	matches string
+}
+
+func (f demoFunction) arn() string {
+	return "arn:aws:lambda:" + region + ":" + f.account + ":function:" + f.name
+}
+
+var (
+	seedFunction = demoFunction{
+		account: accountID, name: functionName, strategy: "Statements",
+		expected: expectedStatements, matches: "policy matches the seed's expected statements",
+	}
+	documentFunction = demoFunction{
+		account: documentAccountID, name: documentFunctionName, strategy: "Document",
+		expected: documentExpectedStatements, matches: "policy holds the Allow and the Deny as the operator renders them",
+	}
+	demoFunctions = []demoFunction{seedFunction, documentFunction}
+)
 
 const (
 	readyTimeout        = 90 * time.Second
@@ -170,7 +224,7 @@ func (d *demo) start(ctx context.Context) error {
 		d.startControlPlane,
 		d.writeKubeconfig,
 		d.startEmulator,
-		d.createFunction,
+		d.createFunctions,
 		d.startOperator,
 		d.applySamples,
 	}
@@ -194,8 +248,13 @@ func (d *demo) check(ctx context.Context) error {
 		return readyErr
 	}
 	d.printPermissions(ctx)
-	d.printPolicy()
-	policyErr := d.verifyPolicy()
+	var policyErr error
+	for _, f := range demoFunctions {
+		d.printPolicy(f)
+		if err := d.verifyPolicy(f); err != nil && policyErr == nil {
+			policyErr = err
+		}
+	}
 	if readyErr != nil {
 		return readyErr
 	}
@@ -291,9 +350,10 @@ func (d *demo) writeKubeconfig(context.Context) error {
 	return nil
 }
 
-// startEmulator serves the Lambda emulator in this process on a free port.
+// startEmulator serves the Lambda emulator in this process on a free port,
+// with the role of the second account that the operator assumes.
 func (d *demo) startEmulator(context.Context) error {
-	fmt.Printf("==> starting the Lambda emulator (%s, account %s; log: %s)\n", region, accountID, d.rel(emulatorLog))
+	fmt.Printf("==> starting the Lambda emulator (%s, accounts %s and %s; log: %s)\n", region, accountID, documentAccountID, d.rel(emulatorLog))
 	const step = "starting the Lambda emulator"
 
 	logFile, err := d.createLog(emulatorLog)
@@ -304,7 +364,15 @@ func (d *demo) startEmulator(context.Context) error {
 	if err != nil {
 		return failed(step, err)
 	}
-	d.emulator = emulator.New(emulator.Config{Region: region, AccountID: accountID})
+	d.emulator = emulator.New(emulator.Config{
+		Region:    region,
+		AccountID: accountID, // the operator's own: its credentials map to no other
+		Roles: []emulator.Role{{
+			ARN:             documentRoleARN,
+			ExternalID:      documentExternalID,
+			TrustedAccounts: []string{accountID},
+		}},
+	})
 	d.emulatorHTTP = &http.Server{Handler: logRequests(d.emulator, logFile), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = d.emulatorHTTP.Serve(listener) }()
 	d.emulatorURL = "http://" + listener.Addr().String()
@@ -313,29 +381,49 @@ func (d *demo) startEmulator(context.Context) error {
 		return failed(step, err)
 	}
 	fmt.Printf("    listening on %s (written to %s)\n", d.emulatorURL, d.rel(endpointFile))
+	fmt.Printf("    role %s may be assumed from account %s\n", documentRoleARN, accountID)
 	return nil
 }
 
-// createFunction creates the seed's function through the real SDK, as a user
-// would, so that the permissions have something to attach to.
-func (d *demo) createFunction(ctx context.Context) error {
-	fmt.Printf("==> creating the function %s\n", functionName)
-	const step = "creating the function " + functionName
+// createFunctions creates the seed's function, and the second one in its
+// own account, through the real SDK, as a user would, so that the
+// permissions have something to attach to.
+func (d *demo) createFunctions(ctx context.Context) error {
+	for _, f := range demoFunctions {
+		if err := d.createFunction(ctx, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
+func (d *demo) createFunction(ctx context.Context, f demoFunction) error {
+	fmt.Printf("==> creating the function %s in account %s\n", f.name, f.account)
+	step := "creating the function " + f.name
+
+	// The operator's credentials act in the default account; another
+	// account's function is created with credentials of that account.
+	accessKey, secretKey := "demo", "demo"
+	if f.account != accountID {
+		accessKey, secretKey = d.emulator.AccessKeyFor(f.account)
+	}
 	lambdaClient := lambda.New(lambda.Options{
 		Region:       region,
 		BaseEndpoint: aws.String(d.emulatorURL),
-		Credentials:  credentials.NewStaticCredentialsProvider("demo", "demo", ""),
+		Credentials:  credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
 	})
 	out, err := lambdaClient.CreateFunction(ctx, &lambda.CreateFunctionInput{
-		FunctionName: aws.String(functionName),
+		FunctionName: aws.String(f.name),
 		Runtime:      lambdatypes.RuntimePython312,
-		Role:         aws.String("arn:aws:iam::" + accountID + ":role/demo"),
+		Role:         aws.String("arn:aws:iam::" + f.account + ":role/demo"),
 		Handler:      aws.String("index.handler"),
 		Code:         &lambdatypes.FunctionCode{ZipFile: []byte("demo function code")},
 	})
 	if err != nil {
 		return failed(step, err, d.rel(emulatorLog))
+	}
+	if got := aws.ToString(out.FunctionArn); got != f.arn() {
+		return failed(step, fmt.Errorf("created %s, want %s", got, f.arn()), d.rel(emulatorLog))
 	}
 	fmt.Printf("    %s\n", aws.ToString(out.FunctionArn))
 	return nil
@@ -460,9 +548,9 @@ func (d *demo) applySamples(ctx context.Context) error {
 	}
 	for _, sample := range samples {
 		if err := d.kube.Create(ctx, sample); err != nil {
-			return failed(step, fmt.Errorf("creating %s %s: %w", sample.GetKind(), objectName(sample), err), d.rel(apiServerLog))
+			return failed(step, fmt.Errorf("creating %s: %w", objectLabel(sample), err), d.rel(apiServerLog))
 		}
-		fmt.Printf("    created %s %s\n", strings.ToLower(sample.GetKind()), objectName(sample))
+		fmt.Printf("    created %s\n", objectLabel(sample))
 	}
 	d.samples = samples
 	return nil
@@ -529,7 +617,7 @@ func (d *demo) waitForSamplesReady(ctx context.Context) error {
 	lastNotReady := map[string]string{}
 	for {
 		for _, sample := range d.samples {
-			name := objectName(sample)
+			name := objectLabel(sample)
 			if ready[name] {
 				continue
 			}
@@ -563,7 +651,7 @@ func (d *demo) waitForSamplesReady(ctx context.Context) error {
 		if time.Now().After(deadline) {
 			var waiting []string
 			for _, sample := range d.samples {
-				if name := objectName(sample); !ready[name] {
+				if name := objectLabel(sample); !ready[name] {
 					waiting = append(waiting, name)
 				}
 			}
@@ -600,21 +688,26 @@ func readyCondition(obj *unstructured.Unstructured) (status, reason, message str
 
 // printPermissions shows the samples as a user sees them.
 func (d *demo) printPermissions(ctx context.Context) {
-	fmt.Println("==> kubectl get lambdapermissions -A")
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, d.kubectl, "--kubeconfig", filepath.Join(d.dir, kubeconfigFile),
-		"get", "lambdapermissions", "-A").CombinedOutput()
-	fmt.Print(indent(string(out)))
-	if err != nil {
-		fmt.Printf("    (kubectl failed: %v)\n", err)
+	for _, args := range [][]string{{"get", "lambdapermissionaccounts"}, {"get", "lambdapermissions", "-A"}} {
+		fmt.Printf("==> kubectl %s\n", strings.Join(args, " "))
+		out, err := exec.CommandContext(ctx, d.kubectl, append([]string{"--kubeconfig", filepath.Join(d.dir, kubeconfigFile)}, args...)...).CombinedOutput()
+		fmt.Print(indent(string(out)))
+		if err != nil {
+			fmt.Printf("    (kubectl failed: %v)\n", err)
+		}
 	}
 }
 
-// printPolicy shows the function's policy as Lambda (the emulator) stores it.
-func (d *demo) printPolicy() {
-	fmt.Printf("==> the policy of %s\n", functionName)
-	policy, revisionID, ok := d.emulator.Policy(functionName, "")
+// printPolicy shows a function's policy as Lambda (the emulator) stores it.
+func (d *demo) printPolicy(f demoFunction) {
+	if f.account == accountID {
+		fmt.Printf("==> the policy of %s\n", f.name)
+	} else {
+		fmt.Printf("==> the policy of %s (account %s, writeStrategy %s)\n", f.name, f.account, f.strategy)
+	}
+	policy, revisionID, ok := d.emulator.Policy(f.arn(), "")
 	if !ok {
 		fmt.Println("    (no policy)")
 		return
@@ -628,26 +721,31 @@ func (d *demo) printPolicy() {
 	fmt.Printf("    RevisionId %s\n", revisionID)
 }
 
-// verifyPolicy compares the stored statements with the seed's, byte for byte.
-func (d *demo) verifyPolicy() error {
-	fmt.Println("==> checking the policy against the seed's expected statements")
-	const step = "checking the policy"
+// verifyPolicy compares a function's stored statements with the expected
+// ones, byte for byte.
+func (d *demo) verifyPolicy(f demoFunction) error {
+	heading, what, step := "the policy", "the seed's expected statements", "checking the policy"
+	if f.account != accountID {
+		heading, what, step = "the policy of "+f.name, "the expected statements", "checking the policy of "+f.name
+	}
+	fmt.Printf("==> checking %s against %s\n", heading, what)
 
-	policy, _, exists := d.emulator.Policy(functionName, "")
-	differences := policyDifferences(policy, exists)
+	policy, _, exists := d.emulator.Policy(f.arn(), "")
+	differences := policyDifferences(policy, exists, f.expected)
 	if len(differences) > 0 {
 		for _, difference := range differences {
 			fmt.Printf("    %s\n", difference)
 		}
-		return failed(step, fmt.Errorf("the policy differs from the seed's expected statements in %d way(s)", len(differences)),
+		return failed(step, fmt.Errorf("the policy differs from %s in %d way(s)", what, len(differences)),
 			d.rel(operatorLog), d.rel(emulatorLog))
 	}
-	fmt.Println("    policy matches the seed's expected statements")
+	fmt.Printf("    %s\n", f.matches)
 	return nil
 }
 
-// policyDifferences lists how a stored policy differs from expectedStatements.
-func policyDifferences(policy string, exists bool) []string {
+// policyDifferences lists how a stored policy differs from the expected
+// statements (by Sid).
+func policyDifferences(policy string, exists bool, expected map[string]string) []string {
 	if !exists {
 		return []string{"the function has no policy"}
 	}
@@ -662,9 +760,9 @@ func policyDifferences(policy string, exists bool) []string {
 	for _, raw := range document.Statement {
 		var statement struct{ Sid string }
 		_ = json.Unmarshal(raw, &statement)
-		want, expected := expectedStatements[statement.Sid]
+		want, isExpected := expected[statement.Sid]
 		switch {
-		case !expected:
+		case !isExpected:
 			differences = append(differences, fmt.Sprintf("unexpected statement: %s", raw))
 		case seen[statement.Sid]:
 			differences = append(differences, fmt.Sprintf("statement %q appears twice", statement.Sid))
@@ -674,13 +772,13 @@ func policyDifferences(policy string, exists bool) []string {
 		seen[statement.Sid] = true
 	}
 	var sids []string
-	for sid := range expectedStatements {
+	for sid := range expected {
 		sids = append(sids, sid)
 	}
 	sort.Strings(sids)
 	for _, sid := range sids {
 		if !seen[sid] {
-			differences = append(differences, fmt.Sprintf("statement %q is missing; want: %s", sid, expectedStatements[sid]))
+			differences = append(differences, fmt.Sprintf("statement %q is missing; want: %s", sid, expected[sid]))
 		}
 	}
 	return differences
@@ -691,15 +789,24 @@ func (d *demo) printUsage() {
 	if rel, err := filepath.Rel(d.root, kubectl); err == nil && !strings.HasPrefix(rel, "..") {
 		kubectl = "$PWD/" + rel
 	}
+	documentKey, _ := d.emulator.AccessKeyFor(documentAccountID)
 	fmt.Printf(`==> the demo is running; in another shell, at the repository root:
     export KUBECONFIG=$PWD/%[1]s/%[2]s
     export AWS_ENDPOINT_URL_LAMBDA=$(cat %[1]s/%[3]s) AWS_ENDPOINT_URL_STS=$(cat %[1]s/%[3]s) AWS_REGION=%[4]s AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo
     alias kubectl=%[5]s   # the kubectl built for the demo
+    kubectl get lambdapermissionaccounts
     kubectl get lambdapermissions -A
     kubectl apply -f your-permission.yaml   # see %[6]s for examples
+    the functions:
+      %[8]s   in account %[9]s, the operator's own: written statement by statement (AddPermission)
+      %[10]s    in account %[11]s, LambdaPermissionAccount %[12]s: writeStrategy Document (one PutResourcePolicy),
+                    so effect: Deny and conditions work there; name it by ARN, %[13]s
+    aws lambda get-policy --function-name %[8]s
+    AWS_ACCESS_KEY_ID=%[14]s aws lambda get-policy --function-name %[10]s   # a key of account %[11]s
     the operator logs to %[7]s
 Press Ctrl-C to stop.
-`, demoDirName, kubeconfigFile, endpointFile, region, kubectl, samplesDir, d.rel(operatorLog))
+`, demoDirName, kubeconfigFile, endpointFile, region, kubectl, samplesDir, d.rel(operatorLog),
+		functionName, accountID, documentFunctionName, documentAccountID, documentAccountName, documentFunction.arn(), documentKey)
 }
 
 // runUntilInterrupted keeps everything up until Ctrl-C, or fails when the
@@ -812,7 +919,19 @@ func (r *statusRecorder) WriteHeader(status int) {
 	r.ResponseWriter.WriteHeader(status)
 }
 
-func objectName(obj client.Object) string { return obj.GetNamespace() + "/" + obj.GetName() }
+// objectName is namespace/name, or the name alone of a cluster-scoped object.
+func objectName(obj client.Object) string {
+	if obj.GetNamespace() == "" {
+		return obj.GetName()
+	}
+	return obj.GetNamespace() + "/" + obj.GetName()
+}
+
+// objectLabel names an object with its kind, as printed: samples of several
+// kinds may share a name.
+func objectLabel(obj *unstructured.Unstructured) string {
+	return strings.ToLower(obj.GetKind()) + " " + objectName(obj)
+}
 
 // tail returns the last n lines of a file.
 func tail(path string, n int) string {

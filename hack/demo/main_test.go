@@ -1,0 +1,105 @@
+package main
+
+import (
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/runtime"
+
+	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
+	"github.com/lambda-permission-operator/lambda-permission-operator/hack/testenv"
+)
+
+// samplesByKind reads config/samples as the demo applies it.
+func samplesByKind(t *testing.T) (accounts []lambdav1alpha1.LambdaPermissionAccount, permissions []lambdav1alpha1.LambdaPermission) {
+	t.Helper()
+	samples, err := readSamples(filepath.Join(testenv.RepoRoot(), samplesDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sample := range samples {
+		switch sample.GetKind() {
+		case "LambdaPermissionAccount":
+			var a lambdav1alpha1.LambdaPermissionAccount
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(sample.Object, &a, true); err != nil {
+				t.Fatalf("%s: %v", objectLabel(sample), err)
+			}
+			accounts = append(accounts, a)
+		case "LambdaPermission":
+			var p lambdav1alpha1.LambdaPermission
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(sample.Object, &p, true); err != nil {
+				t.Fatalf("%s: %v", objectLabel(sample), err)
+			}
+			permissions = append(permissions, p)
+		default:
+			t.Errorf("%s: the demo waits for every sample to be Ready, and this kind has no Ready condition", objectLabel(sample))
+		}
+	}
+	return accounts, permissions
+}
+
+// The sample account is the one the demo's emulator has a role for, written
+// with the Document strategy, open to the samples' namespace and function;
+// the operator's own account stays undeclared (statement by statement).
+func TestSampleAccountMatchesTheEmulator(t *testing.T) {
+	accounts, _ := samplesByKind(t)
+	if len(accounts) != 1 {
+		t.Fatalf("%d LambdaPermissionAccount samples, want 1 (for %s)", len(accounts), documentAccountID)
+	}
+	a := accounts[0]
+	if a.Name != documentAccountName || a.Spec.AccountID != documentAccountID || a.Spec.RoleARN != documentRoleARN ||
+		a.Spec.ExternalID != documentExternalID || a.Spec.WriteStrategy != lambdav1alpha1.WriteStrategyDocument || a.Spec.Default {
+		t.Errorf("the account sample is %s %+v; the demo expects %s: account %s, role %s, external id %s, writeStrategy Document, not default",
+			a.Name, a.Spec, documentAccountName, documentAccountID, documentRoleARN, documentExternalID)
+	}
+	if len(a.Spec.Access) != 1 || !slices.Equal(a.Spec.Access[0].Functions, []string{documentFunctionName}) ||
+		a.Spec.Access[0].NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"] != "default" {
+		t.Errorf("access %+v: want one rule for the namespace default and the function %s", a.Spec.Access, documentFunctionName)
+	}
+}
+
+// The demo's expected statements are what the operator renders for the
+// samples, statement for statement, and every sample's statement is expected
+// in its function's policy.
+func TestExpectedStatementsAreTheSamplesRendered(t *testing.T) {
+	_, permissions := samplesByKind(t)
+	byARN := map[string]demoFunction{}
+	for _, f := range demoFunctions {
+		byARN[f.arn()] = f
+	}
+	seen := map[string]map[string]bool{}
+	for _, p := range permissions {
+		target, err := policy.ResolveTarget(p.Spec.FunctionName, p.Spec.Qualifier)
+		if err != nil {
+			t.Fatalf("%s: %v", p.Name, err)
+		}
+		target = target.WithDefaults(region, accountID) // a bare name is in the operator's own account
+		f, ok := byARN[target.ResourceARN()]
+		if !ok {
+			t.Errorf("%s grants on %s, a function the demo does not create", p.Name, target.ResourceARN())
+			continue
+		}
+		perm := controllers.PermissionOf(p.Spec, p.Spec.StatementID)
+		if perm.NeedsDocument() && f.strategy != "Document" {
+			t.Errorf("%s needs the Document strategy, and %s is written statement by statement", p.Name, f.name)
+		}
+		got := policy.DesiredStatement(target, perm).Render()
+		if want := f.expected[p.Spec.StatementID]; got != want {
+			t.Errorf("%s renders as\n  %s\nthe demo expects\n  %s", p.Name, got, want)
+		}
+		if seen[f.name] == nil {
+			seen[f.name] = map[string]bool{}
+		}
+		seen[f.name][p.Spec.StatementID] = true
+	}
+	for _, f := range demoFunctions {
+		for sid := range f.expected {
+			if !seen[f.name][sid] {
+				t.Errorf("%s: statement %q is expected, and no sample declares it", f.name, sid)
+			}
+		}
+	}
+}
