@@ -6,9 +6,23 @@
 // two replicas. Each proves the same two things: no statement of ours is
 // lost or duplicated, and no statement of anyone else's is touched.
 //
+// Every scenario runs once per write strategy, as the subtests Statements
+// (AddPermission and RemovePermission, 4 workers) and Document (whole
+// documents with PutResourcePolicy under the policy's revision, 64
+// workers), each in a world of its own: its emulator, functions and
+// namespaces. With Document the end state cannot show everything, so every
+// whole-document write the operator makes is logged and judged on its own
+// (writeLog): none may touch a statement of anyone else's, replace a policy
+// without naming the revision it read, or change nothing; and where the
+// Statements variant counts calls to show that no statement was written
+// twice, the Document variant counts the statements each accepted write
+// added or removed. In the foreign writer scenario the other writer then
+// also puts whole documents, some without a revision, and the operator must
+// restore what they replace.
+//
 // The tests start one envtest control plane (hack/testenv) and build the
 // operator binary once for the scenarios that run it as a process.
 // RESILIENCE_SCALE=small (the default, part of make test) keeps the package
-// within about a minute and a half on two cores; RESILIENCE_SCALE=full
+// within about two and a half minutes on two cores; RESILIENCE_SCALE=full
 // (make test-faults) runs the same stories at soak size.
 package resilience

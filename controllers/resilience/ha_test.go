@@ -9,6 +9,8 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
 	"github.com/lambda-permission-operator/lambda-permission-operator/hack/lambda-emulator/emulator"
 )
 
@@ -30,8 +32,19 @@ const (
 // takes over within the lease duration and a margin, and finishes the
 // work: every object Ready, every policy exactly as it should be, and no
 // statement written twice.
+//
+// With Document the leader writes each policy's pending statements in one
+// whole-document write, so objects applied at once would all be written
+// in a few writes, before any kill. There the objects arrive in ten waves,
+// 300 ms apart; the leader dies once it has added a third of the
+// statements, while it gathers or writes a later wave, and the rest arrive
+// while no one leads.
 func TestLeaderFailoverMidWay(t *testing.T) {
-	w := newWorld(t, "ha", size.haFunctions)
+	forEachStrategy(t, leaderFailoverMidWay)
+}
+
+func leaderFailoverMidWay(t *testing.T, v variant) {
+	w := newWorld(t, "ha", size.haFunctions, v)
 	ns := w.namespace("ha")
 	args := []string{"--leader-elect", "--leader-elect-namespace=" + ns,
 		"--leader-elect-lease-duration=" + leaseDuration.String(), "--leader-elect-renew-deadline=3s",
@@ -45,16 +58,24 @@ func TestLeaderFailoverMidWay(t *testing.T) {
 	objs := w.permissions(ns, "h", size.haObjects)
 
 	w.startPhase()
-	createAll(t, objs)
+	waves := [][]*lambdav1alpha1.LambdaPermission{objs}
+	if v.strategy == writer.Document {
+		waves = batches(objs, 10)
+	}
+	created := make(chan error, 1)
+	go func() { created <- createWaves(waves, 300*time.Millisecond) }()
 	waitUntil(t, "the leader adding a third of the statements", size.wait, func() string {
-		if added := w.emu.Stats().Calls[emulator.OpAddPermission]; added < len(objs)/3 {
+		if added := statementsAdded(w); added < len(objs)/3 {
 			return fmt.Sprintf("%d added", added)
 		}
 		return ""
 	}, leader.alive)
 	killedAt := time.Now()
 	leader.kill()
-	addedByLeader := w.emu.Stats().Calls[emulator.OpAddPermission]
+	addedByLeader := statementsAdded(w)
+	if err := <-created; err != nil {
+		t.Fatal(err)
+	}
 
 	takeover := waitForTakeover(t, ns, firstHolder, killedAt, follower)
 	if !strings.Contains(follower.log(), "Successfully acquired lease") {
@@ -73,15 +94,20 @@ func TestLeaderFailoverMidWay(t *testing.T) {
 	// lease expired, seconds later, and reads each policy before it
 	// writes, so it adopts a statement the leader added but did not get
 	// to record. Hence exactly one AddPermission per object, and no 409.
-	stats := w.emu.Stats()
-	if adds := stats.Calls[emulator.OpAddPermission]; adds != len(objs) {
-		t.Errorf("%d AddPermission calls for %d objects (%d by the killed leader): duplicated writes", adds, len(objs), addedByLeader)
-	}
-	if failed := stats.Errors[emulator.OpAddPermission]; len(failed) > 0 {
-		t.Errorf("AddPermission failed: %v", failed)
-	}
-	if removes := stats.Calls[emulator.OpRemovePermission]; removes != 0 {
-		t.Errorf("%d RemovePermission calls while only adding", removes)
+	// With Document, each statement added by exactly one accepted write.
+	if v.strategy == writer.Document {
+		requireNoDocumentWriteRepeated(t, w, true, len(objs), 1)
+	} else {
+		stats := w.emu.Stats()
+		if adds := stats.Calls[emulator.OpAddPermission]; adds != len(objs) {
+			t.Errorf("%d AddPermission calls for %d objects (%d by the killed leader): duplicated writes", adds, len(objs), addedByLeader)
+		}
+		if failed := stats.Errors[emulator.OpAddPermission]; len(failed) > 0 {
+			t.Errorf("AddPermission failed: %v", failed)
+		}
+		if removes := stats.Calls[emulator.OpRemovePermission]; removes != 0 {
+			t.Errorf("%d RemovePermission calls while only adding", removes)
+		}
 	}
 	w.logFigures("create-with-leader-SIGKILLed", len(objs), mismatches, nil,
 		fmt.Sprintf("leader=%s addsByLeader=%d takeover=%s (bound %s)", leader.name, addedByLeader,
@@ -91,10 +117,38 @@ func TestLeaderFailoverMidWay(t *testing.T) {
 	deleteAll(t, objs)
 	waitAllGone(t, ns, follower.alive)
 	mismatches = w.requireNoMismatches("after deletion by the new leader", w.expect())
-	if removes := w.emu.Stats().Calls[emulator.OpRemovePermission]; removes != len(objs) {
+	if v.strategy == writer.Document {
+		requireNoDocumentWriteRepeated(t, w, false, len(objs), 0)
+	} else if removes := w.emu.Stats().Calls[emulator.OpRemovePermission]; removes != len(objs) {
 		t.Errorf("%d RemovePermission calls for %d objects", removes, len(objs))
 	}
 	w.logFigures("delete-by-new-leader", len(objs), mismatches, nil)
+}
+
+// createWaves creates the waves of objects one after the other, pause
+// apart. It may run beside the test: it returns the first failure.
+func createWaves(waves [][]*lambdav1alpha1.LambdaPermission, pause time.Duration) error {
+	for i, wave := range waves {
+		if i > 0 {
+			time.Sleep(pause)
+		}
+		for _, obj := range wave {
+			if err := kube.Create(ctx, obj); err != nil {
+				return fmt.Errorf("creating %s/%s: %w", obj.Namespace, obj.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// statementsAdded counts the statements the operator added in the phase so
+// far: its AddPermission calls, or with Document the statements of ours its
+// accepted whole-document writes added.
+func statementsAdded(w *world) int {
+	if w.variant.strategy == writer.Document {
+		return total(w.writes.summarize(w.ours).added)
+	}
+	return w.emu.Stats().Calls[emulator.OpAddPermission]
 }
 
 // whoLeads waits until exactly one replica says it acquired the lease (the

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
 	"github.com/lambda-permission-operator/lambda-permission-operator/hack/testenv"
 )
 
@@ -131,6 +133,41 @@ func buildManager(out string) error {
 	}
 	fmt.Fprintf(os.Stderr, "resilience suite: operator built in %s\n", time.Since(started).Round(100*time.Millisecond))
 	return nil
+}
+
+// variant is one write strategy every scenario runs with, and the workers
+// its operator gets. Statements keeps the operator's default of 4. Document
+// merges the changes that the objects of one policy need at about the same
+// time into one PutResourcePolicy, so it needs many objects waiting at
+// once: 64 workers, as its documentation advises.
+type variant struct {
+	strategy writer.Strategy
+	workers  int
+}
+
+var variants = []variant{{writer.Statements, 4}, {writer.Document, 64}}
+
+// suffix tells the functions and namespaces of a Document scenario from
+// its Statements twin's in logs.
+func (v variant) suffix() string {
+	if v.strategy == writer.Document {
+		return "-doc"
+	}
+	return ""
+}
+
+// operatorArgs are the operator binary's flags for the variant.
+func (v variant) operatorArgs() []string {
+	return []string{"--write-strategy=" + string(v.strategy), "--max-concurrent-reconciles=" + strconv.Itoa(v.workers)}
+}
+
+// forEachStrategy runs a scenario once per write strategy, as the subtests
+// Statements and Document. Each builds a world of its own (its emulator,
+// functions and namespaces), so the two never interfere.
+func forEachStrategy(t *testing.T, scenario func(t *testing.T, v variant)) {
+	for _, v := range variants {
+		t.Run(string(v.strategy), func(t *testing.T) { scenario(t, v) })
+	}
 }
 
 // sizes are the scenarios' dimensions at one scale.

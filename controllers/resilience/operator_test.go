@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,6 +19,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/config"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
@@ -28,14 +31,11 @@ import (
 // still waits on its own token buckets, just well above the tests' pace.
 var fastLimits = awslambda.Limits{GetPolicy: 100, ControlPlane: 100, GetFunction: 100}
 
-// maxConcurrentReconciles is the operator's default, which every scenario
-// keeps: how many objects one operator works on at once.
-const maxConcurrentReconciles = 4
-
 // startInProcessOperator runs the LambdaPermission controller in a manager
 // of this process, assembled as main.go does (the real Retryer, the SDK's
 // default configuration), watching namespace only, as --watch-namespace
-// does, until the test ends.
+// does, until the test ends. It writes with the world's strategy, with its
+// workers (--write-strategy, --max-concurrent-reconciles).
 func startInProcessOperator(t *testing.T, w *world, namespace string, syncPeriod time.Duration) {
 	t.Helper()
 	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
@@ -55,8 +55,9 @@ func startInProcessOperator(t *testing.T, w *world, namespace string, syncPeriod
 		Recorder:      mgr.GetEventRecorder("lambda-permission-operator"),
 		DefaultRegion: region,
 		SyncPeriod:    syncPeriod,
+		WriteStrategy: w.variant.strategy,
 	}
-	if err := reconciler.SetupWithManager(mgr, maxConcurrentReconciles); err != nil {
+	if err := reconciler.SetupWithManager(mgr, w.variant.workers); err != nil {
 		t.Fatal(err)
 	}
 	runCtx, stop := context.WithCancel(ctx)
@@ -91,12 +92,13 @@ type operatorProcess struct {
 }
 
 // newOperatorProcess prepares the operator binary with args (after the
-// common ones) for the world's emulator; start runs it. When the test ends
+// common ones and the world's strategy and workers) for the world's
+// emulator; start runs it. When the test ends
 // it is killed and reaped, and if the test failed, its last log lines are
 // shown.
 func newOperatorProcess(t *testing.T, w *world, name string, args ...string) *operatorProcess {
 	t.Helper()
-	p := &operatorProcess{t: t, name: name, args: args, dir: t.TempDir()}
+	p := &operatorProcess{t: t, name: name, args: append(w.variant.operatorArgs(), args...), dir: t.TempDir()}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "AWS_") && !strings.HasPrefix(kv, "KUBECONFIG=") {
 			p.env = append(p.env, kv)
@@ -231,4 +233,43 @@ func tail(path string, n int) string {
 	}
 	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// driftCorrections reads the in-process operators' counter of statements
+// restored (lambda_permission_drift_corrections_total), by kind of drift.
+// Scenarios run one at a time, so a difference is one scenario's.
+func driftCorrections(t *testing.T) map[string]float64 {
+	t.Helper()
+	families, err := ctrlmetrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, family := range families {
+		if family.GetName() != "lambda_permission_drift_corrections_total" {
+			continue
+		}
+		for _, m := range family.GetMetric() {
+			for _, label := range m.GetLabel() {
+				if label.GetName() == "drift" {
+					out[label.GetValue()] += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return out
+}
+
+// driftCorrectionsSince is the statements restored since before, by kind
+// of drift, for a FIGURES line.
+func driftCorrectionsSince(t *testing.T, before map[string]float64) string {
+	t.Helper()
+	var parts []string
+	now := driftCorrections(t)
+	for _, drift := range slices.Sorted(maps.Keys(now)) {
+		if n := now[drift] - before[drift]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s=%.0f", drift, n))
+		}
+	}
+	return "restored[" + strings.Join(parts, " ") + "]"
 }

@@ -3,7 +3,6 @@ package resilience
 import (
 	"fmt"
 	"math/rand/v2"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
 	"github.com/lambda-permission-operator/lambda-permission-operator/hack/lambda-emulator/emulator"
 )
 
@@ -22,12 +22,17 @@ import (
 // becomes Ready, and the policies hold exactly what they should, no
 // statement lost, none written twice. Then the team deletes everything, in
 // waves, with the operator killed as often: every object goes (no finalizer
-// stuck), and no statement of ours is left behind.
+// stuck), and no statement of ours is left behind. With either write
+// strategy; with Document a kill lands among whole-document writes, each
+// carrying several objects' statements.
 func TestSIGKILLDuringMassCreationAndDeletion(t *testing.T) {
-	w := newWorld(t, "sigkill", size.killFunctions)
+	forEachStrategy(t, sigkillDuringMassCreationAndDeletion)
+}
+
+func sigkillDuringMassCreationAndDeletion(t *testing.T, v variant) {
+	w := newWorld(t, "sigkill", size.killFunctions, v)
 	ns := w.namespace("sigkill")
 	op := newOperatorProcess(t, w, "operator", "--sync-period=5s", "--watch-namespace="+ns,
-		"--max-concurrent-reconciles="+strconv.Itoa(maxConcurrentReconciles),
 		"--getpolicy-rps=100", "--control-plane-rps=100", "--getfunction-rps=100")
 	objs := w.permissions(ns, "k", size.killObjects)
 	rng := rand.New(rand.NewPCG(9, 9))
@@ -39,21 +44,35 @@ func TestSIGKILLDuringMassCreationAndDeletion(t *testing.T) {
 	lives := killDuring(t, w, op, rng, objs, createAll, notReadyIn(ns))
 	took := waitAllReady(t, ns, len(objs), op.alive)
 	mismatches := w.requireNoMismatches("after creation with SIGKILLs", w.expect(objs))
-	cut := requireNoWriteRepeated(t, w, emulator.OpAddPermission, len(objs))
+	cut := requireNoWriteRepeated(t, w, true, len(objs))
 	w.logFigures(fmt.Sprintf("create-with-%d-SIGKILLs", size.kills), len(objs), mismatches, nil,
-		fmt.Sprintf("allReadyAfterLastRestart=%s addsCutByKills=%d", took.Round(100*time.Millisecond), cut), lives.String())
+		fmt.Sprintf("allReadyAfterLastRestart=%s writesCutByKills=%d", took.Round(100*time.Millisecond), cut), lives.String())
 
 	w.startPhase()
 	lives = killDuring(t, w, op, rng, objs, deleteAll, deletingIn(ns))
 	took = waitAllGone(t, ns, op.alive)
 	mismatches = w.requireNoMismatches("after deletion with SIGKILLs", w.expect())
-	cut = requireNoWriteRepeated(t, w, emulator.OpRemovePermission, len(objs))
+	cut = requireNoWriteRepeated(t, w, false, len(objs))
 	w.logFigures(fmt.Sprintf("delete-with-%d-SIGKILLs", size.kills), len(objs), mismatches, nil,
-		fmt.Sprintf("allGoneAfterLastRestart=%s removesCutByKills=%d", took.Round(100*time.Millisecond), cut), lives.String())
+		fmt.Sprintf("allGoneAfterLastRestart=%s writesCutByKills=%d", took.Round(100*time.Millisecond), cut), lives.String())
 }
 
-// requireNoWriteRepeated checks that no write of operation was made twice
-// across the kills, and returns how many the kills cut. A restarted
+// requireNoWriteRepeated checks that no statement was written twice across
+// the kills, in a phase that only adds (creating) or only removes, and
+// returns how many writes the kills cut.
+func requireNoWriteRepeated(t *testing.T, w *world, creating bool, objects int) (cut int) {
+	t.Helper()
+	if w.variant.strategy == writer.Document {
+		return requireNoDocumentWriteRepeated(t, w, creating, objects, size.kills)
+	}
+	if creating {
+		return requireNoStatementWriteRepeated(t, w, emulator.OpAddPermission, objects)
+	}
+	return requireNoStatementWriteRepeated(t, w, emulator.OpRemovePermission, objects)
+}
+
+// requireNoStatementWriteRepeated checks that no write of operation was
+// made twice across the kills, and returns how many the kills cut. A restarted
 // operator reads each policy before it writes, so it must adopt a
 // statement an earlier life added (or accept as gone one it removed)
 // without a second call: a repeated AddPermission would be refused with
@@ -67,7 +86,7 @@ func TestSIGKILLDuringMassCreationAndDeletion(t *testing.T) {
 // A kill can also cut a request while its body is being sent; the emulator
 // then reads a truncated body and answers InvalidRequestContentException to
 // a client that is gone. That is a cut request too, not a repeated write.
-func requireNoWriteRepeated(t *testing.T, w *world, operation string, objects int) (cut int) {
+func requireNoStatementWriteRepeated(t *testing.T, w *world, operation string, objects int) (cut int) {
 	t.Helper()
 	stats := w.emu.Stats()
 	refused := map[string]int{}
@@ -80,8 +99,55 @@ func requireNoWriteRepeated(t *testing.T, w *world, operation string, objects in
 		t.Errorf("%s refused after restarts (a write repeated?): %v", operation, refused)
 	}
 	cut = stats.Calls[operation] - objects
-	if cut < 0 || cut > size.kills*maxConcurrentReconciles {
+	if cut < 0 || cut > size.kills*w.variant.workers {
 		t.Errorf("%d %s calls for %d objects and %d kills: %d unexplained", stats.Calls[operation], operation, objects, size.kills, cut)
+	}
+	return cut
+}
+
+// requireNoDocumentWriteRepeated is requireNoStatementWriteRepeated for the
+// Document strategy, judged from the write log: a whole document rewrites
+// every statement, so the calls alone cannot tell. A restarted operator
+// reads each policy before it writes, so it must adopt the statements an
+// earlier life's accepted write put in place (or accept as gone those it
+// took out): across the phase every statement of ours is added (or
+// removed) by exactly one accepted write, none is rewritten, and no
+// accepted write changes nothing (requireNoMismatches checks that last,
+// for every phase). Lambda refuses nothing: with no one else writing, a
+// stale revision would mean a write from an outdated view. The rest were
+// cut: never answered, the emulator having dropped them unapplied when the
+// kill closed their connection, or refused as truncated. The operator has
+// at most one whole-document write in flight per policy, so each of the
+// kills cuts at most one per function.
+func requireNoDocumentWriteRepeated(t *testing.T, w *world, creating bool, objects, kills int) (cut int) {
+	t.Helper()
+	s := w.writes.summarize(w.ours)
+	refused := map[string]int{}
+	for code, n := range s.refused {
+		if code != "InvalidRequestContentException" {
+			refused[code] = n
+		}
+	}
+	if len(refused) > 0 {
+		t.Errorf("whole-document writes refused after restarts (from an outdated view?): %v", refused)
+	}
+	done, undone := s.added, s.removed
+	verb := "added"
+	if !creating {
+		done, undone, verb = s.removed, s.added, "removed"
+	}
+	if n := total(done); n != objects {
+		t.Errorf("%d statements %s by accepted writes for %d objects", n, verb, objects)
+	}
+	if twice := repeated(done); len(twice) > 0 {
+		t.Errorf("statements %s more than once: %v", verb, twice)
+	}
+	if total(undone) > 0 || total(s.changed) > 0 {
+		t.Errorf("while only %s: %d statements the other way, %d rewritten", verb, total(undone), total(s.changed))
+	}
+	cut = s.unanswered + s.refused["InvalidRequestContentException"]
+	if cut > kills*len(w.functions) {
+		t.Errorf("%d whole-document writes cut by %d kills on %d functions: more than one per function and kill", cut, kills, len(w.functions))
 	}
 	return cut
 }
@@ -89,7 +155,7 @@ func requireNoWriteRepeated(t *testing.T, w *world, operation string, objects in
 // killedLife is what one life of the operator did before its SIGKILL.
 type killedLife struct {
 	lasted  time.Duration
-	writes  int // AddPermission and RemovePermission calls it made
+	writes  int // AddPermission and RemovePermission calls it made; with Document, statements its accepted writes changed
 	pending int // objects whose work was not done when it died
 }
 
@@ -139,7 +205,14 @@ func killDuring(t *testing.T, w *world, op *operatorProcess, rng *rand.Rand, obj
 	return lives
 }
 
+// writes counts the operator's writes in the phase so far: its
+// AddPermission and RemovePermission calls, or with Document the statements
+// of ours that its accepted whole-document writes changed.
 func writes(w *world) int {
+	if w.variant.strategy == writer.Document {
+		s := w.writes.summarize(w.ours)
+		return total(s.added) + total(s.removed) + total(s.changed)
+	}
 	calls := w.emu.Stats().Calls
 	return calls[emulator.OpAddPermission] + calls[emulator.OpRemovePermission]
 }

@@ -21,17 +21,22 @@ import (
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
 	"github.com/lambda-permission-operator/lambda-permission-operator/hack/lambda-emulator/emulator"
 )
 
-// world is one scenario's AWS: an emulator of its own (so its counters are
-// the scenario's alone), reached over loopback HTTP, its functions, and on
+// world is one scenario's AWS, for one write strategy: an emulator of its
+// own (so its counters are the scenario's alone), reached over loopback
+// HTTP through a log of its whole-document writes, its functions, and on
 // each function a statement someone else wrote, which must survive whatever
 // happens, byte for byte.
 type world struct {
 	t         *testing.T
 	name      string
+	variant   variant
 	emu       *emulator.Server
+	writes    *writeLog       // the whole-document writes of the phase
+	ours      map[string]bool // the Sids of every object the scenario made: the operator's
 	url       string
 	functions []string
 	foreign   expected       // the statements other writers own, as Lambda stored them
@@ -68,10 +73,14 @@ func (e expected) merge(other expected) expected {
 // standard configuration at it for the test's duration: its endpoint in
 // AWS_ENDPOINT_URL_LAMBDA and _STS, a region and dummy keys, and no shared
 // files or instance metadata (awsEnv, also given to operator processes).
-func newWorld(t *testing.T, name string, functions int) *world {
+// The operators the scenario starts write with v's strategy. Functions and
+// namespaces are named apart per strategy (…-doc-… for Document).
+func newWorld(t *testing.T, name string, functions int, v variant) *world {
 	t.Helper()
-	w := &world{t: t, name: name, emu: emulator.New(emulator.Config{Region: region, AccountID: account}), foreign: expected{}}
-	server := httptest.NewServer(w.emu) // loopback only
+	w := &world{t: t, name: name, variant: v, emu: emulator.New(emulator.Config{Region: region, AccountID: account}),
+		ours: map[string]bool{}, foreign: expected{}}
+	w.writes = &writeLog{emu: w.emu}
+	server := httptest.NewServer(w.writes.wrap(w.emu)) // loopback only
 	t.Cleanup(server.Close)
 	w.url = server.URL
 	none := filepath.Join(t.TempDir(), "none")
@@ -92,7 +101,7 @@ func newWorld(t *testing.T, name string, functions int) *world {
 	w.outside = lambda.NewFromConfig(cfg, func(o *lambda.Options) { o.Retryer = aws.NopRetryer{} })
 
 	for i := range functions {
-		fn := fmt.Sprintf("%s-%02d", name, i)
+		fn := fmt.Sprintf("%s%s-%02d", name, v.suffix(), i)
 		w.functions = append(w.functions, fn)
 		w.createFunction(fn)
 		w.foreign.add(fn, "foreign-terraform", w.addOutside(fn, "foreign-terraform"))
@@ -149,7 +158,7 @@ func (w *world) plantStale(obj *lambdav1alpha1.LambdaPermission) {
 // each scenario deletes its objects instead.)
 func (w *world) namespace(prefix string) string {
 	w.t.Helper()
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: prefix + "-"}}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: prefix + w.variant.suffix() + "-"}}
 	if err := kube.Create(ctx, ns); err != nil {
 		w.t.Fatal(err)
 	}
@@ -182,10 +191,13 @@ func (w *world) permissions(namespace, sidPrefix string, n int) []*lambdav1alpha
 		case 3:
 			spec.Principal, spec.SourceArn = "events.amazonaws.com", fmt.Sprintf("arn:aws:events:%s:%s:rule/%s-%d", region, account, sidPrefix, i)
 		}
-		objs = append(objs, &lambdav1alpha1.LambdaPermission{
+		obj := &lambdav1alpha1.LambdaPermission{
 			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%04d", sidPrefix, i), Namespace: namespace},
 			Spec:       spec,
-		})
+		}
+		_, sid, _ := desired(obj)
+		w.ours[sid] = true
+		objs = append(objs, obj)
 	}
 	return objs
 }
@@ -264,20 +276,28 @@ func (w *world) mismatches(want expected) (int, []string) {
 }
 
 // requireNoMismatches fails the test unless the policies hold exactly want,
-// and returns the count (0) for the figures.
+// and returns the count (0) for the figures. The end state cannot show a
+// foreign statement that a whole document took out and put back, so it
+// also judges every whole-document write of the operator in the phase, one
+// by one: none may touch a statement of anyone else's, replace a policy
+// without naming its revision, or change nothing (see writeLog).
 func (w *world) requireNoMismatches(what string, want expected) int {
 	w.t.Helper()
 	n, details := w.mismatches(want)
 	if n != 0 {
 		w.t.Errorf("%s: %d mismatches between the policies and the expected statements:\n  %s", what, n, strings.Join(details, "\n  "))
 	}
+	if violations := w.writes.summarize(w.ours).violations; len(violations) > 0 {
+		w.t.Errorf("%s: whole-document writes of the operator that broke a rule:\n  %s", what, strings.Join(violations, "\n  "))
+	}
 	return n
 }
 
-// startPhase resets the emulator's counters, so that the next figures are
-// one phase's.
+// startPhase resets the emulator's counters and the write log, so that the
+// next figures are one phase's.
 func (w *world) startPhase() {
 	w.emu.ResetStats()
+	w.writes.reset()
 	w.phaseStarted = time.Now()
 }
 
@@ -304,8 +324,12 @@ func (w *world) logFigures(phase string, objects, mismatches int, others callCou
 			retries += n
 		}
 	}
+	operations := []string{emulator.OpGetCallerIdentity, emulator.OpGetFunction, emulator.OpGetPolicy, emulator.OpAddPermission, emulator.OpRemovePermission}
+	if w.variant.strategy == writer.Document {
+		operations = append(operations, emulator.OpPutResourcePolicy, emulator.OpDeleteResourcePolicy)
+	}
 	var calls []string
-	for _, op := range []string{emulator.OpGetCallerIdentity, emulator.OpGetFunction, emulator.OpGetPolicy, emulator.OpAddPermission, emulator.OpRemovePermission} {
+	for _, op := range operations {
 		calls = append(calls, fmt.Sprintf("%s=%d", op, stats.Calls[op]-others[op]))
 	}
 	var errs []string
@@ -318,9 +342,12 @@ func (w *world) logFigures(phase string, objects, mismatches int, others callCou
 	for _, kind := range append(slices.Clone(emulator.FaultKinds), emulator.FaultLatency) {
 		injected = append(injected, fmt.Sprintf("%s=%d", kind, faults[kind]))
 	}
-	line := fmt.Sprintf("FIGURES %s/%s: objects=%d functions=%d faults[%s] retries=%d errors[%s] calls[%s] mismatches=%d took=%s",
-		w.name, phase, objects, len(w.functions), strings.Join(injected, " "), retries, strings.Join(errs, " "),
+	line := fmt.Sprintf("FIGURES %s/%s/%s: objects=%d functions=%d faults[%s] retries=%d errors[%s] calls[%s] mismatches=%d took=%s",
+		w.name, w.variant.strategy, phase, objects, len(w.functions), strings.Join(injected, " "), retries, strings.Join(errs, " "),
 		strings.Join(calls, " "), mismatches, time.Since(w.phaseStarted).Round(100*time.Millisecond))
+	if w.variant.strategy == writer.Document {
+		extra = append(extra, w.writes.summarize(w.ours).String())
+	}
 	if len(extra) > 0 {
 		line += " " + strings.Join(extra, " ")
 	}
