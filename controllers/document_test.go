@@ -19,9 +19,10 @@ import (
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
 )
 
-// documentWorkers is the Document operator's workers: enough for every
-// object of a test to wait for its policy's next write at once.
-const documentWorkers = 100
+// documentWorkers is the Document operator's workers, as few as the
+// suite's: a reconcile does not wait for its policy's write, so a few
+// workers feed batches of any size.
+const documentWorkers = 4
 
 // startDocumentOperator runs an operator that writes its own account's
 // policies with the Document strategy, for objects made by documentObject.

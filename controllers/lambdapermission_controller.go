@@ -29,8 +29,13 @@ import (
 // Finalizer holds a LambdaPermission until its statement is removed.
 const Finalizer = "lambda.permissions.dev/statement"
 
-// reconcileTimeout bounds the AWS calls of one reconcile.
-const reconcileTimeout = 2 * time.Minute
+const (
+	// reconcileTimeout bounds the AWS calls of one reconcile.
+	reconcileTimeout = 2 * time.Minute
+	// queuedRecheck is when an object whose plan waits for its policy's
+	// next write is looked at again if no wake-up came first.
+	queuedRecheck = time.Minute
+)
 
 // LambdaPermissionReconciler keeps each LambdaPermission's statement in its
 // function's policy: compute the desired statement, plan it against the
@@ -236,11 +241,16 @@ type placed struct {
 // policy's writer apply the plan, and reports what was written.
 func (r *LambdaPermissionReconciler) place(ctx context.Context, obj *lambdav1alpha1.LambdaPermission, want desired) (placed, error) {
 	m, inPlaceBefore := r.modeOf(obj), wasInPlace(obj)
-	var plan statementPlan
-	applied, err := r.writerFor(want.actor(), want.Target).Write(ctx, r.freshness(obj), func(observed writer.Observed) writer.Plan {
-		plan = planStatement(observed, want, m, inPlaceBefore)
-		return plan.Writes
+	applied, err := r.writerFor(want.actor(), want.Target).Write(ctx, writeKey(obj, ""), r.freshness(obj), func(observed writer.Observed) writer.Plan {
+		plan := planStatement(observed, want, m, inPlaceBefore)
+		writes := plan.Writes
+		writes.Note = plan
+		return writes
 	})
+	if errors.Is(err, writer.ErrQueued) {
+		return placed{}, err
+	}
+	plan, _ := applied.Note.(statementPlan) // the plan the writes were made from
 	r.recordWrites(obj, want.Target, applied, plan.Existing, want.Statement)
 	switch {
 	case err != nil:
@@ -304,6 +314,16 @@ func (r *LambdaPermissionReconciler) recordWrites(obj *lambdav1alpha1.LambdaPerm
 			r.event(obj, corev1.EventTypeNormal, EventRemoved, w.Operation, "removed statement %q from %s", w.Sid, target.ResourceARN())
 		}
 	}
+}
+
+// writeKey names a Write of obj's (what, when it is not the object's own
+// statement), so that a queued write wakes the object (see wakeSource).
+func writeKey(obj *lambdav1alpha1.LambdaPermission, what string) string {
+	key := obj.Namespace + "/" + obj.Name
+	if what != "" {
+		key += "#" + what
+	}
+	return key
 }
 
 // modeOf is how far a reconcile of obj may go.
@@ -404,11 +424,16 @@ func writtenStatement(obj *lambdav1alpha1.LambdaPermission) (location, bool) {
 // alone: this operator never removes what it did not write.
 func (r *LambdaPermissionReconciler) removeStatement(ctx context.Context, obj *lambdav1alpha1.LambdaPermission, by actor, target policy.FunctionRef, sid string, ours ...policy.Statement) error {
 	m := r.modeOf(obj)
-	var plan removalPlan
-	applied, err := r.writerFor(by, target).Write(ctx, r.freshness(obj), func(observed writer.Observed) writer.Plan {
-		plan = planRemoval(observed, sid, ours, m)
-		return plan.Writes
+	applied, err := r.writerFor(by, target).Write(ctx, writeKey(obj, "remove "+target.ResourceARN()+" "+sid), r.freshness(obj), func(observed writer.Observed) writer.Plan {
+		plan := planRemoval(observed, sid, ours, m)
+		writes := plan.Writes
+		writes.Note = plan
+		return writes
 	})
+	if errors.Is(err, writer.ErrQueued) {
+		return err
+	}
+	plan, _ := applied.Note.(removalPlan)
 	r.recordWrites(obj, target, applied, nil, policy.Statement{})
 	switch {
 	case err != nil:
@@ -480,6 +505,11 @@ func (r *LambdaPermissionReconciler) removeOwnStatement(ctx context.Context, obj
 // report writes the status once from the outcome, emits an Event for a
 // failure, and says when to come back (nextReconcile).
 func (r *LambdaPermissionReconciler) report(ctx context.Context, before, obj *lambdav1alpha1.LambdaPermission, outcome error) (ctrl.Result, error) {
+	if errors.Is(outcome, writer.ErrQueued) {
+		// The policy's next write takes the plan and wakes the object; its
+		// status says what it said until then. The requeue is a safety net.
+		return ctrl.Result{RequeueAfter: queuedRecheck}, nil
+	}
 	obj.Status.ObservedGeneration = obj.Generation
 	state := stateOf(outcome)
 	if state != nil {

@@ -3,9 +3,11 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -15,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
@@ -61,6 +64,8 @@ func Setup(mgr ctrl.Manager, o Options) error {
 // SetupWithManager registers the controller and its claim index.
 func (r *LambdaPermissionReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrentReconciles int) error {
 	r.writers.Now = r.now
+	wakes := make(chan event.GenericEvent, 1024)
+	r.writers.Wake = func(key string) { wakes <- wakeEvent(key) }
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &lambdav1alpha1.LambdaPermission{}, claimIndex,
 		func(o client.Object) []string {
 			if key := r.claimKey(o.(*lambdav1alpha1.LambdaPermission)); key != "" {
@@ -84,6 +89,8 @@ func (r *LambdaPermissionReconciler) SetupWithManager(mgr ctrl.Manager, maxConcu
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.objectsInNamespace),
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).
+		// A queued write (the Document strategy) wakes its object when done.
+		WatchesRawSource(source.Channel(wakes, &handler.EnqueueRequestForObject{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: maxConcurrentReconciles,
 			RateLimiter: newJitteredBackoff(retryBase, retryCap)}).
 		Complete(r)
@@ -107,6 +114,14 @@ func (r *LambdaPermissionReconciler) requestsFor(ctx context.Context, opts ...cl
 		requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&o)})
 	}
 	return requests
+}
+
+// wakeEvent is the event that wakes the object a write key names (see
+// writeKey).
+func wakeEvent(key string) event.GenericEvent {
+	object, _, _ := strings.Cut(key, "#")
+	namespace, name, _ := strings.Cut(object, "/")
+	return event.GenericEvent{Object: &lambdav1alpha1.LambdaPermission{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}}}
 }
 
 var deletionStarted = predicate.Funcs{

@@ -25,63 +25,99 @@ const (
 // document, written with one PutResourcePolicy under the RevisionId it was
 // read at. A replacement is one write, so the statement is never missing;
 // and the document can hold what AddPermission cannot (Deny, any condition).
+//
+// A Write that needs the policy read or written does not wait for it: its
+// plan is queued, Write returns ErrQueued, and the batch wakes its key
+// (Writers.Wake) when it is done; the next Write with that key returns
+// what the batch did. So a reconcile never holds a worker while a batch
+// gathers, and a few workers feed batches of any size.
 type documentWriter struct {
 	shared *sharedPolicy
 	port   awslambda.Lambda
 	target policy.FunctionRef
+	wake   func(key string)
 }
 
-// pendingWrite is one Write waiting for its batch.
+// pendingWrite is one queued plan.
 type pendingWrite struct {
-	ctx   context.Context
-	fresh Freshness
-	plan  Planner
-	done  chan writeResult
-
-	// mu guards what the batch records for this Write: once the Write has
-	// given up waiting (abandoned), its planner is not run again, since the
-	// reconcile that made it has moved on.
-	mu        sync.Mutex
-	abandoned bool
-	delivered bool
-	planned   Plan
-	applied   Applied
+	key     string
+	fresh   Freshness
+	plan    Planner
+	planned Plan    // what the plan said in the batch that ran it
+	applied Applied // what that batch wrote of it
 }
 
-type writeResult struct {
+// finished is what a batch did for a key, until that key's next Write.
+type finished struct {
 	applied Applied
 	err     error
+	at      time.Time
 }
 
-// batches queue the Writes of one policy for its batcher goroutine.
+// forgetFinishedAfter bounds how long a result waits for its key's next
+// Write: an object deleted meanwhile never asks.
+const forgetFinishedAfter = 10 * time.Minute
+
+// batches queue the plans of one policy for its batcher goroutine, and keep
+// what each batch did until the key asks.
 type batches struct {
-	mu      sync.Mutex
-	pending []*pendingWrite
-	running bool
+	mu       sync.Mutex
+	pending  []*pendingWrite
+	running  bool
+	finished map[string]finished
 }
 
-func (w *documentWriter) Write(ctx context.Context, fresh Freshness, plan Planner) (Applied, error) {
-	req := &pendingWrite{ctx: ctx, fresh: fresh, plan: plan, done: make(chan writeResult, 1)}
+func (w *documentWriter) Write(ctx context.Context, key string, fresh Freshness, plan Planner) (Applied, error) {
 	b := &w.shared.batches
 	b.mu.Lock()
-	b.pending = append(b.pending, req)
+	if r, ok := b.finished[key]; ok {
+		delete(b.finished, key)
+		b.mu.Unlock()
+		return r.applied, r.err
+	}
+	for _, queued := range b.pending {
+		if queued.key == key {
+			// Not yet in a batch: the key's latest plan is the one to write.
+			queued.fresh, queued.plan = fresh, plan
+			b.mu.Unlock()
+			return Applied{}, ErrQueued
+		}
+	}
+	b.mu.Unlock()
+
+	// A check that finds nothing to write needs no batch when the view is
+	// fresh enough: the periodic sync of a policy in place stays immediate.
+	if applied, done := w.planInPlace(fresh, plan); done {
+		return applied, nil
+	}
+
+	b.mu.Lock()
+	b.pending = append(b.pending, &pendingWrite{key: key, fresh: fresh, plan: plan})
 	start := !b.running
 	b.running = true
 	b.mu.Unlock()
 	if start {
 		go w.runBatches()
 	}
-	select {
-	case r := <-req.done:
-		return r.applied, r.err
-	case <-ctx.Done():
-		// A batch may have written this plan already; the next reconcile
-		// reads what it did.
-		req.mu.Lock()
-		req.abandoned = true
-		req.mu.Unlock()
-		return Applied{}, &Error{Doing: "waiting to write the policy of " + w.target.ResourceARN(), Err: ctx.Err()}
+	return Applied{}, ErrQueued
+}
+
+// planInPlace runs plan against the view when the view is fresh enough,
+// and reports whether that settled it: nothing to write.
+func (w *documentWriter) planInPlace(fresh Freshness, plan Planner) (Applied, bool) {
+	defer w.shared.lock()()
+	if !w.shared.fresh(fresh, false) {
+		return Applied{}, false
 	}
+	p := plan(w.shared.observed())
+	if !p.Empty() {
+		return Applied{}, false
+	}
+	w.shared.keep(p.Keep...)
+	for _, sid := range p.Release {
+		w.shared.settle(sid, false)
+	}
+	return Applied{Note: p.Note}, true
 }
 
 // runBatches writes batches until no Write is waiting. Writes that arrive
@@ -100,6 +136,9 @@ func (w *documentWriter) runBatches() {
 		}
 		b.mu.Unlock()
 		w.writeBatch(batch)
+		for _, req := range batch {
+			w.wake(req.key)
+		}
 	}
 }
 
@@ -121,25 +160,17 @@ func (b *batches) gather() {
 	}
 }
 
-// writeBatch merges the plans of a batch into one document and writes it,
-// and tells each Write what became of it.
+// writeBatch merges the plans of a batch into one document, writes it, and
+// records for each key what became of its plan.
 func (w *documentWriter) writeBatch(batch []*pendingWrite) {
 	defer w.shared.lock()()
-	var live []*pendingWrite
-	for _, req := range batch {
-		if req.ctx.Err() == nil {
-			live = append(live, req)
-		}
-	}
-	if len(live) == 0 {
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
-	err := w.writeTogether(ctx, strictest(live), live)
+	results := map[*pendingWrite]error{}
+	err := w.writeTogether(ctx, strictest(batch), batch)
 	var writing []*pendingWrite
-	for _, req := range live {
+	for _, req := range batch {
 		if !req.planned.Empty() {
 			writing = append(writing, req)
 		}
@@ -148,16 +179,36 @@ func (w *documentWriter) writeBatch(batch []*pendingWrite) {
 		// Lambda refused what one statement says: that object's failure
 		// must not hold back the others, so each is written alone.
 		for _, req := range writing {
-			req.deliver(w.writeTogether(ctx, Freshness{}, []*pendingWrite{req}))
+			results[req] = w.writeTogether(ctx, Freshness{}, []*pendingWrite{req})
 		}
-		for _, req := range live {
-			req.deliver(nil)
+	} else {
+		for _, req := range batch {
+			results[req] = err
 		}
-		return
 	}
-	for _, req := range live {
-		req.deliver(err)
+
+	b := &w.shared.batches
+	b.mu.Lock()
+	if b.finished == nil {
+		b.finished = map[string]finished{}
 	}
+	now := time.Now()
+	for key, r := range b.finished {
+		if now.Sub(r.at) > forgetFinishedAfter {
+			delete(b.finished, key)
+		}
+	}
+	for _, req := range batch {
+		r := finished{applied: req.applied, at: now}
+		// A failure concerns a plan that had something to write, or any plan
+		// when the policy could not even be read.
+		if err := results[req]; err != nil && (!req.planned.Empty() || isRead(err)) {
+			r.err = err
+		}
+		r.applied.Note = req.planned.Note
+		b.finished[req.key] = r
+	}
+	b.mu.Unlock()
 }
 
 // writeTogether merges the plans of reqs into one document and writes it
@@ -203,22 +254,6 @@ func refusedContent(err error) bool {
 	return false
 }
 
-// deliver tells the Write its outcome, once: a failure concerns it if it
-// had something to write, or if the policy could not even be read.
-func (req *pendingWrite) deliver(err error) {
-	req.mu.Lock()
-	defer req.mu.Unlock()
-	if req.delivered {
-		return
-	}
-	req.delivered = true
-	r := writeResult{applied: req.applied}
-	if err != nil && (!req.planned.Empty() || isRead(err)) {
-		r.err = err
-	}
-	req.done <- r
-}
-
 // merge runs each plan against the document as the plans before it left
 // it, so that each sees the others' changes (a size check counts them all),
 // and reports whether anything is to be written.
@@ -228,16 +263,9 @@ func (w *documentWriter) merge(observed Observed, batch []*pendingWrite) (policy
 	for _, req := range batch {
 		view := observed
 		view.Document = doc
-		req.mu.Lock()
-		if req.abandoned {
-			req.planned = Plan{}
-			req.mu.Unlock()
-			continue
-		}
 		p := req.plan(view)
 		req.planned = p
 		req.applied = Applied{}
-		req.mu.Unlock()
 		w.shared.keep(p.Keep...)
 		for _, sid := range p.Release {
 			w.shared.settle(sid, false)
@@ -286,7 +314,6 @@ func (w *documentWriter) put(ctx context.Context, revision string, merged policy
 	}
 	w.shared.wrote(stored)
 	for _, req := range batch {
-		req.mu.Lock()
 		for _, put := range req.planned.Puts {
 			sid := put.Permission.StatementID
 			change := Added
@@ -304,7 +331,6 @@ func (w *documentWriter) put(ctx context.Context, revision string, merged policy
 			req.applied.Writes = append(req.applied.Writes, Written{Operation: operation, Sid: rm.Sid, Change: Removed})
 			w.shared.settle(rm.Sid, false)
 		}
-		req.mu.Unlock()
 	}
 	return nil
 }

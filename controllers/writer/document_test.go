@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
@@ -17,7 +18,7 @@ import (
 // The Document strategy against the emulator's whole-document API.
 
 func (w *world) document(target policy.FunctionRef) writer.Writer {
-	return w.writers.For(w.port, target, writer.Document)
+	return w.writerWith(target, writer.Document)
 }
 
 // writeAll runs the Writes at once, as objects applied together are
@@ -31,7 +32,7 @@ func writeAll(t *testing.T, writers []writer.Writer, planners []writer.Planner) 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			applied[i], errs[i] = writers[i].Write(ctx, hourly, planners[i])
+			applied[i], errs[i] = writers[i].Write(ctx, nextKey(), hourly, planners[i])
 		}()
 	}
 	wg.Wait()
@@ -86,7 +87,7 @@ func TestDocumentReplacementHasNoGap(t *testing.T) {
 			w := newWorld(t)
 			fn := w.function("nogap")
 			var runs int
-			if _, err := w.writers.For(w.port, fn, strategy).Write(ctx, hourly, ensure(grant(fn, "x", "223456789012"), &runs)); err != nil {
+			if _, err := w.writerWith(fn, strategy).Write(ctx, nextKey(), hourly, ensure(grant(fn, "x", "223456789012"), &runs)); err != nil {
 				t.Fatal(err)
 			}
 			var stop atomic.Bool
@@ -107,7 +108,7 @@ func TestDocumentReplacementHasNoGap(t *testing.T) {
 				}
 			})
 			for i := range 20 {
-				if _, err := w.writers.For(w.port, fn, strategy).Write(ctx, hourly, ensure(grant(fn, "x", fmt.Sprintf("3234567890%02d", i)), &runs)); err != nil {
+				if _, err := w.writerWith(fn, strategy).Write(ctx, nextKey(), hourly, ensure(grant(fn, "x", fmt.Sprintf("3234567890%02d", i)), &runs)); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -136,7 +137,7 @@ func TestDocumentStaleRevisionMergesAgain(t *testing.T) {
 	var concurrent string
 	w.port.before("PutResourcePolicy", func() { concurrent = w.addOutside("doc412", "console", "sns.amazonaws.com") })
 	var runs int
-	applied, err := w.document(fn).Write(ctx, hourly, ensure(grant(fn, "x", "223456789012"), &runs))
+	applied, err := w.document(fn).Write(ctx, nextKey(), hourly, ensure(grant(fn, "x", "223456789012"), &runs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +165,7 @@ func TestDocumentGivesUpWhenThePolicyKeepsChanging(t *testing.T) {
 	}
 	w.port.before("PutResourcePolicy", interfere)
 	var runs int
-	_, err := w.document(fn).Write(ctx, hourly, ensure(grant(fn, "x", "223456789012"), &runs))
+	_, err := w.document(fn).Write(ctx, nextKey(), hourly, ensure(grant(fn, "x", "223456789012"), &runs))
 	if awslambda.KindOf(err) != awslambda.StaleRevision || !strings.Contains(err.Error(), "with PutResourcePolicy") {
 		t.Fatalf("err = %v, want a StaleRevision while writing", err)
 	}
@@ -185,7 +186,7 @@ func TestDocumentDenyConditionsAndRemoval(t *testing.T) {
 	deny := policy.Permission{StatementID: "deny-outside", Action: "lambda:InvokeFunction", Principal: "*", Effect: policy.EffectDeny,
 		Conditions: []policy.ConditionEntry{{Operator: "NotIpAddress", Key: "aws:SourceIp", Values: []string{"192.0.2.0/24"}}}}
 	var runs int
-	if _, err := w.document(fn).Write(ctx, hourly, ensure(writer.Put{Permission: deny, Statement: policy.DesiredStatement(fn, deny)}, &runs)); err != nil {
+	if _, err := w.document(fn).Write(ctx, nextKey(), hourly, ensure(writer.Put{Permission: deny, Statement: policy.DesiredStatement(fn, deny)}, &runs)); err != nil {
 		t.Fatal(err)
 	}
 	if got := w.stored("lone")["deny-outside"]; got != policy.DesiredStatement(fn, deny).Render() {
@@ -194,7 +195,7 @@ func TestDocumentDenyConditionsAndRemoval(t *testing.T) {
 	if w.port.calls[1].revision != "" {
 		t.Errorf("the first document of a function without a policy was sent with RevisionId %q", w.port.calls[1].revision)
 	}
-	applied, err := w.document(fn).Write(ctx, hourly, remove("deny-outside"))
+	applied, err := w.document(fn).Write(ctx, nextKey(), hourly, remove("deny-outside"))
 	if err != nil || len(applied.Writes) != 1 || applied.Writes[0].Operation != "DeleteResourcePolicy" || applied.Writes[0].Change != writer.Removed {
 		t.Fatalf("applied %+v, err %v", applied.Writes, err)
 	}
@@ -212,11 +213,11 @@ func TestDocumentAfterStatementsReadsTheRevision(t *testing.T) {
 	w := newWorld(t)
 	fn := w.function("mixed")
 	var runs int
-	if _, err := w.writer(fn).Write(ctx, hourly, ensure(grant(fn, "a", "223456789012"), &runs)); err != nil {
+	if _, err := w.writer(fn).Write(ctx, nextKey(), hourly, ensure(grant(fn, "a", "223456789012"), &runs)); err != nil {
 		t.Fatal(err)
 	}
 	w.port.reset()
-	if _, err := w.document(fn).Write(ctx, hourly, ensure(grant(fn, "b", "223456789012"), &runs)); err != nil {
+	if _, err := w.document(fn).Write(ctx, nextKey(), hourly, ensure(grant(fn, "b", "223456789012"), &runs)); err != nil {
 		t.Fatal(err)
 	}
 	if got := w.port.operations(); !slices.Equal(got, []string{"GetPolicy", "PutResourcePolicy"}) || w.port.calls[1].revision == "" {
@@ -273,7 +274,7 @@ func TestDocumentOneRefusedStatementDoesNotHoldBackTheBatch(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, results[i] = w.document(fn).Write(ctx, hourly, planners[i])
+			_, results[i] = w.document(fn).Write(ctx, nextKey(), hourly, planners[i])
 		}()
 	}
 	wg.Wait()
@@ -288,5 +289,50 @@ func TestDocumentOneRefusedStatementDoesNotHoldBackTheBatch(t *testing.T) {
 	// one refused again.
 	if n, puts := w.emu.Stats().Errors["PutResourcePolicy"]["InvalidParameterValueException"], w.port.count("PutResourcePolicy"); n != 2 || puts != 3 {
 		t.Errorf("%d Puts, %d refused; want 3 and 2", puts, n)
+	}
+}
+
+// A Document Write that needs the policy written does not wait for it: it
+// queues its plan, the batch wakes its key when done, and the key's next
+// Write returns what was written, with the plan's Note. A key's later plan
+// replaces its queued one; a check with nothing to write is answered at once.
+func TestDocumentQueuesAndWakes(t *testing.T) {
+	w := newWorld(t)
+	fn := w.function("queued")
+	raw := w.writers.For(w.port, fn, writer.Document)
+	noted := func(put writer.Put, note string) writer.Planner {
+		var runs int
+		ensured := ensure(put, &runs)
+		return func(o writer.Observed) writer.Plan {
+			p := ensured(o)
+			p.Note = note
+			return p
+		}
+	}
+	woken := w.expectWake("obj")
+	if _, err := raw.Write(ctx, "obj", hourly, noted(grant(fn, "x", "223456789012"), "first")); !errors.Is(err, writer.ErrQueued) {
+		t.Fatalf("err = %v, want ErrQueued", err)
+	}
+	// Before the batch closes, the object's spec changes: its new plan
+	// replaces the queued one.
+	if _, err := raw.Write(ctx, "obj", hourly, noted(grant(fn, "x", "323456789012"), "second")); !errors.Is(err, writer.ErrQueued) {
+		t.Fatalf("err = %v, want ErrQueued", err)
+	}
+	select {
+	case <-woken:
+	case <-time.After(10 * time.Second):
+		t.Fatal("never woken")
+	}
+	applied, err := raw.Write(ctx, "obj", hourly, noted(grant(fn, "x", "323456789012"), "third"))
+	if err != nil || len(applied.Writes) != 1 || applied.Note != "second" || !strings.Contains(applied.Writes[0].Stored, "323456789012") {
+		t.Fatalf("applied %+v, err %v; want the second plan, written once", applied, err)
+	}
+	if puts := w.port.count("PutResourcePolicy"); puts != 1 {
+		t.Errorf("%d PutResourcePolicy calls, want 1", puts)
+	}
+	// In place, with a view the write left fresh: answered at once.
+	applied, err = raw.Write(ctx, "obj", hourly, noted(grant(fn, "x", "323456789012"), "check"))
+	if err != nil || len(applied.Writes) != 0 || applied.Note != "check" {
+		t.Errorf("a check of a statement in place: applied %+v, err %v", applied, err)
 	}
 }

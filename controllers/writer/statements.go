@@ -26,7 +26,8 @@ func (e errChanged) Error() string { return e.err.Error() }
 // no revision to guard the replacement with: read the policy and plan again.
 var errNeedRevision = errors.New("a replacement needs the policy's revision")
 
-func (w *statementsWriter) Write(ctx context.Context, fresh Freshness, plan Planner) (Applied, error) {
+// Write makes the plan's writes before it returns: the key is not needed.
+func (w *statementsWriter) Write(ctx context.Context, _ string, fresh Freshness, plan Planner) (Applied, error) {
 	defer w.shared.lock()()
 	var applied Applied
 	needRevision := false
@@ -36,6 +37,7 @@ func (w *statementsWriter) Write(ctx context.Context, fresh Freshness, plan Plan
 			return applied, &Error{Doing: "reading the policy of " + w.target.ResourceARN(), Read: true, Err: err}
 		}
 		p := plan(observed)
+		applied.Note = p.Note
 		w.shared.keep(p.Keep...)
 		for _, sid := range p.Release {
 			w.shared.settle(sid, false)

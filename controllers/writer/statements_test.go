@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,6 +42,9 @@ type world struct {
 	outside *lambda.Client
 	now     time.Time
 	writers *writer.Writers
+
+	mu    sync.Mutex
+	woken map[string]chan struct{} // by key: a queued Write's wake-up
 }
 
 func newWorld(t *testing.T) *world {
@@ -56,8 +60,54 @@ func newWorld(t *testing.T) *world {
 	}
 	w := &world{t: t, emu: emu, outside: lambda.NewFromConfig(cfg), now: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
 	w.port = &recordingPort{Lambda: awslambda.New(cfg, awslambda.Limits{})}
-	w.writers = &writer.Writers{Now: func() time.Time { return w.now }}
+	w.writers = &writer.Writers{Now: func() time.Time { return w.now }, Wake: w.wake}
 	return w
+}
+
+var keys atomic.Int64
+
+// nextKey names a Write no other Write of the test shares.
+func nextKey() string { return fmt.Sprint("key-", keys.Add(1)) }
+
+// waiting is a Writer that, when its plan is queued, waits to be woken and
+// asks again for what was done: what a reconcile does over two runs.
+type waiting struct {
+	writer.Writer
+	w *world
+}
+
+func (q waiting) Write(ctx context.Context, key string, fresh writer.Freshness, plan writer.Planner) (writer.Applied, error) {
+	woken := q.w.expectWake(key)
+	applied, err := q.Writer.Write(ctx, key, fresh, plan)
+	if !errors.Is(err, writer.ErrQueued) {
+		return applied, err
+	}
+	select {
+	case <-woken:
+	case <-time.After(20 * time.Second):
+		return applied, errors.New(key + " was never woken")
+	}
+	return q.Writer.Write(ctx, key, fresh, plan)
+}
+
+func (w *world) expectWake(key string) <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.woken == nil {
+		w.woken = map[string]chan struct{}{}
+	}
+	ch := make(chan struct{}, 1)
+	w.woken[key] = ch
+	return ch
+}
+
+func (w *world) wake(key string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	select {
+	case w.woken[key] <- struct{}{}:
+	default:
+	}
 }
 
 // function creates a function with a statement the writer must never touch.
@@ -111,7 +161,11 @@ func (w *world) stored(function string) map[string]string {
 }
 
 func (w *world) writer(target policy.FunctionRef) writer.Writer {
-	return w.writers.For(w.port, target, writer.Statements)
+	return w.writerWith(target, writer.Statements)
+}
+
+func (w *world) writerWith(target policy.FunctionRef, strategy writer.Strategy) writer.Writer {
+	return waiting{Writer: w.writers.For(w.port, target, strategy), w: w}
 }
 
 // grant is the Put of a cross-account grant under sid.
@@ -158,7 +212,7 @@ func TestWritersOfOnePolicyShareOneView(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			var runs int
-			_, err := w.writer(fn).Write(ctx, hourly, ensure(grant(fn, fmt.Sprintf("grant-%02d", i), "223456789012"), &runs))
+			_, err := w.writer(fn).Write(ctx, nextKey(), hourly, ensure(grant(fn, fmt.Sprintf("grant-%02d", i), "223456789012"), &runs))
 			errs <- err
 		}()
 	}
@@ -181,7 +235,7 @@ func TestWritersOfOnePolicyShareOneView(t *testing.T) {
 
 	// The view holds every write: a planner sees them all without a read.
 	var seen int
-	if _, err := w.writer(fn).Write(ctx, hourly, func(o writer.Observed) writer.Plan {
+	if _, err := w.writer(fn).Write(ctx, nextKey(), hourly, func(o writer.Observed) writer.Plan {
 		seen = len(o.Document.Statements)
 		if o.RevisionID != "" {
 			t.Errorf("revision %q known after writes that return none", o.RevisionID)
@@ -200,7 +254,7 @@ func TestFreshness(t *testing.T) {
 	fn := w.function("fresh")
 	observe := func(fresh writer.Freshness) {
 		t.Helper()
-		if _, err := w.writer(fn).Write(ctx, fresh, func(writer.Observed) writer.Plan { return writer.Plan{} }); err != nil {
+		if _, err := w.writer(fn).Write(ctx, nextKey(), fresh, func(writer.Observed) writer.Plan { return writer.Plan{} }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -232,12 +286,12 @@ func TestReplacementIsGuardedByTheRevision(t *testing.T) {
 	w := newWorld(t)
 	fn := w.function("replace")
 	var runs int
-	if _, err := w.writer(fn).Write(ctx, hourly, ensure(grant(fn, "x", "223456789012"), &runs)); err != nil {
+	if _, err := w.writer(fn).Write(ctx, nextKey(), hourly, ensure(grant(fn, "x", "223456789012"), &runs)); err != nil {
 		t.Fatal(err)
 	}
 	w.port.reset()
 	runs = 0
-	applied, err := w.writer(fn).Write(ctx, hourly, ensure(grant(fn, "x", "323456789012"), &runs))
+	applied, err := w.writer(fn).Write(ctx, nextKey(), hourly, ensure(grant(fn, "x", "323456789012"), &runs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,13 +323,13 @@ func TestStaleRevisionPlansAgainFromAFreshRead(t *testing.T) {
 	w := newWorld(t)
 	fn := w.function("race412")
 	var runs int
-	if _, err := w.writer(fn).Write(ctx, writer.Freshness{}, ensure(grant(fn, "x", "223456789012"), &runs)); err != nil {
+	if _, err := w.writer(fn).Write(ctx, nextKey(), writer.Freshness{}, ensure(grant(fn, "x", "223456789012"), &runs)); err != nil {
 		t.Fatal(err)
 	}
 	var concurrent string
 	w.port.before("RemovePermission", func() { concurrent = w.addOutside("race412", "console", "sns.amazonaws.com") })
 	runs = 0
-	if _, err := w.writer(fn).Write(ctx, writer.Freshness{}, ensure(grant(fn, "x", "323456789012"), &runs)); err != nil {
+	if _, err := w.writer(fn).Write(ctx, nextKey(), writer.Freshness{}, ensure(grant(fn, "x", "323456789012"), &runs)); err != nil {
 		t.Fatal(err)
 	}
 	if n := w.emu.Stats().Errors["RemovePermission"]["PreconditionFailedException"]; n != 1 {
@@ -297,7 +351,7 @@ func TestSidThatAppearedIsReplaced(t *testing.T) {
 	fn := w.function("race409")
 	w.port.before("AddPermission", func() { w.addOutside("race409", "x", "sqs.amazonaws.com") })
 	var runs int
-	applied, err := w.writer(fn).Write(ctx, hourly, ensure(grant(fn, "x", "223456789012"), &runs))
+	applied, err := w.writer(fn).Write(ctx, nextKey(), hourly, ensure(grant(fn, "x", "223456789012"), &runs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +369,7 @@ func TestGivesUpWhenThePolicyKeepsChanging(t *testing.T) {
 	w := newWorld(t)
 	fn := w.function("churn")
 	var runs int
-	if _, err := w.writer(fn).Write(ctx, hourly, ensure(grant(fn, "x", "223456789012"), &runs)); err != nil {
+	if _, err := w.writer(fn).Write(ctx, nextKey(), hourly, ensure(grant(fn, "x", "223456789012"), &runs)); err != nil {
 		t.Fatal(err)
 	}
 	churn := 0
@@ -327,7 +381,7 @@ func TestGivesUpWhenThePolicyKeepsChanging(t *testing.T) {
 	}
 	w.port.before("RemovePermission", interfere)
 	runs = 0
-	_, err := w.writer(fn).Write(ctx, hourly, ensure(grant(fn, "x", "323456789012"), &runs))
+	_, err := w.writer(fn).Write(ctx, nextKey(), hourly, ensure(grant(fn, "x", "323456789012"), &runs))
 	var failure *writer.Error
 	if !errors.As(err, &failure) || awslambda.KindOf(err) != awslambda.StaleRevision || failure.Read ||
 		!strings.Contains(failure.Doing, `removing statement "x"`) {
@@ -348,7 +402,7 @@ func TestAFailedReadWritesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	var runs int
-	applied, err := w.writer(fn).Write(ctx, hourly, ensure(grant(fn, "x", "223456789012"), &runs))
+	applied, err := w.writer(fn).Write(ctx, nextKey(), hourly, ensure(grant(fn, "x", "223456789012"), &runs))
 	var failure *writer.Error
 	if !errors.As(err, &failure) || !failure.Read || awslambda.KindOf(err) != awslambda.Throttled {
 		t.Fatalf("err = %v, want a throttled read", err)
@@ -365,7 +419,7 @@ func TestAFailedWriteIsReportedWithTheWritesBeforeIt(t *testing.T) {
 	w := newWorld(t)
 	fn := w.function("halfway")
 	var runs int
-	if _, err := w.writer(fn).Write(ctx, hourly, ensure(grant(fn, "x", "223456789012"), &runs)); err != nil {
+	if _, err := w.writer(fn).Write(ctx, nextKey(), hourly, ensure(grant(fn, "x", "223456789012"), &runs)); err != nil {
 		t.Fatal(err)
 	}
 	w.port.before("AddPermission", func() {
@@ -373,7 +427,7 @@ func TestAFailedWriteIsReportedWithTheWritesBeforeIt(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	applied, err := w.writer(fn).Write(ctx, hourly, ensure(grant(fn, "x", "323456789012"), &runs))
+	applied, err := w.writer(fn).Write(ctx, nextKey(), hourly, ensure(grant(fn, "x", "323456789012"), &runs))
 	if awslambda.KindOf(err) != awslambda.Unavailable || !strings.Contains(err.Error(), `adding statement "x"`) {
 		t.Fatalf("err = %v, want the failed add", err)
 	}
@@ -384,7 +438,7 @@ func TestAFailedWriteIsReportedWithTheWritesBeforeIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	reads := w.port.count("GetPolicy")
-	if _, err := w.writer(fn).Write(ctx, hourly, ensure(grant(fn, "x", "323456789012"), &runs)); err != nil {
+	if _, err := w.writer(fn).Write(ctx, nextKey(), hourly, ensure(grant(fn, "x", "323456789012"), &runs)); err != nil {
 		t.Fatal(err)
 	}
 	if w.port.count("GetPolicy") != reads+1 || !strings.Contains(w.stored("halfway")["x"], "323456789012") {
@@ -397,11 +451,11 @@ func TestRemoval(t *testing.T) {
 	fn := w.function("removal")
 	var runs int
 	for _, sid := range []string{"a", "b"} {
-		if _, err := w.writer(fn).Write(ctx, hourly, ensure(grant(fn, sid, "223456789012"), &runs)); err != nil {
+		if _, err := w.writer(fn).Write(ctx, nextKey(), hourly, ensure(grant(fn, sid, "223456789012"), &runs)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	applied, err := w.writer(fn).Write(ctx, hourly, remove("a"))
+	applied, err := w.writer(fn).Write(ctx, nextKey(), hourly, remove("a"))
 	if err != nil || !slices.Equal(applied.Writes, []writer.Written{{Operation: "RemovePermission", Sid: "a", Change: writer.Removed}}) {
 		t.Fatalf("applied %+v, err %v", applied.Writes, err)
 	}
@@ -409,7 +463,7 @@ func TestRemoval(t *testing.T) {
 	if _, err := w.outside.RemovePermission(ctx, &lambda.RemovePermissionInput{FunctionName: aws.String("removal"), StatementId: aws.String("b")}); err != nil {
 		t.Fatal(err)
 	}
-	applied, err = w.writer(fn).Write(ctx, hourly, remove("b"))
+	applied, err = w.writer(fn).Write(ctx, nextKey(), hourly, remove("b"))
 	if err != nil || len(applied.Writes) != 0 {
 		t.Fatalf("removing a statement already gone: applied %+v, err %v", applied.Writes, err)
 	}
@@ -534,7 +588,7 @@ func TestReplacementIsSeveralKeptStatementsGoneAtOnce(t *testing.T) {
 	w.addOutside("replaced", "theirs", "sqs.amazonaws.com")
 	var runs int
 	for _, sid := range []string{"a", "b", "c"} {
-		if _, err := w.writer(fn).Write(ctx, hourly, ensure(grant(fn, sid, "223456789012"), &runs)); err != nil {
+		if _, err := w.writer(fn).Write(ctx, nextKey(), hourly, ensure(grant(fn, sid, "223456789012"), &runs)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -542,7 +596,7 @@ func TestReplacementIsSeveralKeptStatementsGoneAtOnce(t *testing.T) {
 	var seen writer.Observed
 
 	w.removeOutside("replaced", "a")
-	if _, err := w.writer(fn).Write(ctx, fresh, keepAll(&seen, "b", "c")); err != nil {
+	if _, err := w.writer(fn).Write(ctx, nextKey(), fresh, keepAll(&seen, "b", "c")); err != nil {
 		t.Fatal(err)
 	}
 	if seen.Replacement != nil {
@@ -552,7 +606,7 @@ func TestReplacementIsSeveralKeptStatementsGoneAtOnce(t *testing.T) {
 	w.removeOutside("replaced", "b")
 	w.removeOutside("replaced", "c")
 	w.removeOutside("replaced", "theirs") // a foreign statement the replacement dropped too
-	if _, err := w.writer(fn).Write(ctx, fresh, keepAll(&seen)); err != nil {
+	if _, err := w.writer(fn).Write(ctx, nextKey(), fresh, keepAll(&seen)); err != nil {
 		t.Fatal(err)
 	}
 	if r := seen.Replacement; r == nil || r.Lost != 3 || !slices.Equal(r.Missing, []string{"a", "b", "c"}) || !r.Lacks("b") || r.Lacks("theirs") {
@@ -561,10 +615,10 @@ func TestReplacementIsSeveralKeptStatementsGoneAtOnce(t *testing.T) {
 
 	// Each statement put back leaves the replacement; the last one ends it.
 	for i, sid := range []string{"a", "b", "c"} {
-		if _, err := w.writer(fn).Write(ctx, fresh, ensure(grant(fn, sid, "223456789012"), &runs)); err != nil {
+		if _, err := w.writer(fn).Write(ctx, nextKey(), fresh, ensure(grant(fn, sid, "223456789012"), &runs)); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := w.writer(fn).Write(ctx, fresh, keepAll(&seen)); err != nil {
+		if _, err := w.writer(fn).Write(ctx, nextKey(), fresh, keepAll(&seen)); err != nil {
 			t.Fatal(err)
 		}
 		switch r := seen.Replacement; {
@@ -586,19 +640,19 @@ func TestKeptAndReleasedStatements(t *testing.T) {
 	}
 	fresh := writer.Freshness{}
 	var seen writer.Observed
-	if _, err := w.writer(fn).Write(ctx, fresh, keepAll(&seen, "a", "b", "c")); err != nil {
+	if _, err := w.writer(fn).Write(ctx, nextKey(), fresh, keepAll(&seen, "a", "b", "c")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.writer(fn).Write(ctx, fresh, func(writer.Observed) writer.Plan { return writer.Plan{Release: []string{"c"}} }); err != nil {
+	if _, err := w.writer(fn).Write(ctx, nextKey(), fresh, func(writer.Observed) writer.Plan { return writer.Plan{Release: []string{"c"}} }); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.writer(fn).Write(ctx, fresh, remove("b")); err != nil {
+	if _, err := w.writer(fn).Write(ctx, nextKey(), fresh, remove("b")); err != nil {
 		t.Fatal(err)
 	}
 	w.addOutside("kept", "b", "sns.amazonaws.com")
 	w.removeOutside("kept", "b")
 	w.removeOutside("kept", "c")
-	if _, err := w.writer(fn).Write(ctx, fresh, keepAll(&seen)); err != nil {
+	if _, err := w.writer(fn).Write(ctx, nextKey(), fresh, keepAll(&seen)); err != nil {
 		t.Fatal(err)
 	}
 	if seen.Replacement != nil {
@@ -606,7 +660,7 @@ func TestKeptAndReleasedStatements(t *testing.T) {
 	}
 	w.removeOutside("kept", "a")
 	w.removeOutside("kept", "theirs")
-	if _, err := w.writer(fn).Write(ctx, fresh, keepAll(&seen)); err != nil {
+	if _, err := w.writer(fn).Write(ctx, nextKey(), fresh, keepAll(&seen)); err != nil {
 		t.Fatal(err)
 	}
 	if seen.Replacement != nil {
@@ -637,7 +691,7 @@ func TestWholeDocumentWritesAreReplacements(t *testing.T) {
 			w.create("whole")
 			var runs int
 			for _, sid := range []string{"a", "b"} {
-				if _, err := w.writer(fn).Write(ctx, hourly, ensure(grant(fn, sid, "223456789012"), &runs)); err != nil {
+				if _, err := w.writer(fn).Write(ctx, nextKey(), hourly, ensure(grant(fn, sid, "223456789012"), &runs)); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -645,7 +699,7 @@ func TestWholeDocumentWritesAreReplacements(t *testing.T) {
 				t.Fatal(err)
 			}
 			var seen writer.Observed
-			if _, err := w.writer(fn).Write(ctx, writer.Freshness{}, keepAll(&seen)); err != nil {
+			if _, err := w.writer(fn).Write(ctx, nextKey(), writer.Freshness{}, keepAll(&seen)); err != nil {
 				t.Fatal(err)
 			}
 			if r := seen.Replacement; r == nil || r.Lost != 2 || !r.Lacks("a") || !r.Lacks("b") {

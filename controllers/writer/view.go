@@ -57,7 +57,7 @@ func (p *sharedPolicy) lock() func() {
 // older than fresh allows, or when a known revision is needed and the view
 // has none. The caller holds the lock.
 func (p *sharedPolicy) observe(ctx context.Context, port awslambda.Lambda, target policy.FunctionRef, fresh Freshness, needRevision bool) (Observed, error) {
-	if v := p.view; v != nil && p.now().Sub(v.readAt) < fresh.MaxAge && !v.readAt.Before(fresh.NotBefore) && (!needRevision || v.revisionKnown) {
+	if p.fresh(fresh, needRevision) {
 		return p.observed(), nil
 	}
 	current, err := port.GetPolicy(ctx, target)
@@ -67,6 +67,13 @@ func (p *sharedPolicy) observe(ctx context.Context, port awslambda.Lambda, targe
 	p.view = &view{policy: current, readAt: p.now(), revisionKnown: true}
 	p.noticeReplacement()
 	return p.observed(), nil
+}
+
+// fresh reports whether the view is fresh enough to plan with, without a
+// read. The caller holds the lock.
+func (p *sharedPolicy) fresh(fresh Freshness, needRevision bool) bool {
+	v := p.view
+	return v != nil && p.now().Sub(v.readAt) < fresh.MaxAge && !v.readAt.Before(fresh.NotBefore) && (!needRevision || v.revisionKnown)
 }
 
 // noticeReplacement compares a fresh read with what the operator keeps.

@@ -19,6 +19,7 @@ package writer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -37,9 +38,19 @@ type Writer interface {
 	// Write observes the policy as fresh allows, asks plan what to change,
 	// and makes the changes, planning again from a fresh read when the
 	// policy changed under a write. It returns every write made, also when
-	// it fails part-way.
-	Write(ctx context.Context, fresh Freshness, plan Planner) (Applied, error)
+	// it fails part-way, and in Applied.Note the Note of the plan they were
+	// made from.
+	//
+	// A Writer may instead queue the plan and return ErrQueued; it then
+	// calls Writers.Wake with key when the plan has been written, and the
+	// next Write with key returns what was done. Key names who asks: an
+	// object, or one of its removals.
+	Write(ctx context.Context, key string, fresh Freshness, plan Planner) (Applied, error)
 }
+
+// ErrQueued says that a Write's plan waits for its policy's next write; its
+// key is woken when the write is done.
+var ErrQueued = errors.New("queued for the policy's next write")
 
 // Strategy is how a Writer makes its writes.
 type Strategy string
@@ -103,6 +114,9 @@ type Plan struct {
 	// changed by someone else): with the ones it puts and removes, they are
 	// what a Replacement counts. Neither writes anything.
 	Keep, Release []string
+	// Note is the planner's own account of its decision, handed back in
+	// Applied.Note: the writer does not read it.
+	Note any
 }
 
 // Empty reports whether the plan writes nothing.
@@ -122,9 +136,11 @@ type Remove struct {
 	Sid string
 }
 
-// Applied lists the writes a Write made, in order.
+// Applied lists the writes a Write made, in order, and the Note of the
+// plan they were made from (nil when no plan ran).
 type Applied struct {
 	Writes []Written
+	Note   any
 }
 
 // Written is one write that Lambda accepted.
@@ -163,6 +179,9 @@ func (e *Error) Unwrap() error { return e.Err }
 // RemovePermission calls on one function run in parallel (SPEC §8).
 type Writers struct {
 	Now func() time.Time // the clock that dates the views (default time.Now)
+	// Wake is called with the key of a queued plan once it has been
+	// written (see Writer.Write).
+	Wake func(key string)
 
 	mu       sync.Mutex
 	policies map[string]*sharedPolicy // by resource ARN, which names the account
@@ -174,7 +193,7 @@ func (ws *Writers) For(port awslambda.Lambda, target policy.FunctionRef, strateg
 	shared := ws.policy(target.ResourceARN())
 	switch strategy {
 	case Document:
-		return &documentWriter{shared: shared, port: port, target: target}
+		return &documentWriter{shared: shared, port: port, target: target, wake: ws.wake}
 	default:
 		return &statementsWriter{shared: shared, port: port, target: target}
 	}
@@ -192,6 +211,12 @@ func (ws *Writers) policy(resourceARN string) *sharedPolicy {
 		ws.policies[resourceARN] = p
 	}
 	return p
+}
+
+func (ws *Writers) wake(key string) {
+	if ws.Wake != nil {
+		ws.Wake(key)
+	}
 }
 
 func (ws *Writers) now() time.Time {
