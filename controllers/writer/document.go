@@ -102,10 +102,14 @@ func (w *documentWriter) Write(ctx context.Context, key string, fresh Freshness,
 	return Applied{}, ErrQueued
 }
 
-// planInPlace runs plan against the view when the view is fresh enough,
-// and reports whether that settled it: nothing to write.
+// planInPlace runs plan against the view when the view is fresh enough and
+// no batch is being written, and reports whether that settled it: nothing
+// to write. It never waits for a batch.
 func (w *documentWriter) planInPlace(fresh Freshness, plan Planner) (Applied, bool) {
-	defer w.shared.lock()()
+	if !w.shared.mu.TryLock() {
+		return Applied{}, false
+	}
+	defer w.shared.mu.Unlock()
 	if !w.shared.fresh(fresh, false) {
 		return Applied{}, false
 	}
