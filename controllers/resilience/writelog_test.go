@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/lambda-permission-operator/lambda-permission-operator/hack/lambda-emulator/emulator"
 )
@@ -39,8 +40,12 @@ const resourcePolicyPath = "/2026-07-09/resource-policy/"
 
 // docWrite is one whole-document write that reached the emulator.
 type docWrite struct {
-	foreign        bool   // made by the foreign writer
-	operation      string // emulator.OpPutResourcePolicy or OpDeleteResourcePolicy
+	at             time.Time // when it arrived
+	client         string    // the connection it came on (tells operator processes apart)
+	invocation     string    // the SDK's invocation id (Amz-Sdk-Invocation-Id), the same on its retries
+	attempt        string    // and which attempt (Amz-Sdk-Request)
+	foreign        bool      // made by the foreign writer
+	operation      string    // emulator.OpPutResourcePolicy or OpDeleteResourcePolicy
 	function       string
 	revision       string // the RevisionId the request named; "" none
 	beforeRevision string // the policy's revision as the request arrived; "" no policy
@@ -149,7 +154,8 @@ func (l *writeLog) wrap(next http.Handler) http.Handler {
 			next.ServeHTTP(rw, r)
 			return
 		}
-		rec := docWrite{operation: operation, foreign: strings.Contains(r.UserAgent(), "app/"+foreignWriterApp)}
+		rec := docWrite{at: time.Now(), client: r.RemoteAddr, operation: operation, foreign: strings.Contains(r.UserAgent(), "app/"+foreignWriterApp),
+			invocation: r.Header.Get("Amz-Sdk-Invocation-Id"), attempt: r.Header.Get("Amz-Sdk-Request")}
 		put := "" // the document a Put writes, as the emulator stores it
 		rec.function = functionOfARN(strings.TrimPrefix(r.URL.Path, resourcePolicyPath))
 		if operation == emulator.OpPutResourcePolicy {
@@ -254,14 +260,20 @@ func (c *capturedAnswer) Unwrap() http.ResponseWriter { return c.ResponseWriter 
 // docWriteSummary is what the operator's whole-document writes of a phase
 // did, judged record by record.
 type docWriteSummary struct {
-	writes      int            // whole-document writes the operator sent
-	applied     int            // accepted by Lambda
-	unanswered  int            // never answered and not made: cut by a kill, or dropped by a fault
-	refused     map[string]int // by error code
-	added       map[string]int // how often each Sid of ours was added by an accepted write
-	removed     map[string]int // and removed
-	changed     map[string]int // and rewritten in place
-	maxPerWrite int            // the most statements of ours one write changed
+	writes     int            // whole-document writes the operator sent
+	applied    int            // accepted by Lambda
+	unanswered int            // never answered and not made: cut by a kill, or dropped by a fault
+	refused    map[string]int // by error code
+	refusals   []string       // what each refused write named, against what the policy was at
+	// retriedAccepted are refusals of an SDK retry whose earlier attempt
+	// Lambda had accepted: the operator's client did not get the answer,
+	// retried the same write under the same revision, and Lambda refused
+	// it (412). Not in refused: nothing was written twice.
+	retriedAccepted []string
+	added           map[string]int // how often each Sid of ours was added by an accepted write
+	removed         map[string]int // and removed
+	changed         map[string]int // and rewritten in place
+	maxPerWrite     int            // the most statements of ours one write changed
 	// violations are accepted writes that broke a rule: one that touched a
 	// statement of anyone else's, named no revision although a policy
 	// existed (so could have replaced someone's write), or changed nothing
@@ -287,8 +299,12 @@ func (l *writeLog) summarize(ours map[string]bool) docWriteSummary {
 		case rec.status == 0 && !rec.droppedApplied:
 			s.unanswered++
 			continue
+		case !rec.applied() && l.retriesAccepted(rec):
+			s.retriedAccepted = append(s.retriedAccepted, l.explainRefusal(rec))
+			continue
 		case !rec.applied():
 			s.refused[rec.code]++
+			s.refusals = append(s.refusals, l.explainRefusal(rec))
 			continue
 		}
 		s.applied++
@@ -329,6 +345,38 @@ func (l *writeLog) summarize(ours map[string]bool) docWriteSummary {
 	return s
 }
 
+// retriesAccepted reports whether rec is a retry, by the operator's SDK
+// client, of a write Lambda accepted (the same invocation).
+func (l *writeLog) retriesAccepted(rec docWrite) bool {
+	if rec.invocation == "" {
+		return false
+	}
+	for _, other := range l.snapshot() {
+		if other.invocation == rec.invocation && other.applied() && other.at.Before(rec.at) {
+			return true
+		}
+	}
+	return false
+}
+
+// explainRefusal says what a refused write named and what the policy was
+// at as it arrived: after which accepted write, by which connection.
+func (l *writeLog) explainRefusal(rec docWrite) string {
+	line := fmt.Sprintf("%s of %s at %s from %s (invocation %s, %s), refused %s: it named revision %q, the policy was at %q",
+		rec.operation, rec.function, rec.at.Format("15:04:05.000"), rec.client, rec.invocation, rec.attempt, rec.code, rec.revision, rec.beforeRevision)
+	var last *docWrite
+	for _, other := range l.snapshot() {
+		if other.function == rec.function && other.applied() && other.at.Before(rec.at) {
+			last = &other
+		}
+	}
+	if last != nil {
+		line += fmt.Sprintf(" (last accepted whole-document write: %s, from %s (invocation %s, %s), naming %q)",
+			last.at.Format("15:04:05.000"), last.client, last.invocation, last.attempt, last.revision)
+	}
+	return line
+}
+
 // total sums a per-Sid count.
 func total(counts map[string]int) int {
 	n := 0
@@ -351,6 +399,6 @@ func repeated(counts map[string]int) []string {
 
 // String is the summary for a FIGURES line.
 func (s docWriteSummary) String() string {
-	return fmt.Sprintf("docWrites[sent=%d applied=%d unanswered=%d refused=%d added=%d removed=%d rewritten=%d maxPerWrite=%d]",
-		s.writes, s.applied, s.unanswered, total(s.refused), total(s.added), total(s.removed), total(s.changed), s.maxPerWrite)
+	return fmt.Sprintf("docWrites[sent=%d applied=%d unanswered=%d refused=%d retriedAfterAccepted=%d added=%d removed=%d rewritten=%d maxPerWrite=%d]",
+		s.writes, s.applied, s.unanswered, total(s.refused), len(s.retriedAccepted), total(s.added), total(s.removed), total(s.changed), s.maxPerWrite)
 }
