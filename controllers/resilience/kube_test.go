@@ -68,7 +68,8 @@ func waitAllReady(t *testing.T, namespace string, n int, guards ...func() error)
 		if err := kube.List(ctx, &list, client.InNamespace(namespace)); err != nil {
 			return err.Error()
 		}
-		notReady := map[string]int{} // by reason
+		notReady := map[string]int{}   // by reason
+		example := map[string]string{} // a message per reason, to tell why
 		for _, obj := range list.Items {
 			c := meta.FindStatusCondition(obj.Status.Conditions, controllers.ConditionReady)
 			switch {
@@ -78,10 +79,13 @@ func waitAllReady(t *testing.T, namespace string, n int, guards ...func() error)
 				notReady["old generation"]++
 			case c.Status != metav1.ConditionTrue || c.Reason != controllers.ReasonSynced:
 				notReady[c.Reason]++
+				if _, ok := example[c.Reason]; !ok {
+					example[c.Reason] = obj.Name + ": " + c.Message
+				}
 			}
 		}
 		if len(list.Items) != n || len(notReady) > 0 {
-			return fmt.Sprintf("%d objects, not Ready: %s", len(list.Items), countsByKey(notReady))
+			return fmt.Sprintf("%d objects, not Ready: %s %v", len(list.Items), countsByKey(notReady), example)
 		}
 		return ""
 	}, guards...)

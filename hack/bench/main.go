@@ -99,7 +99,7 @@ func main() {
 		memoryF    = flag.Int("memory-functions", 200, "functions in the memory run (a policy holds about 100 statements)")
 		manager    = flag.String("manager", "bin/manager", "the operator binary")
 		concurrent = flag.String("max-concurrent-reconciles", "8", "the operator's --max-concurrent-reconciles in the Statements and memory runs; a list runs each")
-		docWorkers = flag.String("document-max-concurrent-reconciles", "1000", "the operator's --max-concurrent-reconciles in the Document runs (a Write waits for its batch holding a worker); a list runs each")
+		docWorkers = flag.String("document-max-concurrent-reconciles", "8", "the operator's --max-concurrent-reconciles in the Document runs (a queued write holds no worker); a list runs each")
 		backlog    = flag.Bool("backlog", false, "create the objects before starting the operator, and time from its start (a backlog, as after an upgrade or an outage)")
 		kubeQPS    = flag.Int("kube-api-qps", 1000, "the operator's --kube-api-qps (its burst twice that)")
 		clients    = flag.Int("create-clients", 16, "objects the benchmark creates at once")
