@@ -26,9 +26,50 @@ const documentWorkers = 4
 
 // startDocumentOperator runs an operator that writes its own account's
 // policies with the Document strategy, for objects made by documentObject.
-func startDocumentOperator(t *testing.T) {
+// It returns what the operator's changes wait for.
+func startDocumentOperator(t *testing.T) *changeQueue {
 	t.Helper()
-	startOperator(t, "document", documentWorkers, func(r *controllers.LambdaPermissionReconciler) { r.WriteStrategy = writer.Document })
+	queue := &changeQueue{waiting: map[string]bool{}}
+	startOperator(t, "document", documentWorkers, func(r *controllers.LambdaPermissionReconciler) {
+		r.WriteStrategy = writer.Document
+		r.OnQueued(queue.told)
+	})
+	return queue
+}
+
+// changeQueue knows which keys' changes (an object's statement, or a
+// removal, see writeKey) wait for their policy's next write.
+type changeQueue struct {
+	mu      sync.Mutex
+	waiting map[string]bool
+}
+
+func (q *changeQueue) told(key string, waiting bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if waiting {
+		q.waiting[key] = true
+	} else {
+		delete(q.waiting, key)
+	}
+}
+
+// notWaiting counts the objects with no change waiting under the key named
+// by suffix: "" for the object's statement, "#remove" for a removal.
+func (q *changeQueue) notWaiting(objs []*lambdav1alpha1.LambdaPermission, suffix string) int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	missing := 0
+	for _, obj := range objs {
+		prefix, found := obj.Namespace+"/"+obj.Name+suffix, false
+		for key := range q.waiting {
+			found = found || key == prefix || strings.HasPrefix(key, prefix+" ")
+		}
+		if !found {
+			missing++
+		}
+	}
+	return missing
 }
 
 // documentObject is a LambdaPermission for the Document operator, naming its
@@ -67,7 +108,7 @@ func createAll(t *testing.T, objs []*lambdav1alpha1.LambdaPermission) {
 
 func TestDocumentCallBudgets(t *testing.T) {
 	integration(t)
-	startDocumentOperator(t)
+	queue := startDocumentOperator(t)
 	const functionCount, perFunction = 3, 20
 	const n = functionCount * perFunction
 	var functions []string
@@ -92,14 +133,16 @@ func TestDocumentCallBudgets(t *testing.T) {
 	}
 
 	// Creating N: a GetPolicy and a PutResourcePolicy per function, and one
-	// more write where the objects arrive in two waves.
+	// more write for the changes that came while the first was under way.
+	// Lambda is held until every object's change is queued, so that how
+	// the objects trickle in on a busy machine cannot add writes.
 	var objs []*lambdav1alpha1.LambdaPermission
 	for i := range n {
 		spec := s3Spec
 		spec.StatementID = fmt.Sprintf("doc-%02d", i)
 		objs = append(objs, documentObject(newName("docbudget"), functions[i%functionCount], spec))
 	}
-	createAll(t, objs)
+	queuedWhile(t, queue, functions, objs, "", func() { createAll(t, objs) })
 	for _, obj := range objs {
 		waitReady(t, obj)
 	}
@@ -138,15 +181,45 @@ func TestDocumentCallBudgets(t *testing.T) {
 	report("one spec change", after-before, writes-writesBefore, 2)
 	waitEvent(t, changed, controllers.EventReplaced)
 
-	// Deleting N: the policies lose our statements in a write or two each.
+	// Deleting N: the policies lose our statements in a write or two each
+	// (Lambda held likewise until every removal is queued).
 	before, writesBefore = calls()
-	deleteAll(t, objs)
+	queuedWhile(t, queue, functions, objs, "#remove", func() {
+		for _, obj := range objs {
+			if err := k8s.Delete(ctx, obj); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	for _, obj := range objs {
+		waitGone(t, obj)
+	}
 	after, writes = calls()
 	report("delete", after-before, writes-writesBefore, 3*functionCount)
 	for _, fn := range functions {
 		if doc, _ := storedPolicy(fn, ""); len(doc.Statements) != 1 {
 			t.Errorf("%s keeps %d statements after deletion, want only the foreign one", fn, len(doc.Statements))
 		}
+	}
+}
+
+// queuedWhile holds the operator's calls about functions while apply runs,
+// until every object has a change waiting (its statement, or with suffix
+// "#remove" its removal), then lets them through.
+func queuedWhile(t *testing.T, queue *changeQueue, functions []string, objs []*lambdav1alpha1.LambdaPermission, suffix string, apply func()) {
+	t.Helper()
+	release := lambdaAPI.Hold(functions...)
+	defer release()
+	apply()
+	eventually(t, "every object's change queued", func() string {
+		if missing := queue.notWaiting(objs, suffix); missing > 0 {
+			return fmt.Sprintf("%d of %d not queued", missing, len(objs))
+		}
+		return ""
+	})
+	// The gauge counts them too (and whatever else waits).
+	if q := metricValue(t, "lambda_permission_policy_changes_queued", nil); q < float64(len(objs)) {
+		t.Errorf("lambda_permission_policy_changes_queued is %v with %d objects' changes waiting", q, len(objs))
 	}
 }
 

@@ -54,6 +54,7 @@ type LambdaPermissionReconciler struct {
 	writers   writer.Writers // one per policy, shared by all objects in it
 	functions functionCache
 	managed   managedSet
+	onQueued  func(key string, waiting bool) // told besides the gauge (tests: see export_test.go)
 }
 
 // +kubebuilder:rbac:groups=lambda.permissions.dev,resources=lambdapermissions,verbs=get;list;watch;update;patch

@@ -35,6 +35,10 @@ var (
 		Name: "lambda_permission_drift_corrections_total",
 		Help: "Statements restored after they were removed (drift=missing) or changed (drift=changed) outside the operator, or lost when another writer replaced or deleted the whole policy (drift=replaced).",
 	}, []string{"drift"})
+	changesQueued = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "lambda_permission_policy_changes_queued",
+		Help: "Objects whose change waits for their policy's next PutResourcePolicy, or is in it (Document strategy).",
+	})
 	reconcileErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "lambda_permission_reconcile_errors_total",
 		Help: "Reconciles that ended without the statement in place, by condition reason (FunctionNotFound, Throttled, SidConflict, …).",
@@ -42,7 +46,7 @@ var (
 )
 
 func init() {
-	ctrlmetrics.Registry.MustRegister(awsCalls, awsCallDuration, statementsManaged, driftCorrections, reconcileErrors)
+	ctrlmetrics.Registry.MustRegister(awsCalls, awsCallDuration, statementsManaged, driftCorrections, reconcileErrors, changesQueued)
 }
 
 // InstrumentAWS makes every client built from cfg (Lambda, and STS for

@@ -66,6 +66,16 @@ func (r *LambdaPermissionReconciler) SetupWithManager(mgr ctrl.Manager, maxConcu
 	r.writers.Now = r.now
 	wakes := make(chan event.GenericEvent, 1024)
 	r.writers.Wake = func(key string) { wakes <- wakeEvent(key) }
+	r.writers.Queued = func(key string, waiting bool) {
+		if waiting {
+			changesQueued.Inc()
+		} else {
+			changesQueued.Dec()
+		}
+		if r.onQueued != nil {
+			r.onQueued(key, waiting)
+		}
+	}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &lambdav1alpha1.LambdaPermission{}, claimIndex,
 		func(o client.Object) []string {
 			if key := r.claimKey(o.(*lambdav1alpha1.LambdaPermission)); key != "" {

@@ -170,6 +170,7 @@ type racingLambda struct {
 	writesTo     map[string]int // its AddPermission, RemovePermission, PutResourcePolicy and DeleteResourcePolicy calls, by function name
 	beforeRemove map[string]func()
 	beforeAdd    map[string]func()
+	held         map[string]chan struct{} // calls about these functions wait until it is closed
 }
 
 func (l *racingLambda) For(id awslambda.Identity) awslambda.Lambda {
@@ -189,6 +190,40 @@ func (l *racingLambda) Quiesced(f func()) {
 	l.inFlight.Lock()
 	defer l.inFlight.Unlock()
 	f()
+}
+
+// Hold makes the operator's calls about functions wait until release is
+// called: what it asks of them meanwhile piles up.
+func (l *racingLambda) Hold(functions ...string) (release func()) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.held == nil {
+		l.held = map[string]chan struct{}{}
+	}
+	gate := make(chan struct{})
+	for _, fn := range functions {
+		l.held[fn] = gate
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			l.mu.Lock()
+			for _, fn := range functions {
+				delete(l.held, fn)
+			}
+			l.mu.Unlock()
+			close(gate)
+		})
+	}
+}
+
+func (l *racingLambda) waitIfHeld(function string) {
+	l.mu.Lock()
+	gate := l.held[function]
+	l.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
 }
 
 // racingPort is one identity's port, running the armed hooks.
@@ -250,6 +285,7 @@ func (l *racingLambda) called(hooks map[string]func(), function string) func() {
 }
 
 func (l racingPort) GetPolicy(ctx context.Context, ref policy.FunctionRef) (awslambda.Policy, error) {
+	l.hooks.waitIfHeld(ref.Name)
 	l.hooks.inFlight.RLock()
 	defer l.hooks.inFlight.RUnlock()
 	l.hooks.called(nil, ref.Name)
@@ -257,6 +293,7 @@ func (l racingPort) GetPolicy(ctx context.Context, ref policy.FunctionRef) (awsl
 }
 
 func (l racingPort) ResolveFunction(ctx context.Context, ref policy.FunctionRef) (policy.FunctionRef, error) {
+	l.hooks.waitIfHeld(ref.Name)
 	l.hooks.inFlight.RLock()
 	defer l.hooks.inFlight.RUnlock()
 	l.hooks.called(nil, ref.Name)
@@ -264,6 +301,7 @@ func (l racingPort) ResolveFunction(ctx context.Context, ref policy.FunctionRef)
 }
 
 func (l racingPort) RemovePermission(ctx context.Context, ref policy.FunctionRef, sid, revisionID string) error {
+	l.hooks.waitIfHeld(ref.Name)
 	l.hooks.inFlight.RLock()
 	defer l.hooks.inFlight.RUnlock()
 	if f := l.hooks.called(l.hooks.beforeRemove, ref.Name); f != nil {
@@ -274,6 +312,7 @@ func (l racingPort) RemovePermission(ctx context.Context, ref policy.FunctionRef
 }
 
 func (l racingPort) PutResourcePolicy(ctx context.Context, ref policy.FunctionRef, document, revisionID string) (awslambda.Policy, error) {
+	l.hooks.waitIfHeld(ref.Name)
 	l.hooks.inFlight.RLock()
 	defer l.hooks.inFlight.RUnlock()
 	if f := l.hooks.called(l.hooks.beforeAdd, ref.Name); f != nil {
@@ -284,6 +323,7 @@ func (l racingPort) PutResourcePolicy(ctx context.Context, ref policy.FunctionRe
 }
 
 func (l racingPort) DeleteResourcePolicy(ctx context.Context, ref policy.FunctionRef, revisionID string) error {
+	l.hooks.waitIfHeld(ref.Name)
 	l.hooks.inFlight.RLock()
 	defer l.hooks.inFlight.RUnlock()
 	l.hooks.called(nil, ref.Name)
@@ -292,6 +332,7 @@ func (l racingPort) DeleteResourcePolicy(ctx context.Context, ref policy.Functio
 }
 
 func (l racingPort) AddPermission(ctx context.Context, ref policy.FunctionRef, p policy.Permission) (string, error) {
+	l.hooks.waitIfHeld(ref.Name)
 	l.hooks.inFlight.RLock()
 	defer l.hooks.inFlight.RUnlock()
 	if f := l.hooks.called(l.hooks.beforeAdd, ref.Name); f != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -36,6 +37,7 @@ type documentWriter struct {
 	port   awslambda.Lambda
 	target policy.FunctionRef
 	wake   func(key string)
+	queued func(key string, waiting bool)
 }
 
 // pendingWrite is one queued plan.
@@ -63,6 +65,7 @@ const forgetFinishedAfter = 10 * time.Minute
 type batches struct {
 	mu       sync.Mutex
 	pending  []*pendingWrite
+	writing  map[string]bool // the keys of the batch being written
 	running  bool
 	finished map[string]finished
 }
@@ -93,9 +96,13 @@ func (w *documentWriter) Write(ctx context.Context, key string, fresh Freshness,
 
 	b.mu.Lock()
 	b.pending = append(b.pending, &pendingWrite{key: key, fresh: fresh, plan: plan})
+	waitedAlready := b.writing[key] // its earlier plan is in the batch being written
 	start := !b.running
 	b.running = true
 	b.mu.Unlock()
+	if !waitedAlready {
+		w.queued(key, true)
+	}
 	if start {
 		go w.runBatches()
 	}
@@ -138,8 +145,24 @@ func (w *documentWriter) runBatches() {
 			b.mu.Unlock()
 			return
 		}
+		b.writing = map[string]bool{}
+		for _, req := range batch {
+			b.writing[req.key] = true
+		}
 		b.mu.Unlock()
 		w.writeBatch(batch)
+		b.mu.Lock()
+		var done []string
+		for key := range b.writing {
+			if !slices.ContainsFunc(b.pending, func(p *pendingWrite) bool { return p.key == key }) {
+				done = append(done, key) // a key queued again meanwhile still waits
+			}
+		}
+		b.writing = nil
+		b.mu.Unlock()
+		for _, key := range done {
+			w.queued(key, false)
+		}
 		for _, req := range batch {
 			w.wake(req.key)
 		}

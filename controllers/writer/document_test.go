@@ -46,6 +46,16 @@ func TestDocumentBatchesConcurrentWrites(t *testing.T) {
 	w := newWorld(t)
 	fn := w.function("batched")
 	const n = 40
+	var queued, peak atomic.Int64
+	w.writers.Queued = func(_ string, waiting bool) {
+		delta := int64(-1)
+		if waiting {
+			delta = 1
+		}
+		now := queued.Add(delta)
+		for p := peak.Load(); now > p && !peak.CompareAndSwap(p, now); p = peak.Load() {
+		}
+	}
 	var runs int32
 	var writers []writer.Writer
 	var planners []writer.Planner
@@ -65,6 +75,9 @@ func TestDocumentBatchesConcurrentWrites(t *testing.T) {
 	t.Logf("%d objects: %d GetPolicy, %d PutResourcePolicy", n, reads, puts)
 	if reads != 1 || puts < 1 || puts > 2 || w.port.count("AddPermission") != 0 {
 		t.Errorf("%d GetPolicy and %d PutResourcePolicy for %d objects written together; want 1 and at most 2", reads, puts, n)
+	}
+	if queued.Load() != 0 || peak.Load() < 2 || peak.Load() > n {
+		t.Errorf("Queued counted %d plans still queued after the writes, at most %d at once; want 0, and between 2 and %d", queued.Load(), peak.Load(), n)
 	}
 	stored := w.stored("batched")
 	for i, a := range applied {

@@ -182,6 +182,11 @@ type Writers struct {
 	// Wake is called with the key of a queued plan once it has been
 	// written (see Writer.Write).
 	Wake func(key string)
+	// Queued is told when a key's plan starts waiting for a policy write
+	// (waiting true) and when a write has taken it and the key has not been
+	// queued again meanwhile (waiting false): once each, whatever the number
+	// of plans the key queued in between.
+	Queued func(key string, waiting bool)
 
 	mu       sync.Mutex
 	policies map[string]*sharedPolicy // by resource ARN, which names the account
@@ -193,7 +198,7 @@ func (ws *Writers) For(port awslambda.Lambda, target policy.FunctionRef, strateg
 	shared := ws.policy(target.ResourceARN())
 	switch strategy {
 	case Document:
-		return &documentWriter{shared: shared, port: port, target: target, wake: ws.wake}
+		return &documentWriter{shared: shared, port: port, target: target, wake: ws.wake, queued: ws.queued}
 	default:
 		return &statementsWriter{shared: shared, port: port, target: target}
 	}
@@ -216,6 +221,12 @@ func (ws *Writers) policy(resourceARN string) *sharedPolicy {
 func (ws *Writers) wake(key string) {
 	if ws.Wake != nil {
 		ws.Wake(key)
+	}
+}
+
+func (ws *Writers) queued(key string, waiting bool) {
+	if ws.Queued != nil {
+		ws.Queued(key, waiting)
 	}
 }
 
