@@ -227,6 +227,16 @@ func (d PolicyDocument) SizeAfter(removeSids []string, add ...Statement) int {
 	return policySize(statements)
 }
 
+// Size is the policy's size in Lambda's measure, estimated as SizeAfter
+// does; 0 for a document without statements, which Lambda does not keep
+// (GetPolicy then finds no policy).
+func (d PolicyDocument) Size() int {
+	if len(d.Statements) == 0 {
+		return 0
+	}
+	return d.SizeAfter(nil)
+}
+
 // policySize is the length of the compact policy document holding these
 // compact statements.
 func policySize(statements []string) int {

@@ -104,6 +104,12 @@ func TestSizeAfter(t *testing.T) {
 	if got := empty.SizeAfter(nil, added); got != len(`{"Version":"2012-10-17","Id":"default","Statement":[`+added.Render()+`]}`) {
 		t.Errorf("SizeAfter on no policy = %d", got)
 	}
+	if got := doc.Size(); got != len(policy) {
+		t.Errorf("Size() = %d, want %d", got, len(policy))
+	}
+	if got := empty.Size(); got != 0 {
+		t.Errorf("Size() of no policy = %d, want 0: Lambda keeps none", got)
+	}
 }
 
 // About 20480 bytes hold a little over a hundred typical S3 statements: the

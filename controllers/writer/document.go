@@ -46,6 +46,7 @@ type pendingWrite struct {
 	fresh   Freshness
 	plan    Planner
 	planned Plan    // what the plan said in the batch that ran it
+	resize  Resize  // the merged document's size before and after the plan's part
 	applied Applied // what that batch wrote of it
 }
 
@@ -124,11 +125,14 @@ func (w *documentWriter) planInPlace(fresh Freshness, plan Planner) (Applied, bo
 	if !p.Empty() {
 		return Applied{}, false
 	}
+	keptBefore := len(w.shared.kept)
 	w.shared.keep(p.Keep...)
 	for _, sid := range p.Release {
 		w.shared.settle(sid, false)
 	}
-	return Applied{Note: p.Note}, true
+	applied := Applied{Note: p.Note}
+	w.shared.measure(&applied, 0, keptBefore)
+	return applied, true
 }
 
 // runBatches writes batches until no Write is waiting. Writes that arrive
@@ -191,6 +195,7 @@ func (b *batches) gather() {
 // records for each key what became of its plan.
 func (w *documentWriter) writeBatch(batch []*pendingWrite) {
 	defer w.shared.lock()()
+	keptBefore := len(w.shared.kept)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
@@ -214,6 +219,8 @@ func (w *documentWriter) writeBatch(batch []*pendingWrite) {
 		}
 	}
 
+	var sized Applied // the policy's size after the batch, the same for every key
+	w.shared.measure(&sized, 0, keptBefore)
 	b := &w.shared.batches
 	b.mu.Lock()
 	if b.finished == nil {
@@ -233,6 +240,7 @@ func (w *documentWriter) writeBatch(batch []*pendingWrite) {
 			r.err = err
 		}
 		r.applied.Note = req.planned.Note
+		r.applied.PolicySize, r.applied.SizeKnown = sized.PolicySize, sized.SizeKnown
 		b.finished[req.key] = r
 	}
 	b.mu.Unlock()
@@ -286,6 +294,7 @@ func refusedContent(err error) bool {
 // and reports whether anything is to be written.
 func (w *documentWriter) merge(observed Observed, batch []*pendingWrite) (policy.PolicyDocument, bool) {
 	doc := observed.Document
+	size := doc.Size()
 	changed := false
 	for _, req := range batch {
 		view := observed
@@ -310,6 +319,8 @@ func (w *documentWriter) merge(observed Observed, batch []*pendingWrite) (policy
 			removes = append(removes, rm.Sid)
 		}
 		doc = doc.With(puts, removes)
+		req.resize = Resize{Before: size, After: doc.Size()}
+		size = req.resize.After
 	}
 	return doc, changed
 }
@@ -341,6 +352,10 @@ func (w *documentWriter) put(ctx context.Context, revision string, merged policy
 	}
 	w.shared.wrote(stored)
 	for _, req := range batch {
+		if !req.planned.Empty() {
+			resize := req.resize
+			req.applied.Resized = &resize
+		}
 		for _, put := range req.planned.Puts {
 			sid := put.Permission.StatementID
 			change := Added

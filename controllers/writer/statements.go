@@ -27,9 +27,10 @@ func (e errChanged) Error() string { return e.err.Error() }
 var errNeedRevision = errors.New("a replacement needs the policy's revision")
 
 // Write makes the plan's writes before it returns: the key is not needed.
-func (w *statementsWriter) Write(ctx context.Context, _ string, fresh Freshness, plan Planner) (Applied, error) {
+func (w *statementsWriter) Write(ctx context.Context, _ string, fresh Freshness, plan Planner) (applied Applied, err error) {
 	defer w.shared.lock()()
-	var applied Applied
+	sizeBefore := 0 // of the policy the first writes were planned against
+	defer func(keptBefore int) { w.shared.measure(&applied, sizeBefore, keptBefore) }(len(w.shared.kept))
 	needRevision := false
 	for tries := 1; ; {
 		observed, err := w.shared.observe(ctx, w.port, w.target, fresh, needRevision)
@@ -44,6 +45,9 @@ func (w *statementsWriter) Write(ctx context.Context, _ string, fresh Freshness,
 		}
 		if p.Empty() {
 			return applied, nil
+		}
+		if len(applied.Writes) == 0 {
+			sizeBefore = observed.Document.Size()
 		}
 		err = w.apply(ctx, observed.RevisionID, p, &applied)
 		var changed errChanged

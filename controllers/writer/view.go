@@ -14,7 +14,9 @@ import (
 // Write holds from its read to its last write, the view of the policy, and
 // what the operator keeps in it.
 type sharedPolicy struct {
-	now func() time.Time
+	now    func() time.Time
+	target policy.FunctionRef                        // whose policy: the first Writer's target
+	sized  func(target policy.FunctionRef, size int) // Writers.Sized
 
 	mu   sync.Mutex
 	view *view // nil before the first read, and after the view was forgotten
@@ -45,6 +47,25 @@ func (p *sharedPolicy) observed() Observed {
 		o.RevisionID = p.view.policy.RevisionID
 	}
 	return o
+}
+
+// measure sets applied's sizes from the view at the end of a Write, and
+// tells Writers.Sized. before is the size the Write's writes started from;
+// keptBefore is how many statements the operator kept in the policy when
+// the Write began. The caller holds the lock.
+func (p *sharedPolicy) measure(applied *Applied, before, keptBefore int) {
+	if p.view == nil {
+		return // unknown until the next read; the last size told stands
+	}
+	size := p.view.policy.Document.Size()
+	applied.PolicySize, applied.SizeKnown = size, true
+	if len(applied.Writes) > 0 && applied.Resized == nil {
+		applied.Resized = &Resize{Before: before, After: size}
+	}
+	if keptBefore > 0 && len(p.kept) == 0 {
+		size = 0 // the Write took out the operator's last statement: nothing left to watch
+	}
+	p.sized(p.target, size)
 }
 
 // lock takes the policy for one Write and returns the unlock function.

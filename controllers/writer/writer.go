@@ -137,10 +137,27 @@ type Remove struct {
 }
 
 // Applied lists the writes a Write made, in order, and the Note of the
-// plan they were made from (nil when no plan ran).
+// plan they were made from (nil when no plan ran), with the policy's size.
+// Sizes are in Lambda's measure as estimated (policy.PolicyDocument.Size).
 type Applied struct {
 	Writes []Written
 	Note   any
+	// PolicySize is the policy's size in the shared view when the Write
+	// was done: after its writes, or as observed when it made none. It
+	// costs no call. SizeKnown is false when there was no view: the policy
+	// was never read, or a failed write dropped the view.
+	PolicySize int
+	SizeKnown  bool
+	// Resized is set when the Write made writes and the view is known:
+	// the size before them and after. In a Document batch it is the size
+	// before and after this key's own part of the merged document, so that
+	// a threshold is crossed by one key, not by every key of the batch.
+	Resized *Resize
+}
+
+// Resize is a policy's size before and after one Write's writes.
+type Resize struct {
+	Before, After int
 }
 
 // Written is one write that Lambda accepted.
@@ -187,6 +204,12 @@ type Writers struct {
 	// queued again meanwhile (waiting false): once each, whatever the number
 	// of plans the key queued in between.
 	Queued func(key string, waiting bool)
+	// Sized is told a policy's size after each Write that read, wrote or
+	// planned against it (see Applied.PolicySize), and 0 once nothing of
+	// the operator's is left to watch there: the policy (or the function)
+	// is gone, or the Write took out the last statement the operator kept
+	// in it. It is called with the policy's lock held: keep it quick.
+	Sized func(target policy.FunctionRef, size int)
 
 	mu       sync.Mutex
 	policies map[string]*sharedPolicy // by resource ARN, which names the account
@@ -195,7 +218,7 @@ type Writers struct {
 // For returns the Writer of target's policy (target is complete: partition,
 // region and account known), calling Lambda through port.
 func (ws *Writers) For(port awslambda.Lambda, target policy.FunctionRef, strategy Strategy) Writer {
-	shared := ws.policy(target.ResourceARN())
+	shared := ws.policy(target)
 	switch strategy {
 	case Document:
 		return &documentWriter{shared: shared, port: port, target: target, wake: ws.wake, queued: ws.queued}
@@ -204,18 +227,24 @@ func (ws *Writers) For(port awslambda.Lambda, target policy.FunctionRef, strateg
 	}
 }
 
-func (ws *Writers) policy(resourceARN string) *sharedPolicy {
+func (ws *Writers) policy(target policy.FunctionRef) *sharedPolicy {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
 	if ws.policies == nil {
 		ws.policies = map[string]*sharedPolicy{}
 	}
-	p, ok := ws.policies[resourceARN]
+	p, ok := ws.policies[target.ResourceARN()]
 	if !ok {
-		p = &sharedPolicy{now: ws.now}
-		ws.policies[resourceARN] = p
+		p = &sharedPolicy{now: ws.now, target: target, sized: ws.sized}
+		ws.policies[target.ResourceARN()] = p
 	}
 	return p
+}
+
+func (ws *Writers) sized(target policy.FunctionRef, size int) {
+	if ws.Sized != nil {
+		ws.Sized(target, size)
+	}
 }
 
 func (ws *Writers) wake(key string) {
