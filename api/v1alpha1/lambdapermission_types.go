@@ -234,6 +234,18 @@ type LambdaPermissionStatus struct {
 	// LastSyncTime is when the statement was last seen in place.
 	// +optional
 	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
+
+	// PolicySize is the size in bytes of the whole policy the statement is
+	// in (the function's, version's or alias's), as Lambda counts it
+	// (estimated), when the operator last read or wrote it for this object:
+	// after its write, if it made one. Lambda refuses a statement that
+	// would take it past policySizeLimit.
+	// +optional
+	PolicySize int32 `json:"policySize,omitempty"`
+
+	// PolicySizeLimit is Lambda's limit on policySize: 20480.
+	// +optional
+	PolicySizeLimit int32 `json:"policySizeLimit,omitempty"`
 }
 
 // LambdaPermission keeps one statement in a Lambda function's resource-based
@@ -246,6 +258,7 @@ type LambdaPermissionStatus struct {
 // +kubebuilder:printcolumn:name="Function",type=string,JSONPath=`.spec.functionName`
 // +kubebuilder:printcolumn:name="Qualifier",type=string,JSONPath=`.spec.qualifier`
 // +kubebuilder:printcolumn:name="Principal",type=string,JSONPath=`.spec.principal`
+// +kubebuilder:printcolumn:name="Policy",type=integer,JSONPath=`.status.policySize`,description="Size in bytes of the function's policy, of Lambda's 20480 (status.policySizeLimit)"
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type LambdaPermission struct {
