@@ -58,6 +58,7 @@ const (
 	EventLeftInPlace         = "LeftInPlace"         // a statement changed outside was not removed
 	EventRetained            = "Retained"            // deletionPolicy Retain or Observe: the statement stays
 	EventUnexpectedStatement = "UnexpectedStatement" // Lambda stored other than predicted: a bug to report
+	EventPolicyNearLimit     = "PolicyNearLimit"     // a write took the policy past 90 % of Lambda's 20 KB limit
 )
 
 // stateError is a failure with the condition it shows as. Stalled ones need

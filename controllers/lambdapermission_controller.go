@@ -253,6 +253,7 @@ func (r *LambdaPermissionReconciler) place(ctx context.Context, obj *lambdav1alp
 	}
 	plan, _ := applied.Note.(statementPlan) // the plan the writes were made from
 	r.recordWrites(obj, want.Target, applied, plan.Existing, want.Statement)
+	r.notePolicySize(obj, want.Target, applied)
 	switch {
 	case err != nil:
 		return placed{}, policyFailure(err)

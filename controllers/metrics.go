@@ -39,6 +39,10 @@ var (
 		Name: "lambda_permission_policy_changes_queued",
 		Help: "Objects whose change waits for their policy's next PutResourcePolicy, or is in it (Document strategy).",
 	})
+	policySizeBytes = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "lambda_permission_policy_size_bytes",
+		Help: "Size of each policy the operator reads or writes, in bytes as Lambda counts them (estimated; Lambda's limit is 20480), by function (its unqualified ARN) and qualifier (empty for the unqualified function).",
+	}, []string{"function", "qualifier"})
 	reconcileErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "lambda_permission_reconcile_errors_total",
 		Help: "Reconciles that ended without the statement in place, by condition reason (FunctionNotFound, Throttled, SidConflict, …).",
@@ -46,7 +50,7 @@ var (
 )
 
 func init() {
-	ctrlmetrics.Registry.MustRegister(awsCalls, awsCallDuration, statementsManaged, driftCorrections, reconcileErrors, changesQueued)
+	ctrlmetrics.Registry.MustRegister(awsCalls, awsCallDuration, statementsManaged, driftCorrections, reconcileErrors, changesQueued, policySizeBytes)
 }
 
 // InstrumentAWS makes every client built from cfg (Lambda, and STS for

@@ -76,6 +76,7 @@ func (r *LambdaPermissionReconciler) SetupWithManager(mgr ctrl.Manager, maxConcu
 			r.onQueued(key, waiting)
 		}
 	}
+	r.writers.Sized = recordPolicySize
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &lambdav1alpha1.LambdaPermission{}, claimIndex,
 		func(o client.Object) []string {
 			if key := r.claimKey(o.(*lambdav1alpha1.LambdaPermission)); key != "" {
