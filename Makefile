@@ -48,6 +48,10 @@ tools: ## Build helm and kustomize from source into bin/ (skipped when present).
 manager: ## Build the operator binary into bin/manager.
 	$(GO) build -o bin/manager .
 
+.PHONY: kubectl-lperm
+kubectl-lperm: ## Build the kubectl plugin (kubectl lperm import|audit) into bin/kubectl-lperm; put bin/ on PATH or go install ./cmd/kubectl-lperm.
+	$(GO) build -o bin/kubectl-lperm ./cmd/kubectl-lperm
+
 IMG ?= lambda-permission-operator:dev
 
 .PHONY: docker-build

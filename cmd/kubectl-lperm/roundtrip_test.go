@@ -1,0 +1,393 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"go.uber.org/zap/zapcore"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
+	"github.com/lambda-permission-operator/lambda-permission-operator/hack/golden"
+	"github.com/lambda-permission-operator/lambda-permission-operator/hack/lambda-emulator/emulator"
+	"github.com/lambda-permission-operator/lambda-permission-operator/hack/testenv"
+)
+
+// The round trip runs the operator on a real kube-apiserver against the
+// emulator, and kubectl as a user does: TestMain starts them unless -short.
+const (
+	region  = "us-east-1"
+	account = "123456789012"
+)
+
+var (
+	emu        *emulator.Server
+	outside    *lambda.Client // another writer: the console, Terraform
+	k8s        client.Client
+	kubeconfig string // a file, as a user has one
+	kubectl    string
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		os.Exit(m.Run())
+	}
+	code, err := withOperator(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kubectl-lperm tests:", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func withOperator(m *testing.M) (int, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel))) // errors only
+	env, err := testenv.New()
+	if err != nil {
+		return 0, err
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		return 0, fmt.Errorf("starting the control plane: %w", err)
+	}
+	defer func() { _ = env.Stop() }()
+	dir, err := os.MkdirTemp("", "kubectl-lperm")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	kubeconfig = filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(kubeconfig, env.KubeConfig, 0o600); err != nil {
+		return 0, err
+	}
+	assets, err := testenv.AssetsDir()
+	if err != nil {
+		return 0, err
+	}
+	kubectl = filepath.Join(assets, "kubectl")
+
+	emu = emulator.New(emulator.Config{Region: region, AccountID: account})
+	server := httptest.NewServer(emu)
+	defer server.Close()
+	// The plugin and the operator find the emulator as they find AWS: the
+	// SDK's standard configuration.
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL_LAMBDA": server.URL, "AWS_ENDPOINT_URL_STS": server.URL, "AWS_REGION": region,
+		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_EC2_METADATA_DISABLED": "true",
+		"AWS_CONFIG_FILE": filepath.Join(dir, "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "none"),
+	} {
+		_ = os.Setenv(k, v)
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return 0, err
+	}
+	outside = lambda.NewFromConfig(awsCfg, func(o *lambda.Options) { o.Retryer = aws.NopRetryer{} })
+
+	scheme := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = lambdav1alpha1.AddToScheme(scheme)
+	if k8s, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
+		return 0, err
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
+	if err != nil {
+		return 0, err
+	}
+	operatorCfg := awsCfg.Copy()
+	operatorCfg.Retryer = awslambda.Retryer
+	controllers.InstrumentAWS(&operatorCfg)
+	err = controllers.Setup(mgr, controllers.Options{Lambda: awslambda.NewClients(operatorCfg, awslambda.Limits{GetPolicy: 200, ControlPlane: 200, GetFunction: 200}),
+		Recorder: mgr.GetEventRecorder("lambda-permission-operator"), DefaultRegion: region, SyncPeriod: time.Hour, MaxConcurrentReconciles: 4,
+		// The recorded cases hold a public grant and services without a
+		// source: an estate with them is adopted by an operator that allows them.
+		Guardrails: controllers.GuardrailSettings{AllowPublicAccess: true, AllowServiceWithoutSource: true}})
+	if err != nil {
+		return 0, err
+	}
+	mgrCtx, stop := context.WithCancel(ctx)
+	done := make(chan error)
+	go func() { done <- mgr.Start(mgrCtx) }()
+	defer func() { stop(); <-done }()
+	return m.Run(), nil
+}
+
+func integration(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs a kube-apiserver (make test)")
+	}
+}
+
+// lperm runs the plugin as kubectl does, and returns its stdout.
+func lperm(t *testing.T, want int, args ...string) string {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), args, &stdout, &stderr); code != want {
+		t.Fatalf("kubectl lperm %s: exit %d, want %d\nstderr: %s", strings.Join(args, " "), code, want, stderr.String())
+	}
+	return stdout.String()
+}
+
+// writes are the emulator's calls that change a policy.
+func writes() int {
+	calls := emu.Stats().Calls
+	return calls["AddPermission"] + calls["RemovePermission"] + calls["PutResourcePolicy"] + calls["DeleteResourcePolicy"]
+}
+
+type livePolicy struct{ text, revision string }
+
+func readPolicy(t *testing.T, function, qualifier string) livePolicy {
+	t.Helper()
+	in := &lambda.GetPolicyInput{FunctionName: aws.String(function)}
+	if qualifier != "" {
+		in.Qualifier = aws.String(qualifier)
+	}
+	out, err := outside.GetPolicy(context.Background(), in)
+	if err != nil {
+		t.Fatalf("GetPolicy %s:%s: %v", function, qualifier, err)
+	}
+	return livePolicy{aws.ToString(out.Policy), aws.ToString(out.RevisionId)}
+}
+
+// estate makes a function whose policies hold every recorded AWS case (on
+// the function, or on version 1 where the case named a qualifier), and a
+// function URL grant on alias live, all written by AddPermission as the
+// console or Terraform would; it returns how many statements that is.
+func estate(t *testing.T, function string) int {
+	t.Helper()
+	ctx := context.Background()
+	_, err := outside.CreateFunction(ctx, &lambda.CreateFunctionInput{
+		FunctionName: aws.String(function), Runtime: types.RuntimePython312, Handler: aws.String("index.handler"),
+		Role: aws.String("arn:aws:iam::123456789012:role/test"), Code: &types.FunctionCode{ZipFile: []byte("code")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := outside.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String(function)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := outside.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: aws.String(function), Name: aws.String("live"), FunctionVersion: aws.String("1")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := outside.CreateFunctionUrlConfig(ctx, &lambda.CreateFunctionUrlConfigInput{FunctionName: aws.String(function), Qualifier: aws.String("live"), AuthType: types.FunctionUrlAuthTypeNone}); err != nil {
+		t.Fatal(err)
+	}
+	sids := map[string]int{}
+	statements := 0
+	for _, c := range golden.MustLoad(t) {
+		in := c.Input
+		sid := in.StatementId
+		if sids[sid]++; sids[sid] > 1 {
+			sid = fmt.Sprintf("%s-%d", sid, sids[sid])
+		}
+		req := &lambda.AddPermissionInput{FunctionName: aws.String(function), StatementId: aws.String(sid), Action: aws.String(in.Action), Principal: aws.String(in.Principal),
+			SourceArn: optional(in.SourceArn), SourceAccount: optional(in.SourceAccount), PrincipalOrgID: optional(in.PrincipalOrgID),
+			EventSourceToken: optional(in.EventSourceToken), FunctionUrlAuthType: types.FunctionUrlAuthType(in.FunctionUrlAuthType)}
+		if in.Qualifier != "" {
+			req.Qualifier = aws.String("1")
+		}
+		if in.InvokedViaFunctionUrl {
+			req.InvokedViaFunctionUrl = aws.Bool(true)
+		}
+		if _, err := outside.AddPermission(ctx, req); err != nil {
+			t.Fatalf("case %s: AddPermission: %v", c.ID, err)
+		}
+		statements++
+	}
+	for _, req := range []*lambda.AddPermissionInput{
+		{StatementId: aws.String("web-url"), Action: aws.String("lambda:InvokeFunctionUrl"), Principal: aws.String("*"), FunctionUrlAuthType: types.FunctionUrlAuthTypeNone},
+		{StatementId: aws.String("web-invoke"), Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("*"), InvokedViaFunctionUrl: aws.Bool(true)},
+	} {
+		req.FunctionName, req.Qualifier = aws.String(function), aws.String("live")
+		if _, err := outside.AddPermission(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+		statements++
+	}
+	return statements
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return aws.String(s)
+}
+
+func TestImportApplyAdoptsWithoutAWrite(t *testing.T) {
+	integration(t)
+	const function, namespace = "estate", "imported"
+	statements := estate(t, function)
+	before := map[string]livePolicy{}
+	for _, q := range []string{"", "1", "live"} {
+		before[q] = readPolicy(t, function, q)
+	}
+	if err := k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Before: every statement is one no LambdaPermission manages.
+	if got := countFindings(t, lperm(t, exitOK, "audit", "--function", function, "-o", "json", "--kubeconfig", kubeconfig), findingUnmanaged); got != statements {
+		t.Errorf("audit before the import: %d unmanaged statements, want %d", got, statements)
+	}
+
+	manifest := lperm(t, exitOK, "import", "--function", function, "--namespace", namespace)
+	writesBefore := writes()
+	apply := exec.Command(kubectl, "--kubeconfig", kubeconfig, "apply", "-f", "-")
+	apply.Stdin = strings.NewReader(manifest)
+	if out, err := apply.CombinedOutput(); err != nil {
+		t.Fatalf("kubectl apply: %v\n%s\nmanifest:\n%s", err, out, manifest)
+	}
+
+	// Every object Ready: its statement is in place as it stood.
+	var permissions lambdav1alpha1.LambdaPermissionList
+	var urls lambdav1alpha1.LambdaFunctionURLPermissionList
+	eventually(t, "every imported object Ready", func() string {
+		if err := k8s.List(context.Background(), &permissions, client.InNamespace(namespace)); err != nil {
+			return err.Error()
+		}
+		if err := k8s.List(context.Background(), &urls, client.InNamespace(namespace)); err != nil {
+			return err.Error()
+		}
+		if len(permissions.Items) != statements || len(urls.Items) != 1 {
+			return fmt.Sprintf("%d LambdaPermissions and %d LambdaFunctionURLPermissions, want %d and 1", len(permissions.Items), len(urls.Items), statements)
+		}
+		for _, obj := range permissions.Items {
+			if !ready(obj.Status.Conditions, obj.Generation) {
+				return fmt.Sprintf("%s: %v", obj.Name, obj.Status.Conditions)
+			}
+		}
+		if !ready(urls.Items[0].Status.Conditions, urls.Items[0].Generation) {
+			return fmt.Sprintf("%s: %v", urls.Items[0].Name, urls.Items[0].Status.Conditions)
+		}
+		return ""
+	})
+
+	if n := writes() - writesBefore; n != 0 {
+		t.Errorf("applying the import made %d writes (AddPermission, RemovePermission, PutResourcePolicy, DeleteResourcePolicy), want 0: %v", n, emu.Stats().Calls)
+	}
+	for q, was := range before {
+		if now := readPolicy(t, function, q); now != was {
+			t.Errorf("policy %s:%s changed:\nwas %+v\nnow %+v", function, q, was, now)
+		}
+	}
+
+	// After: nothing left unmanaged.
+	if got := countFindings(t, lperm(t, exitOK, "audit", "--function", function, "-o", "json", "--kubeconfig", kubeconfig), findingUnmanaged); got != 0 {
+		t.Errorf("audit after the import: %d unmanaged statements, want 0", got)
+	}
+	lperm(t, exitOK, "audit", "--function", function, "--kubeconfig", kubeconfig, "--fail-on", findingUnmanaged)
+	// The recorded cases hold a public grant and services without a source.
+	lperm(t, exitFindings, "audit", "--function", function, "--kubeconfig", kubeconfig, "--fail-on", findingPublic+","+findingConfusedDeputy)
+}
+
+func countFindings(t *testing.T, out, kind string) int {
+	t.Helper()
+	var findings []finding
+	if err := json.Unmarshal([]byte(out), &findings); err != nil {
+		t.Fatalf("audit -o json: %v\n%s", err, out)
+	}
+	n := 0
+	for _, f := range findings {
+		if f.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
+func ready(conditions []metav1.Condition, generation int64) bool {
+	c := meta.FindStatusCondition(conditions, controllers.ConditionReady)
+	return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == generation
+}
+
+// eventually polls check until it returns "" or a minute has passed.
+func eventually(t *testing.T, what string, check func() string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		msg := check()
+		if msg == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: still %s after a minute", what, msg)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestAllFunctionsReadsEveryFunction(t *testing.T) {
+	integration(t)
+	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "none")) // no cluster: unmanaged Sids are not checked
+	ctx := context.Background()
+	functions := []string{"every-a", "every-b", "every-c"}
+	for _, fn := range functions {
+		_, err := outside.CreateFunction(ctx, &lambda.CreateFunctionInput{
+			FunctionName: aws.String(fn), Runtime: types.RuntimePython312, Handler: aws.String("index.handler"),
+			Role: aws.String("arn:aws:iam::123456789012:role/test"), Code: &types.FunctionCode{ZipFile: []byte("code")},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A service with no source: one confused-deputy finding per function.
+		if _, err := outside.AddPermission(ctx, &lambda.AddPermissionInput{FunctionName: aws.String(fn), StatementId: aws.String("sns"),
+			Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("sns.amazonaws.com")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	manifest := lperm(t, exitOK, "import", "--all-functions", "--observe")
+	var findings []finding
+	if err := json.Unmarshal([]byte(lperm(t, exitOK, "audit", "--all-functions", "-o", "json")), &findings); err != nil {
+		t.Fatal(err)
+	}
+	for _, fn := range functions {
+		if !strings.Contains(manifest, "functionName: arn:aws:lambda:"+region+":"+account+":function:"+fn+"\n") {
+			t.Errorf("import --all-functions has no object for %s:\n%s", fn, manifest)
+		}
+		deputies := 0
+		for _, f := range findings {
+			if f.Resource == "arn:aws:lambda:"+region+":"+account+":function:"+fn && f.Kind == findingConfusedDeputy && f.Sid == "sns" {
+				deputies++
+			}
+			if f.Kind == findingUnmanaged {
+				t.Errorf("an unmanaged finding without a cluster: %+v", f)
+			}
+		}
+		if deputies != 1 {
+			t.Errorf("%s: %d confused-deputy findings for its sns statement, want 1", fn, deputies)
+		}
+	}
+	if strings.Count(manifest, "managementPolicy: Observe") != strings.Count(manifest, "\nkind: ") {
+		t.Errorf("--observe: not every object is Observe:\n%s", manifest)
+	}
+}
