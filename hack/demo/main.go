@@ -225,6 +225,7 @@ func (d *demo) start(ctx context.Context) error {
 		d.writeKubeconfig,
 		d.startEmulator,
 		d.createFunctions,
+		d.createLegacyEstate,
 		d.startOperator,
 		d.applySamples,
 	}
@@ -426,6 +427,47 @@ func (d *demo) createFunction(ctx context.Context, f demoFunction) error {
 		return failed(step, fmt.Errorf("created %s, want %s", got, f.arn()), d.rel(emulatorLog))
 	}
 	fmt.Printf("    %s\n", aws.ToString(out.FunctionArn))
+	return nil
+}
+
+// legacyFunctionName is a function whose policy was made before the
+// operator, by the console and the CLI: what kubectl lperm import and audit
+// are for. The operator manages none of it until someone imports it.
+const legacyFunctionName = "legacy-api"
+
+// legacyStatements are its statements, as another tool made them: a public
+// function URL with only the statement URLs needed before November 2026, a
+// service with no source, and an account grant.
+var legacyStatements = []*lambda.AddPermissionInput{
+	{StatementId: aws.String("FunctionURLAllowPublicAccess"), Action: aws.String("lambda:InvokeFunctionUrl"), Principal: aws.String("*"),
+		FunctionUrlAuthType: lambdatypes.FunctionUrlAuthTypeNone},
+	{StatementId: aws.String("sns-alerts"), Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("sns.amazonaws.com")},
+	{StatementId: aws.String("partner-read"), Action: aws.String("lambda:GetFunction"), Principal: aws.String("223456789012")},
+	{StatementId: aws.String("nightly"), Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("events.amazonaws.com"),
+		SourceArn: aws.String("arn:aws:events:us-east-2:123456789012:rule/nightly")},
+}
+
+// createLegacyEstate makes legacy-api, its function URL and its statements
+// through the SDK, as the console would.
+func (d *demo) createLegacyEstate(ctx context.Context) error {
+	legacy := demoFunction{account: accountID, name: legacyFunctionName}
+	if err := d.createFunction(ctx, legacy); err != nil {
+		return err
+	}
+	step := "making the statements of " + legacyFunctionName
+	lambdaClient := lambda.New(lambda.Options{Region: region, BaseEndpoint: aws.String(d.emulatorURL),
+		Credentials: credentials.NewStaticCredentialsProvider("demo", "demo", "")})
+	if _, err := lambdaClient.CreateFunctionUrlConfig(ctx, &lambda.CreateFunctionUrlConfigInput{
+		FunctionName: aws.String(legacyFunctionName), AuthType: lambdatypes.FunctionUrlAuthTypeNone}); err != nil {
+		return failed(step, err, d.rel(emulatorLog))
+	}
+	for _, in := range legacyStatements {
+		in.FunctionName = aws.String(legacyFunctionName)
+		if _, err := lambdaClient.AddPermission(ctx, in); err != nil {
+			return failed(step, err, d.rel(emulatorLog))
+		}
+	}
+	fmt.Printf("    with a function URL and %d statements made outside the operator (see kubectl lperm audit)\n", len(legacyStatements))
 	return nil
 }
 
@@ -803,10 +845,14 @@ func (d *demo) printUsage() {
                     so effect: Deny and conditions work there; name it by ARN, %[13]s
     aws lambda get-policy --function-name %[8]s
     AWS_ACCESS_KEY_ID=%[14]s aws lambda get-policy --function-name %[10]s   # a key of account %[11]s
+    %[15]s   in account %[9]s: statements made before the operator; bring them under it with
+    make kubectl-lperm && export PATH=$PWD/bin:$PATH
+    kubectl lperm audit --function %[15]s
+    kubectl lperm import --function %[15]s --namespace default | kubectl apply -f -
     the operator logs to %[7]s
 Press Ctrl-C to stop.
 `, demoDirName, kubeconfigFile, endpointFile, region, kubectl, samplesDir, d.rel(operatorLog),
-		functionName, accountID, documentFunctionName, documentAccountID, documentAccountName, documentFunction.arn(), documentKey)
+		functionName, accountID, documentFunctionName, documentAccountID, documentAccountName, documentFunction.arn(), documentKey, legacyFunctionName)
 }
 
 // runUntilInterrupted keeps everything up until Ctrl-C, or fails when the
