@@ -36,6 +36,18 @@ type view struct {
 	readAt time.Time
 	// revisionKnown is false once the operator has written since the read.
 	revisionKnown bool
+	// bytes is the policy's size once measured (see size).
+	bytes int
+}
+
+// size is the policy's size, measured once per view: every change makes a
+// new view, and a check in place then costs no measure. The caller holds
+// the lock.
+func (v *view) size() int {
+	if v.bytes == 0 {
+		v.bytes = v.policy.Document.Size() // 0 again for no policy: cheap
+	}
+	return v.bytes
 }
 
 func (p *sharedPolicy) observed() Observed {
@@ -57,7 +69,7 @@ func (p *sharedPolicy) measure(applied *Applied, before, keptBefore int) {
 	if p.view == nil {
 		return // unknown until the next read; the last size told stands
 	}
-	size := p.view.policy.Document.Size()
+	size := p.view.size()
 	applied.PolicySize, applied.SizeKnown = size, true
 	if len(applied.Writes) > 0 && applied.Resized == nil {
 		applied.Resized = &Resize{Before: before, After: size}
