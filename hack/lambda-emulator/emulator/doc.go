@@ -3,7 +3,9 @@
 // AddPermission, RemovePermission and GetPolicy, the 2026 whole-document
 // APIs PutResourcePolicy, GetResourcePolicy and DeleteResourcePolicy
 // (/2026-07-09/resource-policy/{ResourceArn}), plus the few function,
-// version and alias operations needed to set up their targets.
+// version and alias operations needed to set up their targets, the
+// listings ListFunctions, ListVersionsByFunction and ListAliases, and
+// function URLs (Create/Get/DeleteFunctionUrlConfig, SPEC §17).
 //
 // The behaviour follows docs/lambda-api/SPEC.md; comments cite its
 // sections ("§N"). The unmodified aws-sdk-go-v2 Lambda client works against
@@ -60,9 +62,11 @@
 //   - updateConflict: 409 ResourceConflictException "The operation cannot
 //     be performed at this time. An update is in progress for resource:
 //     <unqualified function arn>", unlike the duplicate-Sid 409; nothing
-//     applied. Only operations with a {FunctionName} path label, and
-//     PutResourcePolicy and DeleteResourcePolicy (not GetResourcePolicy,
-//     which lists no ResourceConflictException), get it; if the name or ARN
+//     applied. Only the function, version, alias and policy operations
+//     with a {FunctionName} path label, PutResourcePolicy and
+//     DeleteResourcePolicy, and Create/DeleteFunctionUrlConfig get it (not
+//     GetResourcePolicy, GetFunctionUrlConfig or the List operations, which
+//     list no ResourceConflictException); if the name or ARN
 //     fails validation, names a function that does not exist or is in
 //     another account, the ordinary 400/404/403 is sent instead and no fault
 //     is counted.
@@ -141,4 +145,16 @@
 //     policy "The resource you requested does not exist.", the size
 //     measured in bytes of the stored form (PolicyLengthExceededException),
 //     the three operations in the control-plane quota bucket.
+//   - Listings and function URLs (SPEC §17 lists every choice): entries in
+//     name order ($LATEST, then versions ascending); an opaque Marker that
+//     resumes after the last listed entry, refused (400
+//     InvalidParameterValueException "Invalid Marker: <marker>") when
+//     another listing issued it; MaxItems 1-10000, default 50, at most 50
+//     per page for ListFunctions and ListVersionsByFunction; no Lambda@Edge
+//     replicas, so a MasterRegion lists none; a version or $LATEST named in
+//     a URL operation's FunctionName refused like the Qualifier member; the
+//     URL https://<32 [a-z0-9]>.lambda-url.<region>.on.aws/, a new one on
+//     every create; timestamps ISO-8601 with microseconds; all six
+//     operations in the control-plane bucket, updateConflict only for
+//     Create/DeleteFunctionUrlConfig.
 package emulator

@@ -29,8 +29,15 @@ const (
 	OpPutResourcePolicy    = "PutResourcePolicy"
 	OpGetResourcePolicy    = "GetResourcePolicy"
 	OpDeleteResourcePolicy = "DeleteResourcePolicy"
-	OpAssumeRole           = "AssumeRole"        // STS
-	OpGetCallerIdentity    = "GetCallerIdentity" // STS
+	// Listing and function URLs (§17).
+	OpListFunctions           = "ListFunctions"
+	OpListVersionsByFunction  = "ListVersionsByFunction"
+	OpListAliases             = "ListAliases"
+	OpCreateFunctionUrlConfig = "CreateFunctionUrlConfig"
+	OpGetFunctionUrlConfig    = "GetFunctionUrlConfig"
+	OpDeleteFunctionUrlConfig = "DeleteFunctionUrlConfig"
+	OpAssumeRole              = "AssumeRole"        // STS
+	OpGetCallerIdentity       = "GetCallerIdentity" // STS
 	// AllOperations is the Faults.Operations key that applies to every
 	// operation without an entry of its own.
 	AllOperations = "*"
@@ -42,6 +49,8 @@ var Operations = []string{
 	OpCreateAlias, OpGetAlias, OpDeleteAlias,
 	OpAddPermission, OpGetPolicy, OpRemovePermission,
 	OpPutResourcePolicy, OpGetResourcePolicy, OpDeleteResourcePolicy,
+	OpListFunctions, OpListVersionsByFunction, OpListAliases,
+	OpCreateFunctionUrlConfig, OpGetFunctionUrlConfig, OpDeleteFunctionUrlConfig,
 	OpAssumeRole, OpGetCallerIdentity,
 }
 
@@ -75,10 +84,18 @@ var resourceARNOperations = map[string]bool{
 	OpPutResourcePolicy: true, OpGetResourcePolicy: false, OpDeleteResourcePolicy: true,
 }
 
+// urlOperations are the function URL operations (§17.4); the value says
+// whether they can get an UpdateConflict fault: only Create and Delete list
+// ResourceConflictException. ListFunctions, ListVersionsByFunction and
+// ListAliases list none, and never get one (§17.5).
+var urlOperations = map[string]bool{
+	OpCreateFunctionUrlConfig: true, OpGetFunctionUrlConfig: false, OpDeleteFunctionUrlConfig: true,
+}
+
 // canConflict reports whether an operation can get an UpdateConflict fault.
 func canConflict(operation string) bool {
 	_, onFunction := functionOperations[operation]
-	return onFunction || resourceARNOperations[operation]
+	return onFunction || resourceARNOperations[operation] || urlOperations[operation]
 }
 
 // msgInternalError is the message of an injected ServiceException.
@@ -117,9 +134,11 @@ type OperationFaults struct {
 	Throttle float64 `json:"throttle,omitempty"`
 	// UpdateConflict answers 409 ResourceConflictException "The operation
 	// cannot be performed at this time. An update is in progress for
-	// resource: <function arn>"; nothing is applied. Only operations with a
-	// {FunctionName} path label (not CreateFunction, not STS) and
-	// PutResourcePolicy and DeleteResourcePolicy can get it.
+	// resource: <function arn>"; nothing is applied. Only the function,
+	// version, alias and policy operations with a {FunctionName} path label
+	// (not CreateFunction, not STS, not the List operations),
+	// PutResourcePolicy, DeleteResourcePolicy, CreateFunctionUrlConfig and
+	// DeleteFunctionUrlConfig can get it.
 	UpdateConflict float64 `json:"updateConflict,omitempty"`
 	// Drop closes the connection without a response; nothing is applied.
 	Drop float64 `json:"drop,omitempty"`
@@ -372,6 +391,8 @@ func (s *Server) errUpdateInProgress(c *call, r *http.Request, operation string)
 	var fn *function
 	if _, ok := resourceARNOperations[operation]; ok {
 		fn, err = s.functionFromResourceArn(c, r)
+	} else if _, ok := urlOperations[operation]; ok {
+		fn, err = s.functionFromURLPath(c, r, operation)
 	} else {
 		fn, _, err = s.functionFromPath(c, r, functionOperations[operation])
 	}

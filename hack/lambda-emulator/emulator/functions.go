@@ -52,7 +52,8 @@ func (s *Server) createFunction(c *call, _ *http.Request, body []byte) (*respons
 	if functions[ref.name] != nil {
 		return nil, errConflict("Function already exist: " + ref.name)
 	}
-	fn := &function{account: account, name: ref.name, versions: map[string]*functionVersion{}, nextVersion: 1, aliases: map[string]*functionAlias{}}
+	fn := &function{account: account, name: ref.name, versions: map[string]*functionVersion{}, nextVersion: 1,
+		aliases: map[string]*functionAlias{}, urls: map[string]*urlConfig{}}
 	var zip []byte
 	if in.Code != nil {
 		zip = in.Code.ZipFile
@@ -101,7 +102,18 @@ func (s *Server) functionFromPath(c *call, r *http.Request, withQualifier bool) 
 	if err := validate(functionNameField(name), qualifierField(qualifier)); err != nil {
 		return nil, "", err
 	}
-	ref, _ := parseFunctionName(name)
+	return s.functionNamed(c, name, qualifier)
+}
+
+// functionNamed resolves a validated FunctionName and Qualifier: qualifier
+// consistency, region, account, then the function in the caller's account.
+func (s *Server) functionNamed(c *call, name string, qualifier *string) (*function, string, *apiError) {
+	ref, ok := parseFunctionName(name)
+	if !ok {
+		// The FunctionName shape (§17.2) admits "arn:aws:lambda:function:f",
+		// which names no region or account.
+		return nil, "", errInvalidParameter("Unsupported function name: " + name)
+	}
 	q, err := mergeQualifier(ref.qualifier, qualifier)
 	if err != nil {
 		return nil, "", err
@@ -155,8 +167,9 @@ func (s *Server) versionConfig(fn *function, version string) functionConfigurati
 }
 
 // deleteFunction: DELETE /2015-03-31/functions/{FunctionName}?Qualifier=
-// Without a qualifier it deletes the function with every version, alias and
-// policy; with a version number only that version and its policy. AWS
+// Without a qualifier it deletes the function with every version, alias,
+// policy and function URL; with a version number only that version and its
+// policy. AWS
 // answers 204 (the SDK accepts any 2xx and reports it as StatusCode).
 func (s *Server) deleteFunction(c *call, r *http.Request, _ []byte) (*response, *apiError) {
 	fn, qualifier, err := s.functionFromPath(c, r, true)
@@ -292,13 +305,15 @@ func (s *Server) getAlias(c *call, r *http.Request, _ []byte) (*response, *apiEr
 }
 
 // deleteAlias: DELETE /2015-03-31/functions/{FunctionName}/aliases/{Name}
-// (204); the alias's policy goes with it. A missing alias is a 404 here.
+// (204); the alias's policy and function URL go with it. A missing alias is
+// a 404 here.
 func (s *Server) deleteAlias(c *call, r *http.Request, _ []byte) (*response, *apiError) {
 	fn, alias, err := s.aliasFromPath(c, r)
 	if err != nil {
 		return nil, err
 	}
 	delete(fn.aliases, alias.config.Name)
+	delete(fn.urls, alias.config.Name) // the alias's function URL goes with it (§17.4)
 	return &response{status: http.StatusNoContent}, nil
 }
 

@@ -138,17 +138,23 @@ type response struct {
 }
 
 // routes registers the operations with the routes from the SDK schemas
-// (§1, §16.1). ServeMux matches the decoded path, so %3A and %24 in ARNs
+// (§1, §16.1, §17). ServeMux matches the decoded path, so %3A and %24 in ARNs
 // are handled, and so is a raw ":". The withdrawn 2024-09-16 routes are not
 // served (§16.1).
 func (s *Server) routes() {
 	const fn = "/2015-03-31/functions/{FunctionName}"
 	const resourcePolicy = "/2026-07-09/resource-policy/{ResourceArn}"
+	const urlPath = "/2021-10-31/functions/{FunctionName}/url"
 	s.handle("POST /2015-03-31/functions", "CreateFunction", BucketControlPlane, s.createFunction)
+	// The SDK sends no trailing slash; the API reference writes one (§17.1).
+	s.handle("GET /2015-03-31/functions", "ListFunctions", BucketControlPlane, s.listFunctions)
+	s.handle("GET /2015-03-31/functions/{$}", "ListFunctions", BucketControlPlane, s.listFunctions)
 	s.handle("GET "+fn, "GetFunction", BucketGetFunction, s.getFunction)
 	s.handle("DELETE "+fn, "DeleteFunction", BucketControlPlane, s.deleteFunction)
 	s.handle("POST "+fn+"/versions", "PublishVersion", BucketControlPlane, s.publishVersion)
+	s.handle("GET "+fn+"/versions", "ListVersionsByFunction", BucketControlPlane, s.listVersionsByFunction)
 	s.handle("POST "+fn+"/aliases", "CreateAlias", BucketControlPlane, s.createAlias)
+	s.handle("GET "+fn+"/aliases", "ListAliases", BucketControlPlane, s.listAliases)
 	s.handle("GET "+fn+"/aliases/{Name}", "GetAlias", BucketControlPlane, s.getAlias)
 	s.handle("DELETE "+fn+"/aliases/{Name}", "DeleteAlias", BucketControlPlane, s.deleteAlias)
 	s.handle("POST "+fn+"/policy", "AddPermission", BucketControlPlane, s.addPermission)
@@ -158,6 +164,10 @@ func (s *Server) routes() {
 	s.handle("PUT "+resourcePolicy, "PutResourcePolicy", BucketControlPlane, s.putResourcePolicy)
 	s.handle("GET "+resourcePolicy, "GetResourcePolicy", BucketControlPlane, s.getResourcePolicy)
 	s.handle("DELETE "+resourcePolicy, "DeleteResourcePolicy", BucketControlPlane, s.deleteResourcePolicy)
+	// The listing and function URL operations are control-plane calls too (§17.5).
+	s.handle("POST "+urlPath, "CreateFunctionUrlConfig", BucketControlPlane, s.createFunctionURLConfig)
+	s.handle("GET "+urlPath, "GetFunctionUrlConfig", BucketControlPlane, s.getFunctionURLConfig)
+	s.handle("DELETE "+urlPath, "DeleteFunctionUrlConfig", BucketControlPlane, s.deleteFunctionURLConfig)
 
 	s.routeAdmin()
 	s.mux.HandleFunc("/{$}", s.serveSTS)

@@ -16,8 +16,12 @@ type function struct {
 	versions    map[string]*functionVersion // "1", "2", ...
 	nextVersion int
 	aliases     map[string]*functionAlias
-	codeSize    int64
-	codeSha256  string
+	// urls holds the function URL configurations by qualifier: "" for the
+	// unqualified function, else an alias name (§17.4). Deleting the alias
+	// or the function deletes its URL.
+	urls       map[string]*urlConfig
+	codeSize   int64
+	codeSha256 string
 }
 
 // functionVersion is $LATEST or a published version. Each has its own
@@ -135,8 +139,8 @@ type functionConfiguration struct {
 	LastModified     string   `json:"LastModified"`
 	Version          string   `json:"Version"`
 	RevisionId       string   `json:"RevisionId"`
-	State            string   `json:"State"`
-	LastUpdateStatus string   `json:"LastUpdateStatus"`
+	State            string   `json:"State,omitempty"`            // "" in list entries (§17.1)
+	LastUpdateStatus string   `json:"LastUpdateStatus,omitempty"` // "" in list entries (§17.1)
 	PackageType      string   `json:"PackageType"`
 	Architectures    []string `json:"Architectures"`
 }

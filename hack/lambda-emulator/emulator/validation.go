@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf16"
 )
@@ -45,6 +46,15 @@ var (
 	policyResourceArnPattern = wholeMatch(`arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:\d{12}:function:[a-zA-Z0-9-_]+(:(\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9-_])+)?`)
 	resourcePolicyPattern    = wholeMatch(`[\s\S]+`)
 	revisionIDPattern        = wholeMatch(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+	// The FunctionName shape of ListAliases and the function URL operations
+	// (§17.2): no dot in the name, no eusc partition, at most 140.
+	shortFunctionNamePattern = wholeMatch(`(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?`)
+	masterRegionPattern      = wholeMatch(`ALL|[a-z]{2}(-gov)?-[a-z]+-\d{1}`)
+	// FunctionUrlQualifier: an alias name; RE2 lacks the lookahead (§17.4).
+	functionURLQualifierPattern = pattern{
+		text:  `((?!^\d+$)^[0-9a-zA-Z-_]+$)`,
+		match: func(s string) bool { return isAliasShaped(s) },
+	}
 	// The alias pattern uses a lookahead RE2 lacks: a name, but not all digits.
 	aliasPattern = pattern{
 		text:  `(?!^[0-9]+$)([a-zA-Z0-9-_]+)`,
@@ -56,6 +66,8 @@ var (
 	aliasChars  = regexp.MustCompile(`^[a-zA-Z0-9-_]+$`)
 	digitsOnly  = regexp.MustCompile(`^[0-9]+$`)
 	functionURL = []string{"NONE", "AWS_IAM"} // FunctionUrlAuthType, model order
+	invokeModes = []string{"BUFFERED", "RESPONSE_STREAM"}
+	allVersions = []string{"ALL"} // ListFunctions' FunctionVersion enum
 )
 
 // isAliasShaped reports whether a qualifier could name an alias (§4.5).
@@ -105,12 +117,16 @@ func (f field) violations() []string {
 	return out
 }
 
+// constrained is one request member with model constraints: a field, an
+// integerField or the Cors structure (§17).
+type constrained interface{ violations() []string }
+
 // validate checks members in the given order and returns one
 // ValidationException listing every violation, or nil.
-func validate(fields ...field) *apiError {
+func validate(members ...constrained) *apiError {
 	var all []string
-	for _, f := range fields {
-		all = append(all, f.violations()...)
+	for _, m := range members {
+		all = append(all, m.violations()...)
 	}
 	if len(all) == 0 {
 		return nil
@@ -143,4 +159,48 @@ func resourcePolicyField(policy *string) field {
 
 func revisionIDField(revisionID *string) field {
 	return field{wireName: "revisionId", value: revisionID, minLen: 36, maxLen: 36, pattern: &revisionIDPattern}
+}
+
+// shortFunctionNameField is the FunctionName shape (§17.2), as opposed to
+// the NamespacedFunctionName of functionNameField.
+func shortFunctionNameField(name string) field {
+	return field{wireName: "functionName", value: &name, required: true, minLen: 1, maxLen: 140, pattern: &shortFunctionNamePattern}
+}
+
+// integerField is an integer member sent as text (a query parameter), with
+// the model's inclusive range (§17.1).
+type integerField struct {
+	wireName string
+	value    *string // nil when absent
+	min, max int
+}
+
+// violations words a range violation as Coral does. A value that is not
+// an integer at all gets "Member must be an integer" ([unknown] wording:
+// the SDK never sends one).
+func (f integerField) violations() []string {
+	if f.value == nil {
+		return nil
+	}
+	v := *f.value
+	n, err := strconv.Atoi(v)
+	switch {
+	case err != nil:
+		return []string{fmt.Sprintf("Value '%s' at '%s' failed to satisfy constraint: Member must be an integer", v, f.wireName)}
+	case n < f.min:
+		return []string{fmt.Sprintf("Value '%d' at '%s' failed to satisfy constraint: Member must have value greater than or equal to %d", n, f.wireName, f.min)}
+	case n > f.max:
+		return []string{fmt.Sprintf("Value '%d' at '%s' failed to satisfy constraint: Member must have value less than or equal to %d", n, f.wireName, f.max)}
+	}
+	return nil
+}
+
+// intOr returns the member's value, or fallback when it is absent. Call it
+// after validation.
+func (f integerField) intOr(fallback int) int {
+	if f.value == nil {
+		return fallback
+	}
+	n, _ := strconv.Atoi(*f.value)
+	return n
 }
