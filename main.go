@@ -44,6 +44,7 @@ func main() {
 		guardrails      controllers.GuardrailSettings
 		dryRun          bool
 		writeStrategy   string
+		sidPrefix       string
 		limits          = awslambda.DefaultLimits
 		zapOptions      = zap.Options{}
 		setupLog        = ctrl.Log.WithName("setup")
@@ -80,6 +81,9 @@ func main() {
 	flag.StringVar(&writeStrategy, "write-strategy", string(writer.Statements),
 		"how policies are written in accounts no LambdaPermissionAccount declares: Statements (AddPermission/RemovePermission, one call per statement) "+
 			"or Document (one PutResourcePolicy per function for many statements; needs lambda:PutResourcePolicy)")
+	flag.StringVar(&sidPrefix, "statement-id-prefix", "",
+		"prepended to every derived Sid (objects without spec.statementId), so that clusters applying the same manifests to one function "+
+			"keep their statements apart; letters, digits, '-' and '_', at most "+fmt.Sprint(controllers.MaxStatementIDPrefixLength)+" characters")
 	zapOptions.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOptions)))
@@ -87,6 +91,9 @@ func main() {
 	strategy := writer.Strategy(writeStrategy)
 	if strategy != writer.Statements && strategy != writer.Document {
 		exitWithMessage("bad --write-strategy", fmt.Errorf("%q: want Statements or Document", writeStrategy))
+	}
+	if err := controllers.ValidateStatementIDPrefix(sidPrefix); err != nil {
+		exitWithMessage("bad --statement-id-prefix", err)
 	}
 
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
@@ -146,6 +153,7 @@ func main() {
 		DryRun:                  dryRun,
 		WriteStrategy:           strategy,
 		MaxConcurrentReconciles: maxConcurrent,
+		StatementIDPrefix:       sidPrefix,
 	})
 	if err != nil {
 		exitWithMessage("setting up the controllers", err)
@@ -158,7 +166,7 @@ func main() {
 	}
 
 	setupLog.Info("starting manager", "region", awsConfig.Region, "syncPeriod", syncPeriod, "watchNamespace", watchNamespace,
-		"allowPublicAccess", guardrails.AllowPublicAccess, "allowServiceWithoutSource", guardrails.AllowServiceWithoutSource, "dryRun", dryRun, "writeStrategy", strategy)
+		"allowPublicAccess", guardrails.AllowPublicAccess, "allowServiceWithoutSource", guardrails.AllowServiceWithoutSource, "dryRun", dryRun, "writeStrategy", strategy, "statementIdPrefix", sidPrefix)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		exitWithMessage("running the manager", err)
 	}

@@ -25,7 +25,7 @@ func (r *LambdaPermissionReconciler) claimKey(obj *lambdav1alpha1.LambdaPermissi
 	if err != nil {
 		return ""
 	}
-	return strings.Join([]string{target.Region, target.Name, target.Qualifier, statementID(obj)}, "|")
+	return strings.Join([]string{target.Region, target.Name, target.Qualifier, r.statementID(obj)}, "|")
 }
 
 func (r *LambdaPermissionReconciler) claimants(ctx context.Context, obj *lambdav1alpha1.LambdaPermission) ([]lambdav1alpha1.LambdaPermission, error) {

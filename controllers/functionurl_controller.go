@@ -35,6 +35,9 @@ const legacyURLFinalizer = Finalizer
 // cleanup are the same as for any statement.
 type FunctionURLReconciler struct {
 	client.Client
+	// StatementIDPrefix starts the Sids derived for objects that set no
+	// spec.statementIdPrefix (--statement-id-prefix).
+	StatementIDPrefix string
 }
 
 // +kubebuilder:rbac:groups=lambda.permissions.dev,resources=lambdafunctionurlpermissions,verbs=get;list;watch;update;patch
@@ -61,10 +64,19 @@ func (r *FunctionURLReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	before := url.DeepCopy()
 	var children []*lambdav1alpha1.LambdaPermission
 	var failure error
-	for _, want := range statementsFor(url) {
+	for _, want := range statementsFor(url, r.StatementIDPrefix) {
 		child := &lambdav1alpha1.LambdaPermission{ObjectMeta: metav1.ObjectMeta{Name: want.Name, Namespace: url.Namespace}}
 		_, err := controllerutil.CreateOrUpdate(ctx, r.Client, child, func() error {
+			sid := child.Spec.StatementID
 			child.Spec = want.Spec
+			if sid != "" {
+				// statementId is immutable once set: a child keeps the Sid
+				// it was created with when --statement-id-prefix changes
+				// (or a newer version derives another), rather than being
+				// refused or removed and added again, which would cut the
+				// URL off for a moment.
+				child.Spec.StatementID = sid
+			}
 			return controllerutil.SetControllerReference(url, child, r.Scheme())
 		})
 		if apierrors.IsInvalid(err) {
@@ -88,12 +100,13 @@ func (r *FunctionURLReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	return ctrl.Result{}, client.IgnoreNotFound(r.Status().Patch(ctx, url, client.MergeFrom(before)))
 }
 
-// statementsFor are the two LambdaPermissions of a function URL grant.
-func statementsFor(url *lambdav1alpha1.LambdaFunctionURLPermission) []lambdav1alpha1.LambdaPermission {
+// statementsFor are the two LambdaPermissions of a function URL grant, for
+// an operator whose --statement-id-prefix is clusterPrefix. A
+// spec.statementIdPrefix is used as written, without clusterPrefix.
+func statementsFor(url *lambdav1alpha1.LambdaFunctionURLPermission, clusterPrefix string) []lambdav1alpha1.LambdaPermission {
 	prefix := url.Spec.StatementIDPrefix
 	if prefix == "" {
-		prefix = DerivedStatementID(url.Namespace, url.Name)
-		prefix = prefix[:min(len(prefix), maxSidLength-len("-invoke"))]
+		prefix = derivedSid(clusterPrefix, url.Namespace, url.Name, maxSidLength-len("-invoke"))
 	}
 	common := lambdav1alpha1.LambdaPermissionSpec{
 		FunctionName:     url.Spec.FunctionName,
@@ -146,7 +159,7 @@ func (r *FunctionURLReconciler) finalize(ctx context.Context, url *lambdav1alpha
 		return ctrl.Result{}, nil
 	}
 	remaining := 0
-	for _, want := range statementsFor(url) {
+	for _, want := range statementsFor(url, r.StatementIDPrefix) {
 		child := &lambdav1alpha1.LambdaPermission{}
 		err := r.Get(ctx, client.ObjectKey{Namespace: url.Namespace, Name: want.Name}, child)
 		if apierrors.IsNotFound(err) {

@@ -11,21 +11,32 @@ import (
 )
 
 // A function URL grant is two LambdaPermissions whose Sids derive from the
-// object (or its statementIdPrefix), each valid for Lambda at any name length.
+// object and the operator's --statement-id-prefix (or are the object's
+// statementIdPrefix, as written), each valid for Lambda at any name length
+// and unique.
 func TestFunctionURLStatements(t *testing.T) {
+	long := strings.Repeat("n", 253)
+	seen := map[string]string{}
 	for _, tt := range []struct {
-		name, namespace, prefix string
-		wantSids                [2]string
+		name, namespace, prefix, clusterPrefix string
+		wantSids                               [2]string
 	}{
-		{"site", "web", "", [2]string{"web_site-url", "web_site-invoke"}},
-		{"site", "web", "public-site", [2]string{"public-site-url", "public-site-invoke"}},
-		{"a.b", "web", "", [2]string{"web_a_b-url", "web_a_b-invoke"}},
-		{strings.Repeat("n", 253), strings.Repeat("x", 63), "", [2]string{}},
+		{"site", "web", "", "", [2]string{"web_site-url", "web_site-invoke"}},
+		{"site", "web", "public-site", "", [2]string{"public-site-url", "public-site-invoke"}},
+		{"a.b", "web", "", "", [2]string{"web_a_b-url", "web_a_b-invoke"}},
+		{long, strings.Repeat("x", 63), "", "", [2]string{}},
+		{"site", "web", "", "east-", [2]string{"east-web_site-url", "east-web_site-invoke"}},
+		{"site", "web", "checkout", "east-", [2]string{"checkout-url", "checkout-invoke"}},
+		{long, strings.Repeat("x", 63), "", strings.Repeat("p", 32), [2]string{}},
+		{long[:252] + "m", strings.Repeat("x", 63), "", strings.Repeat("p", 32), [2]string{}},
+		// Between 93 and 100 characters derived: cut with a hash, not bare.
+		{strings.Repeat("n", 78) + "a", "web", "", "east-cluster-", [2]string{}},
+		{strings.Repeat("n", 78) + "b", "web", "", "east-cluster-", [2]string{}},
 	} {
 		url := &lambdav1alpha1.LambdaFunctionURLPermission{ObjectMeta: metav1.ObjectMeta{Name: tt.name, Namespace: tt.namespace},
 			Spec: lambdav1alpha1.LambdaFunctionURLPermissionSpec{FunctionName: "fn", AuthType: "AWS_IAM", Principal: "223456789012",
 				StatementIDPrefix: tt.prefix, DeletionPolicy: lambdav1alpha1.DeletionPolicyRetain}}
-		children := statementsFor(url)
+		children := statementsFor(url, tt.clusterPrefix)
 		if len(children) != 2 {
 			t.Fatalf("%d LambdaPermissions, want 2", len(children))
 		}
@@ -44,6 +55,14 @@ func TestFunctionURLStatements(t *testing.T) {
 			if err := PermissionOf(c.Spec, c.Spec.StatementID).Validate(); err != nil {
 				t.Errorf("%s/%s: %s is invalid for Lambda: %v", tt.namespace, tt.name, c.Spec.StatementID, err)
 			}
+			if !strings.HasPrefix(c.Spec.StatementID, tt.clusterPrefix) && tt.prefix == "" {
+				t.Errorf("%s/%s: %s lacks the operator's prefix %q", tt.namespace, tt.name, c.Spec.StatementID, tt.clusterPrefix)
+			}
+			owner := tt.clusterPrefix + " " + tt.namespace + "/" + tt.name
+			if other, dup := seen[c.Spec.StatementID]; dup && other != owner {
+				t.Errorf("%s and %s both → %q", owner, other, c.Spec.StatementID)
+			}
+			seen[c.Spec.StatementID] = owner
 			if _, err := policy.ResolveTarget(c.Spec.FunctionName, c.Spec.Qualifier); err != nil {
 				t.Error(err)
 			}

@@ -50,6 +50,9 @@ type LambdaPermissionReconciler struct {
 	DryRun        bool              // report intended writes instead of making them
 	WriteStrategy writer.Strategy   // for accounts no LambdaPermissionAccount declares (default Statements)
 	Now           func() time.Time  // the clock (default time.Now)
+	// StatementIDPrefix starts every derived Sid (--statement-id-prefix),
+	// so that clusters applying the same manifests keep apart.
+	StatementIDPrefix string
 
 	writers   writer.Writers // one per policy, shared by all objects in it
 	functions functionCache
@@ -151,7 +154,7 @@ type desired struct {
 // desiredStatement computes, from the spec alone (and the function's account
 // for a bare name), the statement Lambda will store.
 func (r *LambdaPermissionReconciler) desiredStatement(ctx context.Context, obj *lambdav1alpha1.LambdaPermission) (desired, error) {
-	perm := PermissionOf(obj.Spec, statementID(obj))
+	perm := PermissionOf(obj.Spec, r.statementID(obj))
 	// Admission checks the same rules; this catches objects stored before
 	// a rule existed, before any AWS call.
 	if err := perm.Validate(); err != nil {
@@ -223,11 +226,13 @@ func (r *LambdaPermissionReconciler) target(obj *lambdav1alpha1.LambdaPermission
 	return target.WithDefaults(r.DefaultRegion, ""), nil
 }
 
-func statementID(obj *lambdav1alpha1.LambdaPermission) string {
+// statementID is the object's Sid: spec.statementId as written, or derived
+// with the operator's prefix.
+func (r *LambdaPermissionReconciler) statementID(obj *lambdav1alpha1.LambdaPermission) string {
 	if obj.Spec.StatementID != "" {
 		return obj.Spec.StatementID
 	}
-	return DerivedStatementID(obj.Namespace, obj.Name)
+	return PrefixedStatementID(r.StatementIDPrefix, obj.Namespace, obj.Name)
 }
 
 // placed is a statement in place: as Lambda stores it, and the policy's

@@ -42,20 +42,25 @@ type Options struct {
 	DryRun                  bool              // report intended writes instead of making them
 	WriteStrategy           writer.Strategy   // for accounts no LambdaPermissionAccount declares (default Statements)
 	MaxConcurrentReconciles int               // LambdaPermissions reconciled at once
+	StatementIDPrefix       string            // starts every derived Sid (see ValidateStatementIDPrefix)
 }
 
 // Setup registers the three controllers with mgr: LambdaPermission,
 // LambdaPermissionAccount and LambdaFunctionURLPermission.
 func Setup(mgr ctrl.Manager, o Options) error {
+	if err := ValidateStatementIDPrefix(o.StatementIDPrefix); err != nil {
+		return fmt.Errorf("statement-id prefix %w", err)
+	}
 	permissions := &LambdaPermissionReconciler{Client: mgr.GetClient(), Lambda: o.Lambda, Recorder: o.Recorder,
-		DefaultRegion: o.DefaultRegion, SyncPeriod: o.SyncPeriod, Guardrails: o.Guardrails, DryRun: o.DryRun, WriteStrategy: o.WriteStrategy}
+		DefaultRegion: o.DefaultRegion, SyncPeriod: o.SyncPeriod, Guardrails: o.Guardrails, DryRun: o.DryRun, WriteStrategy: o.WriteStrategy,
+		StatementIDPrefix: o.StatementIDPrefix}
 	if err := permissions.SetupWithManager(mgr, o.MaxConcurrentReconciles); err != nil {
 		return fmt.Errorf("setting up the LambdaPermission controller: %w", err)
 	}
 	if err := (&AccountReconciler{Client: mgr.GetClient(), AWS: o.Lambda}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the LambdaPermissionAccount controller: %w", err)
 	}
-	if err := (&FunctionURLReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+	if err := (&FunctionURLReconciler{Client: mgr.GetClient(), StatementIDPrefix: o.StatementIDPrefix}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the LambdaFunctionURLPermission controller: %w", err)
 	}
 	return nil

@@ -34,3 +34,67 @@ func TestDerivedStatementID(t *testing.T) {
 		}
 	}
 }
+
+// The operator's --statement-id-prefix starts every derived Sid; the whole
+// prefixed Sid stays within Lambda's 100 characters and unique, and a bad
+// prefix is refused.
+func TestPrefixedStatementID(t *testing.T) {
+	long := strings.Repeat("n", 253)
+	longNS := strings.Repeat("x", 63)
+	maxPrefix := strings.Repeat("p", controllers.MaxStatementIDPrefixLength)
+	seen := map[string]string{}
+	for _, tt := range []struct {
+		prefix, namespace, name string
+		want                    string // "" when cut: checked by length, prefix and uniqueness
+	}{
+		{"", "default", "s3", "default_s3"},
+		{"east-", "default", "s3", "east-default_s3"},
+		{"west_", "team", "bucket.events", "west_team_bucket_events"},
+		{"east-", strings.Repeat("x", 45), strings.Repeat("n", 49), "east-" + strings.Repeat("x", 45) + "_" + strings.Repeat("n", 49)}, // exactly 100
+		{"east-", strings.Repeat("x", 45), strings.Repeat("n", 50), ""},                                                                // 101: cut
+		{"east-", longNS, long, ""},
+		{"east-", longNS, long[:252] + "m", ""},
+		{maxPrefix, longNS, long, ""},
+		{maxPrefix, longNS, long[:252] + "m", ""},
+		{"west-", longNS, long, ""},
+	} {
+		sid := controllers.PrefixedStatementID(tt.prefix, tt.namespace, tt.name)
+		if tt.want != "" && sid != tt.want {
+			t.Errorf("%q %s/%s → %q, want %q", tt.prefix, tt.namespace, tt.name, sid, tt.want)
+		}
+		p := policy.Permission{StatementID: sid, Action: "lambda:InvokeFunction", Principal: "*"}
+		if err := p.Validate(); err != nil || len(sid) > 100 || !strings.HasPrefix(sid, tt.prefix) {
+			t.Errorf("%q %s/%s → %q (%d characters): %v", tt.prefix, tt.namespace, tt.name, sid, len(sid), err)
+		}
+		key := tt.prefix + " " + tt.namespace + "/" + tt.name
+		if other, dup := seen[sid]; dup {
+			t.Errorf("%s and %s both → %q", key, other, sid)
+		}
+		seen[sid] = key
+		if tt.prefix == "" && sid != controllers.DerivedStatementID(tt.namespace, tt.name) {
+			t.Errorf("no prefix: %q, not the Sid earlier versions derived", sid)
+		}
+	}
+}
+
+func TestValidateStatementIDPrefix(t *testing.T) {
+	for prefix, wantErr := range map[string]string{
+		"":                      "",
+		"east-":                 "",
+		"prod_eu-1":             "",
+		strings.Repeat("p", 32): "",
+		strings.Repeat("p", 33): "at most 32",
+		"east.":                 "only letters, digits",
+		"east/":                 "only letters, digits",
+		"east ":                 "only letters, digits",
+		"ost-é":                 "only letters, digits",
+	} {
+		err := controllers.ValidateStatementIDPrefix(prefix)
+		switch {
+		case wantErr == "" && err != nil:
+			t.Errorf("%q refused: %v", prefix, err)
+		case wantErr != "" && (err == nil || !strings.Contains(err.Error(), wantErr)):
+			t.Errorf("%q: error %v, want one saying %q", prefix, err, wantErr)
+		}
+	}
+}
