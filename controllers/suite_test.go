@@ -112,11 +112,14 @@ func run(m *testing.M) (int, error) {
 	}
 	restConfig, testScheme = cfg, scheme
 	// Objects labelled for another manager (see startOperator) are not this one's.
-	if suiteObjects, err = labels.Parse(managerLabel + " notin (dry-run,document)"); err != nil {
+	if suiteObjects, err = labels.Parse(managerLabel + " notin (dry-run,document,multi-cluster,prefix-change,url-prefix)"); err != nil {
 		return 0, err
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{&lambdav1alpha1.LambdaPermission{}: {Label: suiteObjects}}}})
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			&lambdav1alpha1.LambdaPermission{}:            {Label: suiteObjects},
+			&lambdav1alpha1.LambdaFunctionURLPermission{}: {Label: suiteObjects},
+		}}})
 	if err != nil {
 		return 0, err
 	}
