@@ -148,7 +148,7 @@ func TestHelmDefaults(t *testing.T) {
 		"--write-strategy=Statements",
 	})
 	for _, arg := range c.Args {
-		for _, unwanted := range []string{"--leader-elect", "--watch-namespace", "--region", "--allow-", "--dry-run"} {
+		for _, unwanted := range []string{"--leader-elect", "--watch-namespace", "--region", "--allow-", "--dry-run", "--statement-id-prefix"} {
 			if strings.HasPrefix(arg, unwanted) {
 				t.Errorf("default args have %s: %q", unwanted, c.Args)
 			}
@@ -249,7 +249,7 @@ func TestHelmCustom(t *testing.T) {
 		"--leader-elect", "--region=eu-west-1", "--sync-period=5m", "--max-concurrent-reconciles=8",
 		"--watch-namespace=" + watched, "--zap-log-level=debug", "--zap-stacktrace-level=panic",
 		"--allow-public-access", "--allow-service-without-source", "--dry-run",
-		"--write-strategy=Document",
+		"--write-strategy=Document", "--statement-id-prefix=prod-eu-",
 	})
 	if c.Image != "registry.example/platform/lambda-permission-operator:v0.1.0-rc.1" || c.ImagePullPolicy != corev1.PullAlways {
 		t.Errorf("image %q pull policy %q", c.Image, c.ImagePullPolicy)
@@ -327,6 +327,13 @@ func TestHelmOptions(t *testing.T) {
 			t.Errorf("args %q have --write-strategy %d times, want once", args, n)
 		}
 	})
+	t.Run("statementIdPrefix", func(t *testing.T) {
+		args := deployment(t, helmTemplate(t, "lpo-options", "--set", "statementIdPrefix=east_1-")).Spec.Template.Spec.Containers[0].Args
+		wantArgs(t, args, []string{"--statement-id-prefix=east_1-"})
+		if n := countPrefix(args, "--statement-id-prefix"); n != 1 {
+			t.Errorf("args %q have --statement-id-prefix %d times, want once", args, n)
+		}
+	})
 	t.Run("image digest", func(t *testing.T) {
 		digest := "sha256:" + strings.Repeat("ab", 32)
 		objs := helmTemplate(t, "lpo-options", "--set", "image.digest="+digest)
@@ -341,6 +348,8 @@ func TestHelmOptions(t *testing.T) {
 		"a bad log level":           {"--set", "logLevel=verbose"},
 		"a bad write strategy":      {"--set", "writeStrategy=document"},
 		"an empty write strategy":   {"--set", "writeStrategy="},
+		"a Sid prefix with a dot":   {"--set", "statementIdPrefix=east.1"},
+		"a Sid prefix of 33":        {"--set", "statementIdPrefix=" + strings.Repeat("p", 33)},
 		"a ServiceMonitor without the Service": {"--set",
 			"metrics.serviceMonitor.enabled=true,metrics.service.enabled=false"},
 	} {
