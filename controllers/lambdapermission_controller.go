@@ -127,12 +127,14 @@ func (r *LambdaPermissionReconciler) sync(ctx context.Context, obj *lambdav1alph
 			want.Permission.StatementID, want.Target.ResourceARN(), owner.Namespace, owner.Name)
 	}
 
-	if err := r.removePreviousStatement(ctx, obj, want); err != nil {
-		return err
-	}
-
 	inPlace, err := r.place(ctx, obj, want)
 	if err != nil {
+		return err
+	}
+	// Create before destroy: the statement the object wrote under another
+	// Sid, function, version or alias goes only once the new one is in
+	// place, so that the grant never lapses while it moves.
+	if err := r.removePreviousStatement(ctx, obj, want); err != nil {
 		return err
 	}
 	now := metav1.NewTime(r.now())

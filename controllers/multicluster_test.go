@@ -2,10 +2,13 @@ package controllers_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
@@ -229,10 +232,36 @@ func TestChangedPrefixMovesDerivedStatements(t *testing.T) {
 			explicitStatement, _ := storedStatement(fn, "", explicitSpec.StatementID)
 			writes := lambdaAPI.WritesTo(fn)
 
+			// A reader of the policy sees the grant all along: the new
+			// statement is added before the old one goes.
+			var gap atomic.Value
+			polling, polled := make(chan struct{}), make(chan struct{})
+			go func() {
+				defer close(polled)
+				for {
+					select {
+					case <-polling:
+						return
+					default:
+					}
+					doc, _ := storedPolicy(fn, "")
+					_, blue := doc.Find("blue-" + base)
+					_, green := doc.Find("green-" + base)
+					if !blue && !green {
+						gap.CompareAndSwap(nil, fmt.Sprint(sids(doc)))
+					}
+					time.Sleep(time.Millisecond)
+				}
+			}()
 			stop()
 			startPrefixed(t, restConfig, "prefix-change", "green-", strategy)
 			moved := waitSid(t, k8s, derived, "green-"+base)
 			wantSids(t, fn, "green-"+base, explicitSpec.StatementID, "foreign-terraform")
+			close(polling)
+			<-polled
+			if seen := gap.Load(); seen != nil {
+				t.Errorf("while the statement moved, the policy held neither Sid: %v", seen)
+			}
 			if got, _ := storedStatement(fn, "", "green-"+base); got != moved.Status.Statement || got != predicted(t, fn, "", withSid(derivedSpec, "green-"+base)) {
 				t.Errorf("stored %s, status %s", got, moved.Status.Statement)
 			}
@@ -240,8 +269,8 @@ func TestChangedPrefixMovesDerivedStatements(t *testing.T) {
 				t.Errorf("the explicit statement changed: %s, was %s", got, explicitStatement)
 			}
 			waitSid(t, k8s, explicit, explicitSpec.StatementID)
-			// Two writes with either strategy, the removal and then the
-			// add: a move is not one PutResourcePolicy (README says so).
+			// Two writes with either strategy, the add and then the
+			// removal: a move is not one PutResourcePolicy.
 			if n := lambdaAPI.WritesTo(fn) - writes; n != 2 {
 				t.Errorf("%d writes to move the statement, want 2", n)
 			}
