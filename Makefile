@@ -58,6 +58,31 @@ IMG ?= lambda-permission-operator:dev
 docker-build: ## Build the operator's container image IMG (needs a Docker engine).
 	docker build -t $(IMG) .
 
+# `make image` needs neither a Docker engine nor a base image (hack/image).
+# The first of IMAGE_ARCHS goes into IMAGE_TAR; with more, bin/image/oci holds
+# an index of them all. Time stamps are SOURCE_DATE_EPOCH (the commit's), so a
+# commit's image has one ID.
+IMAGE_ARCHS       ?= amd64
+IMAGE_TAR         ?= bin/image/lambda-permission-operator.tar
+IMAGE_VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+IMAGE_REVISION    ?= $(shell git rev-parse HEAD 2>/dev/null)
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+CA_CERTS          ?= /etc/ssl/certs/ca-certificates.crt
+
+.PHONY: image
+image: ## Build the image IMG without a Docker engine into IMAGE_TAR (docker load, ctr images import, crane push); IMAGE_ARCHS="amd64 arm64" adds the index bin/image/oci.
+	@if [[ ! -s $(CA_CERTS) ]]; then \
+		echo "no $(CA_CERTS): installing Debian's ca-certificates" >&2; \
+		apt-get install -y --no-install-recommends ca-certificates || \
+			{ apt-get update && apt-get install -y --no-install-recommends ca-certificates; }; \
+	fi
+	for arch in $(IMAGE_ARCHS); do \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags='-s -w' -o bin/manager-linux-$$arch .; \
+	done
+	$(GO) run ./hack/image -tag '$(IMG)' -version '$(IMAGE_VERSION)' -revision '$(IMAGE_REVISION)' \
+		-created '$(SOURCE_DATE_EPOCH)' -ca-certs '$(CA_CERTS)' -out '$(IMAGE_TAR)' \
+		$(foreach arch,$(IMAGE_ARCHS),-binary bin/manager-linux-$(arch)) $(if $(word 2,$(IMAGE_ARCHS)),-oci bin/image/oci)
+
 .PHONY: fmt-check
 fmt-check: ## Fail when a Go file is not gofmt-ed.
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')); \
