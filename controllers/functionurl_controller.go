@@ -44,6 +44,11 @@ type FunctionURLReconciler struct {
 // +kubebuilder:rbac:groups=lambda.permissions.dev,resources=lambdafunctionurlpermissions/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=lambda.permissions.dev,resources=lambdafunctionurlpermissions/finalizers,verbs=update
 // +kubebuilder:rbac:groups=lambda.permissions.dev,resources=lambdapermissions,verbs=create;delete
+//
+// lambdafunctionurlpermissions/finalizers: the two LambdaPermissions carry a
+// controller reference with blockOwnerDeletion, which the
+// OwnerReferencesPermissionEnforcement admission plugin allows only to who
+// may update the owner's finalizers.
 
 // Reconcile creates or updates both LambdaPermissions and sums up their state.
 func (r *FunctionURLReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {

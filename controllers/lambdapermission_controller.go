@@ -62,10 +62,16 @@ type LambdaPermissionReconciler struct {
 
 // +kubebuilder:rbac:groups=lambda.permissions.dev,resources=lambdapermissions,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=lambda.permissions.dev,resources=lambdapermissions/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=lambda.permissions.dev,resources=lambdapermissions/finalizers,verbs=update
 // +kubebuilder:rbac:groups=lambda.permissions.dev,resources=lambdapermissionaccounts,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+//
+// No lambdapermissions/finalizers: the finalizer is set and removed by an
+// update of the object itself. <kind>/finalizers is only checked (by the
+// OwnerReferencesPermissionEnforcement admission plugin) for an owner
+// reference with blockOwnerDeletion to an object of the kind, and nothing
+// owns through a LambdaPermission. charts/rbac runs the operator with the
+// chart's rules and without each in turn.
 
 // Reconcile brings one LambdaPermission's statement in line with its spec.
 func (r *LambdaPermissionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
