@@ -31,6 +31,10 @@ demo: control-plane manager ## Run the operator on a local control plane against
 	$(GO) build -o bin/demo ./hack/demo
 	KUBEBUILDER_ASSETS="$$(hack/control-plane/build.sh)" bin/demo
 
+.PHONY: e2e
+e2e: ## A real one-node cluster (kubelet, containerd 2, CNI; built from source, root only): a pod to Ready. Not part of test.
+	hack/e2e/run.sh
+
 .PHONY: bench
 bench: control-plane manager ## Measure throughput at AWS's quotas, calls, latency and memory; prints one table (flags: BENCH_ARGS).
 	$(GO) build -o bin/bench ./hack/bench
