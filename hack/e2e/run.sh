@@ -253,6 +253,56 @@ kubectl get pod hello -o wide
 pod_ip=$(kubectl get pod hello -o jsonpath='{.status.podIP}')
 log "pod hello Ready at $pod_ip; from the host: $(curl -fsS "http://$pod_ip:8080/" 2>&1)"
 
+# --- The operator: its image (make image) imported, the chart installed by
+# helm, AWS pointed at the Lambda emulator on the host, which pods reach at
+# the CNI bridge's gateway; the samples of my-function converge.
+image_tar=${E2E_OPERATOR_IMAGE:-$root/bin/image/lambda-permission-operator.tar}
+if [[ ! -f $image_tar ]]; then
+	log "building the operator's image (make image)"
+	make -C "$root" image >"$logs/image.log" 2>&1
+fi
+ctrk8s images import --local "$image_tar" >/dev/null
+image_ref=$(tar -xOf "$image_tar" manifest.json | sed -n 's/.*"RepoTags":\["\([^"]*\)".*/\1/p')
+log "imported $image_ref"
+"$root/hack/tools/build.sh" >/dev/null
+go build -o "$e2e/lambda-emulator" ./hack/lambda-emulator
+region=us-east-2 account=123456789012
+start lambda-emulator "$e2e/lambda-emulator" --addr "$gateway:9001" --region $region --account-id $account
+emulator=http://$gateway:9001
+for _ in $(seq 50); do curl -s -o /dev/null "$emulator/" && break; sleep 0.2; done
+curl -fsS -o /dev/null -X POST "$emulator/2015-03-31/functions" -H 'Content-Type: application/json' \
+	-d '{"FunctionName":"my-function","Runtime":"python3.12","Role":"arn:aws:iam::'$account':role/e2e","Handler":"index.handler","Code":{"ZipFile":"ZTJl"}}'
+cat >"$e2e/values.yaml" <<EOF
+region: $region
+image:
+  repository: ${image_ref%:*}
+  tag: ${image_ref##*:}
+  pullPolicy: Never
+extraEnv:
+  - {name: AWS_ENDPOINT_URL_LAMBDA, value: "$emulator"}
+  - {name: AWS_ENDPOINT_URL_STS, value: "$emulator"}
+  - {name: AWS_ACCESS_KEY_ID, value: e2e}
+  - {name: AWS_SECRET_ACCESS_KEY, value: e2e}
+  - {name: AWS_EC2_METADATA_DISABLED, value: "true"}
+EOF
+operator_logs() {
+	kubectl -n lperm describe pods | tail -n 25
+	kubectl -n lperm logs -l app.kubernetes.io/name=lambda-permission-operator --tail 30
+}
+"$root/bin/helm" install lperm charts/lambda-permission-operator --namespace lperm --create-namespace \
+	--values "$e2e/values.yaml" --wait --timeout 180s || { operator_logs; exit 1; }
+kubectl -n lperm get pods -o wide
+kubectl apply -f config/samples/lambda_v1alpha1_lambdapermission_s3.yaml \
+	-f config/samples/lambda_v1alpha1_lambdapermission_xaccount.yaml
+kubectl wait --for=condition=Ready lambdapermission/my-function-s3 lambdapermission/my-function-xaccount --timeout 120s ||
+	{ kubectl get lambdapermissions -o yaml | tail -n 40; operator_logs; exit 1; }
+kubectl get lambdapermissions
+policy=$(curl -fsS "$emulator/2015-03-31/functions/my-function/policy")
+log "my-function's policy in the emulator: $policy"
+for sid in s3 xaccount; do
+	grep -Eq "Sid[^:]*:[^a-z]*$sid[^a-z]" <<<"$policy" || { log "statement $sid missing from the policy"; exit 1; }
+done
+
 if [[ -n ${E2E_KEEP:-} ]]; then
 	log "cluster running; KUBECONFIG=$KUBECONFIG; Ctrl-C stops it"
 	while sleep 3600; do :; done
