@@ -3,7 +3,11 @@
 # built from source (hack/control-plane/build.sh and build-node.sh): etcd,
 # kube-apiserver, kube-controller-manager, kube-scheduler, containerd 2 with
 # runc and the CNI bridge, kubelet and kube-proxy. It imports the locally
-# built sandbox ("pause") image and runs a trivial pod to Ready.
+# built sandbox ("pause") image and runs a trivial pod to Ready; then imports
+# the operator's image (bin/image, `make image`; E2E_OPERATOR_IMAGE), installs
+# the chart with helm, AWS pointed at the Lambda emulator on the host, and
+# checks that the operator, under the chart's RBAC, makes my-function's two
+# samples Ready and their statements appear in the emulator.
 #
 # State and logs under bin/e2e/ (E2E_DIR); everything it started is stopped,
 # and its network devices, mounts and iptables rules removed, on exit.
