@@ -32,7 +32,7 @@ demo: control-plane manager ## Run the operator on a local control plane against
 	KUBEBUILDER_ASSETS="$$(hack/control-plane/build.sh)" bin/demo
 
 .PHONY: e2e
-e2e: ## A real one-node cluster built from source (root): the chart installed, the operator's image, samples Ready. Not part of test.
+e2e: ## A real one-node cluster built from source (root): the chart installed, the operator's image, every sample Ready, leader handover, upgrade to a new image tag keeping every statement, uninstall keeping the CRDs. Not part of test.
 	hack/e2e/run.sh
 
 .PHONY: bench

@@ -6,8 +6,16 @@
 # built sandbox ("pause") image and runs a trivial pod to Ready; then imports
 # the operator's image (bin/image, `make image`; E2E_OPERATOR_IMAGE), installs
 # the chart with helm, AWS pointed at the Lambda emulator on the host, and
-# checks that the operator, under the chart's RBAC, makes my-function's two
-# samples Ready and their statements appear in the emulator.
+# checks, under the chart's RBAC:
+#  1. every sample converges: my-function's (the operator's own account,
+#     Statements) and orders-api's (account 210987654321, LambdaPermissionAccount
+#     orders: Document, through an assumed role), an Allow and a Deny;
+#  2. leader handover: replicas=2, the Lease holder's pod deleted, another pod
+#     takes the Lease, and a LambdaPermission created afterwards converges;
+#  3. helm upgrade to a new image tag: new pods Ready, every policy unchanged
+#     and no policy write while the new leader resyncs every object;
+#  4. helm uninstall leaves the three CRDs and every LambdaPermission, with its
+#     finalizer (no operator is left to act on it).
 #
 # State and logs under bin/e2e/ (E2E_DIR); everything it started is stopped,
 # and its network devices, mounts and iptables rules removed, on exit.
@@ -133,7 +141,7 @@ start kube-apiserver kube-apiserver --etcd-servers http://127.0.0.1:12379 \
 	--token-auth-file "$tokens" --authorization-mode Node,RBAC \
 	--service-account-issuer https://kubernetes.default.svc --service-account-key-file "$e2e/pki/sa.pub" \
 	--service-account-signing-key-file "$e2e/pki/sa.key" --service-cluster-ip-range "$service_cidr" \
-	--allow-privileged
+	--allow-privileged --kubelet-preferred-address-types InternalIP
 for _ in $(seq 120); do kubectl get --raw /readyz >/dev/null 2>&1 && break; sleep 1; done
 kubectl get --raw /readyz >/dev/null
 log "kube-apiserver ready"
@@ -270,12 +278,47 @@ image_ref=$(tar -xOf "$image_tar" manifest.json | sed -n 's/.*"RepoTags":\["\([^
 log "imported $image_ref"
 "$root/hack/tools/build.sh" >/dev/null
 go build -o "$e2e/lambda-emulator" ./hack/lambda-emulator
+# Two accounts, as `make demo` (hack/demo) has them: the operator's own
+# (123456789012: my-function, written statement by statement), and 210987654321,
+# declared by the sample LambdaPermissionAccount orders (writeStrategy
+# Document), whose role the operator assumes from its own account.
 region=us-east-2 account=123456789012
-start lambda-emulator "$e2e/lambda-emulator" --addr "$gateway:9001" --region $region --account-id $account
+orders_account=210987654321 orders_key=AKIAE2EORDERSACCOUNT
+orders_role=arn:aws:iam::$orders_account:role/lambda-permission-operator
+start lambda-emulator "$e2e/lambda-emulator" --addr "$gateway:9001" --region $region --account-id $account \
+	--access-key "$orders_key=$orders_account" \
+	--role "$orders_role,externalId=lambda-permission-operator-demo,trust=$account"
 emulator=http://$gateway:9001
 for _ in $(seq 50); do curl -s -o /dev/null "$emulator/" && break; sleep 0.2; done
-curl -fsS -o /dev/null -X POST "$emulator/2015-03-31/functions" -H 'Content-Type: application/json' \
-	-d '{"FunctionName":"my-function","Runtime":"python3.12","Role":"arn:aws:iam::'$account':role/e2e","Handler":"index.handler","Code":{"ZipFile":"ZTJl"}}'
+# The emulator takes the account from the access key of the request's
+# SigV4 Authorization header (the signature is not checked).
+lambda() { # account curl-arguments...: a Lambda API call in that account
+	local auth=()
+	[[ $1 == "$orders_account" ]] &&
+		auth=(-H "Authorization: AWS4-HMAC-SHA256 Credential=$orders_key/20260101/$region/lambda/aws4_request, SignedHeaders=host, Signature=e2e")
+	shift
+	curl -fsS "${auth[@]}" "$@"
+}
+create_function() { # account name
+	lambda "$1" -o /dev/null -X POST "$emulator/2015-03-31/functions" -H 'Content-Type: application/json' \
+		-d '{"FunctionName":"'"$2"'","Runtime":"python3.12","Role":"arn:aws:iam::'"$1"':role/e2e","Handler":"index.handler","Code":{"ZipFile":"ZTJl"}}'
+}
+policy() { # account name: the function's policy document, statements sorted by Sid
+	lambda "$1" "$emulator/2015-03-31/functions/$2/policy" | jq -S '.Policy | fromjson | .Statement |= sort_by(.Sid)'
+}
+functions=("$account my-function" "$orders_account orders-api")
+for f in "${functions[@]}"; do create_function $f; done
+
+# wait_until what seconds command...: polls command every second until it
+# succeeds; after seconds, names what was not reached and fails.
+wait_until() {
+	local what=$1 timeout=$2 deadline=$((SECONDS + $2))
+	shift 2
+	until "$@"; do
+		((SECONDS < deadline)) || { log "FAIL: not reached within ${timeout}s: $what"; return 1; }
+		sleep 1
+	done
+}
 cat >"$e2e/values.yaml" <<EOF
 region: $region
 image:
@@ -289,26 +332,159 @@ extraEnv:
   - {name: AWS_SECRET_ACCESS_KEY, value: e2e}
   - {name: AWS_EC2_METADATA_DISABLED, value: "true"}
 EOF
+ns=lperm
+selector=app.kubernetes.io/instance=lperm,app.kubernetes.io/name=lambda-permission-operator
+lease=lambda-permission-operator.permissions.dev # main.go's LeaderElectionID
 operator_logs() {
-	kubectl -n lperm describe pods | tail -n 25
-	kubectl -n lperm logs -l app.kubernetes.io/name=lambda-permission-operator --tail 30
+	kubectl -n $ns get pods,lease -o wide
+	kubectl -n $ns describe pods | tail -n 25
+	kubectl -n $ns logs -l $selector --tail 30 --prefix
+	kubectl get lambdapermissions,lambdapermissionaccounts -o wide
 }
-"$root/bin/helm" install lperm charts/lambda-permission-operator --namespace lperm --create-namespace \
-	--values "$e2e/values.yaml" --wait --timeout 180s || { operator_logs; exit 1; }
-kubectl -n lperm get pods -o wide
-kubectl apply -f config/samples/lambda_v1alpha1_lambdapermission_s3.yaml \
-	-f config/samples/lambda_v1alpha1_lambdapermission_xaccount.yaml
-kubectl wait --for=condition=Ready lambdapermission/my-function-s3 lambdapermission/my-function-xaccount --timeout 120s ||
-	{ kubectl get lambdapermissions -o yaml | tail -n 40; operator_logs; exit 1; }
+helm() { "$root/bin/helm" "$@" >>"$logs/helm.log"; } # its notes: not for the console
+fail() { log "FAIL: $*"; operator_logs; exit 1; }
+helm install lperm charts/lambda-permission-operator --namespace $ns --create-namespace \
+	--values "$e2e/values.yaml" --wait --timeout 180s || fail "helm install"
+kubectl -n $ns get pods -o wide
+
+step_t=$SECONDS
+# --- 1. Every sample converges: my-function's (Statements, the operator's own
+# account) and orders-api's (LambdaPermissionAccount orders: Document, through
+# the assumed role), an Allow and a Deny with a condition.
+kubectl apply -k config/samples
+kubectl wait --for=condition=Ready lambdapermissions --all --timeout 120s ||
+	fail "every sample LambdaPermission Ready"
+kubectl wait --for=condition=Ready lambdapermissionaccount/orders --timeout 30s ||
+	fail "LambdaPermissionAccount orders Ready (its role assumed)"
 kubectl get lambdapermissions
-policy=$(curl -fsS "$emulator/2015-03-31/functions/my-function/policy")
-log "my-function's policy in the emulator: $policy"
-for sid in s3 xaccount; do
-	grep -Eq "Sid[^:]*:[^a-z]*$sid[^a-z]" <<<"$policy" || { log "statement $sid missing from the policy"; exit 1; }
+has_statement() { # account function sid [effect]: the function's policy holds it
+	policy "$1" "$2" | jq -e --arg sid "$3" --arg effect "${4:-Allow}" \
+		'any(.Statement[]; .Sid == $sid and .Effect == $effect)' >/dev/null
+}
+check_statement() { has_statement "$@" || fail "no statement Sid $3 (${4:-Allow}) in $2's policy (account $1)"; }
+check_statement $account my-function s3
+check_statement $account my-function xaccount
+check_statement $orders_account orders-api partner Allow
+check_statement $orders_account orders-api deny-outside-network Deny
+log "my-function's policy: $(policy $account my-function | jq -c '[.Statement[] | {Sid, Effect}]')"
+log "orders-api's policy: $(policy $orders_account orders-api | jq -c '[.Statement[] | {Sid, Effect, Condition}]')"
+log "step 1 passed: every sample Ready, both accounts' statements in the emulator ($((SECONDS - step_t))s)"
+
+step_t=$SECONDS
+# --- 2. Leader handover: two replicas with leader election; the leader's pod
+# deleted, the Lease goes to another pod, and a change made afterwards converges.
+ready_pods() { # image: the Running, Ready, not terminating operator pods (of that image if given)
+	kubectl -n $ns get pods -l $selector -o json | jq -r --arg image "${1:-}" '.items[]
+		| select(.metadata.deletionTimestamp == null)
+		| select($image == "" or (.spec.containers[0].image | endswith($image)))
+		| select(any(.status.conditions[]?; .type == "Ready" and .status == "True"))
+		| .metadata.name'
+}
+all_pods() { kubectl -n $ns get pods -l $selector -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}'; }
+holder() { kubectl -n $ns get lease $lease -o jsonpath='{.spec.holderIdentity}' 2>/dev/null | sed 's/_.*//'; }
+pods_are() { # count image: exactly count pods exist, all Ready, of image
+	[[ $(all_pods | wc -l) == "$1" && $(ready_pods "$2" | wc -l) == "$1" ]]
+}
+holder_among() { # pods...: the Lease is held by one of them
+	local h
+	h=$(holder)
+	[[ -n $h ]] && printf '%s\n' "$@" | grep -qx -- "$h"
+}
+helm upgrade lperm charts/lambda-permission-operator --namespace $ns --values "$e2e/values.yaml" \
+	--set replicas=2 --wait --timeout 180s || fail "helm upgrade --set replicas=2"
+wait_until "2 operator pods Ready, no other" 120 pods_are 2 "" || fail "replicas=2 rollout"
+kubectl -n $ns get deploy -l $selector -o jsonpath='{.items[0].spec.template.spec.containers[0].args}{"\n"}' |
+	grep -q -- --leader-elect || fail "the Deployment has no --leader-elect"
+mapfile -t pods < <(ready_pods)
+wait_until "the Lease $lease held by one of ${pods[*]}" 60 holder_among "${pods[@]}" || fail "a leader"
+leader=$(holder)
+log "pods ${pods[*]}; leader (Lease $lease): $leader"
+deleted_t=$SECONDS
+kubectl -n $ns delete pod "$leader" --wait=true --timeout 60s
+new_leader_elected() {
+	local h
+	h=$(holder)
+	[[ -n $h && $h != "$leader" ]] && kubectl -n $ns get pod "$h" >/dev/null 2>&1
+}
+wait_until "the Lease $lease held by a pod other than the deleted $leader" 60 new_leader_elected ||
+	fail "leader handover"
+log "the Lease went from $leader to $(holder) $((SECONDS - deleted_t))s after the deletion began"
+kubectl apply -f - <<EOF
+apiVersion: lambda.permissions.dev/v1alpha1
+kind: LambdaPermission
+metadata: {name: my-function-handover, namespace: default}
+spec:
+  functionName: my-function
+  statementId: handover
+  action: lambda:InvokeFunction
+  principal: "323456789012"
+EOF
+kubectl wait --for=condition=Ready lambdapermission/my-function-handover --timeout 60s ||
+	fail "my-function-handover (created after the leader's deletion) Ready"
+check_statement $account my-function handover
+wait_until "2 operator pods Ready again" 120 pods_are 2 "" || fail "the Deployment replacing the deleted pod"
+log "step 2 passed: leader $leader deleted, $(holder) took the Lease, my-function-handover Ready and its statement in the policy ($((SECONDS - step_t))s)"
+
+step_t=$SECONDS
+# --- 3. helm upgrade to a new image tag: new pods Ready with it, and no
+# statement touched (no write to the emulator; every policy unchanged).
+new_tag=e2e-2
+stored=$(ctrk8s images ls -q | grep -x ".*/${image_ref}" | head -n1)
+[[ -n $stored ]] || fail "image $image_ref not found in containerd"
+ctrk8s images tag "$stored" "${stored%:*}:$new_tag" >/dev/null
+for f in "${functions[@]}"; do
+	set -- $f
+	policy "$1" "$2" >"$e2e/policy.$2.before"
 done
+curl -fsS -X DELETE -o /dev/null "$emulator/_emulator/stats"
+helm upgrade lperm charts/lambda-permission-operator --namespace $ns --values "$e2e/values.yaml" \
+	--set replicas=2 --set image.tag=$new_tag --wait --timeout 180s || fail "helm upgrade --set image.tag=$new_tag"
+wait_until "2 operator pods Ready with image tag $new_tag, no other" 120 pods_are 2 ":$new_tag" ||
+	fail "the rollout to $new_tag"
+mapfile -t pods < <(ready_pods ":$new_tag")
+wait_until "the Lease held by a pod of $new_tag (${pods[*]})" 60 holder_among "${pods[@]}" || fail "a new leader"
+log "pods of $new_tag: ${pods[*]}; leader: $(holder)"
+# The new leader has checked every statement once each object's lastSyncTime
+# ("last seen in place", whole seconds) is no earlier than the second in
+# which it acquired the Lease.
+took=$(kubectl -n $ns get lease $lease -o jsonpath='{.spec.acquireTime}' | cut -c1-19)Z
+all_synced_since() {
+	kubectl get lambdapermissions -o json | jq -e --arg t "$took" \
+		'all(.items[]; (.status.lastSyncTime // "") >= $t)' >/dev/null
+}
+wait_until "every LambdaPermission seen in place (lastSyncTime) by the new leader" 90 all_synced_since ||
+	fail "the new leader's resync"
+kubectl wait --for=condition=Ready lambdapermissions --all --timeout 10s || fail "every LambdaPermission still Ready"
+for f in "${functions[@]}"; do
+	set -- $f
+	policy "$1" "$2" >"$e2e/policy.$2.after"
+	diff -u "$e2e/policy.$2.before" "$e2e/policy.$2.after" || fail "$2's policy changed by the upgrade"
+done
+stats=$(curl -fsS "$emulator/_emulator/stats")
+writes=$(jq -c '.calls // {} | with_entries(select(.key | test("^(AddPermission|RemovePermission|PutResourcePolicy|DeleteResourcePolicy)$")))' <<<"$stats")
+[[ $writes == "{}" ]] || fail "policy writes during the upgrade: $writes"
+log "emulator calls during the upgrade: $(jq -c .calls <<<"$stats")"
+log "step 3 passed: upgraded to $new_tag, $(jq '[.Statement[]] | length' "$e2e"/policy.*.after | paste -sd+ | bc) statements unchanged, no policy write ($((SECONDS - step_t))s)"
+
+step_t=$SECONDS
+# --- 4. helm uninstall leaves the CRDs (crds.keep: helm.sh/resource-policy:
+# keep) and every LambdaPermission, with its finalizer: no operator is left to
+# remove it (README, Uninstall: delete the objects first while the operator
+# runs, if their statements are to go).
+helm uninstall lperm --namespace $ns --wait --timeout 120s || fail "helm uninstall"
+kubectl -n $ns wait --for=delete pod -l $selector --timeout 60s || fail "the operator's pods gone"
+for crd in lambdapermissions lambdapermissionaccounts lambdafunctionurlpermissions; do
+	kubectl get crd $crd.lambda.permissions.dev -o name || fail "CRD $crd.lambda.permissions.dev deleted by helm uninstall"
+done
+left=$(kubectl get lambdapermissions -o json | jq -r '.items[] | "\(.metadata.name) \(.metadata.finalizers // [] | join(","))"')
+echo "$left"
+[[ $(wc -l <<<"$left") == 5 ]] || fail "expected 5 LambdaPermissions after uninstall"
+! grep -qv ' lambda.permissions.dev/statement$' <<<"$left" || fail "a LambdaPermission lost its finalizer"
+kubectl get lambdapermissionaccount orders -o name || fail "LambdaPermissionAccount orders gone"
+log "step 4 passed: helm uninstall left the 3 CRDs and the 5 LambdaPermissions, finalizers in place ($((SECONDS - step_t))s)"
 
 if [[ -n ${E2E_KEEP:-} ]]; then
 	log "cluster running; KUBECONFIG=$KUBECONFIG; Ctrl-C stops it"
 	while sleep 3600; do :; done
 fi
-log "PASS"
+log "PASS (${SECONDS}s)"
