@@ -47,13 +47,13 @@ func audit(policies []policyRead, managed map[string]bool) []finding {
 				size, policy.MaxPolicySize, size*100/policy.MaxPolicySize)
 		}
 		for _, st := range p.Document.Statements {
+			service := serviceWithoutSource(st.Statement)
 			switch {
 			case isPublic(st.Statement):
 				add(st.Sid, findingPublic, "anyone may call %s: principal * with no condition on the source, organization, network or authentication",
 					strings.Join(st.Action, ", "))
-			case serviceWithoutSource(st.Statement) != "":
-				add(st.Sid, findingConfusedDeputy, "%s may invoke on behalf of any resource in any account: add sourceArn or sourceAccount",
-					serviceWithoutSource(st.Statement))
+			case service != "":
+				add(st.Sid, findingConfusedDeputy, "%s may invoke on behalf of any resource in any account: add sourceArn or sourceAccount", service)
 			}
 			if p.URLAuthType != "" {
 				for _, who := range urlPrincipalsWithoutInvoke(p.Document, st.Statement) {
