@@ -288,6 +288,15 @@ func (d PolicyDocument) With(put []Statement, remove []string) PolicyDocument {
 	return out
 }
 
+// WithoutUnnamed is the document without its statements that have no Sid:
+// no single-statement call can name them, only a whole-document write drops
+// them.
+func (d PolicyDocument) WithoutUnnamed() PolicyDocument {
+	out := d
+	out.Statements = slices.DeleteFunc(slices.Clone(d.Statements), func(st StoredStatement) bool { return st.Sid == "" })
+	return out
+}
+
 // Text is the document as PutResourcePolicy takes it: compact JSON with
 // the document's own Version and Id (Lambda writes no Id into a document
 // that was put whole, and "default" into one AddPermission built).

@@ -240,7 +240,10 @@ func (w *documentWriter) writeBatch(batch []*pendingWrite) {
 			r.err = err
 		}
 		r.applied.Note = req.planned.Note
-		r.applied.PolicySize, r.applied.SizeKnown = sized.PolicySize, sized.SizeKnown
+		r.applied.PolicySize, r.applied.SizeKnown, r.applied.Statements = sized.PolicySize, sized.SizeKnown, sized.Statements
+		if v := w.shared.view; v != nil && v.revisionKnown {
+			r.applied.RevisionID = v.policy.RevisionID
+		}
 		b.finished[req.key] = r
 	}
 	b.mu.Unlock()
@@ -319,6 +322,9 @@ func (w *documentWriter) merge(observed Observed, batch []*pendingWrite) (policy
 			removes = append(removes, rm.Sid)
 		}
 		doc = doc.With(puts, removes)
+		if p.DropUnnamed {
+			doc = doc.WithoutUnnamed()
+		}
 		req.resize = Resize{Before: size, After: doc.Size()}
 		size = req.resize.After
 	}

@@ -71,6 +71,7 @@ func (p *sharedPolicy) measure(applied *Applied, before, keptBefore int) {
 	}
 	size := p.view.size()
 	applied.PolicySize, applied.SizeKnown = size, true
+	applied.Statements = len(p.view.policy.Document.Statements)
 	if len(applied.Writes) > 0 && applied.Resized == nil {
 		applied.Resized = &Resize{Before: before, After: size}
 	}

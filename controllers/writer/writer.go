@@ -114,13 +114,16 @@ type Plan struct {
 	// changed by someone else): with the ones it puts and removes, they are
 	// what a Replacement counts. Neither writes anything.
 	Keep, Release []string
+	// DropUnnamed takes out the statements without a Sid, which only a
+	// whole-document write can (Document strategy; Statements ignores it).
+	DropUnnamed bool
 	// Note is the planner's own account of its decision, handed back in
 	// Applied.Note: the writer does not read it.
 	Note any
 }
 
 // Empty reports whether the plan writes nothing.
-func (p Plan) Empty() bool { return len(p.Puts) == 0 && len(p.Removes) == 0 }
+func (p Plan) Empty() bool { return len(p.Puts) == 0 && len(p.Removes) == 0 && !p.DropUnnamed }
 
 // Put puts one statement in the policy under its Sid.
 type Put struct {
@@ -148,6 +151,13 @@ type Applied struct {
 	// was never read, or a failed write dropped the view.
 	PolicySize int
 	SizeKnown  bool
+	// Statements is how many statements the policy holds then (known with
+	// the size).
+	Statements int
+	// RevisionID is the policy's revision after the Write, when known: a
+	// whole-document write returns it; AddPermission and RemovePermission
+	// do not.
+	RevisionID string
 	// Resized is set when the Write made writes and the view is known:
 	// the size before them and after. In a Document batch it is the size
 	// before and after this key's own part of the merged document, so that
