@@ -35,14 +35,15 @@ func (g GuardrailSettings) overriddenBy(o lambdav1alpha1.Guardrails) GuardrailSe
 // grant is what an object may do in AWS once allowed: act as identity on
 // target, writing its policy with strategy.
 type grant struct {
-	identity awslambda.Identity
-	target   policy.FunctionRef
-	strategy writer.Strategy
+	identity   awslambda.Identity
+	target     policy.FunctionRef
+	strategy   writer.Strategy
+	guardrails GuardrailSettings // in force for the account
 }
 
 // authorize decides, before any AWS call but STS's, whether obj may grant on
 // target and as whom (see decideAccess).
-func (r *LambdaPermissionReconciler) authorize(ctx context.Context, obj *lambdav1alpha1.LambdaPermission, target policy.FunctionRef, perm policy.Permission) (grant, error) {
+func (r *LambdaPermissionReconciler) authorize(ctx context.Context, obj *lambdav1alpha1.LambdaPermission, target policy.FunctionRef, perm policy.Permission, owned bool) (grant, error) {
 	var accounts lambdav1alpha1.LambdaPermissionAccountList
 	if err := r.List(ctx, &accounts); err != nil {
 		return grant{}, err
@@ -57,7 +58,7 @@ func (r *LambdaPermissionReconciler) authorize(ctx context.Context, obj *lambdav
 	}
 	return decideAccess(accessRequest{
 		Namespace: obj.Namespace, NamespaceLabels: ns.Labels, Target: target, Permission: perm,
-		Accounts: accounts.Items, OwnAccount: own, Guardrails: r.Guardrails, DefaultStrategy: r.defaultStrategy(),
+		Accounts: accounts.Items, OwnAccount: own, Guardrails: r.Guardrails, DefaultStrategy: r.defaultStrategy(), OwnedPolicy: owned,
 	})
 }
 
@@ -71,6 +72,9 @@ type accessRequest struct {
 	OwnAccount      string            // the operator's own AWS account
 	Guardrails      GuardrailSettings // the operator's flags
 	DefaultStrategy writer.Strategy   // the operator's flag, for its own account when no account object declares it
+	// OwnedPolicy: a LambdaResourcePolicy owns the target's policy, which
+	// is then written as a whole document whatever the account says.
+	OwnedPolicy bool
 }
 
 // decideAccess decides whether an object may grant and as whom. The
@@ -88,7 +92,10 @@ func decideAccess(req accessRequest) (grant, error) {
 	if accountID == "" {
 		accountID = req.OwnAccount // a bare name is in the operator's own account
 	}
-	g := grant{target: req.Target, strategy: req.DefaultStrategy}
+	g := grant{target: req.Target, strategy: req.DefaultStrategy, guardrails: req.Guardrails}
+	if req.OwnedPolicy {
+		g.strategy = writer.Document
+	}
 	account := findAccount(req.Accounts, accountID)
 	if account == nil {
 		if accountID != req.OwnAccount {
@@ -114,8 +121,11 @@ func decideAccess(req accessRequest) (grant, error) {
 		return grant{}, stalled(ReasonFunctionNotAllowed,
 			"namespace %s may not grant on function %s: LambdaPermissionAccount %s allows it only %v", req.Namespace, g.target.Name, account.Name, allowedPatterns(rules))
 	}
-	g.identity, g.strategy = identityOf(account), strategyOf(account)
-	if err := checkGuardrails(req.Permission, req.Guardrails.overriddenBy(account.Spec.Guardrails), "LambdaPermissionAccount "+account.Name); err != nil {
+	g.identity, g.guardrails = identityOf(account), req.Guardrails.overriddenBy(account.Spec.Guardrails)
+	if !req.OwnedPolicy {
+		g.strategy = strategyOf(account)
+	}
+	if err := checkGuardrails(req.Permission, g.guardrails, "LambdaPermissionAccount "+account.Name); err != nil {
 		return grant{}, err
 	}
 	return g, checkStrategy(req.Permission, g.strategy, "set writeStrategy: Document on LambdaPermissionAccount "+account.Name)

@@ -34,6 +34,8 @@ const (
 	ReasonDryRun                   = "DryRun"                   // --dry-run: the write the spec needs was reported, not made
 	ReasonPublicAccessBlocked      = "PublicAccessBlocked"      // Lambda's public-access block refused the statement
 	ReasonRequiresDocumentStrategy = "RequiresDocumentStrategy" // a Deny or conditions on an account written statement by statement
+	ReasonPolicyOwnerConflict      = "PolicyOwnerConflict"      // another LambdaResourcePolicy owns the same policy
+	ReasonExcludedByPolicyOwner    = "ExcludedByPolicyOwner"    // the policy's LambdaResourcePolicy does not include LambdaPermissions
 
 	// Refusals made before any AWS call.
 	ReasonAccountNotAllowed  = "AccountNotAllowed"
@@ -59,6 +61,8 @@ const (
 	EventRetained            = "Retained"            // deletionPolicy Retain or Observe: the statement stays
 	EventUnexpectedStatement = "UnexpectedStatement" // Lambda stored other than predicted: a bug to report
 	EventPolicyNearLimit     = "PolicyNearLimit"     // a write took the policy past 90 % of Lambda's 20 KB limit
+	EventPolicyWritten       = "PolicyWritten"       // a LambdaResourcePolicy wrote its policy (Sids added, changed, removed)
+	EventPolicyDeleted       = "PolicyDeleted"       // a LambdaResourcePolicy took out its statements on deletion
 )
 
 // stateError is a failure with the condition it shows as. Stalled ones need

@@ -18,6 +18,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
@@ -58,6 +59,8 @@ type LambdaPermissionReconciler struct {
 	functions functionCache
 	managed   managedSet
 	onQueued  func(key string, waiting bool) // told besides the gauge (tests: see export_test.go)
+	// policyWakes wakes LambdaResourcePolicies whose queued writes are done.
+	policyWakes chan event.GenericEvent
 }
 
 // +kubebuilder:rbac:groups=lambda.permissions.dev,resources=lambdapermissions,verbs=get;list;watch;update;patch
@@ -172,7 +175,16 @@ func (r *LambdaPermissionReconciler) desiredStatement(ctx context.Context, obj *
 	if err != nil {
 		return desired{}, err
 	}
-	allowed, err := r.authorize(ctx, obj, named, perm)
+	owner, err := r.policyOwner(ctx, r.permissionTargetKey(obj))
+	if err != nil {
+		return desired{}, err
+	}
+	if owner != nil && !owner.Includes() {
+		return desired{}, stalled(ReasonExcludedByPolicyOwner,
+			"the policy of %s is owned by LambdaResourcePolicy %s/%s, which does not include LambdaPermissions (includePermissions: false); add the statement to it, or set includePermissions: true",
+			named.WithDefaults(r.DefaultRegion, "").ResourceARN(), owner.Namespace, owner.Name)
+	}
+	allowed, err := r.authorize(ctx, obj, named, perm, owner != nil)
 	if err != nil {
 		return desired{}, err
 	}
@@ -439,6 +451,11 @@ func writtenStatement(obj *lambdav1alpha1.LambdaPermission) (location, bool) {
 // alone: this operator never removes what it did not write.
 func (r *LambdaPermissionReconciler) removeStatement(ctx context.Context, obj *lambdav1alpha1.LambdaPermission, by actor, target policy.FunctionRef, sid string, ours ...policy.Statement) error {
 	m := r.modeOf(obj)
+	if owner, err := r.policyOwner(ctx, targetKey(target)); err != nil {
+		return err
+	} else if owner != nil {
+		by.strategy = writer.Document // written through the owner's policy writes
+	}
 	applied, err := r.writerFor(by, target).Write(ctx, writeKey(obj, "remove "+target.ResourceARN()+" "+sid), r.freshness(obj), func(observed writer.Observed) writer.Plan {
 		plan := planRemoval(observed, sid, ours, m)
 		writes := plan.Writes

@@ -63,14 +63,80 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	if err := (&FunctionURLReconciler{Client: mgr.GetClient(), StatementIDPrefix: o.StatementIDPrefix}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the LambdaFunctionURLPermission controller: %w", err)
 	}
+	policies := &LambdaResourcePolicyReconciler{Client: mgr.GetClient(), Permissions: permissions, Recorder: o.Recorder}
+	if err := policies.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the LambdaResourcePolicy controller: %w", err)
+	}
 	return nil
+}
+
+// SetupWithManager registers the controller. Its Permissions must be set
+// up with the same manager first: they share writers and indexes.
+func (r *LambdaResourcePolicyReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	p := r.Permissions
+	specChanged := predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletionStarted)
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("lambdaresourcepolicy").
+		For(&lambdav1alpha1.LambdaResourcePolicy{}, builder.WithPredicates(specChanged)).
+		// A LambdaPermission that comes or goes changes what the policy
+		// includes; an owner that goes may clear another's conflict.
+		Watches(&lambdav1alpha1.LambdaPermission{}, handler.EnqueueRequestsFromMapFunc(r.policiesOnTargetOf),
+			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionStarted))).
+		Watches(&lambdav1alpha1.LambdaResourcePolicy{}, handler.EnqueueRequestsFromMapFunc(r.policiesOnTargetOf),
+			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionStarted))).
+		Watches(&lambdav1alpha1.LambdaPermissionAccount{}, handler.EnqueueRequestsFromMapFunc(r.allPolicies),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.allPolicies),
+			builder.WithPredicates(predicate.LabelChangedPredicate{})).
+		WatchesRawSource(source.Channel(p.policyWakes, &handler.EnqueueRequestForObject{})).
+		WithOptions(controller.Options{RateLimiter: newJitteredBackoff(retryBase, retryCap)}).
+		Complete(r)
+}
+
+// policiesOnTargetOf is every LambdaResourcePolicy on the policy that a
+// LambdaPermission or LambdaResourcePolicy is on.
+func (r *LambdaResourcePolicyReconciler) policiesOnTargetOf(ctx context.Context, o client.Object) []reconcile.Request {
+	var key string
+	switch obj := o.(type) {
+	case *lambdav1alpha1.LambdaPermission:
+		key = r.Permissions.permissionTargetKey(obj)
+	case *lambdav1alpha1.LambdaResourcePolicy:
+		key = r.Permissions.policyTargetKey(obj)
+	}
+	if key == "" {
+		return nil
+	}
+	return r.policyRequests(ctx, client.MatchingFields{targetIndex: key})
+}
+
+func (r *LambdaResourcePolicyReconciler) allPolicies(ctx context.Context, _ client.Object) []reconcile.Request {
+	return r.policyRequests(ctx)
+}
+
+func (r *LambdaResourcePolicyReconciler) policyRequests(ctx context.Context, opts ...client.ListOption) []reconcile.Request {
+	var list lambdav1alpha1.LambdaResourcePolicyList
+	if err := r.List(ctx, &list, opts...); err != nil {
+		return nil
+	}
+	requests := make([]reconcile.Request, 0, len(list.Items))
+	for i := range list.Items {
+		requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+	}
+	return requests
 }
 
 // SetupWithManager registers the controller and its claim index.
 func (r *LambdaPermissionReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrentReconciles int) error {
 	r.writers.Now = r.now
 	wakes := make(chan event.GenericEvent, 1024)
-	r.writers.Wake = func(key string) { wakes <- wakeEvent(key) }
+	r.policyWakes = make(chan event.GenericEvent, 1024)
+	r.writers.Wake = func(key string) {
+		if strings.HasPrefix(key, policyKeyPrefix) {
+			r.policyWakes <- wakeEvent(strings.TrimPrefix(key, policyKeyPrefix))
+			return
+		}
+		wakes <- wakeEvent(key)
+	}
 	r.writers.Queued = func(key string, waiting bool) {
 		if waiting {
 			changesQueued.Inc()
@@ -91,6 +157,9 @@ func (r *LambdaPermissionReconciler) SetupWithManager(mgr ctrl.Manager, maxConcu
 		}); err != nil {
 		return err
 	}
+	if err := r.indexTargets(context.Background(), mgr.GetFieldIndexer()); err != nil {
+		return err
+	}
 	// Status writes do not wake the controller (they would make every sync
 	// schedule another); spec, annotation and deletion changes do. A changed
 	// annotation is also how a user forces a sync.
@@ -105,6 +174,10 @@ func (r *LambdaPermissionReconciler) SetupWithManager(mgr ctrl.Manager, maxConcu
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.objectsInNamespace),
 			builder.WithPredicates(predicate.LabelChangedPredicate{})).
+		// A LambdaResourcePolicy that comes, changes or goes decides how
+		// the statements on its policy are written, or whether they may be.
+		Watches(&lambdav1alpha1.LambdaResourcePolicy{}, handler.EnqueueRequestsFromMapFunc(r.permissionsOnPolicyOf),
+			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionStarted))).
 		// A queued write (the Document strategy) wakes its object when done.
 		WatchesRawSource(source.Channel(wakes, &handler.EnqueueRequestForObject{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: maxConcurrentReconciles,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"net/http/httptest"
 	"os"
 	"sync"
@@ -169,8 +170,9 @@ type racingLambda struct {
 	// Quiesced can run between calls.
 	inFlight     sync.RWMutex
 	mu           sync.Mutex
-	callsTo      map[string]int // calls the controller made about each function, by name
-	writesTo     map[string]int // its AddPermission, RemovePermission, PutResourcePolicy and DeleteResourcePolicy calls, by function name
+	callsTo      map[string]int            // calls the controller made about each function, by name
+	writesTo     map[string]int            // its AddPermission, RemovePermission, PutResourcePolicy and DeleteResourcePolicy calls, by function name
+	writesBy     map[string]map[string]int // the same by function name and operation
 	beforeRemove map[string]func()
 	beforeAdd    map[string]func()
 	held         map[string]chan struct{} // calls about these functions wait until it is closed
@@ -265,13 +267,25 @@ func (l *racingLambda) WritesTo(function string) int {
 	return l.writesTo[function]
 }
 
-func (l *racingLambda) wrote(function string) {
+// WritesByOperation counts the controller's writes to a function's
+// policies by operation.
+func (l *racingLambda) WritesByOperation(function string) map[string]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return maps.Clone(l.writesBy[function])
+}
+
+func (l *racingLambda) wrote(function, operation string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.writesTo == nil {
-		l.writesTo = map[string]int{}
+		l.writesTo, l.writesBy = map[string]int{}, map[string]map[string]int{}
 	}
 	l.writesTo[function]++
+	if l.writesBy[function] == nil {
+		l.writesBy[function] = map[string]int{}
+	}
+	l.writesBy[function][operation]++
 }
 
 // called counts a call about function and returns the hook armed for it, if any.
@@ -310,7 +324,7 @@ func (l racingPort) RemovePermission(ctx context.Context, ref policy.FunctionRef
 	if f := l.hooks.called(l.hooks.beforeRemove, ref.Name); f != nil {
 		f()
 	}
-	l.hooks.wrote(ref.Name)
+	l.hooks.wrote(ref.Name, "RemovePermission")
 	return l.Lambda.RemovePermission(ctx, ref, sid, revisionID)
 }
 
@@ -321,7 +335,7 @@ func (l racingPort) PutResourcePolicy(ctx context.Context, ref policy.FunctionRe
 	if f := l.hooks.called(l.hooks.beforeAdd, ref.Name); f != nil {
 		f()
 	}
-	l.hooks.wrote(ref.Name)
+	l.hooks.wrote(ref.Name, "PutResourcePolicy")
 	return l.Lambda.PutResourcePolicy(ctx, ref, document, revisionID)
 }
 
@@ -330,7 +344,7 @@ func (l racingPort) DeleteResourcePolicy(ctx context.Context, ref policy.Functio
 	l.hooks.inFlight.RLock()
 	defer l.hooks.inFlight.RUnlock()
 	l.hooks.called(nil, ref.Name)
-	l.hooks.wrote(ref.Name)
+	l.hooks.wrote(ref.Name, "DeleteResourcePolicy")
 	return l.Lambda.DeleteResourcePolicy(ctx, ref, revisionID)
 }
 
@@ -341,6 +355,6 @@ func (l racingPort) AddPermission(ctx context.Context, ref policy.FunctionRef, p
 	if f := l.hooks.called(l.hooks.beforeAdd, ref.Name); f != nil {
 		f()
 	}
-	l.hooks.wrote(ref.Name)
+	l.hooks.wrote(ref.Name, "AddPermission")
 	return l.Lambda.AddPermission(ctx, ref, p)
 }
