@@ -122,10 +122,14 @@ func (r *LambdaResourcePolicyReconciler) sync(ctx context.Context, obj *lambdav1
 	if applied.SizeKnown {
 		obj.Status.PolicySize, obj.Status.PolicySizeLimit = int32(applied.PolicySize), policy.MaxPolicySize
 	}
+	if applied.SizeKnown {
+		obj.Status.StatementCount = int32(applied.Statements)
+	}
 	switch {
 	case err != nil:
 		return policyFailure(err)
 	case plan.Refusal != nil:
+		obj.Status.IncludedStatements = int32(plan.Included)
 		obj.Status.PendingChange = nil
 		if !plan.Change.empty() {
 			obj.Status.PendingChange = changeStatus(plan.Change, now)

@@ -384,6 +384,9 @@ func TestResourcePolicyObserveWritesNothingAndReportsWhatManageWould(t *testing.
 		!slices.Equal(pending.Removed, []string{"legacy"}) {
 		t.Errorf("pendingChange %+v; want added deny-outside, changed partner, removed legacy", pending)
 	}
+	if got.Status.StatementCount != 2 || got.Status.IncludedStatements != 0 || got.Status.PolicySize == 0 {
+		t.Errorf("status counts %d statements (%d included), size %d; want the 2 in the policy now", got.Status.StatementCount, got.Status.IncludedStatements, got.Status.PolicySize)
+	}
 	if msg := meta.FindStatusCondition(got.Status.Conditions, "Ready").Message; !strings.Contains(msg, `add "deny-outside"; change "partner"; remove "legacy"`) {
 		t.Errorf("Ready says %q", msg)
 	}
