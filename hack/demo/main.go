@@ -31,6 +31,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -94,6 +95,53 @@ var documentExpectedStatements = map[string]string{
 		`"Condition":{"NotIpAddress":{"aws:SourceIp":"192.0.2.0/24"}}}`,
 }
 
+// The functions whose whole policy a LambdaResourcePolicy declares
+// (config/samples/lambda_v1alpha1_lambdaresourcepolicy*.yaml), both in the
+// operator's own account and both with statements made outside the operator
+// beforehand: payments-api's is managed (Manage), billing-api's only observed.
+const (
+	ownedFunctionName    = "payments-api"
+	observedFunctionName = "billing-api"
+)
+
+// ownedExpectedStatements are payments-api's statements once its
+// LambdaResourcePolicy has made the policy: its two, and the included
+// LambdaPermission's, as the operator renders them; stale-grant, made
+// beforehand with AddPermission, is gone.
+var ownedExpectedStatements = map[string]string{
+	"partner": `{"Sid":"partner","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::223456789012:root"},"Action":"lambda:InvokeFunction",` +
+		`"Resource":"arn:aws:lambda:us-east-2:123456789012:function:payments-api"}`,
+	"deny-outside-network": `{"Sid":"deny-outside-network","Effect":"Deny","Principal":"*","Action":"lambda:InvokeFunction",` +
+		`"Resource":"arn:aws:lambda:us-east-2:123456789012:function:payments-api",` +
+		`"Condition":{"NotIpAddress":{"aws:SourceIp":"192.0.2.0/24"}}}`,
+	"nightly": `{"Sid":"nightly","Effect":"Allow","Principal":{"Service":"events.amazonaws.com"},"Action":"lambda:InvokeFunction",` +
+		`"Resource":"arn:aws:lambda:us-east-2:123456789012:function:payments-api",` +
+		`"Condition":{"ArnLike":{"AWS:SourceArn":"arn:aws:events:us-east-2:123456789012:rule/nightly"}}}`,
+}
+
+// preexistingStatements are made on the two functions before the operator
+// starts, as the console would.
+var preexistingStatements = map[string][]*lambda.AddPermissionInput{
+	ownedFunctionName: {
+		{StatementId: aws.String("stale-grant"), Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("444455556666")},
+	},
+	observedFunctionName: {
+		{StatementId: aws.String("partner"), Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("223456789012")},
+		{StatementId: aws.String("legacy-sns"), Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("sns.amazonaws.com"),
+			SourceArn: aws.String("arn:aws:sns:us-east-2:123456789012:billing-events")},
+	},
+}
+
+// The samples that are not in config/samples/kustomization.yaml (other tools
+// apply that one), which the demo applies after it.
+var resourcePolicySamples = []string{"lambda_v1alpha1_lambdaresourcepolicy.yaml", "lambda_v1alpha1_lambdaresourcepolicy_observe.yaml"}
+
+// observedPending is what billing-api's LambdaResourcePolicy (Observe) must
+// report that Manage would do: its partner is in place (Lambda stores the
+// account as its root ARN, the same grant), deny-outside-network is missing,
+// legacy-sns is not declared.
+var observedPending = map[string][]string{"added": {"deny-outside-network"}, "removed": {"legacy-sns"}}
+
 // demoFunction is a function the demo creates and whose policy it checks.
 type demoFunction struct {
 	account  string
@@ -117,7 +165,11 @@ var (
 		account: documentAccountID, name: documentFunctionName, strategy: "Document",
 		expected: documentExpectedStatements, matches: "policy holds the Allow and the Deny as the operator renders them",
 	}
-	demoFunctions = []demoFunction{seedFunction, documentFunction}
+	ownedFunction = demoFunction{
+		account: accountID, name: ownedFunctionName, strategy: "LambdaResourcePolicy",
+		expected: ownedExpectedStatements, matches: "policy is exactly the LambdaResourcePolicy's statements and the included LambdaPermission's",
+	}
+	demoFunctions = []demoFunction{seedFunction, documentFunction, ownedFunction}
 )
 
 const (
@@ -181,6 +233,10 @@ type demo struct {
 	samples   []*unstructured.Unstructured
 	openFiles []*os.File
 	startedAt time.Time
+
+	// observedPolicy is billing-api's policy and RevisionId before the
+	// operator started: an Observe object must leave both as they are.
+	observedPolicy, observedRevision string
 }
 
 func main() {
@@ -226,6 +282,7 @@ func (d *demo) start(ctx context.Context) error {
 		d.startEmulator,
 		d.createFunctions,
 		d.createLegacyEstate,
+		d.createPoliciesToOwn,
 		d.startOperator,
 		d.applySamples,
 	}
@@ -256,10 +313,46 @@ func (d *demo) check(ctx context.Context) error {
 			policyErr = err
 		}
 	}
+	if err := d.verifyObserved(ctx); err != nil && policyErr == nil {
+		policyErr = err
+	}
 	if readyErr != nil {
 		return readyErr
 	}
 	return policyErr
+}
+
+// verifyObserved checks that billing-api's LambdaResourcePolicy, which only
+// observes, wrote nothing (the policy and its RevisionId are as they were
+// before the operator started) and reports exactly what Manage would do.
+func (d *demo) verifyObserved(ctx context.Context) error {
+	fmt.Printf("==> checking that the Observe LambdaResourcePolicy %s wrote nothing and reports what Manage would do\n", observedFunctionName)
+	const step = "checking the Observe LambdaResourcePolicy"
+	var problems []string
+	if policy, revision, _ := d.emulator.Policy(observedFunctionName, ""); policy != d.observedPolicy || revision != d.observedRevision {
+		problems = append(problems, fmt.Sprintf("the policy of %s changed: %s (RevisionId %s, was %s)", observedFunctionName, policy, revision, d.observedRevision))
+	}
+	obj := &unstructured.Unstructured{}
+	obj.SetAPIVersion("lambda.permissions.dev/v1alpha1")
+	obj.SetKind("LambdaResourcePolicy")
+	if err := d.kube.Get(ctx, types.NamespacedName{Namespace: "default", Name: observedFunctionName}, obj); err != nil {
+		return failed(step, err, d.rel(apiServerLog))
+	}
+	for _, field := range []string{"added", "changed", "removed"} {
+		got, _, _ := unstructured.NestedStringSlice(obj.Object, "status", "pendingChange", field)
+		if want := observedPending[field]; !slices.Equal(got, want) {
+			problems = append(problems, fmt.Sprintf("status.pendingChange.%s is %v, want %v", field, got, want))
+		}
+	}
+	if len(problems) > 0 {
+		for _, p := range problems {
+			fmt.Printf("    %s\n", p)
+		}
+		return failed(step, fmt.Errorf("%d problem(s)", len(problems)), d.rel(operatorLog), d.rel(emulatorLog))
+	}
+	fmt.Printf("    policy and RevisionId %s unchanged; status.pendingChange: add %v, remove %v\n",
+		d.observedRevision, observedPending["added"], observedPending["removed"])
+	return nil
 }
 
 // prepareDemoDir empties .demo/ so that no file of an earlier run is mistaken
@@ -471,6 +564,33 @@ func (d *demo) createLegacyEstate(ctx context.Context) error {
 	return nil
 }
 
+// createPoliciesToOwn makes payments-api and billing-api with the
+// statements someone made by hand before the operator, and records
+// billing-api's policy as it is then.
+func (d *demo) createPoliciesToOwn(ctx context.Context) error {
+	lambdaClient := lambda.New(lambda.Options{Region: region, BaseEndpoint: aws.String(d.emulatorURL),
+		Credentials: credentials.NewStaticCredentialsProvider("demo", "demo", "")})
+	// payments-api is one of demoFunctions, created already.
+	if err := d.createFunction(ctx, demoFunction{account: accountID, name: observedFunctionName}); err != nil {
+		return err
+	}
+	for _, name := range []string{ownedFunctionName, observedFunctionName} {
+		for _, in := range preexistingStatements[name] {
+			in.FunctionName = aws.String(name)
+			if _, err := lambdaClient.AddPermission(ctx, in); err != nil {
+				return failed("making the statements of "+name, err, d.rel(emulatorLog))
+			}
+		}
+		fmt.Printf("    %s: %d statement(s) made outside the operator\n", name, len(preexistingStatements[name]))
+	}
+	policy, revision, ok := d.emulator.Policy(observedFunctionName, "")
+	if !ok {
+		return failed("reading the policy of "+observedFunctionName, errors.New("no policy"))
+	}
+	d.observedPolicy, d.observedRevision = policy, revision
+	return nil
+}
+
 // startOperator runs bin/manager against the control plane and the emulator
 // and waits until its readiness probe answers.
 func (d *demo) startOperator(ctx context.Context) error {
@@ -588,6 +708,13 @@ func (d *demo) applySamples(ctx context.Context) error {
 	if err != nil {
 		return failed(step, err)
 	}
+	for _, file := range resourcePolicySamples {
+		more, err := readSampleFile(filepath.Join(d.root, samplesDir, file))
+		if err != nil {
+			return failed(step, err)
+		}
+		samples = append(samples, more...)
+	}
 	for _, sample := range samples {
 		if err := d.kube.Create(ctx, sample); err != nil {
 			return failed(step, fmt.Errorf("creating %s: %w", objectLabel(sample), err), d.rel(apiServerLog))
@@ -614,22 +741,30 @@ func readSamples(dir string) ([]*unstructured.Unstructured, error) {
 	}
 	var samples []*unstructured.Unstructured
 	for _, resource := range kustomization.Resources {
-		err := decodeYAMLFile(filepath.Join(dir, resource), func(decode func(any) error) error {
-			for {
-				obj := &unstructured.Unstructured{}
-				if err := decode(&obj.Object); err != nil {
-					return err
-				}
-				if len(obj.Object) > 0 { // skip empty documents
-					samples = append(samples, obj)
-				}
-			}
-		})
+		more, err := readSampleFile(filepath.Join(dir, resource))
 		if err != nil {
 			return nil, err
 		}
+		samples = append(samples, more...)
 	}
 	return samples, nil
+}
+
+// readSampleFile parses the objects of one YAML file.
+func readSampleFile(path string) ([]*unstructured.Unstructured, error) {
+	var samples []*unstructured.Unstructured
+	err := decodeYAMLFile(path, func(decode func(any) error) error {
+		for {
+			obj := &unstructured.Unstructured{}
+			if err := decode(&obj.Object); err != nil {
+				return err
+			}
+			if len(obj.Object) > 0 { // skip empty documents
+				samples = append(samples, obj)
+			}
+		}
+	})
+	return samples, err
 }
 
 // decodeYAMLFile calls read with a decoder of the file's YAML documents;
@@ -673,11 +808,15 @@ func (d *demo) waitForSamplesReady(ctx context.Context) error {
 				return failed(step, fmt.Errorf("reading %s: %w", name, err), d.rel(apiServerLog))
 			}
 			status, reason, message := readyCondition(current)
-			switch status {
-			case "True":
+			switch {
+			case status == "True":
 				ready[name] = true
 				fmt.Printf("    %s is Ready after %s\n", name, time.Since(started).Round(100*time.Millisecond))
-			case "False":
+			case status == "False" && observes(current) && reason == "DriftDetected":
+				// Observe reports what differs and writes nothing: done.
+				ready[name] = true
+				fmt.Printf("    %s observed the policy after %s: %s\n", name, time.Since(started).Round(100*time.Millisecond), message)
+			case status == "False":
 				if report := reason + ": " + message; lastNotReady[name] != report {
 					lastNotReady[name] = report
 					fmt.Printf("    %s is not Ready: %s\n", name, report)
@@ -707,6 +846,13 @@ func (d *demo) waitForSamplesReady(ctx context.Context) error {
 	}
 }
 
+// observes reports whether obj is a LambdaResourcePolicy with
+// managementPolicy Observe.
+func observes(obj *unstructured.Unstructured) bool {
+	mode, _, _ := unstructured.NestedString(obj.Object, "spec", "managementPolicy")
+	return obj.GetKind() == "LambdaResourcePolicy" && mode == "Observe"
+}
+
 // readyCondition returns the Ready condition's status, reason and message;
 // status is "" while there is none for the object's current generation.
 func readyCondition(obj *unstructured.Unstructured) (status, reason, message string) {
@@ -732,7 +878,7 @@ func readyCondition(obj *unstructured.Unstructured) (status, reason, message str
 func (d *demo) printPermissions(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	for _, args := range [][]string{{"get", "lambdapermissionaccounts"}, {"get", "lambdapermissions", "-A"}} {
+	for _, args := range [][]string{{"get", "lambdapermissionaccounts"}, {"get", "lambdapermissions", "-A"}, {"get", "lambdaresourcepolicies", "-A"}} {
 		fmt.Printf("==> kubectl %s\n", strings.Join(args, " "))
 		out, err := exec.CommandContext(ctx, d.kubectl, append([]string{"--kubeconfig", filepath.Join(d.dir, kubeconfigFile)}, args...)...).CombinedOutput()
 		fmt.Print(indent(string(out)))
@@ -744,9 +890,12 @@ func (d *demo) printPermissions(ctx context.Context) {
 
 // printPolicy shows a function's policy as Lambda (the emulator) stores it.
 func (d *demo) printPolicy(f demoFunction) {
-	if f.account == accountID {
+	switch {
+	case f.name == ownedFunctionName:
+		fmt.Printf("==> the policy of %s (owned by LambdaResourcePolicy %s)\n", f.name, ownedFunctionName)
+	case f.account == accountID:
 		fmt.Printf("==> the policy of %s\n", f.name)
-	} else {
+	default:
 		fmt.Printf("==> the policy of %s (account %s, writeStrategy %s)\n", f.name, f.account, f.strategy)
 	}
 	policy, revisionID, ok := d.emulator.Policy(f.arn(), "")
@@ -767,7 +916,7 @@ func (d *demo) printPolicy(f demoFunction) {
 // ones, byte for byte.
 func (d *demo) verifyPolicy(f demoFunction) error {
 	heading, what, step := "the policy", "the seed's expected statements", "checking the policy"
-	if f.account != accountID {
+	if f.name != functionName {
 		heading, what, step = "the policy of "+f.name, "the expected statements", "checking the policy of "+f.name
 	}
 	fmt.Printf("==> checking %s against %s\n", heading, what)

@@ -66,6 +66,8 @@ func TestSampleAccountMatchesTheEmulator(t *testing.T) {
 // in its function's policy.
 func TestExpectedStatementsAreTheSamplesRendered(t *testing.T) {
 	_, permissions := samplesByKind(t)
+	_, included := resourcePolicySampleObjects(t)
+	permissions = append(permissions, included...)
 	byARN := map[string]demoFunction{}
 	for _, f := range demoFunctions {
 		byARN[f.arn()] = f
@@ -95,11 +97,114 @@ func TestExpectedStatementsAreTheSamplesRendered(t *testing.T) {
 		}
 		seen[f.name][p.Spec.StatementID] = true
 	}
+	for _, st := range resourcePolicySampleStatements(t) {
+		if seen[ownedFunctionName] == nil {
+			seen[ownedFunctionName] = map[string]bool{}
+		}
+		seen[ownedFunctionName][st.Sid] = true
+	}
 	for _, f := range demoFunctions {
 		for sid := range f.expected {
 			if !seen[f.name][sid] {
 				t.Errorf("%s: statement %q is expected, and no sample declares it", f.name, sid)
 			}
 		}
+	}
+}
+
+// resourcePolicySamples decodes the LambdaResourcePolicy samples strictly
+// (a misspelt field fails), by name.
+func resourcePolicySampleObjects(t *testing.T) (map[string]lambdav1alpha1.LambdaResourcePolicy, []lambdav1alpha1.LambdaPermission) {
+	t.Helper()
+	policies := map[string]lambdav1alpha1.LambdaResourcePolicy{}
+	var permissions []lambdav1alpha1.LambdaPermission
+	for _, file := range resourcePolicySamples {
+		samples, err := readSampleFile(filepath.Join(testenv.RepoRoot(), samplesDir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sample := range samples {
+			switch sample.GetKind() {
+			case "LambdaResourcePolicy":
+				var p lambdav1alpha1.LambdaResourcePolicy
+				if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(sample.Object, &p, true); err != nil {
+					t.Fatalf("%s: %v", objectLabel(sample), err)
+				}
+				policies[p.Name] = p
+			case "LambdaPermission":
+				var p lambdav1alpha1.LambdaPermission
+				if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(sample.Object, &p, true); err != nil {
+					t.Fatalf("%s: %v", objectLabel(sample), err)
+				}
+				permissions = append(permissions, p)
+			default:
+				t.Errorf("%s: unexpected kind in %s", objectLabel(sample), file)
+			}
+		}
+	}
+	return policies, permissions
+}
+
+// resourcePolicySampleStatements are payments-api's sample's statements as
+// the controller declares them.
+func resourcePolicySampleStatements(t *testing.T) []policy.Statement {
+	t.Helper()
+	policies, _ := resourcePolicySampleObjects(t)
+	owned, ok := policies[ownedFunctionName]
+	if !ok || owned.Spec.FunctionName != ownedFunctionName || owned.Spec.ManagementPolicy == lambdav1alpha1.ManagementPolicyObserve {
+		t.Fatalf("no LambdaResourcePolicy sample managing %s: %+v", ownedFunctionName, owned.Spec)
+	}
+	statements, err := controllers.DeclaredStatements(owned.Spec.Policy, ownedFunction.asTarget())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return statements
+}
+
+func (f demoFunction) asTarget() policy.FunctionRef {
+	return policy.FunctionRef{Partition: "aws", Region: region, AccountID: f.account, Name: f.name}
+}
+
+// The payments-api sample's statements are rendered (and so put) exactly as
+// the demo expects them, and the included LambdaPermission's too; the
+// billing-api sample observes, and what it must report follows from the
+// statements made beforehand.
+func TestResourcePolicySamplesMatchTheDemo(t *testing.T) {
+	for _, st := range resourcePolicySampleStatements(t) {
+		if got, want := st.Render(), ownedExpectedStatements[st.Sid]; got != want {
+			t.Errorf("payments-api's %s renders as\n  %s\nthe demo expects\n  %s", st.Sid, got, want)
+		}
+	}
+	policies, permissions := resourcePolicySampleObjects(t)
+	if len(permissions) != 1 || permissions[0].Spec.FunctionName != ownedFunctionName {
+		t.Fatalf("want one LambdaPermission sample on %s, got %d", ownedFunctionName, len(permissions))
+	}
+	observed, ok := policies[observedFunctionName]
+	if !ok || observed.Spec.ManagementPolicy != lambdav1alpha1.ManagementPolicyObserve {
+		t.Fatalf("no LambdaResourcePolicy sample observing %s", observedFunctionName)
+	}
+	declared, err := controllers.DeclaredStatements(observed.Spec.Policy, demoFunction{account: accountID, name: observedFunctionName}.asTarget())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var added, removed []string
+	existing := map[string]bool{}
+	for _, in := range preexistingStatements[observedFunctionName] {
+		existing[*in.StatementId] = true
+	}
+	declaredSids := map[string]bool{}
+	for _, st := range declared {
+		declaredSids[st.Sid] = true
+		if !existing[st.Sid] {
+			added = append(added, st.Sid)
+		}
+	}
+	for _, in := range preexistingStatements[observedFunctionName] {
+		if !declaredSids[*in.StatementId] {
+			removed = append(removed, *in.StatementId)
+		}
+	}
+	if !slices.Equal(added, observedPending["added"]) || !slices.Equal(removed, observedPending["removed"]) {
+		t.Errorf("billing-api's sample would add %v and remove %v; the demo expects %v", added, removed, observedPending)
 	}
 }
