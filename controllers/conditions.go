@@ -11,7 +11,7 @@ import (
 
 // Condition types, as kstatus (sigs.k8s.io/cli-utils/pkg/kstatus) reads
 // them: Reconciling=True is InProgress, Stalled=True is Failed, and Ready=True
-// at the current generation is Current. All three kinds use them.
+// at the current generation is Current. All four kinds use them.
 const (
 	ConditionReady       = "Ready"
 	ConditionReconciling = "Reconciling"

@@ -30,10 +30,10 @@ func kstatusOf(t *testing.T, obj runtime.Object, kind string) status.Status {
 	return result.Status
 }
 
-// The three kinds show the outcome of a reconcile with the same conditions,
+// The four kinds show the outcome of a reconcile with the same conditions,
 // so kstatus and the Argo CD check read them alike, and each condition
 // moves as the outcome does.
-func TestConditionsOfTheThreeKinds(t *testing.T) {
+func TestConditionsOfTheFourKinds(t *testing.T) {
 	outcomes := []struct {
 		name        string
 		outcome     error
@@ -58,6 +58,7 @@ func TestConditionsOfTheThreeKinds(t *testing.T) {
 	permission := &lambdav1alpha1.LambdaPermission{ObjectMeta: metav1.ObjectMeta{Generation: 3}}
 	url := &lambdav1alpha1.LambdaFunctionURLPermission{ObjectMeta: metav1.ObjectMeta{Generation: 3}}
 	account := &lambdav1alpha1.LambdaPermissionAccount{ObjectMeta: metav1.ObjectMeta{Generation: 3}}
+	owner := &lambdav1alpha1.LambdaResourcePolicy{ObjectMeta: metav1.ObjectMeta{Generation: 3}}
 	kinds := []kind{
 		{"LambdaPermission", permission, &permission.Status.Conditions, func(outcome error) {
 			permission.Status.ObservedGeneration = 3
@@ -71,6 +72,10 @@ func TestConditionsOfTheThreeKinds(t *testing.T) {
 			account.Status.ObservedGeneration = 3
 			setConditions(&account.Status.Conditions, 3, outcome, ReasonIdentityVerified, "acting as someone")
 		}, ReasonIdentityVerified},
+		{"LambdaResourcePolicy", owner, &owner.Status.Conditions, func(outcome error) {
+			owner.Status.ObservedGeneration = 3
+			setConditions(&owner.Status.Conditions, 3, outcome, ReasonSynced, "exactly as declared")
+		}, ReasonSynced},
 	}
 	for _, k := range kinds {
 		t.Run(k.name, func(t *testing.T) {

@@ -1,6 +1,6 @@
-// Package controllers holds the operator's three reconcilers
-// (LambdaPermission, LambdaFunctionURLPermission, LambdaPermissionAccount)
-// and the decisions they make: plans, conditions, requeues, access rules
+// Package controllers holds the operator's four reconcilers
+// (LambdaPermission, LambdaFunctionURLPermission, LambdaPermissionAccount,
+// LambdaResourcePolicy) and the decisions they make: plans, conditions, requeues, access rules
 // and guardrails. Decisions are pure functions; policies are changed only
 // through the writer package, and Lambda is reached only through awslambda.
 package controllers

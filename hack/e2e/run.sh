@@ -14,7 +14,7 @@
 #     takes the Lease, and a LambdaPermission created afterwards converges;
 #  3. helm upgrade to a new image tag: new pods Ready, every policy unchanged
 #     and no policy write while the new leader resyncs every object;
-#  4. helm uninstall leaves the three CRDs and every LambdaPermission, with its
+#  4. helm uninstall leaves the four CRDs and every LambdaPermission, with its
 #     finalizer (no operator is left to act on it).
 #
 # State and logs under bin/e2e/ (E2E_DIR); everything it started is stopped,
@@ -473,7 +473,7 @@ step_t=$SECONDS
 # runs, if their statements are to go).
 helm uninstall lperm --namespace $ns --wait --timeout 120s || fail "helm uninstall"
 kubectl -n $ns wait --for=delete pod -l $selector --timeout 60s || fail "the operator's pods gone"
-for crd in lambdapermissions lambdapermissionaccounts lambdafunctionurlpermissions; do
+for crd in lambdapermissions lambdapermissionaccounts lambdafunctionurlpermissions lambdaresourcepolicies; do
 	kubectl get crd $crd.lambda.permissions.dev -o name || fail "CRD $crd.lambda.permissions.dev deleted by helm uninstall"
 done
 left=$(kubectl get lambdapermissions -o json | jq -r '.items[] | "\(.metadata.name) \(.metadata.finalizers // [] | join(","))"')
@@ -481,7 +481,7 @@ echo "$left"
 [[ $(wc -l <<<"$left") == 5 ]] || fail "expected 5 LambdaPermissions after uninstall"
 ! grep -qv ' lambda.permissions.dev/statement$' <<<"$left" || fail "a LambdaPermission lost its finalizer"
 kubectl get lambdapermissionaccount orders -o name || fail "LambdaPermissionAccount orders gone"
-log "step 4 passed: helm uninstall left the 3 CRDs and the 5 LambdaPermissions, finalizers in place ($((SECONDS - step_t))s)"
+log "step 4 passed: helm uninstall left the 4 CRDs and the 5 LambdaPermissions, finalizers in place ($((SECONDS - step_t))s)"
 
 if [[ -n ${E2E_KEEP:-} ]]; then
 	log "cluster running; KUBECONFIG=$KUBECONFIG; Ctrl-C stops it"
