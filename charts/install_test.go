@@ -115,10 +115,11 @@ func TestHelmDefaults(t *testing.T) {
 		"ServiceAccount":           1, "ClusterRole": 1, "ClusterRoleBinding": 1,
 		"Deployment": 1, "Service": 1,
 		"Role": 0, "RoleBinding": 0, "ServiceMonitor": 0, "PodDisruptionBudget": 0,
-		"ValidatingAdmissionPolicy": 1, "ValidatingAdmissionPolicyBinding": 1,
+		"ValidatingAdmissionPolicy": 2, "ValidatingAdmissionPolicyBinding": 2,
 	})
 	checkCRDs(t, objs, true)
-	checkAdmissionWarnings(t, objs)
+	checkAdmissionPolicy(t, objs, "lpo-lambda-permission-operator-guardrails", "guardrails.yaml", admissionregistrationv1.Warn)
+	checkAdmissionPolicy(t, objs, "lpo-lambda-permission-operator-resource-policy", "resource-policy.yaml", admissionregistrationv1.Deny)
 
 	var role rbacv1.ClusterRole
 	convert(t, only(t, objs, "ClusterRole"), &role)
@@ -310,6 +311,16 @@ func TestHelmOptions(t *testing.T) {
 		wantArgs(t, deployment(t, objs).Spec.Template.Spec.Containers[0].Args, []string{"--leader-elect"})
 		named(t, objs, "Role", "lpo-lambda-permission-operator-leader-election")
 	})
+	t.Run("resourcePolicyValidation disabled", func(t *testing.T) {
+		objs := helmTemplate(t, "lpo-options", "--set", "resourcePolicyValidation.enabled=false")
+		wantKinds(t, objs, map[string]int{"ValidatingAdmissionPolicy": 1, "ValidatingAdmissionPolicyBinding": 1})
+		named(t, objs, "ValidatingAdmissionPolicy", "lpo-lambda-permission-operator-guardrails")
+	})
+	t.Run("admissionWarnings disabled", func(t *testing.T) {
+		objs := helmTemplate(t, "lpo-options", "--set", "admissionWarnings.enabled=false")
+		wantKinds(t, objs, map[string]int{"ValidatingAdmissionPolicy": 1, "ValidatingAdmissionPolicyBinding": 1})
+		named(t, objs, "ValidatingAdmissionPolicy", "lpo-lambda-permission-operator-resource-policy")
+	})
 	t.Run("no metrics Service", func(t *testing.T) {
 		wantKinds(t, helmTemplate(t, "lpo-options", "--set", "metrics.service.enabled=false"), map[string]int{"Service": 0})
 	})
@@ -352,6 +363,8 @@ func TestHelmOptions(t *testing.T) {
 		"a Sid prefix of 33":        {"--set", "statementIdPrefix=" + strings.Repeat("p", 33)},
 		"a ServiceMonitor without the Service": {"--set",
 			"metrics.serviceMonitor.enabled=true,metrics.service.enabled=false"},
+		"a typo under resourcePolicyValidation": {"--set",
+			"resourcePolicyValidation.enable=false"},
 	} {
 		t.Run("rejects "+name, func(t *testing.T) {
 			cmd := exec.Command(helm, append([]string{"template", release, chartDir}, args...)...)
@@ -375,6 +388,14 @@ func TestKustomizeDefault(t *testing.T) {
 	})
 	if ns := only(t, objs, "Namespace").GetName(); ns != kustomizeNS {
 		t.Errorf("Namespace %q, want %q", ns, kustomizeNS)
+	}
+	// The admission policies, with the prefix in their bindings too.
+	for _, name := range []string{"lambda-permission-guardrails", "lambda-resource-policy-validation"} {
+		named(t, objs, "ValidatingAdmissionPolicy", kustomizeName+name)
+		binding := named(t, objs, "ValidatingAdmissionPolicyBinding", kustomizeName+name)
+		if got, _, _ := unstructured.NestedString(binding.Object, "spec", "policyName"); got != kustomizeName+name {
+			t.Errorf("binding %s refers to policy %q, want %q", binding.GetName(), got, kustomizeName+name)
+		}
 	}
 	checkCRDs(t, objs, false)
 	for _, obj := range objs {
@@ -893,11 +914,12 @@ func firstLines(out []byte, n int) string {
 	return strings.Join(lines, "")
 }
 
-// checkAdmissionWarnings: the chart's guardrail policy is the one in
-// config/admission (which kustomize installs), bound to warn.
-func checkAdmissionWarnings(t *testing.T, objs []*unstructured.Unstructured) {
+// checkAdmissionPolicy: the chart's ValidatingAdmissionPolicy name is the
+// one in config/admission/file (which kustomize installs), bound with the
+// given action only.
+func checkAdmissionPolicy(t *testing.T, objs []*unstructured.Unstructured, name, file string, action admissionregistrationv1.ValidationAction) {
 	t.Helper()
-	data, err := os.ReadFile("../config/admission/guardrails.yaml")
+	data, err := os.ReadFile(filepath.Join("..", "config", "admission", file))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -906,13 +928,13 @@ func checkAdmissionWarnings(t *testing.T, objs []*unstructured.Unstructured) {
 		t.Fatal(err)
 	}
 	var got admissionregistrationv1.ValidatingAdmissionPolicy
-	convert(t, only(t, objs, "ValidatingAdmissionPolicy"), &got)
+	convert(t, named(t, objs, "ValidatingAdmissionPolicy", name), &got)
 	if !equality.Semantic.DeepEqual(got.Spec, want.Spec) {
-		t.Errorf("the chart's ValidatingAdmissionPolicy differs from config/admission/guardrails.yaml:\n got %+v\nwant %+v", got.Spec, want.Spec)
+		t.Errorf("the chart's ValidatingAdmissionPolicy %s differs from config/admission/%s:\n got %+v\nwant %+v", name, file, got.Spec, want.Spec)
 	}
 	var binding admissionregistrationv1.ValidatingAdmissionPolicyBinding
-	convert(t, only(t, objs, "ValidatingAdmissionPolicyBinding"), &binding)
-	if binding.Spec.PolicyName != got.Name || len(binding.Spec.ValidationActions) != 1 || binding.Spec.ValidationActions[0] != admissionregistrationv1.Warn {
-		t.Errorf("binding %+v, want policy %s with the Warn action only", binding.Spec, got.Name)
+	convert(t, named(t, objs, "ValidatingAdmissionPolicyBinding", name), &binding)
+	if binding.Spec.PolicyName != got.Name || len(binding.Spec.ValidationActions) != 1 || binding.Spec.ValidationActions[0] != action {
+		t.Errorf("binding %+v, want policy %s with the %s action only", binding.Spec, got.Name, action)
 	}
 }
