@@ -1,5 +1,6 @@
 -- Health of a lambda.permissions.dev object (LambdaPermission, LambdaFunctionURLPermission,
--- LambdaPermissionAccount: one script, copied to each kind's directory) for Argo CD.
+-- LambdaPermissionAccount, LambdaResourcePolicy: one script, copied to each kind's
+-- directory) for Argo CD.
 --
 -- The controller writes status.observedGeneration and the conditions Ready,
 -- Reconciling and Stalled. This script reads them the way kstatus does
@@ -50,7 +51,11 @@ local stalled = findCondition(conditions, "Stalled")
 
 if metadata.deletionTimestamp ~= nil then
   hs.status = "Progressing"
-  hs.message = "Being deleted: waiting for the controller to remove the statement from the function's policy (or retain it, as deletionPolicy says)"
+  if obj.kind == "LambdaResourcePolicy" then
+    hs.message = "Being deleted: waiting for the controller to remove the statements it wrote from the policy (or retain them, as deletionPolicy says)"
+  else
+    hs.message = "Being deleted: waiting for the controller to remove the statement from the function's policy (or retain it, as deletionPolicy says)"
+  end
   local problem = nil
   if isTrue(stalled) then
     problem = messageOf(stalled)
