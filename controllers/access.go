@@ -227,7 +227,7 @@ func checkGuardrails(p policy.Permission, g GuardrailSettings, where string) err
 	switch {
 	case p.IsPublic() && !g.AllowPublicAccess:
 		return stalled(ReasonPublicAccessDenied,
-			"principal * with no sourceArn, sourceAccount, principalOrgID or functionUrlAuthType AWS_IAM lets anyone invoke the function; "+
+			"principal * with nothing that narrows it to fixed values (a sourceArn or sourceAccount without wildcards, principalOrgID, functionUrlAuthType AWS_IAM, or a condition such as aws:SourceIp) lets anyone invoke the function; "+
 				"narrow it with one of those, or have a cluster admin set allowPublicAccess (%s)", where)
 	case p.IsServiceWithoutSource() && !g.AllowServiceWithoutSource:
 		return stalled(ReasonSourceRequired,

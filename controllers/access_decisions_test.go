@@ -126,9 +126,20 @@ func TestDecideAccess(t *testing.T) {
 			wantReason: ReasonRequiresDocumentStrategy, wantInText: "set writeStrategy: Document on LambdaPermissionAccount pay"},
 		{name: "a Deny of anyone needs no guardrail opt-in", target: bare("fn"), permission: deny, strategy: writer.Document,
 			wantTarget: bare("fn"), wantWrite: writer.Document},
-		{name: "a public Allow with conditions still does", target: bare("fn"), strategy: writer.Document,
-			permission: policy.Permission{StatementID: "s", Action: "lambda:InvokeFunction", Principal: "*", Conditions: conditioned.Conditions},
+		{name: "a public Allow with a condition that does not narrow it still does", target: bare("fn"), strategy: writer.Document,
+			permission: policy.Permission{StatementID: "s", Action: "lambda:InvokeFunction", Principal: "*",
+				Conditions: []policy.ConditionEntry{{Operator: "NotIpAddress", Key: "aws:SourceIp", Values: []string{"192.0.2.0/24"}}}},
 			wantReason: ReasonPublicAccessDenied, wantInText: "allowPublicAccess"},
+		{name: "an Allow of anyone from a fixed network is not public (SPEC §16.8)", target: bare("fn"), strategy: writer.Document,
+			permission: policy.Permission{StatementID: "s", Action: "lambda:InvokeFunction", Principal: "*", Conditions: conditioned.Conditions},
+			wantTarget: bare("fn"), wantWrite: writer.Document},
+		{name: "a wildcard sourceArn does not narrow anyone", target: bare("fn"),
+			permission: policy.Permission{StatementID: "s", Action: "lambda:InvokeFunction", Principal: "*", SourceArn: "arn:aws:s3:::*"},
+			wantReason: ReasonPublicAccessDenied, wantInText: "allowPublicAccess"},
+		{name: "a service with its source in a condition has one", target: bare("fn"), strategy: writer.Document,
+			permission: policy.Permission{StatementID: "s", Action: "lambda:InvokeFunction", Principal: "s3.amazonaws.com",
+				Conditions: []policy.ConditionEntry{{Operator: "StringEquals", Key: "aws:SourceAccount", Values: []string{"123456789012"}}}},
+			wantTarget: bare("fn"), wantWrite: writer.Document},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			flag := tt.strategy

@@ -253,21 +253,26 @@ func partitionOfARN(s string) string {
 	return partition
 }
 
-// IsPublic reports whether the grant lets anyone invoke: principal * with no
-// condition that narrows who may (a source, an organization, or IAM
-// authentication of a function URL).
+// IsPublic reports whether the grant lets anyone invoke: the statement it
+// makes is public by SPEC §16.8's rule (Statement.IsPublic), so that a
+// LambdaPermission and the same statement in a LambdaResourcePolicy meet
+// the same guardrail. A source ARN with a wildcard does not narrow it.
 //
 // A Deny grants nothing, so it is never public.
-func (p Permission) IsPublic() bool {
-	return p.Effect != EffectDeny && p.Principal == "*" && p.SourceArn == "" && p.SourceAccount == "" && p.PrincipalOrgID == "" &&
-		p.FunctionURLAuthType != "AWS_IAM"
-}
+func (p Permission) IsPublic() bool { return p.statement().IsPublic() }
 
 // IsServiceWithoutSource reports whether a service is granted without saying
-// on behalf of which resource or account: then resources in any account can
-// make the service invoke the function (the confused deputy problem).
+// on behalf of which resource or account (sourceArn, sourceAccount, or a
+// condition on aws:SourceArn or aws:SourceAccount): then resources in any
+// account can make the service invoke the function (the confused deputy
+// problem). It is Statement.IsServiceWithoutSource of the statement the
+// grant makes.
 //
 // A Deny grants nothing, so it needs no source.
-func (p Permission) IsServiceWithoutSource() bool {
-	return p.Effect != EffectDeny && isServicePrincipal(p.Principal) && p.SourceArn == "" && p.SourceAccount == ""
+func (p Permission) IsServiceWithoutSource() bool { return p.statement().IsServiceWithoutSource() }
+
+// statement is the statement p makes on some function: the guardrails look
+// at what it grants, not where.
+func (p Permission) statement() Statement {
+	return DesiredStatement(FunctionRef{Partition: "aws", Region: "us-east-1", AccountID: "000000000000", Name: "f"}, p)
 }

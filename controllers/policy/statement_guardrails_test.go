@@ -132,22 +132,15 @@ func guardrailCases() map[string]guardrailCase {
 		"service with source owner":    {p: Permission{Principal: service, Conditions: conditions(ConditionEntry{"StringEquals", "aws:SourceOwner", []string{"111122223333"}})}, serviceWithoutSource: true},
 		"star with source ARN and URL": {p: Permission{Principal: "*", SourceArn: "arn:aws:s3:::b", FunctionURLAuthType: "NONE"}},
 
-		// Where Permission's predicates, which look at the members only,
-		// answer otherwise than SPEC §16.8 and the statement predicates.
-		"star with wildcard source ARN": {p: Permission{Principal: "*", SourceArn: "arn:aws:s3:::*"}, public: true,
-			permissionDisagrees: "Permission.IsPublic counts any sourceArn as narrowing; §16.8 counts only fixed values"},
-		"star with ? in source ARN": {p: Permission{Principal: "*", SourceArn: "arn:aws:sns:us-east-2:111122223333:topic-?"}, public: true,
-			permissionDisagrees: "Permission.IsPublic counts any sourceArn as narrowing; §16.8 counts only fixed values"},
-		"star with IpAddress": {p: Permission{Principal: "*", Conditions: conditions(ConditionEntry{"IpAddress", "aws:SourceIp", []string{"192.0.2.0/24"}})},
-			permissionDisagrees: "Permission.IsPublic ignores conditions; §16.8 counts a fixed aws:SourceIp as narrowing"},
-		"star with source VPC endpoint": {p: Permission{Principal: "*", Conditions: conditions(ConditionEntry{"StringEquals", "aws:SourceVpce", []string{"vpce-1a2b3c4d"}})},
-			permissionDisagrees: "Permission.IsPublic ignores conditions; §16.8 counts a fixed aws:SourceVpce as narrowing"},
-		"service with source account condition": {p: Permission{Principal: service, Conditions: conditions(ConditionEntry{"StringEquals", "aws:SourceAccount", []string{"111122223333"}})},
-			permissionDisagrees: "Permission.IsServiceWithoutSource looks at the sourceAccount member only, not at conditions"},
-		"service with source ARN condition": {p: Permission{Principal: service, Conditions: conditions(ConditionEntry{"ArnLike", "aws:SourceArn", []string{"arn:aws:s3:::b"}})},
-			permissionDisagrees: "Permission.IsServiceWithoutSource looks at the sourceArn member only, not at conditions"},
-		"service with negated source account": {p: Permission{Principal: service, Conditions: conditions(ConditionEntry{"StringNotEquals", "aws:SourceAccount", []string{"111122223333"}})},
-			permissionDisagrees: "Permission.IsServiceWithoutSource looks at the sourceAccount member only, not at conditions"},
+		// Where Permission's predicates once looked at the members only,
+		// and answered otherwise than SPEC §16.8.
+		"star with wildcard source ARN": {p: Permission{Principal: "*", SourceArn: "arn:aws:s3:::*"}, public: true},
+		"star with ? in source ARN": {p: Permission{Principal: "*", SourceArn: "arn:aws:sns:us-east-2:111122223333:topic-?"}, public: true},
+		"star with IpAddress": {p: Permission{Principal: "*", Conditions: conditions(ConditionEntry{"IpAddress", "aws:SourceIp", []string{"192.0.2.0/24"}})}},
+		"star with source VPC endpoint": {p: Permission{Principal: "*", Conditions: conditions(ConditionEntry{"StringEquals", "aws:SourceVpce", []string{"vpce-1a2b3c4d"}})}},
+		"service with source account condition": {p: Permission{Principal: service, Conditions: conditions(ConditionEntry{"StringEquals", "aws:SourceAccount", []string{"111122223333"}})}},
+		"service with source ARN condition": {p: Permission{Principal: service, Conditions: conditions(ConditionEntry{"ArnLike", "aws:SourceArn", []string{"arn:aws:s3:::b"}})}},
+		"service with negated source account": {p: Permission{Principal: service, Conditions: conditions(ConditionEntry{"StringNotEquals", "aws:SourceAccount", []string{"111122223333"}})}},
 	}
 }
 
