@@ -185,12 +185,22 @@ func (n objectNames) take(target policy.FunctionRef, sid string) string {
 	name := strings.Trim(notInName.ReplaceAllString(strings.ToLower(readable), "-"), "-")
 	lossless := name == readable && len(name) <= maxObjectName
 	if !lossless || n[name] {
-		sum := sha256.Sum256([]byte(target.ResourceARN() + "\x00" + sid))
-		hash := hex.EncodeToString(sum[:])[:8]
-		name = strings.TrimRight(name[:min(len(name), maxObjectName-len(hash)-1)], "-") + "-" + hash
+		name = hashed(name, target.ResourceARN()+"\x00"+sid, maxObjectName)
 	}
 	n[name] = true
 	return name
+}
+
+// hashed is name cut to fit in limit characters and ended with a hash of
+// key, what it names: stable across imports, unique for each key.
+func hashed(name, key string, limit int) string {
+	sum := sha256.Sum256([]byte(key))
+	hash := hex.EncodeToString(sum[:])[:8]
+	name = strings.TrimRight(name[:min(len(name), limit-len(hash)-1)], "-.")
+	if name == "" {
+		return hash
+	}
+	return name + "-" + hash
 }
 
 // renderManifest writes the items as one YAML stream, comments above each.

@@ -2,10 +2,13 @@
 // an existing estate of Lambda permissions under the operator:
 //
 //	kubectl lperm import --function NAME|ARN [--qualifier Q] | --all-functions [--region R] [--namespace NS] [--observe]
+//	kubectl lperm import --resource-policy --function NAME|ARN [--qualifier Q] | --all-functions [--region R] [--namespace NS] [--manage] [--deletion-policy Retain|Delete]
 //	kubectl lperm audit  --function NAME|ARN [--qualifier Q] | --all-functions [--region R] [-o table|json] [--fail-on KINDS]
 //
 // import writes YAML to stdout: the objects that adopt every statement of
-// the selected policies as it stands, so that applying them makes no write.
+// the selected policies as it stands, so that applying them makes no write;
+// with --resource-policy, one LambdaResourcePolicy per policy, holding all
+// its statements, that only observes until it is switched to Manage.
 // audit lists risky statements (public, confused deputy, a function URL
 // without its lambda:InvokeFunction statement), policies near Lambda's size
 // limit, and — when a kubeconfig is reachable — Sids that no LambdaPermission
@@ -50,6 +53,13 @@ const usage = `kubectl lperm: bring Lambda permissions under lambda-permission-o
   kubectl lperm import --function NAME|ARN [--qualifier Q] | --all-functions [flags]
       YAML for kubectl apply: one LambdaPermission per statement, set so that
       applying it adopts the statement with no write.
+  kubectl lperm import --resource-policy --function NAME|ARN [--qualifier Q] | --all-functions [flags]
+      YAML for kubectl apply: one LambdaResourcePolicy per policy (function,
+      version, alias) holding all its statements as IAM JSON, with
+      managementPolicy Observe and deletionPolicy Retain. Observe first: apply,
+      check that each is Ready with nothing in status.pendingChange, then set
+      managementPolicy: Manage. Statements it cannot hold (no Sid, NotPrincipal,
+      …) are comments: Manage would remove them.
   kubectl lperm audit --function NAME|ARN [--qualifier Q] | --all-functions [flags]
       Public grants, services without a source, function URLs without their
       lambda:InvokeFunction statement, policies near the size limit, and Sids
@@ -152,10 +162,19 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	var c common
 	var opts importOptions
+	var resourcePolicy bool
+	var policyOpts policyImportOptions
+	var deletionPolicy string
 	c.bind(fs)
 	fs.StringVar(&opts.namespace, "namespace", "", "namespace of the objects (default: none written, kubectl apply's namespace)")
-	fs.BoolVar(&opts.observe, "observe", false, "managementPolicy: Observe: the objects compare and report, and never write")
+	fs.BoolVar(&opts.observe, "observe", false, "managementPolicy: Observe: the objects compare and report, and never write (with --resource-policy, the default)")
+	fs.BoolVar(&resourcePolicy, "resource-policy", false, "one LambdaResourcePolicy per policy (function, version, alias) holding all its statements, instead of one LambdaPermission per statement; managementPolicy Observe, deletionPolicy Retain, includePermissions true")
+	fs.BoolVar(&policyOpts.manage, "manage", false, "with --resource-policy: managementPolicy Manage instead of Observe, so that applying makes each policy exactly the imported statements, removing those it cannot hold")
+	fs.StringVar(&deletionPolicy, "deletion-policy", string(lambdav1alpha1.DeletionPolicyRetain), "with --resource-policy: Retain leaves the policy as it is when the object is deleted; Delete takes the object's statements out of it")
 	if code, ok := parse(fs, &c, args, stderr); !ok {
+		return code
+	}
+	if code, ok := checkPolicyFlags(fs, resourcePolicy, opts, &policyOpts, deletionPolicy, stderr); !ok {
 		return code
 	}
 	r, err := c.reader(ctx, stderr)
@@ -165,6 +184,9 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	policies, err := r.read(ctx, c.sel)
 	if err != nil {
 		return fail(stderr, "import", err)
+	}
+	if resourcePolicy {
+		return writePolicyImport(stdout, stderr, policies, policyOpts)
 	}
 	items := importManifest(policies, opts)
 	if err := renderManifest(stdout, items); err != nil {
