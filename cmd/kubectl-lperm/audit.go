@@ -17,7 +17,7 @@ const (
 	findingConfusedDeputy   = "confused-deputy"    // a service granted without saying on behalf of which resource or account
 	findingURLMissingInvoke = "url-missing-invoke" // a function URL grant without the lambda:InvokeFunction statement URLs need since November 2026
 	findingNearLimit        = "near-limit"         // a policy above 80 % of Lambda's 20,480 limit
-	findingUnmanaged        = "unmanaged"          // a Sid no LambdaPermission manages
+	findingUnmanaged        = "unmanaged"          // a Sid no LambdaPermission or managing LambdaResourcePolicy declares
 )
 
 var findingKinds = []string{findingPublic, findingConfusedDeputy, findingURLMissingInvoke, findingNearLimit, findingUnmanaged}
@@ -62,7 +62,7 @@ func audit(policies []policyRead, managed map[string]bool) []finding {
 				}
 			}
 			if managed != nil && !managed[managedKey(resource, st.Sid)] {
-				add(st.Sid, findingUnmanaged, "no LambdaPermission in the cluster manages this statement")
+				add(st.Sid, findingUnmanaged, "no LambdaPermission or LambdaResourcePolicy (Manage) in the cluster manages this statement")
 			}
 		}
 	}

@@ -260,7 +260,8 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 }
 
 // managedStatements are the statements the cluster's LambdaPermissions have
-// written or adopted (status.statement), by managedKey.
+// written or adopted (status.statement), and those the LambdaResourcePolicies
+// that manage a policy declare, by managedKey.
 func managedStatements(ctx context.Context, kubeconfig, kubeContext string) (map[string]bool, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = kubeconfig
@@ -290,6 +291,20 @@ func managedStatements(ctx context.Context, kubeconfig, kubeContext string) (map
 			continue
 		}
 		managed[managedKey(st.Resource[0], st.Sid)] = true
+	}
+	// A LambdaResourcePolicy that manages a policy declares its statements
+	// by Sid; one that only observes manages nothing.
+	var owners lambdav1alpha1.LambdaResourcePolicyList
+	if err := k8s.List(ctx, &owners); err != nil {
+		return nil, fmt.Errorf("listing LambdaResourcePolicies: %w", err)
+	}
+	for _, obj := range owners.Items {
+		if obj.Spec.ManagementPolicy == lambdav1alpha1.ManagementPolicyObserve || obj.Status.ResourceArn == "" {
+			continue
+		}
+		for _, st := range obj.Spec.Policy.Statement {
+			managed[managedKey(obj.Status.ResourceArn, st.Sid)] = true
+		}
 	}
 	return managed, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -186,6 +187,27 @@ func TestImportResourcePolicyObservesThenManagesWithoutAWrite(t *testing.T) {
 	}
 	checkNoWrite("applying the import")
 
+	// audit: while the objects only observe, nothing is managed.
+	unmanagedOnFunction := func() (onFunction, all int) {
+		var findings []finding
+		out := lperm(t, exitOK, "audit", "--function", function, "-o", "json", "--kubeconfig", kubeconfig)
+		if err := json.Unmarshal([]byte(out), &findings); err != nil {
+			t.Fatalf("audit -o json: %v\n%s", err, out)
+		}
+		for _, f := range findings {
+			if f.Kind == findingUnmanaged {
+				all++
+				if strings.HasSuffix(f.Resource, ":function:"+function) {
+					onFunction++
+				}
+			}
+		}
+		return onFunction, all
+	}
+	if onFunction, all := unmanagedOnFunction(); onFunction != counts["whole"] || all != total {
+		t.Errorf("audit under Observe: %d unmanaged on the function, %d in all; want %d, %d", onFunction, all, counts["whole"], total)
+	}
+
 	// Manage: the policy is already exact, so nothing is written either.
 	kubectlRun(t, "", "patch", "lrp", "whole", "-n", namespace, "--type", "merge", "-p", `{"spec":{"managementPolicy":"Manage"}}`)
 	var managed lambdav1alpha1.LambdaResourcePolicy
@@ -218,4 +240,7 @@ func TestImportResourcePolicyObservesThenManagesWithoutAWrite(t *testing.T) {
 		return policySynced(&managed)
 	})
 	checkNoWrite("a sync under Manage")
+	if onFunction, all := unmanagedOnFunction(); onFunction != 0 || all != total-counts["whole"] {
+		t.Errorf("audit under Manage: %d unmanaged on the function, %d in all; want 0, %d (the version's and alias's still observe)", onFunction, all, total-counts["whole"])
+	}
 }
