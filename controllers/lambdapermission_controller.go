@@ -184,6 +184,11 @@ func (r *LambdaPermissionReconciler) desiredStatement(ctx context.Context, obj *
 			"the policy of %s is owned by LambdaResourcePolicy %s/%s, which does not include LambdaPermissions (includePermissions: false); add the statement to it, or set includePermissions: true",
 			named.WithDefaults(r.DefaultRegion, "").ResourceARN(), owner.Namespace, owner.Name)
 	}
+	if owner != nil && declares(owner, perm.StatementID) {
+		return desired{}, stalled(ReasonSidConflict,
+			"statement %q on %s is declared by LambdaResourcePolicy %s/%s, which owns the policy; choose another statementId, or declare the statement in one place",
+			perm.StatementID, named.WithDefaults(r.DefaultRegion, "").ResourceARN(), owner.Namespace, owner.Name)
+	}
 	allowed, err := r.authorize(ctx, obj, named, perm, owner != nil)
 	if err != nil {
 		return desired{}, err
@@ -453,6 +458,8 @@ func (r *LambdaPermissionReconciler) removeStatement(ctx context.Context, obj *l
 	m := r.modeOf(obj)
 	if owner, err := r.policyOwner(ctx, targetKey(target)); err != nil {
 		return err
+	} else if owner != nil && declares(owner, sid) {
+		return nil // the owner's statement now: not this object's to remove
 	} else if owner != nil {
 		by.strategy = writer.Document // written through the owner's policy writes
 	}

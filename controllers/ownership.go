@@ -180,3 +180,15 @@ func (r *LambdaPermissionReconciler) permissionsOnPolicyOf(ctx context.Context, 
 	}
 	return requests
 }
+
+// declares reports whether owner's own statements include sid: on an owned
+// policy the owner's statement wins, and a LambdaPermission claiming the Sid
+// is refused (SidConflict) instead of fighting it.
+func declares(owner *lambdav1alpha1.LambdaResourcePolicy, sid string) bool {
+	for _, st := range owner.Spec.Policy.Statement {
+		if st.Sid == sid {
+			return true
+		}
+	}
+	return false
+}

@@ -638,3 +638,39 @@ func TestResourcePolicyRefusesBeforeAnyWrite(t *testing.T) {
 		t.Errorf("refused objects wrote %v", w)
 	}
 }
+
+func TestResourcePolicyStatementWinsOverALambdaPermissionWithItsSid(t *testing.T) {
+	integration(t)
+	fn := newName("lrp-sid")
+	createFunction(t, fn)
+	owner := resourcePolicy(newName("owner"), fn, partnerStatement(t))
+	if err := k8s.Create(ctx, owner); err != nil {
+		t.Fatal(err)
+	}
+	waitPolicyCondition(t, owner, metav1.ConditionTrue, controllers.ReasonSynced)
+	ownersPartner, _ := storedStatement(fn, "", "partner")
+
+	// A team's object claims the owner's Sid with another grant: it is
+	// refused, and the two do not fight over the statement.
+	spec := s3Spec
+	spec.StatementID = "partner"
+	team := permission(newName("team"), fn, spec)
+	create(t, team)
+	refused := waitCondition(t, team, "Ready", metav1.ConditionFalse, controllers.ReasonSidConflict)
+	if msg := meta.FindStatusCondition(refused.Status.Conditions, "Ready").Message; !strings.Contains(msg, "LambdaResourcePolicy default/"+owner.Name) {
+		t.Errorf("conflict message %q does not name the owner", msg)
+	}
+	forceSyncs(t, 1, team)
+	syncPolicyNow(t, owner)
+	if got, _ := storedStatement(fn, "", "partner"); got != ownersPartner {
+		t.Errorf("partner is now %s, was the owner's %s", got, ownersPartner)
+	}
+	// Deleting the refused object leaves the owner's statement.
+	if err := k8s.Delete(ctx, team); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, team)
+	if got, _ := storedStatement(fn, "", "partner"); got != ownersPartner {
+		t.Errorf("deleting the refused object left partner as %s", got)
+	}
+}
