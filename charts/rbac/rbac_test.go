@@ -24,6 +24,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -54,9 +55,17 @@ const (
 	ordersAPI  = "arn:aws:lambda:us-east-2:210987654321:function:orders-api"
 	urlGrant   = "site" // a LambdaFunctionURLPermission: config/samples has none
 	xaccount   = "my-function-xaccount"
+	// ownedFunction's whole policy is a LambdaResourcePolicy's, which
+	// config/samples/kustomization.yaml does not list. It removes every
+	// statement it does not declare (the included LambdaPermissions' aside),
+	// so it has a function of its own, which no sample names.
+	ownedFunction  = "arn:aws:lambda:us-east-2:123456789012:function:owned-function"
+	resourcePolicy = "owned" // the LambdaResourcePolicy
+	partnerSid     = "partner"
 
-	finalizer    = "lambda.permissions.dev/statement"   // controllers.Finalizer
-	urlFinalizer = "lambda.permissions.dev/permissions" // controllers.URLFinalizer
+	finalizer       = "lambda.permissions.dev/statement"   // controllers.Finalizer
+	urlFinalizer    = "lambda.permissions.dev/permissions" // controllers.URLFinalizer
+	policyFinalizer = "lambda.permissions.dev/policy"      // controllers.PolicyFinalizer
 
 	convergeTimeout = 90 * time.Second
 	failureTimeout  = 60 * time.Second
@@ -237,7 +246,7 @@ type state struct {
 // synced (controller-runtime's Kind source waits for the whole cache), so
 // one informer that cannot list keeps every controller from starting; after
 // the cache sync timeout (two minutes) the manager exits.
-var noController = []state{noControllerStarted, noPermissionStatus, noAccountStatus, urlUntouched, noStatementWritten}
+var noController = []state{noControllerStarted, noPermissionStatus, noAccountStatus, urlUntouched, noStatementWritten, policyUntouched}
 
 var cases = []ruleCase{
 	{
@@ -305,6 +314,22 @@ var cases = []ruleCase{
 		refused:  `cannot list resource "lambdapermissions"`,
 		progress: refusedAgain,
 		broken:   noController,
+	},
+	{
+		target: target{"lambda.permissions.dev", "lambdaresourcepolicies"},
+		fails: "no controller starts: the LambdaResourcePolicy informer (which the LambdaPermission controller's " +
+			"policy-owner index needs too) cannot list",
+		refused:  `cannot list resource "lambdaresourcepolicies"`,
+		progress: refusedAgain,
+		broken:   noController,
+	},
+	{
+		target: target{"lambda.permissions.dev", "lambdaresourcepolicies/status"},
+		fails: "a LambdaResourcePolicy never gets a status, and its policy is not written (the first status patch, " +
+			"Progressing, comes before any write); the LambdaPermissions are Ready",
+		refused:  `cannot patch resource "lambdaresourcepolicies/status"`,
+		progress: check{"the LambdaResourcePolicy has the operator's finalizer and the samples are Ready", both(policyFinalized, samplesReady)},
+		broken:   []state{noPolicyStatus, noPolicyWritten},
 	},
 	{
 		leaderElection: true,
@@ -414,6 +439,17 @@ var (
 		url, err := r.url()
 		return err == nil && ready(url.Status.Conditions, url.Generation), err
 	}}
+	policyFinalized = check{"the LambdaResourcePolicy has the operator's finalizer", func(r *managerRun) (bool, error) {
+		p, err := r.resourcePolicy()
+		return err == nil && slices.Contains(p.Finalizers, policyFinalizer), err
+	}}
+	policySynced = check{"the LambdaResourcePolicy is Ready (Synced)", func(r *managerRun) (bool, error) {
+		p, err := r.resourcePolicy()
+		if err != nil || !ready(p.Status.Conditions, p.Generation) {
+			return false, err
+		}
+		return meta.FindStatusCondition(p.Status.Conditions, "Ready").Reason == "Synced", nil // controllers.ReasonSynced
+	}}
 	managerReady = check{"the manager's readiness probe answers", func(r *managerRun) (bool, error) {
 		resp, err := (&http.Client{Timeout: time.Second}).Get("http://" + r.probeAddr + "/readyz")
 		if err != nil {
@@ -461,7 +497,7 @@ var (
 		}
 		return nil
 	}}
-	noStatementWritten = state{"Lambda got no write (both functions have no policy)", func(r *managerRun) error {
+	noStatementWritten = state{"Lambda got no write for a LambdaPermission (the samples' functions have no policy)", func(r *managerRun) error {
 		for _, fn := range []string{myFunction, ordersAPI} {
 			if policy, _, ok := r.emulator.Policy(fn, ""); ok {
 				return fmt.Errorf("%s has the policy %s", fn, policy)
@@ -509,6 +545,29 @@ var (
 		}
 		return err
 	}}
+	noPolicyStatus = state{"the LambdaResourcePolicy has no status", func(r *managerRun) error {
+		p, err := r.resourcePolicy()
+		if err == nil && (len(p.Status.Conditions) > 0 || p.Status.ObservedGeneration != 0) {
+			err = fmt.Errorf("observedGeneration %d, conditions %+v", p.Status.ObservedGeneration, p.Status.Conditions)
+		}
+		return err
+	}}
+	noPolicyWritten = state{"the LambdaResourcePolicy's function has no policy", func(r *managerRun) error {
+		if policy, _, ok := r.emulator.Policy(ownedFunction, ""); ok {
+			return fmt.Errorf("%s has the policy %s", ownedFunction, policy)
+		}
+		return nil
+	}}
+	policyUntouched = state{"the LambdaResourcePolicy has no finalizer and no status, and its function no policy", func(r *managerRun) error {
+		p, err := r.resourcePolicy()
+		if err != nil {
+			return err
+		}
+		if len(p.Finalizers) > 0 || len(p.Status.Conditions) > 0 {
+			return fmt.Errorf("finalizers %v, conditions %+v", p.Finalizers, p.Status.Conditions)
+		}
+		return noPolicyWritten.holds(r)
+	}}
 	noAccountStatus = state{"LambdaPermissionAccount orders has no status", func(r *managerRun) error {
 		account := &lambdav1alpha1.LambdaPermissionAccount{}
 		err := kube.Get(r.ctx(), client.ObjectKey{Name: "orders"}, account)
@@ -552,15 +611,20 @@ func ready(conditions []metav1.Condition, generation int64) bool {
 const startingWorkers = `"msg":"Starting workers"`
 
 // controllerNames are the manager's controllers, as it logs them.
-var controllerNames = []string{"lambdapermission", "lambdafunctionurlpermission", "lambdapermissionaccount"}
+var controllerNames = []string{"lambdapermission", "lambdafunctionurlpermission", "lambdapermissionaccount", "lambdaresourcepolicy"}
 
 // converge checks that the operator does all it should with the chart's
-// RBAC: the samples and a function URL grant Ready, their statements in
-// Lambda, Events, leader election, and deletion.
+// RBAC: the samples, a function URL grant and a LambdaResourcePolicy Ready,
+// their statements in Lambda, Events, leader election, and deletion.
 func converge(t *testing.T, r *managerRun, m mode) {
 	t.Helper()
-	for _, c := range []check{samplesReady, accountReady, urlChildrenReady, urlReady} {
+	for _, c := range []check{samplesReady, accountReady, urlChildrenReady, urlReady, policySynced} {
 		r.waitFor(t, c.what, convergeTimeout, func() (bool, error) { return c.ok(r) })
+	}
+	// Synced is reported after the write: the policy is the declared one.
+	if sids := r.sids(ownedFunction); !slices.Equal(sids, []string{partnerSid}) {
+		t.Errorf("LambdaResourcePolicy %s is Ready, but the policy of %s has the statements %q, want exactly %q",
+			resourcePolicy, ownedFunction, sids, partnerSid)
 	}
 	for _, name := range controllerNames {
 		if _, ok := r.log.find(`"msg":"Starting workers","controller":"` + name + `"`); !ok {
@@ -608,6 +672,7 @@ func converge(t *testing.T, r *managerRun, m mode) {
 	for _, obj := range []client.Object{
 		&lambdav1alpha1.LambdaFunctionURLPermission{ObjectMeta: metav1.ObjectMeta{Namespace: watched, Name: urlGrant}},
 		&lambdav1alpha1.LambdaPermission{ObjectMeta: metav1.ObjectMeta{Namespace: watched, Name: xaccount}},
+		&lambdav1alpha1.LambdaResourcePolicy{ObjectMeta: metav1.ObjectMeta{Namespace: watched, Name: resourcePolicy}},
 	} {
 		if err := kube.Delete(r.ctx(), obj); err != nil {
 			t.Fatalf("deleting %s: %v", obj.GetName(), err)
@@ -633,6 +698,18 @@ func converge(t *testing.T, r *managerRun, m mode) {
 	if len(gone) != 3 {
 		t.Errorf("deleted %d statements (%q), want 3: xaccount and the function URL grant's two", len(gone), gone)
 	}
+	// The LambdaResourcePolicy's finalizer lets go once its statement is
+	// out; with nothing left, the policy is deleted.
+	r.waitFor(t, "LambdaResourcePolicy "+resourcePolicy+" to be gone", convergeTimeout, func() (bool, error) {
+		_, err := r.resourcePolicy()
+		if apierrors.IsNotFound(err) {
+			return true, nil
+		}
+		return false, err
+	})
+	if policy, _, ok := r.emulator.Policy(ownedFunction, ""); ok {
+		t.Errorf("LambdaResourcePolicy %s is gone, but %s still has the policy %s", resourcePolicy, ownedFunction, policy)
+	}
 }
 
 // --- the chart ---
@@ -653,7 +730,8 @@ func install(t *testing.T, m mode) {
 	t.Logf("helm upgrade --install (%s):\n%s", m.name, firstLines(string(out), 3))
 	waitUntil(t, "the chart's CRDs to be served", convergeTimeout, func() (bool, error) {
 		for _, list := range []client.ObjectList{&lambdav1alpha1.LambdaPermissionList{},
-			&lambdav1alpha1.LambdaFunctionURLPermissionList{}, &lambdav1alpha1.LambdaPermissionAccountList{}} {
+			&lambdav1alpha1.LambdaFunctionURLPermissionList{}, &lambdav1alpha1.LambdaPermissionAccountList{},
+			&lambdav1alpha1.LambdaResourcePolicyList{}} {
 			if err := kube.List(t.Context(), list); meta.IsNoMatchError(err) || apierrors.IsNotFound(err) {
 				return false, nil
 			} else if err != nil {
@@ -909,12 +987,12 @@ func startManager(t *testing.T, spec managerSpecification) *managerRun {
 
 // reset deletes every object of the project's kinds (taking their
 // finalizers off), the Events and the Lease, puts a fresh emulator with
-// the two functions behind the emulator's address, and creates the samples
-// and a function URL grant.
+// the three functions behind the emulator's address, and creates the
+// samples, a function URL grant and a LambdaResourcePolicy.
 func (r *managerRun) reset(t *testing.T) {
 	t.Helper()
 	ctx := t.Context()
-	lists := []client.ObjectList{&lambdav1alpha1.LambdaFunctionURLPermissionList{},
+	lists := []client.ObjectList{&lambdav1alpha1.LambdaFunctionURLPermissionList{}, &lambdav1alpha1.LambdaResourcePolicyList{},
 		&lambdav1alpha1.LambdaPermissionList{}, &lambdav1alpha1.LambdaPermissionAccountList{}}
 	for _, list := range lists {
 		if err := kube.List(ctx, list); err != nil {
@@ -975,11 +1053,26 @@ func (r *managerRun) reset(t *testing.T) {
 	if err := kube.Create(ctx, url); err != nil {
 		t.Fatal(err)
 	}
+	owned := &lambdav1alpha1.LambdaResourcePolicy{
+		ObjectMeta: metav1.ObjectMeta{Namespace: watched, Name: resourcePolicy},
+		Spec: lambdav1alpha1.LambdaResourcePolicySpec{
+			FunctionName: "owned-function",
+			Policy: lambdav1alpha1.ResourcePolicyDocument{Statement: []lambdav1alpha1.ResourcePolicyStatement{{
+				Sid:       partnerSid,
+				Effect:    "Allow",
+				Principal: apiextensionsv1.JSON{Raw: []byte(`{"AWS":"111122223333"}`)},
+				Action:    apiextensionsv1.JSON{Raw: []byte(`"lambda:InvokeFunction"`)},
+			}}},
+		},
+	}
+	if err := kube.Create(ctx, owned); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // newEmulator starts an emulator with the samples' LambdaPermissionAccount's
-// role and the two functions, as make demo does, and puts it behind
-// lambdaURL.
+// role and the samples' two functions, as make demo does, and the
+// LambdaResourcePolicy's, and puts it behind lambdaURL.
 func newEmulator(t *testing.T, samples []*unstructured.Unstructured) *emulator.Server {
 	t.Helper()
 	var roles []emulator.Role
@@ -993,7 +1086,7 @@ func newEmulator(t *testing.T, samples []*unstructured.Unstructured) *emulator.S
 	}
 	e := emulator.New(emulator.Config{Region: region, AccountID: ownAccount, Roles: roles})
 	lambdaFront.current.Store(e)
-	for _, arn := range []string{myFunction, ordersAPI} {
+	for _, arn := range []string{myFunction, ordersAPI, ownedFunction} {
 		parts := strings.Split(arn, ":") // arn:aws:lambda:region:account:function:name
 		account, name := parts[4], parts[6]
 		accessKey, secretKey := "charts-rbac", "charts-rbac"
@@ -1148,6 +1241,11 @@ func (r *managerRun) permission(name string) (*lambdav1alpha1.LambdaPermission, 
 func (r *managerRun) url() (*lambdav1alpha1.LambdaFunctionURLPermission, error) {
 	url := &lambdav1alpha1.LambdaFunctionURLPermission{}
 	return url, kube.Get(r.ctx(), client.ObjectKey{Namespace: watched, Name: urlGrant}, url)
+}
+
+func (r *managerRun) resourcePolicy() (*lambdav1alpha1.LambdaResourcePolicy, error) {
+	p := &lambdav1alpha1.LambdaResourcePolicy{}
+	return p, kube.Get(r.ctx(), client.ObjectKey{Namespace: watched, Name: resourcePolicy}, p)
 }
 
 func (r *managerRun) mustURL(t *testing.T) *lambdav1alpha1.LambdaFunctionURLPermission {
