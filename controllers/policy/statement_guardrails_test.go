@@ -134,13 +134,13 @@ func guardrailCases() map[string]guardrailCase {
 
 		// Where Permission's predicates once looked at the members only,
 		// and answered otherwise than SPEC §16.8.
-		"star with wildcard source ARN": {p: Permission{Principal: "*", SourceArn: "arn:aws:s3:::*"}, public: true},
-		"star with ? in source ARN": {p: Permission{Principal: "*", SourceArn: "arn:aws:sns:us-east-2:111122223333:topic-?"}, public: true},
-		"star with IpAddress": {p: Permission{Principal: "*", Conditions: conditions(ConditionEntry{"IpAddress", "aws:SourceIp", []string{"192.0.2.0/24"}})}},
-		"star with source VPC endpoint": {p: Permission{Principal: "*", Conditions: conditions(ConditionEntry{"StringEquals", "aws:SourceVpce", []string{"vpce-1a2b3c4d"}})}},
+		"star with wildcard source ARN":         {p: Permission{Principal: "*", SourceArn: "arn:aws:s3:::*"}, public: true},
+		"star with ? in source ARN":             {p: Permission{Principal: "*", SourceArn: "arn:aws:sns:us-east-2:111122223333:topic-?"}, public: true},
+		"star with IpAddress":                   {p: Permission{Principal: "*", Conditions: conditions(ConditionEntry{"IpAddress", "aws:SourceIp", []string{"192.0.2.0/24"}})}},
+		"star with source VPC endpoint":         {p: Permission{Principal: "*", Conditions: conditions(ConditionEntry{"StringEquals", "aws:SourceVpce", []string{"vpce-1a2b3c4d"}})}},
 		"service with source account condition": {p: Permission{Principal: service, Conditions: conditions(ConditionEntry{"StringEquals", "aws:SourceAccount", []string{"111122223333"}})}},
-		"service with source ARN condition": {p: Permission{Principal: service, Conditions: conditions(ConditionEntry{"ArnLike", "aws:SourceArn", []string{"arn:aws:s3:::b"}})}},
-		"service with negated source account": {p: Permission{Principal: service, Conditions: conditions(ConditionEntry{"StringNotEquals", "aws:SourceAccount", []string{"111122223333"}})}},
+		"service with source ARN condition":     {p: Permission{Principal: service, Conditions: conditions(ConditionEntry{"ArnLike", "aws:SourceArn", []string{"arn:aws:s3:::b"}})}},
+		"service with negated source account":   {p: Permission{Principal: service, Conditions: conditions(ConditionEntry{"StringNotEquals", "aws:SourceAccount", []string{"111122223333"}})}},
 	}
 }
 
