@@ -15,7 +15,7 @@ help: ## Show this help.
 	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*##/ {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: test
-test: fmt-check vet control-plane tools ## Run every test: unit, emulator through the SDK, envtest integration, fuzz seed corpora.
+test: fmt-check vet lint-workflows control-plane tools ## Run every test: unit, emulator through the SDK, envtest integration, fuzz seed corpora.
 	KUBEBUILDER_ASSETS="$$(hack/control-plane/build.sh)" $(GO) test -race -count=1 ./...
 
 .PHONY: test-unit
@@ -91,6 +91,20 @@ image: ## Build the image IMG without a Docker engine into IMAGE_TAR (docker loa
 fmt-check: ## Fail when a Go file is not gofmt-ed.
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')); \
 	if [ -n "$$out" ]; then echo "not gofmt-ed:"; echo "$$out"; exit 1; fi
+
+# actionlint checks the GitHub Actions workflows, which cannot run here: built
+# into bin/ through the Go module proxy (rebuilt when it reports another
+# version), and running shellcheck on their scripts only where shellcheck is
+# on PATH.
+ACTIONLINT_VERSION ?= v1.7.12
+
+.PHONY: lint-workflows
+lint-workflows: ## Lint .github/workflows with actionlint (and shellcheck, when installed).
+	@if [[ "$$(bin/actionlint -version 2>/dev/null | head -n 1)" != "$(ACTIONLINT_VERSION)" ]]; then \
+		echo "building actionlint $(ACTIONLINT_VERSION) into bin/…" >&2; \
+		GOBIN="$(CURDIR)/bin" $(GO) install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION); \
+	fi
+	bin/actionlint -shellcheck="$$(command -v shellcheck || true)" -pyflakes= .github/workflows/*.yml
 
 .PHONY: vet
 vet: ## go vet.
