@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	goruntime "runtime"
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -24,7 +25,13 @@ import (
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
+	buildversion "github.com/lambda-permission-operator/lambda-permission-operator/internal/version"
 )
+
+// version is the operator's version, stamped at build time with
+// -ldflags "-X main.version=v0.2.0" (make manager, make image, make release);
+// unstamped, the module version the go command recorded, else "dev".
+var version string
 
 func main() {
 	var (
@@ -45,6 +52,7 @@ func main() {
 		dryRun          bool
 		writeStrategy   string
 		sidPrefix       string
+		showVersion     bool
 		limits          = awslambda.DefaultLimits
 		zapOptions      = zap.Options{}
 		setupLog        = ctrl.Log.WithName("setup")
@@ -84,9 +92,16 @@ func main() {
 	flag.StringVar(&sidPrefix, "statement-id-prefix", "",
 		"prepended to every derived Sid (objects without spec.statementId), so that clusters applying the same manifests to one function "+
 			"keep their statements apart; letters, digits, '-' and '_', at most "+fmt.Sprint(controllers.MaxStatementIDPrefixLength)+" characters")
+	flag.BoolVar(&showVersion, "version", false, "print the version and exit")
 	zapOptions.BindFlags(flag.CommandLine)
 	flag.Parse()
+	v := buildversion.Resolve(version)
+	if showVersion {
+		fmt.Println(buildversion.Line("lambda-permission-operator", v))
+		return
+	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOptions)))
+	setupLog.Info("lambda-permission-operator", "version", v, "goVersion", goruntime.Version(), "platform", goruntime.GOOS+"/"+goruntime.GOARCH)
 
 	strategy := writer.Strategy(writeStrategy)
 	if strategy != writer.Statements && strategy != writer.Document {

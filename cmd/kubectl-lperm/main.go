@@ -34,7 +34,14 @@ import (
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
+	buildversion "github.com/lambda-permission-operator/lambda-permission-operator/internal/version"
 )
+
+// version is the plugin's version, stamped at build time with
+// -ldflags "-X main.version=v0.2.0" (make kubectl-lperm, make release);
+// unstamped, the module version the go command recorded (go install
+// .../cmd/kubectl-lperm@v0.2.0), else "dev".
+var version string
 
 // Exit codes.
 const (
@@ -64,6 +71,8 @@ const usage = `kubectl lperm: bring Lambda permissions under lambda-permission-o
       Public grants, services without a source, function URLs without their
       lambda:InvokeFunction statement, policies near the size limit, and Sids
       no LambdaPermission manages (when a kubeconfig is reachable).
+  kubectl lperm version
+      The plugin's version (also --version).
 
 Run kubectl lperm COMMAND -h for its flags.
 `
@@ -81,6 +90,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runImport(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return runAudit(ctx, args[1:], stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, buildversion.Line("kubectl-lperm", buildversion.Resolve(version)))
+		return exitOK
 	default:
 		fmt.Fprintf(stderr, "kubectl lperm: unknown command %q\n\n%s", args[0], usage)
 		return exitUsage

@@ -1,0 +1,5 @@
+//go:build race
+
+package versiontest
+
+const raceEnabled = true
