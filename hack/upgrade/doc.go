@@ -22,4 +22,11 @@
 // one refuses, and says what the API server does with it (ratcheting), or
 // says why no stored object can break it. It needs a kube-apiserver, so
 // -short skips it (make test runs it).
+//
+// TestRatchetingSelfCheck runs the same machinery on a made-up release
+// (LambdaPermission's CRD with one constraint of each shape added) and pins
+// what kube-apiserver does with objects stored before each: which updates
+// are ratcheted, and which are refused (a rule on spec refuses any spec
+// change; a transition rule an unchanged value fails refuses everything,
+// the finalizer's removal included).
 package upgrade
