@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -212,9 +213,49 @@ func readPinned(path string) (release, error) {
 	return r, nil
 }
 
+// pinnedSnapshot holds, for the commit pinned in previousReleaseFile, the
+// files the test reads at it (config/crd/bases, config/samples,
+// config/admission, as git archive wrote them). It is read only when the
+// clone lacks that commit (a shallow CI checkout): the test then still
+// upgrades from it, and says so. TestPinnedSnapshotIsTheCommit keeps it
+// equal to the commit wherever the history is there.
+const pinnedSnapshot = "hack/upgrade/testdata/pinned"
+
+// snapshotCommit is the commit whose files come from pinnedSnapshot, once
+// pinnedRelease chose it.
+var snapshotCommit string
+
+// pinnedRelease is the previous release where previousRelease cannot find
+// one in the clone's history: the pinned commit, read from pinnedSnapshot.
+func pinnedRelease(why error) (release, error) {
+	pinned, err := readPinned(filepath.Join(root, previousReleaseFile))
+	if err != nil {
+		return release{}, fmt.Errorf("%v; and %w", why, err)
+	}
+	if _, err := os.Stat(filepath.Join(root, pinnedSnapshot, "config", "crd", "bases")); err != nil {
+		return release{}, fmt.Errorf("%v; and no snapshot of %s: %w", why, pinned.Commit, err)
+	}
+	snapshotCommit = pinned.Commit
+	pinned.Source = fmt.Sprintf("the commit pinned in %s, read from its snapshot in %s, because %v", previousReleaseFile, pinnedSnapshot, why)
+	return pinned, nil
+}
+
 // filesAt lists the files of dir (a repository path) at commit whose names
 // end in suffix, sorted.
 func filesAt(commit, dir, suffix string) ([]string, error) {
+	if commit == snapshotCommit && commit != "" {
+		entries, err := os.ReadDir(filepath.Join(root, pinnedSnapshot, dir))
+		if err != nil {
+			return nil, err
+		}
+		var files []string
+		for _, e := range entries {
+			if !e.IsDir() && strings.HasSuffix(e.Name(), suffix) {
+				files = append(files, dir+"/"+e.Name())
+			}
+		}
+		return files, nil
+	}
 	out, err := git("ls-tree", "--name-only", commit, "--", dir+"/")
 	if err != nil {
 		return nil, err
@@ -230,6 +271,9 @@ func filesAt(commit, dir, suffix string) ([]string, error) {
 
 // fileAt is a file's content at commit.
 func fileAt(commit, path string) ([]byte, error) {
+	if commit == snapshotCommit && commit != "" {
+		return os.ReadFile(filepath.Join(root, pinnedSnapshot, path))
+	}
 	out, err := git("show", commit+":"+path)
 	if err != nil {
 		return nil, err
@@ -338,5 +382,57 @@ func TestPreviousRelease(t *testing.T) {
 	// Not a repository at all.
 	if _, err := previousReleaseIn(t.TempDir()); err == nil || !strings.Contains(err.Error(), "not a git repository") {
 		t.Errorf("no repository: %v", err)
+	}
+}
+
+// TestPinnedSnapshotIsTheCommit: the snapshot holds exactly the pinned
+// commit's files, wherever the clone has the commit to compare with.
+func TestPinnedSnapshotIsTheCommit(t *testing.T) {
+	pinned, err := readPinned(filepath.Join(root, previousReleaseFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := git("cat-file", "-e", pinned.Commit+"^{commit}"); err != nil {
+		t.Skipf("this clone lacks %s: the snapshot is what the upgrade test reads here", pinned.Commit)
+	}
+	var want []string
+	for _, dir := range []string{"config/crd/bases", "config/samples", "config/admission"} {
+		out, err := git("ls-tree", "-r", "--name-only", pinned.Commit, "--", dir+"/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, strings.Fields(out)...)
+	}
+	var got []string
+	base := filepath.Join(root, pinnedSnapshot)
+	err = filepath.WalkDir(base, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(base, path)
+		got = append(got, filepath.ToSlash(rel))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Fatalf("%s holds %v, the commit %v", pinnedSnapshot, got, want)
+	}
+	for _, path := range want {
+		inGit, err := git("show", pinned.Commit+":"+path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		onDisk, err := os.ReadFile(filepath.Join(base, path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(onDisk) != inGit {
+			t.Errorf("%s differs from %s at %s: run git archive %s config/crd/bases config/samples config/admission | tar -x -C %s",
+				filepath.Join(pinnedSnapshot, path), path, pinned.Commit, pinned.Commit, pinnedSnapshot)
+		}
 	}
 }
