@@ -21,6 +21,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
 )
 
 const hostCABundle = "/etc/ssl/certs/ca-certificates.crt"
@@ -283,8 +285,40 @@ func TestImage(t *testing.T) {
 		if d.Platform == nil || d.Platform.OS != "linux" || d.Platform.Architecture != runtime.GOARCH {
 			t.Errorf("platform %+v, want linux/%s", d.Platform, runtime.GOARCH)
 		}
-		if d.Digest != digest {
-			t.Errorf("layout image %s, tarball image %s: want the same", d.Digest, digest)
+		// The same image as the tarball's, in OCI media types: the same
+		// config (image ID) and layers under an OCI manifest.
+		if d.MediaType != types.OCIManifestSchema1 {
+			t.Errorf("layout image of media type %s, want %s", d.MediaType, types.OCIManifestSchema1)
+		}
+		ociImg, err := idx.Image(d.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := validate.Image(ociImg); err != nil {
+			t.Errorf("layout image: %v", err)
+		}
+		manifest, err := ociImg.Manifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if manifest.Config.MediaType != types.OCIConfigJSON || manifest.Config.Digest != id {
+			t.Errorf("layout image config %s of media type %s, want image ID %s, %s", manifest.Config.Digest, manifest.Config.MediaType, id, types.OCIConfigJSON)
+		}
+		tarLayers, err := img.Layers()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(manifest.Layers) != len(tarLayers) {
+			t.Fatalf("layout image of %d layers, tarball image of %d", len(manifest.Layers), len(tarLayers))
+		}
+		for i, l := range manifest.Layers {
+			want, err := tarLayers[i].Digest()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if l.MediaType != types.OCILayer || l.Digest != want {
+				t.Errorf("layout layer %d: %s of media type %s, want %s, %s", i, l.Digest, l.MediaType, want, types.OCILayer)
+			}
 		}
 	})
 }

@@ -9,7 +9,7 @@
 // -out writes a docker-save tarball (manifest.json, config, gzip layers) that
 // docker load, ctr images import and crane push accept; -oci writes an OCI
 // image layout directory whose index holds one image per -binary (one per
-// architecture), for crane push --index. The output is reproducible: every
+// architecture, with OCI media types), for crane push --index. The output is reproducible: every
 // time stamp is -created (default SOURCE_DATE_EPOCH, else 1970), so the same
 // binary and flags give the same digest.
 package main
@@ -34,6 +34,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 const (
@@ -138,6 +139,10 @@ func run(args []string, stdout io.Writer) error {
 	if ociDir != "" {
 		idx := v1.ImageIndex(empty.Index)
 		for i, img := range images {
+			img, err := asOCI(img)
+			if err != nil {
+				return err
+			}
 			idx = mutate.AppendManifests(idx, mutate.IndexAddendum{
 				Add:        img,
 				Descriptor: v1.Descriptor{Platform: &platforms[i]},
@@ -230,6 +235,32 @@ func build(o options, binary string) (v1.Image, v1.Platform, error) {
 	}
 	img, err = mutate.ConfigFile(img, cf)
 	return img, platform, err
+}
+
+// asOCI returns img with OCI media types (manifest, config, layers) for the
+// OCI layout's index, whose entries are to be OCI image manifests: the same
+// config (the same image ID) and the same layer blobs. build makes Docker's
+// types, which a docker-save tarball's readers (crane push, docker load)
+// assume.
+func asOCI(img v1.Image) (v1.Image, error) {
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return nil, err
+	}
+	oci := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
+	adds := make([]mutate.Addendum, len(layers))
+	for i, l := range layers {
+		adds[i] = mutate.Addendum{Layer: l, MediaType: types.OCILayer}
+	}
+	if oci, err = mutate.Append(oci, adds...); err != nil {
+		return nil, err
+	}
+	// The config as built, history included (Append added empty entries).
+	return mutate.ConfigFile(oci, cf)
 }
 
 type entry struct {
