@@ -15,8 +15,10 @@ COPY . .
 
 # A static binary (no cgo) for the distroless image. TARGETOS/TARGETARCH are
 # set by `docker buildx build --platform`; empty, Go builds for the builder's.
+# VERSION is what --version prints (make docker-build passes git describe).
+ARG VERSION=dev
 RUN CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} \
-	go build -trimpath -ldflags=-s -o manager .
+	go build -trimpath -ldflags="-s -X main.version=${VERSION}" -o manager .
 
 # The manager alone on distroless: no shell, no package manager, uid 65532.
 FROM gcr.io/distroless/static:nonroot

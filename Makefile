@@ -48,19 +48,24 @@ control-plane: ## Build kube-apiserver, kubectl and etcd from source into bin/ (
 tools: ## Build helm and kustomize from source into bin/ (skipped when present).
 	@hack/tools/build.sh >/dev/null
 
+# The version the binaries report (--version, the manager's first log line):
+# git describe of the work tree, so that a dev build says what it is.
+# `make release` stamps VERSION instead.
+BUILD_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
 .PHONY: manager
-manager: ## Build the operator binary into bin/manager.
-	$(GO) build -o bin/manager .
+manager: ## Build the operator binary into bin/manager (version: git describe).
+	$(GO) build -ldflags '-X main.version=$(BUILD_VERSION)' -o bin/manager .
 
 .PHONY: kubectl-lperm
 kubectl-lperm: ## Build the kubectl plugin (kubectl lperm import|audit) into bin/kubectl-lperm; put bin/ on PATH or go install ./cmd/kubectl-lperm.
-	$(GO) build -o bin/kubectl-lperm ./cmd/kubectl-lperm
+	$(GO) build -ldflags '-X main.version=$(BUILD_VERSION)' -o bin/kubectl-lperm ./cmd/kubectl-lperm
 
 IMG ?= lambda-permission-operator:dev
 
 .PHONY: docker-build
 docker-build: ## Build the operator's container image IMG (needs a Docker engine).
-	docker build -t $(IMG) .
+	docker build --build-arg VERSION='$(BUILD_VERSION)' -t $(IMG) .
 
 # `make image` needs neither a Docker engine nor a base image (hack/image).
 # The first of IMAGE_ARCHS goes into IMAGE_TAR; with more, bin/image/oci holds
@@ -68,24 +73,27 @@ docker-build: ## Build the operator's container image IMG (needs a Docker engine
 # commit's image has one ID.
 IMAGE_ARCHS       ?= amd64
 IMAGE_TAR         ?= bin/image/lambda-permission-operator.tar
-IMAGE_VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+IMAGE_VERSION     ?= $(BUILD_VERSION)
 IMAGE_REVISION    ?= $(shell git rev-parse HEAD 2>/dev/null)
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 CA_CERTS          ?= /etc/ssl/certs/ca-certificates.crt
 
 .PHONY: image
-image: ## Build the image IMG without a Docker engine into IMAGE_TAR (docker load, ctr images import, crane push); IMAGE_ARCHS="amd64 arm64" adds the index bin/image/oci.
+image: ca-certs ## Build the image IMG without a Docker engine into IMAGE_TAR (docker load, ctr images import, crane push); IMAGE_ARCHS="amd64 arm64" adds the index bin/image/oci.
+	for arch in $(IMAGE_ARCHS); do \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags='-s -w -X main.version=$(IMAGE_VERSION)' -o bin/manager-linux-$$arch .; \
+	done
+	$(GO) run ./hack/image -tag '$(IMG)' -version '$(IMAGE_VERSION)' -revision '$(IMAGE_REVISION)' \
+		-created '$(SOURCE_DATE_EPOCH)' -ca-certs '$(CA_CERTS)' -out '$(IMAGE_TAR)' \
+		$(foreach arch,$(IMAGE_ARCHS),-binary bin/manager-linux-$(arch)) $(if $(word 2,$(IMAGE_ARCHS)),-oci bin/image/oci)
+
+.PHONY: ca-certs
+ca-certs: # The CA bundle the image carries (CA_CERTS): Debian's ca-certificates, installed when missing.
 	@if [[ ! -s $(CA_CERTS) ]]; then \
 		echo "no $(CA_CERTS): installing Debian's ca-certificates" >&2; \
 		apt-get install -y --no-install-recommends ca-certificates || \
 			{ apt-get update && apt-get install -y --no-install-recommends ca-certificates; }; \
 	fi
-	for arch in $(IMAGE_ARCHS); do \
-		CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags='-s -w' -o bin/manager-linux-$$arch .; \
-	done
-	$(GO) run ./hack/image -tag '$(IMG)' -version '$(IMAGE_VERSION)' -revision '$(IMAGE_REVISION)' \
-		-created '$(SOURCE_DATE_EPOCH)' -ca-certs '$(CA_CERTS)' -out '$(IMAGE_TAR)' \
-		$(foreach arch,$(IMAGE_ARCHS),-binary bin/manager-linux-$(arch)) $(if $(word 2,$(IMAGE_ARCHS)),-oci bin/image/oci)
 
 .PHONY: fmt-check
 fmt-check: ## Fail when a Go file is not gofmt-ed.
