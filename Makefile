@@ -131,6 +131,44 @@ fuzz: ## Run each fuzz target for FUZZTIME.
 emulator: ## Run the Lambda emulator on EMULATOR_ADDR.
 	$(GO) run ./hack/lambda-emulator --addr $(EMULATOR_ADDR) --region $(EMULATOR_REGION) --account-id $(EMULATOR_ACCOUNT_ID)
 
+##@ Releases
+
+# make release VERSION=v0.2.0 [RELEASE_IMAGE=REGISTRY/NAMESPACE/lambda-permission-operator]
+# writes into DIST (emptied first), for that tag:
+#   lambda-permission-operator-image-$(VERSION).oci.tar  the image for linux/amd64 and linux/arm64 (an OCI layout)
+#   lambda-permission-operator-$(CHART_VERSION).tgz      the chart, its image pinned by the index's digest
+#   install.yaml                                         config/default for kubectl apply, the image pinned too
+#   kubectl-lperm-$(VERSION)-{linux,darwin}-{amd64,arm64}
+#   sbom.cdx.json                                        CycloneDX SBOM of the manager (cyclonedx-gomod)
+#   SHA256SUMS                                           of every other file (sha256sum -c)
+# RELEASE_IMAGE is the image's repository, without tag: where it is going to
+# be pushed (the chart and install.yaml name it). See hack/release.
+VERSION       ?=
+RELEASE_IMAGE ?= lambda-permission-operator
+CHART_VERSION  = $(patsubst v%,%,$(VERSION))
+DIST          ?= dist
+SEMVER_TAG    := ^v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?$$
+
+.PHONY: release-version
+release-version:
+	@if [[ ! '$(VERSION)' =~ $(SEMVER_TAG) ]]; then \
+		echo "VERSION='$(VERSION)': make release and make release-check need VERSION=vMAJOR.MINOR.PATCH[-PRERELEASE], e.g. VERSION=v0.2.0" >&2; \
+		exit 1; \
+	fi
+
+.PHONY: release
+release: release-version tools ca-certs ## Build release VERSION (required) into dist/: image, chart, install.yaml, kubectl-lperm binaries, SBOM, SHA256SUMS.
+	$(GO) run ./hack/release -version '$(VERSION)' -image '$(RELEASE_IMAGE)' -dist '$(DIST)' \
+		-revision '$(IMAGE_REVISION)' -created '$(SOURCE_DATE_EPOCH)' -ca-certs '$(CA_CERTS)' \
+		-helm bin/helm -kustomize bin/kustomize
+
+.PHONY: release-check
+release-check: release-version control-plane tools ## Verify make release VERSION's dist/: checksums, each artifact, helm install and kubectl apply on a local kube-apiserver.
+	cd '$(DIST)' && sha256sum --check --strict SHA256SUMS
+	RELEASE_DIST='$(abspath $(DIST))' RELEASE_VERSION='$(VERSION)' RELEASE_IMAGE='$(RELEASE_IMAGE)' \
+		KUBEBUILDER_ASSETS="$$(hack/control-plane/build.sh)" \
+		$(GO) test -count=1 -timeout 15m -run '^TestRelease$$' -v ./hack/release
+
 ##@ Generated code (committed; CI fails when stale)
 
 CONTROLLER_GEN ?= $(GO) tool controller-gen
