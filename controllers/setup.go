@@ -51,6 +51,15 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	if err := ValidateStatementIDPrefix(o.StatementIDPrefix); err != nil {
 		return fmt.Errorf("statement-id prefix %w", err)
 	}
+	// Every informer the controllers use exists before the manager starts,
+	// so that it waits for all of them to sync before any controller runs
+	// (informers made later by a controller's own start are not waited for).
+	for _, kind := range []client.Object{&lambdav1alpha1.LambdaPermission{}, &lambdav1alpha1.LambdaPermissionAccount{},
+		&lambdav1alpha1.LambdaFunctionURLPermission{}, &lambdav1alpha1.LambdaResourcePolicy{}, &corev1.Namespace{}} {
+		if _, err := mgr.GetCache().GetInformer(context.Background(), kind); err != nil {
+			return fmt.Errorf("setting up the %T informer: %w", kind, err)
+		}
+	}
 	permissions := &LambdaPermissionReconciler{Client: mgr.GetClient(), Lambda: o.Lambda, Recorder: o.Recorder,
 		DefaultRegion: o.DefaultRegion, SyncPeriod: o.SyncPeriod, Guardrails: o.Guardrails, DryRun: o.DryRun, WriteStrategy: o.WriteStrategy,
 		StatementIDPrefix: o.StatementIDPrefix}
