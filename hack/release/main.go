@@ -23,6 +23,10 @@
 //     the module's go.mod tool), its main component at VERSION;
 //   - SHA256SUMS of every other file, for sha256sum -c.
 //
+// Every artifact is a function of the commit, VERSION, REPOSITORY and the
+// time stamp (-created, the commit's time): building a tag again gives the
+// same SHA256SUMS (given the same Go toolchain and CA bundle).
+//
 // Every binary is static (CGO_ENABLED=0), built with -trimpath and
 // -ldflags "-s -w -X main.version=VERSION". `make release-check` verifies
 // the result (release_check_test.go).
@@ -31,6 +35,7 @@ package main
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -53,6 +58,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/uuid"
 	"golang.org/x/mod/semver"
 	"sigs.k8s.io/yaml"
 )
@@ -500,8 +506,55 @@ func (c *config) packageChart(ctx context.Context, digest v1.Hash, work string) 
 		"--version", chartVersion(c.version), "--app-version", c.version, "--destination", c.dist); err != nil {
 		return err
 	}
-	_, err = command(ctx, "", env, c.helm, "lint", "--strict", filepath.Join(c.dist, chartArchive(c.version)))
+	archive := filepath.Join(c.dist, chartArchive(c.version))
+	if err := stampChartArchive(archive, c.created); err != nil {
+		return fmt.Errorf("%s: %w", archive, err)
+	}
+	_, err = command(ctx, "", env, c.helm, "lint", "--strict", archive)
 	return err
+}
+
+// stampChartArchive sets the time of every entry of the chart archive at
+// path to created. helm 3 stamps each entry with the time it packages the
+// chart, so two builds of one commit would differ; after this they are the
+// same bytes. The entries, their order and modes, and helm's gzip header
+// (its Extra field and comment) stay as helm wrote them.
+func stampChartArchive(path string, created time.Time) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		return err
+	}
+	var out bytes.Buffer
+	zw := gzip.NewWriter(&out)
+	zw.Header = gzip.Header{Comment: zr.Comment, Extra: zr.Extra, Name: zr.Name, ModTime: zr.ModTime, OS: zr.OS}
+	tr, tw := tar.NewReader(zr), tar.NewWriter(zw)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		h.ModTime, h.AccessTime, h.ChangeTime = created, time.Time{}, time.Time{}
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+		if _, err := io.Copy(tw, tr); err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	return os.WriteFile(path, out.Bytes(), 0o644)
 }
 
 // helmEnv keeps helm's configuration, cache and data under dir.
@@ -634,19 +687,31 @@ func (c *config) sbom(ctx context.Context, tmp string) error {
 	if err != nil {
 		return err
 	}
-	out, err := setSBOMVersion(raw, c.version)
+	out, err := setSBOMRelease(raw, c.version, c.revision, c.created)
 	if err != nil {
 		return err
 	}
 	return os.WriteFile(filepath.Join(c.dist, sbomFile), out, 0o644)
 }
 
-// setSBOMVersion gives the SBOM's main component the release's version.
-// cyclonedx-gomod takes it from git: the tag at HEAD, else a pseudo-version.
-func setSBOMVersion(raw []byte, version string) ([]byte, error) {
+// setSBOMRelease gives the SBOM's main component the release's version
+// (cyclonedx-gomod takes it from git: the tag at HEAD, else a
+// pseudo-version), and makes the SBOM a function of the release: its
+// timestamp is the release's time stamps' (created) and its serial number a
+// name-based UUID of module, version and commit, where cyclonedx-gomod would
+// put the time it ran and a random UUID. So a rebuild of a tag gives the
+// same SBOM, and SHA256SUMS, as the release it checks.
+func setSBOMRelease(raw []byte, version, revision string, created time.Time) ([]byte, error) {
 	var bom cdx.BOM
 	if err := cdx.NewBOMDecoder(bytes.NewReader(raw), cdx.BOMFileFormatJSON).Decode(&bom); err != nil {
 		return nil, err
+	}
+	if revision == "" {
+		return nil, errors.New("no revision for the SBOM's serial number")
+	}
+	bom.SerialNumber = sbomSerial(version, revision)
+	if bom.Metadata != nil {
+		bom.Metadata.Timestamp = created.UTC().Format(time.RFC3339)
 	}
 	if bom.Metadata == nil || bom.Metadata.Component == nil || bom.Metadata.Component.Name != modulePath {
 		return nil, fmt.Errorf("the SBOM's main component is not %s", modulePath)
@@ -683,6 +748,12 @@ func setSBOMVersion(raw []byte, version string) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// sbomSerial is the release's SBOM serial number: a version 5 UUID of
+// module@version and the commit, in the URL namespace.
+func sbomSerial(version, revision string) string {
+	return uuid.NewSHA1(uuid.NameSpaceURL, []byte("pkg:golang/"+modulePath+"@"+version+"#"+revision)).URN()
 }
 
 // writeSums writes SHA256SUMS over every other file in dir, in the format

@@ -45,9 +45,12 @@ import (
 )
 
 // releaseUnderTest is what make release-check names: the directory make
-// release wrote, its version and image repository.
+// release wrote, its version and image repository; then the commit and the
+// time stamp its images carry, which the chart and the SBOM must carry too.
 type releaseUnderTest struct {
 	dist, version, image string
+	revision             string
+	created              time.Time
 }
 
 func (r releaseUnderTest) file(name string) string { return filepath.Join(r.dist, name) }
@@ -75,7 +78,7 @@ func TestRelease(t *testing.T) {
 	})
 	var digest v1.Hash
 	var managers map[platform]*buildinfo.BuildInfo
-	t.Run("image", func(t *testing.T) { digest, managers = checkImageArchive(t, r) })
+	t.Run("image", func(t *testing.T) { digest, managers, r.revision, r.created = checkImageArchive(t, r) })
 	if digest == (v1.Hash{}) {
 		t.FailNow() // everything else names the image's digest
 	}
@@ -212,9 +215,10 @@ func untar(archive, dir string) error {
 // checkImageArchive checks the image tarball: an OCI layout holding one
 // index, tagged VERSION, of exactly linux/amd64 and linux/arm64, every blob
 // as its digest says; each image labelled with VERSION and holding a static
-// manager for its platform, stamped VERSION. It returns the index's digest
-// and each manager's build information.
-func checkImageArchive(t *testing.T, r releaseUnderTest) (v1.Hash, map[platform]*buildinfo.BuildInfo) {
+// manager for its platform, stamped VERSION. It returns the index's digest,
+// each manager's build information, and the commit and time stamp of the
+// images (the same for each).
+func checkImageArchive(t *testing.T, r releaseUnderTest) (v1.Hash, map[platform]*buildinfo.BuildInfo, string, time.Time) {
 	t.Helper()
 	archive := r.file(imageArchive(r.version))
 	idx, annotations := openArchive(t, archive)
@@ -238,7 +242,9 @@ func checkImageArchive(t *testing.T, r releaseUnderTest) (v1.Hash, map[platform]
 	}
 	var platforms []platform
 	managers := map[platform]*buildinfo.BuildInfo{}
-	for _, desc := range m.Manifests {
+	var revision string
+	var created time.Time
+	for i, desc := range m.Manifests {
 		if desc.Platform == nil || desc.MediaType != types.OCIManifestSchema1 {
 			t.Fatalf("index entry %+v: want an OCI image manifest with its platform", desc)
 		}
@@ -249,12 +255,22 @@ func checkImageArchive(t *testing.T, r releaseUnderTest) (v1.Hash, map[platform]
 			t.Fatal(err)
 		}
 		managers[p] = checkPlatformImage(t, r, p, img)
+		cf, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rev, at := cf.Config.Labels["org.opencontainers.image.revision"], cf.Created.UTC()
+		if i == 0 {
+			revision, created = rev, at
+		} else if rev != revision || !at.Equal(created) {
+			t.Errorf("%s image: revision %s created %s, the first image's %s %s", p, rev, at, revision, created)
+		}
 	}
 	if !slices.Equal(platforms, imagePlatforms) {
 		t.Fatalf("the index holds images for %v, want exactly %v", platforms, imagePlatforms)
 	}
 	checkPush(t, r, idx, digest)
-	return digest, managers
+	return digest, managers, revision, created
 }
 
 // checkPush pushes the index to a registry (go-containerregistry's, in
@@ -432,7 +448,13 @@ func runVersion(t *testing.T, bin string, p platform, program, version string, a
 
 func checkChart(t *testing.T, r releaseUnderTest, digest v1.Hash) {
 	archive := r.file(chartArchive(r.version))
-	files := readTgz(t, archive)
+	files, times := readTgz(t, archive)
+	// Stamped as the images are, so that a rebuild gives the same bytes.
+	for name, at := range times {
+		if !at.Equal(r.created) {
+			t.Errorf("%s: %s at %s, want the release's time stamp %s", archive, name, at, r.created)
+		}
+	}
 	var chart struct{ Name, Version, AppVersion string }
 	if err := yaml.Unmarshal(files[project+"/Chart.yaml"], &chart); err != nil {
 		t.Fatalf("Chart.yaml: %v", err)
@@ -457,8 +479,8 @@ func checkChart(t *testing.T, r releaseUnderTest, digest v1.Hash) {
 	checkDeploymentImage(t, objs, r.image+"@"+digest.String())
 }
 
-// readTgz returns the files of a gzip tarball by name.
-func readTgz(t *testing.T, archive string) map[string][]byte {
+// readTgz returns the files of a gzip tarball by name, and their times.
+func readTgz(t *testing.T, archive string) (map[string][]byte, map[string]time.Time) {
 	t.Helper()
 	f, err := os.Open(archive)
 	if err != nil {
@@ -469,12 +491,12 @@ func readTgz(t *testing.T, archive string) map[string][]byte {
 	if err != nil {
 		t.Fatalf("%s: %v", archive, err)
 	}
-	files := map[string][]byte{}
+	files, times := map[string][]byte{}, map[string]time.Time{}
 	tr := tar.NewReader(gz)
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			return files
+			return files, times
 		}
 		if err != nil {
 			t.Fatalf("%s: %v", archive, err)
@@ -483,7 +505,7 @@ func readTgz(t *testing.T, archive string) map[string][]byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		files[h.Name] = data
+		files[h.Name], times[h.Name] = data, h.ModTime
 	}
 }
 
@@ -600,6 +622,13 @@ func checkSBOM(t *testing.T, r releaseUnderTest, manager *buildinfo.BuildInfo) {
 	}
 	if bom.Metadata == nil || bom.Metadata.Component == nil {
 		t.Fatal("no metadata.component")
+	}
+	// A function of the release, so that a rebuild gives the same bytes.
+	if want := sbomSerial(r.version, r.revision); bom.SerialNumber != want {
+		t.Errorf("serialNumber %s, want %s (version %s, commit %s)", bom.SerialNumber, want, r.version, r.revision)
+	}
+	if want := r.created.Format(time.RFC3339); bom.Metadata.Timestamp != want {
+		t.Errorf("metadata.timestamp %s, want the release's time stamp %s", bom.Metadata.Timestamp, want)
 	}
 	app := bom.Metadata.Component
 	if app.Name != modulePath || app.Version != r.version || app.Type != cdx.ComponentTypeApplication ||

@@ -1,7 +1,11 @@
 package main
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/google/uuid"
 	"sigs.k8s.io/yaml"
 
 	"github.com/lambda-permission-operator/lambda-permission-operator/hack/testenv"
@@ -165,11 +170,13 @@ func TestImageArchive(t *testing.T) {
 	}
 }
 
-func TestSBOMVersion(t *testing.T) {
+func TestSBOMRelease(t *testing.T) {
 	const old = "v0.0.0-20260101000000-0123456789ab"
 	ref := func(v string) string { return "pkg:golang/" + modulePath + "@" + v + "?type=module" }
 	bom := cdx.NewBOM()
-	bom.Metadata = &cdx.Metadata{Component: &cdx.Component{
+	// As cyclonedx-gomod writes it: a random serial number, the time it ran.
+	bom.SerialNumber = uuid.New().URN()
+	bom.Metadata = &cdx.Metadata{Timestamp: time.Now().Format(time.RFC3339), Component: &cdx.Component{
 		BOMRef: ref(old), Type: cdx.ComponentTypeApplication, Name: modulePath, Version: old,
 		PackageURL: "pkg:golang/" + modulePath + "@" + old + "?goarch=amd64&goos=linux&type=module",
 	}}
@@ -181,7 +188,9 @@ func TestSBOMVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	out, err := setSBOMVersion(raw.Bytes(), "v0.2.0")
+	const commit = "0123456789abcdef0123456789abcdef01234567"
+	created := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	out, err := setSBOMRelease(raw.Bytes(), "v0.2.0", commit, created)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,14 +209,131 @@ func TestSBOMVersion(t *testing.T) {
 	if bytes.Contains(out, []byte(old)) {
 		t.Errorf("the old version is left:\n%s", out)
 	}
+	// The release's serial number is a function of version and commit, and
+	// its time the release's time stamp.
+	if got.SerialNumber == bom.SerialNumber || got.SerialNumber != sbomSerial("v0.2.0", commit) {
+		t.Errorf("serialNumber %s (was %s), want %s", got.SerialNumber, bom.SerialNumber, sbomSerial("v0.2.0", commit))
+	}
+	if u, err := uuid.Parse(got.SerialNumber); err != nil || u.Version() != 5 || !strings.HasPrefix(got.SerialNumber, "urn:uuid:") {
+		t.Errorf("serialNumber %s: not a version 5 urn:uuid (%v)", got.SerialNumber, err)
+	}
+	if got.Metadata.Timestamp != "2026-11-30T12:00:00Z" {
+		t.Errorf("metadata.timestamp %q, want 2026-11-30T12:00:00Z", got.Metadata.Timestamp)
+	}
+	for _, other := range []struct{ version, commit string }{{"v0.2.1", commit}, {"v0.2.0", strings.Repeat("f", 40)}} {
+		if sbomSerial(other.version, other.commit) == got.SerialNumber {
+			t.Errorf("version %s, commit %s: the same serial number", other.version, other.commit)
+		}
+	}
 
-	same, err := setSBOMVersion(out, "v0.2.0")
+	same, err := setSBOMRelease(out, "v0.2.0", commit, created)
 	if err != nil || !bytes.Equal(bytes.TrimSpace(same), bytes.TrimSpace(out)) {
 		t.Errorf("at its version already: %v, changed", err)
 	}
+	again, err := setSBOMRelease(raw.Bytes(), "v0.2.0", commit, created)
+	if err != nil || !bytes.Equal(again, out) {
+		t.Errorf("a second build of the same release: %v, different bytes", err)
+	}
+	if _, err := setSBOMRelease(raw.Bytes(), "v0.2.0", "", created); err == nil {
+		t.Error("no commit: accepted")
+	}
 	other := strings.ReplaceAll(raw.String(), modulePath, "example.com/other")
-	if _, err := setSBOMVersion([]byte(other), "v0.2.0"); err == nil {
+	if _, err := setSBOMRelease([]byte(other), "v0.2.0", commit, created); err == nil {
 		t.Error("an SBOM of another module: accepted")
+	}
+}
+
+// helmArchive writes a chart archive as helm 3 packages one: gzip with
+// helm's comment and an Extra field, ustar entries stamped with now.
+func helmArchive(t *testing.T, path string, now time.Time, files [][2]string) {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Header.Extra, zw.Header.Comment = []byte("+helm-extra"), "Helm"
+	tw := tar.NewWriter(zw)
+	for _, f := range files {
+		if err := tw.WriteHeader(&tar.Header{Name: f[0], Mode: 0o644, Size: int64(len(f[1])), ModTime: now}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write([]byte(f[1])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestStampChartArchive(t *testing.T) {
+	files := [][2]string{
+		{"chart/Chart.yaml", "name: chart\nversion: 0.2.0\n"},
+		{"chart/values.yaml", "image:\n  tag: v0.2.0\n"},
+		{"chart/templates/deployment.yaml", "kind: Deployment\n"},
+	}
+	created := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	dir := t.TempDir()
+	first, second := filepath.Join(dir, "first.tgz"), filepath.Join(dir, "second.tgz")
+	helmArchive(t, first, time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC), files)
+	helmArchive(t, second, time.Date(2026, 12, 2, 17, 30, 5, 0, time.UTC), files)
+	a, _ := os.ReadFile(first)
+	b, _ := os.ReadFile(second)
+	if bytes.Equal(a, b) {
+		t.Fatal("two packagings at different times: already the same bytes; the test shows nothing")
+	}
+
+	for _, path := range []string{first, second} {
+		if err := stampChartArchive(path, created); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, _ = os.ReadFile(first)
+	b, _ = os.ReadFile(second)
+	if !bytes.Equal(a, b) {
+		t.Error("two packagings at different times: different bytes after stamping")
+	}
+
+	zr, err := gzip.NewReader(bytes.NewReader(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if zr.Comment != "Helm" || string(zr.Extra) != "+helm-extra" {
+		t.Errorf("gzip header: comment %q, extra %q; want helm's", zr.Comment, zr.Extra)
+	}
+	tr := tar.NewReader(zr)
+	for i := 0; ; i++ {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			if i != len(files) {
+				t.Errorf("%d entries, want %d", i, len(files))
+			}
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i >= len(files) || h.Name != files[i][0] || string(data) != files[i][1] || h.Mode != 0o644 {
+			t.Errorf("entry %d: %s mode %o %q, want %v mode 644", i, h.Name, h.Mode, data, files[min(i, len(files)-1)])
+		}
+		if !h.ModTime.Equal(created) {
+			t.Errorf("entry %s at %s, want %s", h.Name, h.ModTime, created)
+		}
+	}
+
+	if err := os.WriteFile(first, []byte("not gzip"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := stampChartArchive(first, created); err == nil {
+		t.Error("not a gzip tarball: accepted")
 	}
 }
 
