@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 )
 
 // warnings collects the API server's admission warnings.
@@ -104,6 +105,64 @@ func TestGuardrailsWarnAtAdmission(t *testing.T) {
 		{"service without source, Allow said explicitly", func(o *v1alpha1.LambdaPermission) {
 			o.Spec.Effect, o.Spec.Principal = v1alpha1.EffectAllow, "sns.amazonaws.com"
 		}, "SourceRequired"},
+		// Lambda's own rule for a public statement (SPEC §16.8): only fixed
+		// values under an operator that requires the key narrow "*".
+		{"public, wildcard sourceArn", func(o *v1alpha1.LambdaPermission) { o.Spec.Principal, o.Spec.SourceArn = "*", "arn:aws:s3:::*" }, "PublicAccessDenied"},
+		{"public, sourceArn with ?", func(o *v1alpha1.LambdaPermission) { o.Spec.Principal, o.Spec.SourceArn = "*", "arn:aws:s3:::bucket-?" }, "PublicAccessDenied"},
+		{"public, fixed sourceArn", func(o *v1alpha1.LambdaPermission) { o.Spec.Principal, o.Spec.SourceArn = "*", "arn:aws:s3:::bucket" }, ""},
+		{"public, sourceAccount", func(o *v1alpha1.LambdaPermission) { o.Spec.Principal, o.Spec.SourceAccount = "*", "223456789012" }, ""},
+		{"public within a network", func(o *v1alpha1.LambdaPermission) {
+			o.Spec.Principal = "*"
+			o.Spec.Conditions = []v1alpha1.StatementCondition{{Operator: "IpAddress", Key: "aws:SourceIp", Values: []string{"203.0.113.0/24"}}}
+		}, ""},
+		{"public, key in another case", func(o *v1alpha1.LambdaPermission) {
+			o.Spec.Principal = "*"
+			o.Spec.Conditions = []v1alpha1.StatementCondition{{Operator: "StringEquals", Key: "AWS:SourceVpc", Values: []string{"vpc-0a1b2c3d"}}}
+		}, ""},
+		{"public, ForAnyValue: narrows", func(o *v1alpha1.LambdaPermission) {
+			o.Spec.Principal = "*"
+			o.Spec.Conditions = []v1alpha1.StatementCondition{{Operator: "ForAnyValue:StringEquals", Key: "aws:PrincipalOrgPaths", Values: []string{"o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/"}}}
+		}, ""},
+		{"public, ForAllValues: does not narrow", func(o *v1alpha1.LambdaPermission) {
+			o.Spec.Principal = "*"
+			o.Spec.Conditions = []v1alpha1.StatementCondition{{Operator: "ForAllValues:StringEquals", Key: "aws:SourceVpce", Values: []string{"vpce-0a1b2c3d"}}}
+		}, "PublicAccessDenied"},
+		{"public, IfExists does not narrow", func(o *v1alpha1.LambdaPermission) {
+			o.Spec.Principal = "*"
+			o.Spec.Conditions = []v1alpha1.StatementCondition{{Operator: "StringEqualsIfExists", Key: "aws:SourceVpce", Values: []string{"vpce-0a1b2c3d"}}}
+		}, "PublicAccessDenied"},
+		{"public, wildcard VPC endpoint", func(o *v1alpha1.LambdaPermission) {
+			o.Spec.Principal = "*"
+			o.Spec.Conditions = []v1alpha1.StatementCondition{{Operator: "StringLike", Key: "aws:SourceVpce", Values: []string{"vpce-0a1b2c3d", "vpce-*"}}}
+		}, "PublicAccessDenied"},
+		{"public, policy variable", func(o *v1alpha1.LambdaPermission) {
+			o.Spec.Principal = "*"
+			o.Spec.Conditions = []v1alpha1.StatementCondition{{Operator: "StringEquals", Key: "aws:PrincipalArn", Values: []string{"${aws:username}"}}}
+		}, "PublicAccessDenied"},
+		{"public, a key that does not narrow", func(o *v1alpha1.LambdaPermission) {
+			o.Spec.Principal = "*"
+			o.Spec.Conditions = []v1alpha1.StatementCondition{{Operator: "StringEquals", Key: "aws:RequestTag/team", Values: []string{"payments"}}}
+		}, "PublicAccessDenied"},
+		{"public, URL auth type AWS_IAM as a condition", func(o *v1alpha1.LambdaPermission) {
+			o.Spec.Principal, o.Spec.Action = "*", "lambda:InvokeFunctionUrl"
+			o.Spec.Conditions = []v1alpha1.StatementCondition{{Operator: "StringEquals", Key: "lambda:FunctionUrlAuthType", Values: []string{"AWS_IAM"}}}
+		}, ""},
+		{"public, URL auth type NONE as a condition", func(o *v1alpha1.LambdaPermission) {
+			o.Spec.Principal, o.Spec.Action = "*", "lambda:InvokeFunctionUrl"
+			o.Spec.Conditions = []v1alpha1.StatementCondition{{Operator: "StringEquals", Key: "lambda:FunctionUrlAuthType", Values: []string{"AWS_IAM", "NONE"}}}
+		}, "PublicAccessDenied"},
+		{"service with a source condition", func(o *v1alpha1.LambdaPermission) {
+			o.Spec.Principal = "sns.amazonaws.com"
+			o.Spec.Conditions = []v1alpha1.StatementCondition{{Operator: "ArnLike", Key: "aws:SourceArn", Values: []string{"arn:aws:sns:us-east-1:223456789012:*"}}}
+		}, ""},
+		{"service with a source account condition, key in lower case", func(o *v1alpha1.LambdaPermission) {
+			o.Spec.Principal = "sns.amazonaws.com"
+			o.Spec.Conditions = []v1alpha1.StatementCondition{{Operator: "StringEqualsIfExists", Key: "aws:sourceaccount", Values: []string{"223456789012"}}}
+		}, ""},
+		{"service with another condition", func(o *v1alpha1.LambdaPermission) {
+			o.Spec.Principal = "sns.amazonaws.com"
+			o.Spec.Conditions = []v1alpha1.StatementCondition{{Operator: "StringEquals", Key: "aws:SourceVpc", Values: []string{"vpc-0a1b2c3d"}}}
+		}, "SourceRequired"},
 	}
 	// The policy takes effect a moment after it is created: wait until it
 	// gives each of its warnings as the cases below check them, not just
@@ -131,6 +190,12 @@ func TestGuardrailsWarnAtAdmission(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			obj := validObject()
 			tt.mutate(obj)
+			// The warning announces the operator's own decision: the
+			// table's expectation is what the controller's guardrails
+			// decide for this spec.
+			if decided := controllerRefusal(obj); decided != tt.want {
+				t.Fatalf("the table says %q, the operator's guardrails decide %q", tt.want, decided)
+			}
 			if err := warned.Create(testContext(t), obj); err != nil {
 				t.Fatalf("refused, want accepted with at most a warning: %v", err)
 			}
@@ -143,6 +208,20 @@ func TestGuardrailsWarnAtAdmission(t *testing.T) {
 			}
 		})
 	}
+}
+
+// controllerRefusal is the reason the operator's default guardrails give
+// for obj's grant (policy.Permission's IsPublic and IsServiceWithoutSource),
+// or "" when they let it through.
+func controllerRefusal(obj *v1alpha1.LambdaPermission) string {
+	perm := controllers.PermissionOf(obj.Spec, obj.Spec.StatementID)
+	switch {
+	case perm.IsPublic():
+		return "PublicAccessDenied"
+	case perm.IsServiceWithoutSource():
+		return "SourceRequired"
+	}
+	return ""
 }
 
 // warnedAbout reports whether the warnings got name spec.principal and
