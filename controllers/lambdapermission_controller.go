@@ -92,26 +92,15 @@ func (r *LambdaPermissionReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		return r.finalize(ctx, obj)
 	}
 
-	// 3. Hold deletion until the statement is removed.
-	if controllerutil.AddFinalizer(obj, Finalizer) {
-		if err := r.Update(ctx, obj); err != nil {
-			return ctrl.Result{}, client.IgnoreNotFound(err)
-		}
+	// 3. Hold deletion until the statement is removed, and say at once
+	// that work has started.
+	before, err := startWork(ctx, r.Client, obj, Finalizer,
+		&obj.Status.ObservedGeneration, &obj.Status.Conditions, "computing and writing the statement")
+	if err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 
-	// 4. Say at once that work has started, so that GitOps tools do not
-	// take an object without status for one that is done (kstatus does).
-	before := obj.DeepCopy()
-	if obj.Status.ObservedGeneration == 0 {
-		obj.Status.ObservedGeneration = obj.Generation
-		setConditions(&obj.Status.Conditions, obj.Generation, retrying(ReasonProgressing, nil, "computing and writing the statement"), "", "")
-		if err := r.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil {
-			return ctrl.Result{}, client.IgnoreNotFound(err)
-		}
-		before = obj.DeepCopy()
-	}
-
-	// 5. Put the statement in place, then write the status once, from
+	// 4. Put the statement in place, then write the status once, from
 	// what that found.
 	outcome := r.sync(ctx, obj)
 	return r.report(ctx, before, obj, outcome)

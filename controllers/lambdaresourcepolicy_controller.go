@@ -57,19 +57,10 @@ func (r *LambdaResourcePolicyReconciler) Reconcile(ctx context.Context, req ctrl
 	if !obj.DeletionTimestamp.IsZero() {
 		return r.finalize(ctx, obj)
 	}
-	if controllerutil.AddFinalizer(obj, PolicyFinalizer) {
-		if err := r.Update(ctx, obj); err != nil {
-			return ctrl.Result{}, client.IgnoreNotFound(err)
-		}
-	}
-	before := obj.DeepCopy()
-	if obj.Status.ObservedGeneration == 0 {
-		obj.Status.ObservedGeneration = obj.Generation
-		setConditions(&obj.Status.Conditions, obj.Generation, retrying(ReasonProgressing, nil, "computing and writing the policy"), "", "")
-		if err := r.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil {
-			return ctrl.Result{}, client.IgnoreNotFound(err)
-		}
-		before = obj.DeepCopy()
+	before, err := startWork(ctx, r.Client, obj, PolicyFinalizer,
+		&obj.Status.ObservedGeneration, &obj.Status.Conditions, "computing and writing the policy")
+	if err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	outcome := r.sync(ctx, obj)
 	return r.report(ctx, before, obj, outcome)
@@ -101,28 +92,15 @@ func (r *LambdaResourcePolicyReconciler) sync(ctx context.Context, obj *lambdav1
 
 	m := mode{Observe: obj.Spec.ManagementPolicy == lambdav1alpha1.ManagementPolicyObserve, DryRun: r.Permissions.DryRun}
 	wasInPlace := policyWasInPlace(obj)
-	applied, err := r.writerFor(want).Write(ctx, policyWriteKey(obj, ""), r.freshness(obj), func(observed writer.Observed) writer.Plan {
-		// The included Sids are read when the plan runs, not when the
-		// reconcile began: a LambdaPermission whose statement is in this
-		// write, or was in the one before, is already in the cache.
-		included, err := r.Permissions.includedSids(context.Background(), obj, want.OwnAccount)
-		if err != nil {
-			return writer.Plan{Note: policyPlan{Refusal: retrying(ReasonRetrying, err, "listing the LambdaPermissions on the policy: %v", err)}}
-		}
-		plan := planPolicy(observed, want.Target, want.Statements, func(sid string) bool { return included[sid] }, m)
-		writes := plan.Writes
-		writes.Note = plan
-		return writes
+	applied, plan, err := r.writePolicy(ctx, obj, want, policyWriteKey(obj, ""), func(observed writer.Observed, included func(sid string) bool) policyPlan {
+		return planPolicy(observed, want.Target, want.Statements, included, m)
 	})
 	if errors.Is(err, writer.ErrQueued) {
 		return err
 	}
-	plan, _ := applied.Note.(policyPlan)
 	now := metav1.NewTime(r.Permissions.now())
 	if applied.SizeKnown {
 		obj.Status.PolicySize, obj.Status.PolicySizeLimit = int32(applied.PolicySize), policy.MaxPolicySize
-	}
-	if applied.SizeKnown {
 		obj.Status.StatementCount = int32(applied.Statements)
 	}
 	switch {
@@ -312,20 +290,12 @@ func (r *LambdaResourcePolicyReconciler) removeOwnStatements(ctx context.Context
 		return err
 	}
 	dryRun := r.Permissions.DryRun
-	applied, err := r.writerFor(want).Write(ctx, policyWriteKey(obj, "delete"), r.freshness(obj), func(observed writer.Observed) writer.Plan {
-		included, err := r.Permissions.includedSids(context.Background(), obj, want.OwnAccount)
-		if err != nil {
-			return writer.Plan{Note: policyPlan{Refusal: retrying(ReasonRetrying, err, "listing the LambdaPermissions on the policy: %v", err)}}
-		}
-		plan := planPolicyRemoval(observed, want.Statements, func(sid string) bool { return included[sid] }, dryRun)
-		writes := plan.Writes
-		writes.Note = plan
-		return writes
+	applied, plan, err := r.writePolicy(ctx, obj, want, policyWriteKey(obj, "delete"), func(observed writer.Observed, included func(sid string) bool) policyPlan {
+		return planPolicyRemoval(observed, want.Statements, included, dryRun)
 	})
 	if errors.Is(err, writer.ErrQueued) {
 		return err
 	}
-	plan, _ := applied.Note.(policyPlan)
 	switch {
 	case err != nil && awslambda.KindOf(err) == awslambda.NotFound:
 		return nil
@@ -369,6 +339,28 @@ func (r *LambdaResourcePolicyReconciler) report(ctx context.Context, before, obj
 		r.event(obj, eventType, state.Reason, "Reconcile", "%s", state.Message)
 	}
 	return nextReconcile(state, r.Permissions.SyncPeriod)
+}
+
+// writePolicy makes one Write of the policy want names, under key, with the
+// plan that plan makes from the policy as observed and the Sids included in
+// it. It returns what was applied and the plan it applied.
+func (r *LambdaResourcePolicyReconciler) writePolicy(ctx context.Context, obj *lambdav1alpha1.LambdaResourcePolicy, want declaredPolicy, key string,
+	plan func(observed writer.Observed, included func(sid string) bool) policyPlan) (writer.Applied, policyPlan, error) {
+	applied, err := r.writerFor(want).Write(ctx, key, r.freshness(obj), func(observed writer.Observed) writer.Plan {
+		// The included Sids are read when the plan runs, not when the
+		// reconcile began: a LambdaPermission whose statement is in this
+		// write, or was in the one before, is already in the cache.
+		included, err := r.Permissions.includedSids(context.Background(), obj, want.OwnAccount)
+		if err != nil {
+			return writer.Plan{Note: policyPlan{Refusal: retrying(ReasonRetrying, err, "listing the LambdaPermissions on the policy: %v", err)}}
+		}
+		made := plan(observed, func(sid string) bool { return included[sid] })
+		writes := made.Writes
+		writes.Note = made
+		return writes
+	})
+	made, _ := applied.Note.(policyPlan)
+	return applied, made, err
 }
 
 func (r *LambdaResourcePolicyReconciler) writerFor(want declaredPolicy) writer.Writer {
