@@ -88,9 +88,11 @@ func (r *LambdaResourcePolicyReconciler) SetupWithManager(mgr ctrl.Manager) erro
 		Named("lambdaresourcepolicy").
 		For(&lambdav1alpha1.LambdaResourcePolicy{}, builder.WithPredicates(specChanged)).
 		// A LambdaPermission that comes or goes changes what the policy
-		// includes; an owner that goes may clear another's conflict.
+		// includes, and one whose statement is written changes what it
+		// holds (the owner's counts); an owner that goes may clear
+		// another's conflict.
 		Watches(&lambdav1alpha1.LambdaPermission{}, handler.EnqueueRequestsFromMapFunc(r.policiesOnTargetOf),
-			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionStarted))).
+			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionStarted, statementWritten))).
 		Watches(&lambdav1alpha1.LambdaResourcePolicy{}, handler.EnqueueRequestsFromMapFunc(r.policiesOnTargetOf),
 			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionStarted))).
 		Watches(&lambdav1alpha1.LambdaPermissionAccount{}, handler.EnqueueRequestsFromMapFunc(r.allPolicies),
@@ -225,5 +227,17 @@ func wakeEvent(key string) event.GenericEvent {
 var deletionStarted = predicate.Funcs{
 	UpdateFunc: func(e event.UpdateEvent) bool {
 		return e.ObjectOld.GetDeletionTimestamp().IsZero() && !e.ObjectNew.GetDeletionTimestamp().IsZero()
+	},
+}
+
+// statementWritten passes an update in which a LambdaPermission's statement
+// was written, changed or taken out (status.statement changed), so that the
+// owner of its policy counts the policy's statements again rather than at
+// its next sync. Its other status writes pass nothing.
+var statementWritten = predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		old, okOld := e.ObjectOld.(*lambdav1alpha1.LambdaPermission)
+		now, okNew := e.ObjectNew.(*lambdav1alpha1.LambdaPermission)
+		return okOld && okNew && old.Status.Statement != now.Status.Statement
 	},
 }
