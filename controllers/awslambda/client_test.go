@@ -199,3 +199,45 @@ func TestPublicPolicyIsItsOwnKind(t *testing.T) {
 		t.Fatalf("err = %#v, want Kind PublicPolicy with AWS's message", err)
 	}
 }
+
+// STS throttles as awsQuery services do, with 400 and the code Throttling
+// ("Rate exceeded"), not with 429: that is a throttle to wait out, not an
+// invalid request to stop at. Other 400s stay Invalid.
+func TestSTSThrottlingIsThrottled(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		faults emulator.OperationFaults
+		want   awslambda.Kind
+	}{
+		{"throttled", emulator.OperationFaults{Throttle: 1}, awslambda.Throttled},
+		{"server error", emulator.OperationFaults{ServiceError: 1}, awslambda.Unavailable},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			emu := emulator.New(emulator.Config{Region: region, AccountID: account,
+				Faults: emulator.Faults{Operations: map[string]emulator.OperationFaults{emulator.OpGetCallerIdentity: tt.faults}}})
+			srv := httptest.NewServer(emu)
+			defer srv.Close()
+			clients := awslambda.NewClients(aws.Config{Region: region, BaseEndpoint: aws.String(srv.URL),
+				Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+				Retryer:     func() aws.Retryer { return aws.NopRetryer{} }}, awslambda.Limits{})
+			_, _, err := clients.Caller(ctx, awslambda.Identity{})
+			var lambdaErr *awslambda.Error
+			if !errors.As(err, &lambdaErr) || lambdaErr.Kind != tt.want || lambdaErr.Operation != "GetCallerIdentity" {
+				t.Fatalf("err = %#v, want Kind %s of GetCallerIdentity", err, tt.want)
+			}
+			if tt.want == awslambda.Throttled && (lambdaErr.Code != "Throttling" || lambdaErr.Message != "Rate exceeded") {
+				t.Errorf("code %q, message %q; want STS's Throttling, Rate exceeded", lambdaErr.Code, lambdaErr.Message)
+			}
+		})
+	}
+	// The account is found once the throttle is gone.
+	emu := emulator.New(emulator.Config{Region: region, AccountID: account})
+	srv := httptest.NewServer(emu)
+	defer srv.Close()
+	clients := awslambda.NewClients(aws.Config{Region: region, BaseEndpoint: aws.String(srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+		Retryer:     func() aws.Retryer { return aws.NopRetryer{} }}, awslambda.Limits{})
+	if got, _, err := clients.Caller(ctx, awslambda.Identity{}); err != nil || got != account {
+		t.Errorf("Caller = %q, %v; want %s", got, err, account)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -122,6 +123,13 @@ func Classify(operation string, err error) error {
 	return e
 }
 
+// isThrottleCode reports the error codes by which AWS services say a caller
+// is throttled: those the SDK's retryer treats as throttles.
+func isThrottleCode(code string) bool {
+	_, ok := retry.DefaultThrottleErrorCodes[code]
+	return ok
+}
+
 func kindOfStatus(err error, code string) Kind {
 	var respErr *smithyhttp.ResponseError
 	status := 0
@@ -129,12 +137,14 @@ func kindOfStatus(err error, code string) Kind {
 		status = respErr.HTTPStatusCode()
 	}
 	switch {
+	// Before 400's Invalid: STS, and other awsQuery services, throttle with
+	// 400 and a code (Throttling "Rate exceeded"), not with 429.
+	case isThrottleCode(code), status == http.StatusTooManyRequests:
+		return Throttled
 	case code == "ValidationException", status == http.StatusBadRequest:
 		return Invalid
 	case code == "AccessDeniedException", status == http.StatusForbidden, status == http.StatusUnauthorized:
 		return AccessDenied
-	case status == http.StatusTooManyRequests:
-		return Throttled
 	case status == http.StatusNotFound:
 		return NotFound
 	default:
