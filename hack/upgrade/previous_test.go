@@ -244,17 +244,7 @@ func pinnedRelease(why error) (release, error) {
 // end in suffix, sorted.
 func filesAt(commit, dir, suffix string) ([]string, error) {
 	if commit == snapshotCommit && commit != "" {
-		entries, err := os.ReadDir(filepath.Join(root, pinnedSnapshot, dir))
-		if err != nil {
-			return nil, err
-		}
-		var files []string
-		for _, e := range entries {
-			if !e.IsDir() && strings.HasSuffix(e.Name(), suffix) {
-				files = append(files, dir+"/"+e.Name())
-			}
-		}
-		return files, nil
+		return filesOnDisk(filepath.Join(root, pinnedSnapshot), dir, suffix)
 	}
 	out, err := git("ls-tree", "--name-only", commit, "--", dir+"/")
 	if err != nil {
@@ -264,6 +254,22 @@ func filesAt(commit, dir, suffix string) ([]string, error) {
 	for _, f := range strings.Split(strings.TrimSpace(out), "\n") {
 		if f != "" && strings.HasSuffix(f, suffix) {
 			files = append(files, f)
+		}
+	}
+	return files, nil
+}
+
+// filesOnDisk lists the files of dir (a repository path) under top whose
+// names end in suffix, sorted.
+func filesOnDisk(top, dir, suffix string) ([]string, error) {
+	entries, err := os.ReadDir(filepath.Join(top, dir))
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, e := range entries {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), suffix) {
+			files = append(files, dir+"/"+e.Name())
 		}
 	}
 	return files, nil

@@ -115,17 +115,7 @@ func listFiles(commit, dir, suffix string) ([]string, error) {
 	if commit != "" {
 		return filesAt(commit, dir, suffix)
 	}
-	entries, err := os.ReadDir(filepath.Join(root, dir))
-	if err != nil {
-		return nil, err
-	}
-	var files []string
-	for _, e := range entries {
-		if !e.IsDir() && strings.HasSuffix(e.Name(), suffix) {
-			files = append(files, dir+"/"+e.Name())
-		}
-	}
-	return files, nil
+	return filesOnDisk(root, dir, suffix)
 }
 
 // loadBundle reads config/crd/bases and the policies config/admission's
