@@ -32,11 +32,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
 
-	"github.com/lambda-permission-operator/lambda-permission-operator/hack/testenv"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
 )
 
 var (
-	root     = testenv.RepoRoot()
+	root     = controlplane.RepoRoot()
 	chartDir = filepath.Join(root, "charts", "lambda-permission-operator")
 	// env is the envtest control plane TestMain starts, and k its client.
 	env *envtest.Environment
@@ -75,7 +75,7 @@ func testMain(m *testing.M) int {
 		_ = os.Setenv(v, filepath.Join(helmHome, v))
 	}
 
-	env, err = testenv.New()
+	env, err = controlplane.New()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

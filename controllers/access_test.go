@@ -16,7 +16,7 @@ import (
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
-	"github.com/lambda-permission-operator/lambda-permission-operator/hack/lambda-emulator/emulator"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/emulator"
 )
 
 // otherAccount is a second AWS account, reached by assuming a role in it.

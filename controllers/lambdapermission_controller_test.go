@@ -18,8 +18,8 @@ import (
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
-	"github.com/lambda-permission-operator/lambda-permission-operator/hack/golden"
-	"github.com/lambda-permission-operator/lambda-permission-operator/hack/lambda-emulator/emulator"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/emulator"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/golden"
 )
 
 var s3Spec = lambdav1alpha1.LambdaPermissionSpec{

@@ -24,7 +24,7 @@ import (
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
-	"github.com/lambda-permission-operator/lambda-permission-operator/hack/testenv"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
 )
 
 // startManager runs a manager on cfg's API server whose caches see only the
@@ -76,7 +76,7 @@ func startPrefixed(t *testing.T, cfg *rest.Config, label, prefix string, strateg
 // cluster's configuration and a client that reads straight from it.
 func startCluster(t *testing.T) (*rest.Config, client.Client) {
 	t.Helper()
-	env, err := testenv.New()
+	env, err := controlplane.New()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,7 @@
 package v1alpha1_test
 
 // Admission tests for the LambdaPermission CRD: every object here goes through
-// a real kube-apiserver (hack/testenv) with the generated CRD installed, so the
+// a real kube-apiserver (internal/testing/controlplane) with the generated CRD installed, so the
 // OpenAPI limits, enums, defaults and CEL rules are the ones users get.
 
 import (
@@ -29,8 +29,8 @@ import (
 	"github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
-	"github.com/lambda-permission-operator/lambda-permission-operator/hack/golden"
-	"github.com/lambda-permission-operator/lambda-permission-operator/hack/testenv"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/golden"
 )
 
 const namespace = "admission-tests"
@@ -53,7 +53,7 @@ func TestMain(m *testing.M) {
 // every way out, including a failed start.
 func runTests(m *testing.M) int {
 	logf.SetLogger(logr.Discard())
-	env, err := testenv.New()
+	env, err := controlplane.New()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testenv:", err)
 		return 1

@@ -33,12 +33,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
-	"github.com/lambda-permission-operator/lambda-permission-operator/hack/lambda-emulator/emulator"
-	"github.com/lambda-permission-operator/lambda-permission-operator/hack/testenv"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/emulator"
 )
 
 var (
-	root     = testenv.RepoRoot()
+	root     = controlplane.RepoRoot()
 	chartDir = filepath.Join(root, "charts", "lambda-permission-operator")
 
 	// What every test shares: one control plane, an admin client of it and
@@ -107,7 +107,7 @@ func setUp(m *testing.M) (int, error) {
 	built := make(chan error, 1)
 	go func() { built <- buildManager(managerBinary) }()
 
-	if env, err = testenv.New(); err != nil {
+	if env, err = controlplane.New(); err != nil {
 		return 0, err
 	}
 	// The chart installs the CRDs, as it does in a cluster.

@@ -34,8 +34,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
-	"github.com/lambda-permission-operator/lambda-permission-operator/hack/lambda-emulator/emulator"
-	"github.com/lambda-permission-operator/lambda-permission-operator/hack/testenv"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/emulator"
 )
 
 const (
@@ -949,11 +949,11 @@ func startManager(t *testing.T, spec managerSpecification) *managerRun {
 	t.Helper()
 	r := &managerRun{t: t, log: &lineLog{}, exited: make(chan struct{})}
 	r.reset(t)
-	metricsAddr, err := testenv.FreeLocalAddress()
+	metricsAddr, err := controlplane.FreeLocalAddress()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.probeAddr, err = testenv.FreeLocalAddress(); err != nil {
+	if r.probeAddr, err = controlplane.FreeLocalAddress(); err != nil {
 		t.Fatal(err)
 	}
 	args := slices.Clone(spec.args)

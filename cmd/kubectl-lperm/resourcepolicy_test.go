@@ -14,7 +14,7 @@ import (
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
-	"github.com/lambda-permission-operator/lambda-permission-operator/hack/golden"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/golden"
 )
 
 // resourcePolicies are the LambdaResourcePolicies among items, with the

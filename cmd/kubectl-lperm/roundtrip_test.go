@@ -32,9 +32,9 @@ import (
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
-	"github.com/lambda-permission-operator/lambda-permission-operator/hack/golden"
-	"github.com/lambda-permission-operator/lambda-permission-operator/hack/lambda-emulator/emulator"
-	"github.com/lambda-permission-operator/lambda-permission-operator/hack/testenv"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/emulator"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/golden"
 )
 
 // The round trip runs the operator on a real kube-apiserver against the
@@ -69,7 +69,7 @@ func withOperator(m *testing.M) (int, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel))) // errors only
-	env, err := testenv.New()
+	env, err := controlplane.New()
 	if err != nil {
 		return 0, err
 	}
@@ -87,7 +87,7 @@ func withOperator(m *testing.M) (int, error) {
 	if err := os.WriteFile(kubeconfig, env.KubeConfig, 0o600); err != nil {
 		return 0, err
 	}
-	assets, err := testenv.AssetsDir()
+	assets, err := controlplane.AssetsDir()
 	if err != nil {
 		return 0, err
 	}

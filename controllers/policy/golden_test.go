@@ -6,7 +6,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/lambda-permission-operator/lambda-permission-operator/hack/golden"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/golden"
 )
 
 // goldenCase is one recorded AddPermission request and the statement AWS

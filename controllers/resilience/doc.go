@@ -20,7 +20,7 @@
 // also puts whole documents, some without a revision, and the operator must
 // restore what they replace.
 //
-// The tests start one envtest control plane (hack/testenv) and build the
+// The tests start one envtest control plane (internal/testing/controlplane) and build the
 // operator binary once for the scenarios that run it as a process.
 // RESILIENCE_SCALE=small (the default, part of make test) keeps the package
 // within about two and a half minutes on two cores; RESILIENCE_SCALE=full

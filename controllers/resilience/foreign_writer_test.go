@@ -18,7 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
-	"github.com/lambda-permission-operator/lambda-permission-operator/hack/lambda-emulator/emulator"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/emulator"
 )
 
 // While the operator converges a namespace's objects onto some functions

@@ -23,7 +23,7 @@ import (
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
-	"github.com/lambda-permission-operator/lambda-permission-operator/hack/testenv"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
 )
 
 const (
@@ -82,7 +82,7 @@ func run(m *testing.M) (int, error) {
 	built := make(chan error, 1)
 	go func() { built <- buildManager(managerBinary) }()
 
-	env, err := testenv.New()
+	env, err := controlplane.New()
 	if err != nil {
 		return 0, err
 	}
@@ -126,8 +126,8 @@ func buildManager(out string) error {
 		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
 	started := time.Now()
-	cmd := exec.Command(goTool, "build", "-o", out, testenv.RepoRoot())
-	cmd.Dir = testenv.RepoRoot()
+	cmd := exec.Command(goTool, "build", "-o", out, controlplane.RepoRoot())
+	cmd.Dir = controlplane.RepoRoot()
 	if output, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("building the operator: %w\n%s", err, output)
 	}

@@ -24,7 +24,7 @@ import (
 
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
-	"github.com/lambda-permission-operator/lambda-permission-operator/hack/testenv"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
 )
 
 // fastLimits are realistic but do not slow the tests down: the operator
@@ -124,7 +124,7 @@ func newOperatorProcess(t *testing.T, w *world, name string, args ...string) *op
 // start runs a new life of the process.
 func (p *operatorProcess) start() {
 	p.t.Helper()
-	probe, err := testenv.FreeLocalAddress()
+	probe, err := controlplane.FreeLocalAddress()
 	if err != nil {
 		p.t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lambda-permission-operator/lambda-permission-operator/hack/lambda-emulator/emulator"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/emulator"
 )
 
 // The Document strategy writes whole documents: a PutResourcePolicy call

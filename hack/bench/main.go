@@ -62,8 +62,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
-	"github.com/lambda-permission-operator/lambda-permission-operator/hack/lambda-emulator/emulator"
-	"github.com/lambda-permission-operator/lambda-permission-operator/hack/testenv"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/emulator"
 )
 
 const (
@@ -218,7 +218,7 @@ type bench struct {
 }
 
 func start(manager, memoryLimit string, clients int, backlog bool, kubeQPS int) (*bench, error) {
-	b := &bench{root: testenv.RepoRoot(), memoryLimit: memoryLimit, clients: clients, backlog: backlog, kubeQPS: kubeQPS}
+	b := &bench{root: controlplane.RepoRoot(), memoryLimit: memoryLimit, clients: clients, backlog: backlog, kubeQPS: kubeQPS}
 	b.manager = manager
 	if !filepath.IsAbs(manager) {
 		b.manager = filepath.Join(b.root, manager)
@@ -228,7 +228,7 @@ func start(manager, memoryLimit string, clients int, backlog bool, kubeQPS int) 
 		return nil, err
 	}
 	b.dir = dir
-	if b.env, err = testenv.New(); err != nil {
+	if b.env, err = controlplane.New(); err != nil {
 		return nil, err
 	}
 	// A quiet API server: the benchmark measures the operator.
@@ -278,7 +278,7 @@ func (b *bench) stop() {
 // startOperator runs bin/manager limited to quota (0: unlimited), writing
 // with strategy, with workers objects reconciled at once.
 func (b *bench) startOperator(quota float64, namespace, strategy string, workers int) error {
-	probe, err := testenv.FreeLocalAddress()
+	probe, err := controlplane.FreeLocalAddress()
 	if err != nil {
 		return err
 	}

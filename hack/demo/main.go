@@ -49,8 +49,8 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	"github.com/lambda-permission-operator/lambda-permission-operator/hack/lambda-emulator/emulator"
-	"github.com/lambda-permission-operator/lambda-permission-operator/hack/testenv"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/emulator"
 )
 
 // The seed's function and account (its examples run in us-east-2).
@@ -248,7 +248,7 @@ func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	d := &demo{root: testenv.RepoRoot(), startedAt: time.Now()}
+	d := &demo{root: controlplane.RepoRoot(), startedAt: time.Now()}
 	d.dir = filepath.Join(d.root, demoDirName)
 	defer d.cleanup()
 
@@ -387,12 +387,12 @@ func (d *demo) startControlPlane(context.Context) error {
 	fmt.Printf("==> starting etcd and kube-apiserver (logs: %s)\n", strings.Join(logs, ", "))
 	const step = "starting etcd and kube-apiserver"
 
-	assets, err := testenv.AssetsDir()
+	assets, err := controlplane.AssetsDir()
 	if err != nil {
 		return failed(step, err)
 	}
 	d.kubectl = filepath.Join(assets, "kubectl")
-	env, err := testenv.New()
+	env, err := controlplane.New()
 	if err != nil {
 		return failed(step, err)
 	}
@@ -598,7 +598,7 @@ func (d *demo) startOperator(ctx context.Context) error {
 	const step = "starting the operator"
 
 	// A port of our choosing, so that we can poll the readiness probe.
-	probeAddr, err := testenv.FreeLocalAddress()
+	probeAddr, err := controlplane.FreeLocalAddress()
 	if err != nil {
 		return failed(step, err)
 	}

@@ -31,7 +31,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/lambda-permission-operator/lambda-permission-operator/hack/lambda-emulator/emulator"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/emulator"
 )
 
 // quotaFlag collects repeated --quota NAME=RPS flags.

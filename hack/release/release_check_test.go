@@ -41,7 +41,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
 
-	"github.com/lambda-permission-operator/lambda-permission-operator/hack/testenv"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
 )
 
 // releaseUnderTest is what make release-check names: the directory make
@@ -541,7 +541,7 @@ func checkInstallYAML(t *testing.T, r releaseUnderTest, digest v1.Hash) {
 
 func baseCRDs(t *testing.T) []string {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(testenv.RepoRoot(), "config", "crd", "bases", "*.yaml"))
+	files, err := filepath.Glob(filepath.Join(controlplane.RepoRoot(), "config", "crd", "bases", "*.yaml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("config/crd/bases: %v, %d files", err, len(files))
 	}
@@ -669,7 +669,7 @@ func checkSBOM(t *testing.T, r releaseUnderTest, manager *buildinfo.BuildInfo) {
 // returns an admin kubeconfig and a client.
 func apiServer(t *testing.T) (string, client.Client) {
 	t.Helper()
-	env, err := testenv.New()
+	env, err := controlplane.New()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -796,7 +796,7 @@ func checkEstablished(t *testing.T, k client.Client) {
 
 func assetsDir(t *testing.T) string {
 	t.Helper()
-	dir, err := testenv.AssetsDir()
+	dir, err := controlplane.AssetsDir()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -806,7 +806,7 @@ func assetsDir(t *testing.T) string {
 // tool is bin/NAME (make tools).
 func tool(t *testing.T, name string) string {
 	t.Helper()
-	p := filepath.Join(testenv.RepoRoot(), "bin", name)
+	p := filepath.Join(controlplane.RepoRoot(), "bin", name)
 	if _, err := os.Stat(p); err != nil {
 		t.Fatalf("no %s: run make tools", p)
 	}

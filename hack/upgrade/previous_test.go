@@ -14,11 +14,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lambda-permission-operator/lambda-permission-operator/hack/testenv"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
 )
 
 // root is the repository's top directory.
-var root = testenv.RepoRoot()
+var root = controlplane.RepoRoot()
 
 // fetchHint is what every "not in this clone" message ends with.
 const fetchHint = "the upgrade test reads the previous release's CRDs from git history: " +

@@ -31,7 +31,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/yaml"
 
-	"github.com/lambda-permission-operator/lambda-permission-operator/hack/testenv"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
 )
 
 var (
@@ -53,7 +53,7 @@ func TestMain(m *testing.M) {
 
 func runTests(m *testing.M) int {
 	logf.SetLogger(logr.Discard())
-	env, err := testenv.New()
+	env, err := controlplane.New()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testenv:", err)
 		return 1

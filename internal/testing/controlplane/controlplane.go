@@ -1,7 +1,7 @@
-// Package testenv starts a real control plane (etcd and kube-apiserver) with
+// Package controlplane starts a real control plane (etcd and kube-apiserver) with
 // the project's CRDs installed, for the integration tests and the demo. The
 // binaries are the ones hack/control-plane/build.sh builds into bin/.
-package testenv
+package controlplane
 
 import (
 	"fmt"
@@ -20,7 +20,7 @@ const kubeVersion = "1.37.2"
 // RepoRoot is the repository's top directory.
 func RepoRoot() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..", ".."))
 }
 
 // AssetsDir is where the control-plane binaries are: KUBEBUILDER_ASSETS when

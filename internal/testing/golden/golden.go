@@ -50,7 +50,7 @@ type Input struct {
 // Load reads every case.
 func Load() ([]Case, error) {
 	_, file, _, _ := runtime.Caller(0)
-	path := filepath.Join(filepath.Dir(file), "..", "..", "testdata", "golden_cases.json")
+	path := filepath.Join(filepath.Dir(file), "..", "..", "..", "testdata", "golden_cases.json")
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
