@@ -24,6 +24,7 @@ import (
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/translate"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
 	buildversion "github.com/lambda-permission-operator/lambda-permission-operator/internal/version"
 )
@@ -91,7 +92,7 @@ func main() {
 			"or Document (one PutResourcePolicy per function for many statements; needs lambda:PutResourcePolicy)")
 	flag.StringVar(&sidPrefix, "statement-id-prefix", "",
 		"prepended to every derived Sid (objects without spec.statementId), so that clusters applying the same manifests to one function "+
-			"keep their statements apart; letters, digits, '-' and '_', at most "+fmt.Sprint(controllers.MaxStatementIDPrefixLength)+" characters")
+			"keep their statements apart; letters, digits, '-' and '_', at most "+fmt.Sprint(lambdav1alpha1.MaxStatementIDPrefixLength)+" characters")
 	flag.BoolVar(&showVersion, "version", false, "print the version and exit")
 	zapOptions.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -107,7 +108,7 @@ func main() {
 	if strategy != writer.Statements && strategy != writer.Document {
 		exitWithMessage("bad --write-strategy", fmt.Errorf("%q: want Statements or Document", writeStrategy))
 	}
-	if err := controllers.ValidateStatementIDPrefix(sidPrefix); err != nil {
+	if err := translate.ValidateStatementIDPrefix(sidPrefix); err != nil {
 		exitWithMessage("bad --statement-id-prefix", err)
 	}
 

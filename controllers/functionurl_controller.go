@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/translate"
 )
 
 // requeueWhileChildrenGo is how soon a deleted function URL grant looks
@@ -69,7 +70,7 @@ func (r *FunctionURLReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	before := url.DeepCopy()
 	var children []*lambdav1alpha1.LambdaPermission
 	var failure error
-	for _, want := range statementsFor(url, r.StatementIDPrefix) {
+	for _, want := range translate.FunctionURLPermissions(url, r.StatementIDPrefix) {
 		child := &lambdav1alpha1.LambdaPermission{ObjectMeta: metav1.ObjectMeta{Name: want.Name, Namespace: url.Namespace}}
 		_, err := controllerutil.CreateOrUpdate(ctx, r.Client, child, func() error {
 			sid := child.Spec.StatementID
@@ -105,36 +106,6 @@ func (r *FunctionURLReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	return ctrl.Result{}, client.IgnoreNotFound(r.Status().Patch(ctx, url, client.MergeFrom(before)))
 }
 
-// statementsFor are the two LambdaPermissions of a function URL grant, for
-// an operator whose --statement-id-prefix is clusterPrefix. A
-// spec.statementIdPrefix is used as written, without clusterPrefix.
-func statementsFor(url *lambdav1alpha1.LambdaFunctionURLPermission, clusterPrefix string) []lambdav1alpha1.LambdaPermission {
-	prefix := url.Spec.StatementIDPrefix
-	if prefix == "" {
-		prefix = derivedSid(clusterPrefix, url.Namespace, url.Name, maxSidLength-len("-invoke"))
-	}
-	common := lambdav1alpha1.LambdaPermissionSpec{
-		FunctionName:     url.Spec.FunctionName,
-		Qualifier:        url.Spec.Qualifier,
-		Region:           url.Spec.Region,
-		Principal:        url.Spec.Principal,
-		PrincipalOrgID:   url.Spec.PrincipalOrgID,
-		DeletionPolicy:   url.Spec.DeletionPolicy,
-		ManagementPolicy: url.Spec.ManagementPolicy,
-	}
-	invokeURL, invoke := common, common
-	invokeURL.StatementID = prefix + "-url"
-	invokeURL.Action = "lambda:InvokeFunctionUrl"
-	invokeURL.FunctionURLAuthType = url.Spec.AuthType
-	invoke.StatementID = prefix + "-invoke"
-	invoke.Action = "lambda:InvokeFunction"
-	invoke.InvokedViaFunctionURL = true
-	return []lambdav1alpha1.LambdaPermission{
-		{ObjectMeta: metav1.ObjectMeta{Name: url.Name + "-url"}, Spec: invokeURL},
-		{ObjectMeta: metav1.ObjectMeta{Name: url.Name + "-invoke"}, Spec: invoke},
-	}
-}
-
 // childrenState is nil when both statements are in place, else the worse
 // of the two states.
 func childrenState(children []*lambdav1alpha1.LambdaPermission) error {
@@ -164,7 +135,7 @@ func (r *FunctionURLReconciler) finalize(ctx context.Context, url *lambdav1alpha
 		return ctrl.Result{}, nil
 	}
 	remaining := 0
-	for _, want := range statementsFor(url, r.StatementIDPrefix) {
+	for _, want := range translate.FunctionURLPermissions(url, r.StatementIDPrefix) {
 		child := &lambdav1alpha1.LambdaPermission{}
 		err := r.Get(ctx, client.ObjectKey{Namespace: url.Namespace, Name: want.Name}, child)
 		if apierrors.IsNotFound(err) {

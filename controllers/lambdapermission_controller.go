@@ -24,6 +24,7 @@ import (
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/translate"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
 )
 
@@ -154,7 +155,7 @@ type desired struct {
 // desiredStatement computes, from the spec alone (and the function's account
 // for a bare name), the statement Lambda will store.
 func (r *LambdaPermissionReconciler) desiredStatement(ctx context.Context, obj *lambdav1alpha1.LambdaPermission) (desired, error) {
-	perm := PermissionOf(obj.Spec, r.statementID(obj))
+	perm := translate.PermissionOf(obj.Spec, r.statementID(obj))
 	// Admission checks the same rules; this catches objects stored before
 	// a rule existed, before any AWS call.
 	if err := perm.Validate(); err != nil {
@@ -191,31 +192,6 @@ func (r *LambdaPermissionReconciler) desiredStatement(ctx context.Context, obj *
 	return desired{Target: target, Identity: allowed.identity, Strategy: allowed.strategy, Permission: perm, Statement: policy.DesiredStatement(target, perm)}, nil
 }
 
-// PermissionOf is the AddPermission request a spec asks for, under sid.
-func PermissionOf(spec lambdav1alpha1.LambdaPermissionSpec, sid string) policy.Permission {
-	perm := policy.Permission{
-		StatementID:           sid,
-		Action:                spec.Action,
-		Principal:             spec.Principal,
-		SourceArn:             spec.SourceArn,
-		SourceAccount:         spec.SourceAccount,
-		PrincipalOrgID:        spec.PrincipalOrgID,
-		EventSourceToken:      spec.EventSourceToken,
-		FunctionURLAuthType:   spec.FunctionURLAuthType,
-		InvokedViaFunctionURL: spec.InvokedViaFunctionURL,
-	}
-	if perm.Action == "" {
-		perm.Action = "lambda:InvokeFunction" // the API default, for objects stored without it
-	}
-	if spec.Effect != lambdav1alpha1.EffectAllow {
-		perm.Effect = string(spec.Effect) // Validate refuses anything but Deny
-	}
-	for _, c := range spec.Conditions {
-		perm.Conditions = append(perm.Conditions, policy.ConditionEntry{Operator: c.Operator, Key: c.Key, Values: c.Values})
-	}
-	return perm
-}
-
 // namedTarget is the function, version or alias the spec names, with the
 // region and account it gives (either may still be empty).
 func namedTarget(obj *lambdav1alpha1.LambdaPermission) (policy.FunctionRef, error) {
@@ -246,7 +222,7 @@ func (r *LambdaPermissionReconciler) statementID(obj *lambdav1alpha1.LambdaPermi
 	if obj.Spec.StatementID != "" {
 		return obj.Spec.StatementID
 	}
-	return PrefixedStatementID(r.StatementIDPrefix, obj.Namespace, obj.Name)
+	return translate.PrefixedStatementID(r.StatementIDPrefix, obj.Namespace, obj.Name)
 }
 
 // placed is a statement in place: as Lambda stores it, and the policy's

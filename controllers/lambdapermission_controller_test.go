@@ -18,6 +18,7 @@ import (
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/translate"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/emulator"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/golden"
 )
@@ -33,7 +34,7 @@ var s3Spec = lambdav1alpha1.LambdaPermissionSpec{
 func predicted(t *testing.T, function, qualifier string, spec lambdav1alpha1.LambdaPermissionSpec) string {
 	t.Helper()
 	target := policy.FunctionRef{Partition: "aws", Region: region, AccountID: account, Name: function, Qualifier: qualifier}
-	return policy.DesiredStatement(target, controllers.PermissionOf(spec, spec.StatementID)).Render()
+	return policy.DesiredStatement(target, translate.PermissionOf(spec, spec.StatementID)).Render()
 }
 
 func TestCreatedPermissionBecomesReadyWithThePredictedStatement(t *testing.T) {

@@ -2,10 +2,7 @@ package controllers
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -18,6 +15,7 @@ import (
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/translate"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
 )
 
@@ -182,7 +180,7 @@ func (r *LambdaResourcePolicyReconciler) declared(ctx context.Context, obj *lamb
 			return declaredPolicy{}, lambdaFailure(err, "looking up function %s in %s", target.Name, target.Region)
 		}
 	}
-	statements, err := declaredStatements(obj.Spec.Policy, target)
+	statements, err := translate.DeclaredStatements(obj.Spec.Policy, target)
 	if err != nil {
 		return declaredPolicy{}, stalled(ReasonInvalidSpec, "%v", err)
 	}
@@ -190,49 +188,6 @@ func (r *LambdaResourcePolicyReconciler) declared(ctx context.Context, obj *lamb
 		return declaredPolicy{}, err
 	}
 	return declaredPolicy{Target: target, Identity: allowed.identity, OwnAccount: own, Statements: statements}, nil
-}
-
-// declaredStatements reads the spec's statements as the policy package
-// models them, with Resource defaulting to the policy's own resource, and
-// checks each against what PutResourcePolicy accepts (SPEC §16.6).
-func declaredStatements(doc lambdav1alpha1.ResourcePolicyDocument, target policy.FunctionRef) ([]policy.Statement, error) {
-	seen := map[string]int{}
-	statements := make([]policy.Statement, 0, len(doc.Statement))
-	for i, s := range doc.Statement {
-		where := fmt.Sprintf("spec.policy.Statement[%d] (Sid %q)", i, s.Sid)
-		if j, dup := seen[s.Sid]; dup {
-			return nil, fmt.Errorf("%s: Sid is already used by Statement[%d]; each statement needs its own", where, j)
-		}
-		seen[s.Sid] = i
-		elements := map[string]json.RawMessage{"Principal": s.Principal.Raw, "Action": s.Action.Raw}
-		elements["Sid"], _ = json.Marshal(s.Sid)
-		elements["Effect"], _ = json.Marshal(s.Effect)
-		elements["Resource"], _ = json.Marshal(target.ResourceARN())
-		if s.Resource != nil {
-			elements["Resource"] = s.Resource.Raw
-		}
-		if s.Condition != nil {
-			elements["Condition"] = s.Condition.Raw
-		}
-		for key, raw := range elements {
-			if len(raw) == 0 {
-				elements[key] = json.RawMessage("null")
-			}
-		}
-		raw, err := json.Marshal(elements)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %v", where, err)
-		}
-		st, err := policy.ParseStatement(string(raw))
-		if err != nil {
-			return nil, fmt.Errorf("%s: %v", where, strings.TrimPrefix(err.Error(), "statement element "))
-		}
-		if err := policy.ValidateDocumentStatement(st, target.ResourceARN()); err != nil {
-			return nil, fmt.Errorf("%s: %v", where, err)
-		}
-		statements = append(statements, st)
-	}
-	return statements, nil
 }
 
 // checkStatementGuardrails applies the account's guardrails to each Allow

@@ -23,6 +23,7 @@ import (
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/translate"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
 )
@@ -160,7 +161,7 @@ func TestTwoClustersOnOneFunction(t *testing.T) {
 	if err := west.Create(ctx, inWest); err != nil {
 		t.Fatal(err)
 	}
-	shared := controllers.DerivedStatementID("default", name)
+	shared := translate.DerivedStatementID("default", name)
 	waitSid(t, k8s, inEast, shared)
 	waitSid(t, west, inWest, shared)
 	wantSids(t, fn, shared, "foreign-terraform")
@@ -226,7 +227,7 @@ func TestChangedPrefixMovesDerivedStatements(t *testing.T) {
 				obj.Labels = map[string]string{managerLabel: "prefix-change"}
 				create(t, obj)
 			}
-			base := controllers.DerivedStatementID("default", derived.Name)
+			base := translate.DerivedStatementID("default", derived.Name)
 			waitSid(t, k8s, derived, "blue-"+base)
 			waitSid(t, k8s, explicit, explicitSpec.StatementID)
 			explicitStatement, _ := storedStatement(fn, "", explicitSpec.StatementID)
@@ -311,7 +312,7 @@ func TestFunctionURLGrantKeepsItsSidsWhenThePrefixChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitURLCondition(t, url, "Ready", "True", controllers.ReasonSynced)
-	blue := "blue-" + controllers.DerivedStatementID("default", url.Name)
+	blue := "blue-" + translate.DerivedStatementID("default", url.Name)
 	wantSids(t, fn, blue+"-url", blue+"-invoke", "foreign-terraform")
 
 	// Another prefix, and a spec change for the new controller to act on.

@@ -21,6 +21,7 @@ import (
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/translate"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
 )
 
@@ -48,7 +49,7 @@ type Options struct {
 // Setup registers the three controllers with mgr: LambdaPermission,
 // LambdaPermissionAccount and LambdaFunctionURLPermission.
 func Setup(mgr ctrl.Manager, o Options) error {
-	if err := ValidateStatementIDPrefix(o.StatementIDPrefix); err != nil {
+	if err := translate.ValidateStatementIDPrefix(o.StatementIDPrefix); err != nil {
 		return fmt.Errorf("statement-id prefix %w", err)
 	}
 	// Every informer the controllers use exists before the manager starts,

@@ -13,7 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
-	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/translate"
 )
 
 // warnings collects the API server's admission warnings.
@@ -214,7 +214,7 @@ func TestGuardrailsWarnAtAdmission(t *testing.T) {
 // for obj's grant (policy.Permission's IsPublic and IsServiceWithoutSource),
 // or "" when they let it through.
 func controllerRefusal(obj *v1alpha1.LambdaPermission) string {
-	perm := controllers.PermissionOf(obj.Spec, obj.Spec.StatementID)
+	perm := translate.PermissionOf(obj.Spec, obj.Spec.StatementID)
 	switch {
 	case perm.IsPublic():
 		return "PublicAccessDenied"

@@ -27,8 +27,8 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
-	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/translate"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/golden"
 )
@@ -822,10 +822,10 @@ func TestAccountWriteStrategy(t *testing.T) {
 func goValidate(spec v1alpha1.LambdaPermissionSpec) error {
 	sid := spec.StatementID
 	if sid == "" {
-		sid = controllers.DerivedStatementID(namespace, "derived")
+		sid = translate.DerivedStatementID(namespace, "derived")
 	}
 	_, err := policy.ResolveTarget(spec.FunctionName, spec.Qualifier)
-	return errors.Join(controllers.PermissionOf(spec, sid).Validate(), err)
+	return errors.Join(translate.PermissionOf(spec, sid).Validate(), err)
 }
 
 type sample struct {

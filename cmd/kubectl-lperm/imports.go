@@ -98,7 +98,7 @@ func importManifest(policies []policyRead, opts importOptions) []manifestItem {
 }
 
 // specOf is the LambdaPermission spec that declares perm on target: the
-// inverse of controllers.PermissionOf. The function is named by ARN, so
+// inverse of translate.PermissionOf. The function is named by ARN, so
 // applying the object needs no lookup of region or account.
 func specOf(target policy.FunctionRef, perm policy.Permission) lambdav1alpha1.LambdaPermissionSpec {
 	spec := lambdav1alpha1.LambdaPermissionSpec{

@@ -9,8 +9,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
-	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/translate"
 )
 
 var orders = policy.FunctionRef{Partition: "aws", Region: "us-east-1", AccountID: "111122223333", Name: "orders"}
@@ -94,7 +94,7 @@ func TestImportAdoptsEveryDeclarableStatement(t *testing.T) {
 			t.Errorf("%s names %s %q, which is not in the policies", obj.Name, target.ResourceARN(), obj.Spec.StatementID)
 			continue
 		}
-		if got := policy.DesiredStatement(target, controllers.PermissionOf(obj.Spec, obj.Spec.StatementID)); !policy.SameGrant(got, want) {
+		if got := policy.DesiredStatement(target, translate.PermissionOf(obj.Spec, obj.Spec.StatementID)); !policy.SameGrant(got, want) {
 			t.Errorf("%s declares %s, the policy holds %s", obj.Name, got.Render(), want.Render())
 		}
 		if errs := validation.IsDNS1123Subdomain(obj.Name); len(errs) > 0 {

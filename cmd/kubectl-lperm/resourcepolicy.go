@@ -14,8 +14,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
-	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/translate"
 )
 
 // import --resource-policy writes one LambdaResourcePolicy per policy read
@@ -210,7 +210,7 @@ func declarable(target policy.FunctionRef, st policy.StoredStatement) (lambdav1a
 
 	// The controller's own reading of the statement must grant what the
 	// stored one grants, or applying the object would change the policy.
-	declared, err := controllers.DeclaredStatements(lambdav1alpha1.ResourcePolicyDocument{Statement: []lambdav1alpha1.ResourcePolicyStatement{s}}, target)
+	declared, err := translate.DeclaredStatements(lambdav1alpha1.ResourcePolicyDocument{Statement: []lambdav1alpha1.ResourcePolicyStatement{s}}, target)
 	if err != nil {
 		return s, policy.Statement{}, fmt.Errorf("%s", strings.TrimPrefix(err.Error(), fmt.Sprintf("spec.policy.Statement[0] (Sid %q): ", s.Sid)))
 	}
@@ -223,7 +223,7 @@ func declarable(target policy.FunctionRef, st policy.StoredStatement) (lambdav1a
 	back, err := throughYAML(s)
 	if err == nil {
 		var again []policy.Statement
-		if again, err = controllers.DeclaredStatements(lambdav1alpha1.ResourcePolicyDocument{Statement: []lambdav1alpha1.ResourcePolicyStatement{back}}, target); err == nil {
+		if again, err = translate.DeclaredStatements(lambdav1alpha1.ResourcePolicyDocument{Statement: []lambdav1alpha1.ResourcePolicyStatement{back}}, target); err == nil {
 			if diffs := policy.GrantDifferences(again[0], st.Statement); len(diffs) > 0 {
 				err = fmt.Errorf("in YAML, it would not be written as stored (%s: a number such as 1.50 is read back as 1.5)", strings.Join(diffs, ", "))
 			}

@@ -12,8 +12,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
-	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/translate"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/golden"
 )
 
@@ -42,7 +42,7 @@ func checkDeclaresAsStored(t *testing.T, obj *lambdav1alpha1.LambdaResourcePolic
 	if target.ResourceARN() != stored.Target.ResourceARN() {
 		t.Fatalf("%s is on %s, want %s", obj.Name, target.ResourceARN(), stored.Target.ResourceARN())
 	}
-	declared, err := controllers.DeclaredStatements(obj.Spec.Policy, target)
+	declared, err := translate.DeclaredStatements(obj.Spec.Policy, target)
 	if err != nil {
 		t.Fatalf("%s: the controller refuses the spec: %v", obj.Name, err)
 	}

@@ -18,9 +18,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
-	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/translate"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/emulator"
 )
@@ -208,7 +208,7 @@ func desired(obj *lambdav1alpha1.LambdaPermission) (function, sid, statement str
 	spec := obj.Spec
 	sid = spec.StatementID
 	if sid == "" {
-		sid = controllers.DerivedStatementID(obj.Namespace, obj.Name)
+		sid = translate.DerivedStatementID(obj.Namespace, obj.Name)
 	}
 	target := policy.FunctionRef{Partition: "aws", Region: region, AccountID: account, Name: spec.FunctionName}
 	return spec.FunctionName, sid, policy.DesiredStatement(target, policy.Permission{

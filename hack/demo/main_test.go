@@ -8,8 +8,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
-	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/translate"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
 )
 
@@ -84,7 +84,7 @@ func TestExpectedStatementsAreTheSamplesRendered(t *testing.T) {
 			t.Errorf("%s grants on %s, a function the demo does not create", p.Name, target.ResourceARN())
 			continue
 		}
-		perm := controllers.PermissionOf(p.Spec, p.Spec.StatementID)
+		perm := translate.PermissionOf(p.Spec, p.Spec.StatementID)
 		if perm.NeedsDocument() && f.strategy != "Document" {
 			t.Errorf("%s needs the Document strategy, and %s is written statement by statement", p.Name, f.name)
 		}
@@ -154,7 +154,7 @@ func resourcePolicySampleStatements(t *testing.T) []policy.Statement {
 	if !ok || owned.Spec.FunctionName != ownedFunctionName || owned.Spec.ManagementPolicy == lambdav1alpha1.ManagementPolicyObserve {
 		t.Fatalf("no LambdaResourcePolicy sample managing %s: %+v", ownedFunctionName, owned.Spec)
 	}
-	statements, err := controllers.DeclaredStatements(owned.Spec.Policy, ownedFunction.asTarget())
+	statements, err := translate.DeclaredStatements(owned.Spec.Policy, ownedFunction.asTarget())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestResourcePolicySamplesMatchTheDemo(t *testing.T) {
 	if !ok || observed.Spec.ManagementPolicy != lambdav1alpha1.ManagementPolicyObserve {
 		t.Fatalf("no LambdaResourcePolicy sample observing %s", observedFunctionName)
 	}
-	declared, err := controllers.DeclaredStatements(observed.Spec.Policy, demoFunction{account: accountID, name: observedFunctionName}.asTarget())
+	declared, err := translate.DeclaredStatements(observed.Spec.Policy, demoFunction{account: accountID, name: observedFunctionName}.asTarget())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,11 +1,12 @@
-package controllers_test
+package translate_test
 
 import (
 	"strings"
 	"testing"
 
-	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
+	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/translate"
 )
 
 func TestDerivedStatementID(t *testing.T) {
@@ -20,16 +21,16 @@ func TestDerivedStatementID(t *testing.T) {
 		{strings.Repeat("x", 63), long},
 		{strings.Repeat("x", 63), long[:252] + "m"},
 	} {
-		sid := controllers.DerivedStatementID(tt.namespace, tt.name)
+		sid := translate.DerivedStatementID(tt.namespace, tt.name)
 		p := policy.Permission{StatementID: sid, Action: "lambda:InvokeFunction", Principal: "*"}
-		if err := p.Validate(); err != nil || len(sid) > 100 {
+		if err := p.Validate(); err != nil || len(sid) > lambdav1alpha1.MaxStatementIDLength {
 			t.Errorf("%s/%s → %q: %v", tt.namespace, tt.name, sid, err)
 		}
 		if other, dup := seen[sid]; dup {
 			t.Errorf("%s/%s and %s both → %q", tt.namespace, tt.name, other, sid)
 		}
 		seen[sid] = tt.namespace + "/" + tt.name
-		if again := controllers.DerivedStatementID(tt.namespace, tt.name); again != sid {
+		if again := translate.DerivedStatementID(tt.namespace, tt.name); again != sid {
 			t.Errorf("not deterministic: %q then %q", sid, again)
 		}
 	}
@@ -41,7 +42,7 @@ func TestDerivedStatementID(t *testing.T) {
 func TestPrefixedStatementID(t *testing.T) {
 	long := strings.Repeat("n", 253)
 	longNS := strings.Repeat("x", 63)
-	maxPrefix := strings.Repeat("p", controllers.MaxStatementIDPrefixLength)
+	maxPrefix := strings.Repeat("p", lambdav1alpha1.MaxStatementIDPrefixLength)
 	seen := map[string]string{}
 	for _, tt := range []struct {
 		prefix, namespace, name string
@@ -58,12 +59,12 @@ func TestPrefixedStatementID(t *testing.T) {
 		{maxPrefix, longNS, long[:252] + "m", ""},
 		{"west-", longNS, long, ""},
 	} {
-		sid := controllers.PrefixedStatementID(tt.prefix, tt.namespace, tt.name)
+		sid := translate.PrefixedStatementID(tt.prefix, tt.namespace, tt.name)
 		if tt.want != "" && sid != tt.want {
 			t.Errorf("%q %s/%s → %q, want %q", tt.prefix, tt.namespace, tt.name, sid, tt.want)
 		}
 		p := policy.Permission{StatementID: sid, Action: "lambda:InvokeFunction", Principal: "*"}
-		if err := p.Validate(); err != nil || len(sid) > 100 || !strings.HasPrefix(sid, tt.prefix) {
+		if err := p.Validate(); err != nil || len(sid) > lambdav1alpha1.MaxStatementIDLength || !strings.HasPrefix(sid, tt.prefix) {
 			t.Errorf("%q %s/%s → %q (%d characters): %v", tt.prefix, tt.namespace, tt.name, sid, len(sid), err)
 		}
 		key := tt.prefix + " " + tt.namespace + "/" + tt.name
@@ -71,7 +72,7 @@ func TestPrefixedStatementID(t *testing.T) {
 			t.Errorf("%s and %s both → %q", key, other, sid)
 		}
 		seen[sid] = key
-		if tt.prefix == "" && sid != controllers.DerivedStatementID(tt.namespace, tt.name) {
+		if tt.prefix == "" && sid != translate.DerivedStatementID(tt.namespace, tt.name) {
 			t.Errorf("no prefix: %q, not the Sid earlier versions derived", sid)
 		}
 	}
@@ -89,7 +90,7 @@ func TestValidateStatementIDPrefix(t *testing.T) {
 		"east ":                 "only letters, digits",
 		"ost-é":                 "only letters, digits",
 	} {
-		err := controllers.ValidateStatementIDPrefix(prefix)
+		err := translate.ValidateStatementIDPrefix(prefix)
 		switch {
 		case wantErr == "" && err != nil:
 			t.Errorf("%q refused: %v", prefix, err)

@@ -1,4 +1,4 @@
-package controllers
+package translate_test
 
 import (
 	"strings"
@@ -8,6 +8,7 @@ import (
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/translate"
 )
 
 // A function URL grant is two LambdaPermissions whose Sids derive from the
@@ -36,7 +37,7 @@ func TestFunctionURLStatements(t *testing.T) {
 		url := &lambdav1alpha1.LambdaFunctionURLPermission{ObjectMeta: metav1.ObjectMeta{Name: tt.name, Namespace: tt.namespace},
 			Spec: lambdav1alpha1.LambdaFunctionURLPermissionSpec{FunctionName: "fn", AuthType: "AWS_IAM", Principal: "223456789012",
 				StatementIDPrefix: tt.prefix, DeletionPolicy: lambdav1alpha1.DeletionPolicyRetain}}
-		children := statementsFor(url, tt.clusterPrefix)
+		children := translate.FunctionURLPermissions(url, tt.clusterPrefix)
 		if len(children) != 2 {
 			t.Fatalf("%d LambdaPermissions, want 2", len(children))
 		}
@@ -52,7 +53,7 @@ func TestFunctionURLStatements(t *testing.T) {
 			if c.Spec.DeletionPolicy != lambdav1alpha1.DeletionPolicyRetain || c.Spec.Principal != "223456789012" {
 				t.Errorf("%s does not carry the object's deletionPolicy and principal: %+v", c.Name, c.Spec)
 			}
-			if err := PermissionOf(c.Spec, c.Spec.StatementID).Validate(); err != nil {
+			if err := translate.PermissionOf(c.Spec, c.Spec.StatementID).Validate(); err != nil {
 				t.Errorf("%s/%s: %s is invalid for Lambda: %v", tt.namespace, tt.name, c.Spec.StatementID, err)
 			}
 			if !strings.HasPrefix(c.Spec.StatementID, tt.clusterPrefix) && tt.prefix == "" {

@@ -1,4 +1,4 @@
-package controllers
+package translate
 
 import (
 	"crypto/sha256"
@@ -6,13 +6,9 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 )
-
-const maxSidLength = 100
-
-// MaxStatementIDPrefixLength bounds --statement-id-prefix, so that a derived
-// Sid keeps room for the namespace, the name and the hash that a cut adds.
-const MaxStatementIDPrefixLength = 32
 
 var sidCharacters = regexp.MustCompile(`^[A-Za-z0-9_-]*$`)
 
@@ -32,7 +28,7 @@ func DerivedStatementID(namespace, name string) string {
 // ValidateStatementIDPrefix keeps it short. With no prefix the Sid is the
 // one every earlier version derived.
 func PrefixedStatementID(prefix, namespace, name string) string {
-	return derivedSid(prefix, namespace, name, maxSidLength)
+	return derivedSid(prefix, namespace, name, lambdav1alpha1.MaxStatementIDLength)
 }
 
 // derivedSid is prefix + namespace + "_" + name, cut to limit characters,
@@ -55,8 +51,8 @@ func ValidateStatementIDPrefix(prefix string) error {
 	if !sidCharacters.MatchString(prefix) {
 		return fmt.Errorf("%q: only letters, digits, '-' and '_' (Lambda's Sid characters)", prefix)
 	}
-	if len(prefix) > MaxStatementIDPrefixLength {
-		return fmt.Errorf("%q: %d characters, at most %d", prefix, len(prefix), MaxStatementIDPrefixLength)
+	if len(prefix) > lambdav1alpha1.MaxStatementIDPrefixLength {
+		return fmt.Errorf("%q: %d characters, at most %d", prefix, len(prefix), lambdav1alpha1.MaxStatementIDPrefixLength)
 	}
 	return nil
 }

@@ -1,0 +1,21 @@
+package translate
+
+import (
+	"fmt"
+
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
+)
+
+// Target is the function, version or alias a spec names (functionName,
+// qualifier, region), with the region and account it gives: either may
+// still be empty, to be filled from the operator's defaults or a lookup.
+func Target(functionName, qualifier, region string) (policy.FunctionRef, error) {
+	target, err := policy.ResolveTarget(functionName, qualifier)
+	if err != nil {
+		return policy.FunctionRef{}, err
+	}
+	if target.Region != "" && region != "" && target.Region != region {
+		return policy.FunctionRef{}, fmt.Errorf("region: %q differs from the region %q in functionName; remove one", region, target.Region)
+	}
+	return target.WithDefaults(region, ""), nil
+}
