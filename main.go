@@ -24,6 +24,7 @@ import (
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/metrics"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/translate"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
 	buildversion "github.com/lambda-permission-operator/lambda-permission-operator/internal/version"
@@ -158,10 +159,9 @@ func main() {
 		exitWithMessage("creating the manager", err)
 	}
 
-	// Every call to AWS is counted, by whichever controller makes it.
-	controllers.InstrumentAWS(&awsConfig)
 	err = controllers.Setup(mgr, controllers.Options{
-		Lambda:                  awslambda.NewClients(awsConfig, limits),
+		// Every call to AWS is counted, by whichever controller makes it.
+		Lambda:                  awslambda.NewClients(awslambda.Config{AWS: awsConfig, Limits: limits, Observe: metrics.ObserveAWSCall}),
 		Recorder:                mgr.GetEventRecorder("lambda-permission-operator"),
 		DefaultRegion:           awsConfig.Region,
 		SyncPeriod:              syncPeriod,

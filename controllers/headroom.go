@@ -40,14 +40,3 @@ func (r *LambdaPermissionReconciler) notePolicySize(obj *lambdav1alpha1.LambdaPe
 			"grant more per statement (a wildcard sourceArn covers many sources), remove statements, or split the function",
 		target.ResourceARN(), grew.After, policy.MaxPolicySize, nearLimitPercent)
 }
-
-// recordPolicySize is the policy writers' Sized hook: it sets a policy's
-// lambda_permission_policy_size_bytes, and drops the series at size 0 (the
-// policy is gone, or holds nothing of the operator's any more).
-func recordPolicySize(target policy.FunctionRef, size int) {
-	if size == 0 {
-		policySizeBytes.DeleteLabelValues(target.FunctionARN(), target.Qualifier)
-		return
-	}
-	policySizeBytes.WithLabelValues(target.FunctionARN(), target.Qualifier).Set(float64(size))
-}

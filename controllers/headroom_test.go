@@ -2,10 +2,6 @@ package controllers
 
 import (
 	"testing"
-
-	"github.com/prometheus/client_golang/prometheus/testutil"
-
-	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
 )
 
 func TestCrossesNearLimit(t *testing.T) {
@@ -28,28 +24,5 @@ func TestCrossesNearLimit(t *testing.T) {
 		if got := crossesNearLimit(c.before, c.after, limit); got != c.want {
 			t.Errorf("%s: crossesNearLimit(%d, %d) = %v, want %v", c.name, c.before, c.after, got, c.want)
 		}
-	}
-}
-
-// The gauge has one series per policy, labelled by the unqualified function
-// ARN and the qualifier; size 0 drops the series.
-func TestRecordPolicySize(t *testing.T) {
-	fn := policy.FunctionRef{Partition: "aws", Region: "us-east-2", AccountID: "123456789012", Name: "headroom-unit"}
-	alias := fn
-	alias.Qualifier = "live"
-	recordPolicySize(fn, 1200)
-	recordPolicySize(alias, 300)
-	recordPolicySize(fn, 1500)
-	if got := testutil.ToFloat64(policySizeBytes.WithLabelValues(fn.FunctionARN(), "")); got != 1500 {
-		t.Errorf("unqualified function: %v, want 1500", got)
-	}
-	if got := testutil.ToFloat64(policySizeBytes.WithLabelValues(fn.FunctionARN(), "live")); got != 300 {
-		t.Errorf("alias live: %v, want 300", got)
-	}
-	recordPolicySize(alias, 0)
-	recordPolicySize(fn, 0)
-	// Deleting a series reports whether it was there.
-	if policySizeBytes.DeleteLabelValues(fn.FunctionARN(), "live") || policySizeBytes.DeleteLabelValues(fn.FunctionARN(), "") {
-		t.Error("a series was left after its policy was dropped")
 	}
 }

@@ -23,6 +23,7 @@ import (
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/metrics"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/translate"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
@@ -58,7 +59,7 @@ type LambdaPermissionReconciler struct {
 
 	writers   writer.Writers // one per policy, shared by all objects in it
 	functions functionCache
-	managed   managedSet
+	managed   metrics.ManagedStatements
 	onQueued  func(key string, waiting bool) // told besides the gauge (tests: see export_test.go)
 	// policyWakes wakes LambdaResourcePolicies whose queued writes are done.
 	policyWakes chan event.GenericEvent
@@ -268,7 +269,7 @@ func (r *LambdaPermissionReconciler) place(ctx context.Context, obj *lambdav1alp
 	switch plan.Drift {
 	case "":
 	case "replaced":
-		driftCorrections.WithLabelValues(plan.Drift).Inc()
+		metrics.DriftCorrected(plan.Drift)
 		r.event(obj, corev1.EventTypeWarning, EventPolicyReplaced, added.Operation,
 			"statement %q on %s was lost when the whole policy was replaced or deleted outside this operator (%d of its statements disappeared at once; each is restored by its object); restored. "+
 				"If a whole-document tool did it (PutResourcePolicy or DeleteResourcePolicy: CloudFormation AWS::Lambda::ResourcePolicy, Terraform aws_lambda_resource_policy), "+
@@ -276,7 +277,7 @@ func (r *LambdaPermissionReconciler) place(ctx context.Context, obj *lambdav1alp
 				"a function deleted and created again loses its policy the same way",
 			want.Permission.StatementID, want.Target.ResourceARN(), plan.Lost)
 	default:
-		driftCorrections.WithLabelValues(plan.Drift).Inc()
+		metrics.DriftCorrected(plan.Drift)
 		r.event(obj, corev1.EventTypeWarning, EventDriftCorrected, added.Operation,
 			"statement %q on %s was %s outside this operator; restored", want.Permission.StatementID, want.Target.ResourceARN(), plan.Drift)
 	}
@@ -473,7 +474,7 @@ func (r *LambdaPermissionReconciler) finalize(ctx context.Context, obj *lambdav1
 		}
 	}
 	controllerutil.RemoveFinalizer(obj, Finalizer)
-	r.managed.set(client.ObjectKeyFromObject(obj), false)
+	r.managed.Set(client.ObjectKeyFromObject(obj), false)
 	return ctrl.Result{}, client.IgnoreNotFound(r.Update(ctx, obj))
 }
 
@@ -519,7 +520,7 @@ func (r *LambdaPermissionReconciler) report(ctx context.Context, before, obj *la
 	if state != nil {
 		// Counted before the status is written: whoever sees the status
 		// sees the count.
-		reconcileErrors.WithLabelValues(state.Reason).Inc()
+		metrics.ReconcileFailed(state.Reason)
 	}
 	if checkFailedInPlace(state, wasInPlace(obj)) {
 		r.event(obj, corev1.EventTypeNormal, state.Reason, "GetPolicy", "checking the statement: %s", state.Message)
@@ -529,7 +530,7 @@ func (r *LambdaPermissionReconciler) report(ctx context.Context, before, obj *la
 	if err := r.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	r.managed.set(client.ObjectKeyFromObject(obj), state == nil)
+	r.managed.Set(client.ObjectKeyFromObject(obj), state == nil)
 	if state != nil {
 		eventType := corev1.EventTypeWarning
 		if state.Reason == ReasonDryRun {

@@ -14,6 +14,7 @@ import (
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/metrics"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/translate"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
@@ -129,7 +130,7 @@ func (r *LambdaResourcePolicyReconciler) sync(ctx context.Context, obj *lambdav1
 		obj.Status.LastChange = changeStatus(plan.Change, now)
 		operation := applied.Writes[0].Operation
 		if wasInPlace {
-			driftCorrections.WithLabelValues("policy").Inc()
+			metrics.DriftCorrected("policy")
 			r.event(obj, corev1.EventTypeWarning, EventDriftCorrected, operation,
 				"the policy of %s was changed outside this operator; restored in one write: %s", want.Target.ResourceARN(), plan.Change)
 		} else {
@@ -276,7 +277,7 @@ func (r *LambdaResourcePolicyReconciler) report(ctx context.Context, before, obj
 	obj.Status.ObservedGeneration = obj.Generation
 	state := stateOf(outcome)
 	if state != nil {
-		reconcileErrors.WithLabelValues(state.Reason).Inc()
+		metrics.ReconcileFailed(state.Reason)
 	}
 	if checkFailedInPlace(state, policyWasInPlace(obj)) {
 		r.event(obj, corev1.EventTypeNormal, state.Reason, "GetPolicy", "checking the policy: %s", state.Message)

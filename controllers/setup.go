@@ -21,6 +21,7 @@ import (
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/metrics"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/translate"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
 )
@@ -150,16 +151,12 @@ func (r *LambdaPermissionReconciler) SetupWithManager(mgr ctrl.Manager, maxConcu
 		wakes <- wakeEvent(key)
 	}
 	r.writers.Queued = func(key string, waiting bool) {
-		if waiting {
-			changesQueued.Inc()
-		} else {
-			changesQueued.Dec()
-		}
+		metrics.ChangeQueued(waiting)
 		if r.onQueued != nil {
 			r.onQueued(key, waiting)
 		}
 	}
-	r.writers.Sized = recordPolicySize
+	r.writers.Sized = metrics.PolicySized
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &lambdav1alpha1.LambdaPermission{}, claimIndex,
 		func(o client.Object) []string {
 			if key := r.claimKey(o.(*lambdav1alpha1.LambdaPermission)); key != "" {

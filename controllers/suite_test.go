@@ -28,6 +28,7 @@ import (
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/metrics"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/emulator"
@@ -128,8 +129,8 @@ func run(m *testing.M) (int, error) {
 	// limits above the tests' pace.
 	operatorCfg := awsCfg.Copy()
 	operatorCfg.Retryer = awslambda.Retryer
-	controllers.InstrumentAWS(&operatorCfg)
-	lambdaAPI = &racingLambda{clients: awslambda.NewClients(operatorCfg, awslambda.Limits{GetPolicy: 200, ControlPlane: 200, GetFunction: 200})}
+	lambdaAPI = &racingLambda{clients: awslambda.NewClients(awslambda.Config{AWS: operatorCfg,
+		Limits: awslambda.Limits{GetPolicy: 200, ControlPlane: 200, GetFunction: 200}, Observe: metrics.ObserveAWSCall})}
 	err = controllers.Setup(mgr, controllers.Options{Lambda: lambdaAPI, Recorder: mgr.GetEventRecorder("lambda-permission-operator"),
 		DefaultRegion: region, SyncPeriod: syncPeriod, MaxConcurrentReconciles: 4})
 	if err != nil {

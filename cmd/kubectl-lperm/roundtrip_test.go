@@ -32,6 +32,7 @@ import (
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/metrics"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/emulator"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/golden"
@@ -123,8 +124,8 @@ func withOperator(m *testing.M) (int, error) {
 	}
 	operatorCfg := awsCfg.Copy()
 	operatorCfg.Retryer = awslambda.Retryer
-	controllers.InstrumentAWS(&operatorCfg)
-	err = controllers.Setup(mgr, controllers.Options{Lambda: awslambda.NewClients(operatorCfg, awslambda.Limits{GetPolicy: 200, ControlPlane: 200, GetFunction: 200}),
+	err = controllers.Setup(mgr, controllers.Options{Lambda: awslambda.NewClients(awslambda.Config{AWS: operatorCfg,
+		Limits: awslambda.Limits{GetPolicy: 200, ControlPlane: 200, GetFunction: 200}, Observe: metrics.ObserveAWSCall}),
 		Recorder: mgr.GetEventRecorder("lambda-permission-operator"), DefaultRegion: region, SyncPeriod: time.Hour, MaxConcurrentReconciles: 4,
 		// The recorded cases hold a public grant and services without a
 		// source: an estate with them is adopted by an operator that allows them.

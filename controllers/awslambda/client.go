@@ -64,9 +64,13 @@ type regional struct {
 	limiters *limiters
 }
 
-// New returns a Client using cfg, normally from config.LoadDefaultConfig,
-// that keeps below limits in each region.
-func New(cfg aws.Config, limits Limits, options ...func(*lambda.Options)) *Client {
+// New returns a Client acting with c's own credentials, that keeps below
+// c's limits in each region.
+func New(c Config) *Client {
+	return newClient(c.observed(), c.Limits, c.LambdaOptions)
+}
+
+func newClient(cfg aws.Config, limits Limits, options []func(*lambda.Options)) *Client {
 	return &Client{config: cfg, limits: limits, options: options, byRegion: map[string]regional{}}
 }
 

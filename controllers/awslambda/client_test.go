@@ -41,7 +41,7 @@ func newPort(t *testing.T, cfg emulator.Config) (*awslambda.Client, *lambda.Clie
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
 	}
-	return awslambda.New(awsCfg, awslambda.Limits{}), lambda.NewFromConfig(awsCfg), emu
+	return awslambda.New(awslambda.Config{AWS: awsCfg}), lambda.NewFromConfig(awsCfg), emu
 }
 
 func createFunction(t *testing.T, api *lambda.Client, name string) {
@@ -179,8 +179,8 @@ func TestServerErrorsAreUnavailable(t *testing.T) {
 		_, _ = w.Write([]byte(`{"Type":"Service","Message":"internal error"}`))
 	}))
 	defer srv.Close()
-	port := awslambda.New(aws.Config{Region: region, BaseEndpoint: aws.String(srv.URL),
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), Retryer: func() aws.Retryer { return aws.NopRetryer{} }}, awslambda.Limits{})
+	port := awslambda.New(awslambda.Config{AWS: aws.Config{Region: region, BaseEndpoint: aws.String(srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), Retryer: func() aws.Retryer { return aws.NopRetryer{} }}})
 	_, err := port.GetPolicy(ctx, policy.FunctionRef{Partition: "aws", Region: region, AccountID: account, Name: "f"})
 	if awslambda.KindOf(err) != awslambda.Unavailable {
 		t.Errorf("err = %v, want Unavailable", err)
@@ -217,9 +217,9 @@ func TestSTSThrottlingIsThrottled(t *testing.T) {
 				Faults: emulator.Faults{Operations: map[string]emulator.OperationFaults{emulator.OpGetCallerIdentity: tt.faults}}})
 			srv := httptest.NewServer(emu)
 			defer srv.Close()
-			clients := awslambda.NewClients(aws.Config{Region: region, BaseEndpoint: aws.String(srv.URL),
+			clients := awslambda.NewClients(awslambda.Config{AWS: aws.Config{Region: region, BaseEndpoint: aws.String(srv.URL),
 				Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
-				Retryer:     func() aws.Retryer { return aws.NopRetryer{} }}, awslambda.Limits{})
+				Retryer:     func() aws.Retryer { return aws.NopRetryer{} }}})
 			_, _, err := clients.Caller(ctx, awslambda.Identity{})
 			var lambdaErr *awslambda.Error
 			if !errors.As(err, &lambdaErr) || lambdaErr.Kind != tt.want || lambdaErr.Operation != "GetCallerIdentity" {
@@ -234,9 +234,9 @@ func TestSTSThrottlingIsThrottled(t *testing.T) {
 	emu := emulator.New(emulator.Config{Region: region, AccountID: account})
 	srv := httptest.NewServer(emu)
 	defer srv.Close()
-	clients := awslambda.NewClients(aws.Config{Region: region, BaseEndpoint: aws.String(srv.URL),
+	clients := awslambda.NewClients(awslambda.Config{AWS: aws.Config{Region: region, BaseEndpoint: aws.String(srv.URL),
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
-		Retryer:     func() aws.Retryer { return aws.NopRetryer{} }}, awslambda.Limits{})
+		Retryer:     func() aws.Retryer { return aws.NopRetryer{} }}})
 	if got, _, err := clients.Caller(ctx, awslambda.Identity{}); err != nil || got != account {
 		t.Errorf("Caller = %q, %v; want %s", got, err, account)
 	}

@@ -30,7 +30,7 @@ type Provider interface {
 // Clients implements Provider: one Client per identity, assumed-role
 // credentials cached and refreshed before they expire.
 type Clients struct {
-	config  aws.Config
+	config  aws.Config // observed (see Config.Observe)
 	limits  Limits
 	options []func(*lambda.Options)
 
@@ -41,10 +41,11 @@ type Clients struct {
 	callers map[Identity][2]string // an identity's account and ARN never change
 }
 
-// NewClients returns a Provider from cfg, normally config.LoadDefaultConfig,
-// so that AWS_ENDPOINT_URL_LAMBDA and AWS_ENDPOINT_URL_STS are honoured.
-func NewClients(cfg aws.Config, limits Limits, options ...func(*lambda.Options)) *Clients {
-	return &Clients{config: cfg, limits: limits, options: options,
+// NewClients returns a Provider from c, whose AWS configuration is normally
+// config.LoadDefaultConfig, so that AWS_ENDPOINT_URL_LAMBDA and
+// AWS_ENDPOINT_URL_STS are honoured.
+func NewClients(c Config) *Clients {
+	return &Clients{config: c.observed(), limits: c.Limits, options: c.LambdaOptions,
 		configs: map[Identity]aws.Config{}, byID: map[Identity]*Client{}, stsFor: map[Identity]*sts.Client{},
 		callers: map[Identity][2]string{}}
 }
@@ -54,7 +55,7 @@ func (c *Clients) For(id Identity) Lambda {
 	defer c.mu.Unlock()
 	client, ok := c.byID[id]
 	if !ok {
-		client = New(c.configFor(id), c.limits, c.options...)
+		client = newClient(c.configFor(id), c.limits, c.options)
 		c.byID[id] = client
 	}
 	return client

@@ -21,7 +21,7 @@ import (
 func TestLimitsKeepTheOperatorUnderTheQuota(t *testing.T) {
 	_, api, emu := newPort(t, emulator.Config{Quotas: map[string]float64{emulator.BucketGetPolicy: 5}})
 	createFunction(t, api, "f")
-	limited := awslambda.New(portConfig(t, emu), awslambda.Limits{GetPolicy: 5})
+	limited := awslambda.New(awslambda.Config{AWS: portConfig(t, emu), Limits: awslambda.Limits{GetPolicy: 5}})
 	f := policy.FunctionRef{Partition: "aws", Region: region, AccountID: account, Name: "f"}
 	start := time.Now()
 	for i := 0; i < 15; i++ {
@@ -70,8 +70,8 @@ func TestRetryerRetriesServerErrorsNotThrottles(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	port := awslambda.New(aws.Config{Region: region, BaseEndpoint: aws.String(srv.URL),
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), Retryer: awslambda.Retryer}, awslambda.Limits{})
+	port := awslambda.New(awslambda.Config{AWS: aws.Config{Region: region, BaseEndpoint: aws.String(srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), Retryer: awslambda.Retryer}})
 	f := policy.FunctionRef{Partition: "aws", Region: region, AccountID: account, Name: "f"}
 
 	got, err := port.GetPolicy(ctx, f)

@@ -24,6 +24,7 @@ import (
 
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/metrics"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
 )
 
@@ -51,7 +52,7 @@ func startInProcessOperator(t *testing.T, w *world, namespace string, syncPeriod
 	}
 	reconciler := &controllers.LambdaPermissionReconciler{
 		Client:        mgr.GetClient(),
-		Lambda:        awslambda.NewClients(w.awsConfig, fastLimits),
+		Lambda:        awslambda.NewClients(awslambda.Config{AWS: w.awsConfig, Limits: fastLimits, Observe: metrics.ObserveAWSCall}),
 		Recorder:      mgr.GetEventRecorder("lambda-permission-operator"),
 		DefaultRegion: region,
 		SyncPeriod:    syncPeriod,

@@ -59,7 +59,7 @@ func newWorld(t *testing.T) *world {
 		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
 	}
 	w := &world{t: t, emu: emu, outside: lambda.NewFromConfig(cfg), now: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
-	w.port = &recordingPort{Lambda: awslambda.New(cfg, awslambda.Limits{})}
+	w.port = &recordingPort{Lambda: awslambda.New(awslambda.Config{AWS: cfg})}
 	w.writers = &writer.Writers{Now: func() time.Time { return w.now }, Wake: w.wake}
 	return w
 }

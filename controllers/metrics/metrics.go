@@ -1,22 +1,20 @@
-package controllers
+// Package metrics holds the operator's own Prometheus metrics, served
+// beside controller-runtime's on the manager's metrics endpoint (the README
+// lists them), and what records them.
+package metrics
 
 import (
-	"context"
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	"github.com/aws/smithy-go/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/types"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
 )
 
-// The operator's own metrics, served beside controller-runtime's on the
-// manager's metrics endpoint. The README lists them.
 var (
 	awsCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "lambda_permission_aws_calls_total",
@@ -53,41 +51,55 @@ func init() {
 	ctrlmetrics.Registry.MustRegister(awsCalls, awsCallDuration, statementsManaged, driftCorrections, reconcileErrors, changesQueued, policySizeBytes)
 }
 
-// InstrumentAWS makes every client built from cfg (Lambda, and STS for
-// the accounts' identities and their AssumeRole credentials) count and time
-// its calls in lambda_permission_aws_calls_total and
-// lambda_permission_aws_call_duration_seconds: one per API call, after the
-// SDK's own retries, whatever the caller. Answers the operator caches, such
-// as an identity's account, make no call and are not counted.
-func InstrumentAWS(cfg *aws.Config) {
-	cfg.APIOptions = append(cfg.APIOptions, func(stack *middleware.Stack) error {
-		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("lambda-permission-operator/metrics",
-			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				start := time.Now()
-				out, metadata, err := next.HandleInitialize(ctx, in)
-				observe(awsmiddleware.GetOperationName(ctx), time.Since(start), err)
-				return out, metadata, err
-			}), middleware.Before)
-	})
-}
-
-func observe(operation string, took time.Duration, err error) {
+// ObserveAWSCall is the AWS port's observer (awslambda.Config.Observe): it
+// counts and times each call in lambda_permission_aws_calls_total and
+// lambda_permission_aws_call_duration_seconds.
+func ObserveAWSCall(operation string, took time.Duration, err error) {
 	outcome := "success"
 	if err != nil {
-		outcome = string(awslambda.KindOf(awslambda.Classify(operation, err)))
+		outcome = string(awslambda.KindOf(err))
 	}
 	awsCalls.WithLabelValues(operation, outcome).Inc()
 	awsCallDuration.WithLabelValues(operation).Observe(took.Seconds())
 }
 
-// managedSet tracks which objects have their statement in place, for the
-// statements_managed gauge.
-type managedSet struct {
+// ReconcileFailed counts a reconcile that ended without its object in place.
+func ReconcileFailed(reason string) { reconcileErrors.WithLabelValues(reason).Inc() }
+
+// DriftCorrected counts a statement or policy restored after a change
+// outside the operator (drift: missing, changed, replaced, policy).
+func DriftCorrected(drift string) { driftCorrections.WithLabelValues(drift).Inc() }
+
+// ChangeQueued moves lambda_permission_policy_changes_queued: a change
+// starts waiting for its policy's write (waiting), or was written.
+func ChangeQueued(waiting bool) {
+	if waiting {
+		changesQueued.Inc()
+	} else {
+		changesQueued.Dec()
+	}
+}
+
+// PolicySized sets a policy's lambda_permission_policy_size_bytes, and drops
+// the series at size 0 (the policy is gone, or holds nothing of the
+// operator's any more).
+func PolicySized(target policy.FunctionRef, size int) {
+	if size == 0 {
+		policySizeBytes.DeleteLabelValues(target.FunctionARN(), target.Qualifier)
+		return
+	}
+	policySizeBytes.WithLabelValues(target.FunctionARN(), target.Qualifier).Set(float64(size))
+}
+
+// ManagedStatements tracks which objects have their statement in place,
+// for lambda_permission_statements_managed.
+type ManagedStatements struct {
 	mu   sync.Mutex
 	keys map[types.NamespacedName]bool
 }
 
-func (s *managedSet) set(key types.NamespacedName, inPlace bool) {
+// Set records whether key's statement is in place.
+func (s *ManagedStatements) Set(key types.NamespacedName, inPlace bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.keys == nil {
