@@ -24,6 +24,7 @@ import (
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/engine"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/metrics"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/translate"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
@@ -50,7 +51,7 @@ func main() {
 		syncPeriod      time.Duration
 		maxConcurrent   int
 		watchNamespace  string
-		guardrails      controllers.GuardrailSettings
+		guardrails      engine.GuardrailSettings
 		dryRun          bool
 		writeStrategy   string
 		sidPrefix       string

@@ -15,7 +15,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
-	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/emulator"
 )
 
@@ -84,16 +83,16 @@ func TestGuardrailsRefuseBeforeAnyCall(t *testing.T) {
 	newFunction(t, fn)
 	t.Run("public", func(t *testing.T) {
 		obj := permission(newName("public"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "public", Principal: "*"})
-		expectRefused(t, obj, controllers.ReasonPublicAccessDenied, "allowPublicAccess")
+		expectRefused(t, obj, lambdav1alpha1.ReasonPublicAccessDenied, "allowPublicAccess")
 	})
 	t.Run("public function URL without IAM auth", func(t *testing.T) {
 		obj := permission(newName("furl"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "furl", Principal: "*",
 			Action: "lambda:InvokeFunctionUrl", FunctionURLAuthType: "NONE"})
-		expectRefused(t, obj, controllers.ReasonPublicAccessDenied, "functionUrlAuthType AWS_IAM")
+		expectRefused(t, obj, lambdav1alpha1.ReasonPublicAccessDenied, "functionUrlAuthType AWS_IAM")
 	})
 	t.Run("service without source", func(t *testing.T) {
 		obj := permission(newName("deputy"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "deputy", Principal: "sns.amazonaws.com"})
-		expectRefused(t, obj, controllers.ReasonSourceRequired, "sourceArn or sourceAccount")
+		expectRefused(t, obj, lambdav1alpha1.ReasonSourceRequired, "sourceArn or sourceAccount")
 	})
 	t.Run("narrowed grants pass", func(t *testing.T) {
 		for _, spec := range []lambdav1alpha1.LambdaPermissionSpec{
@@ -133,13 +132,13 @@ func TestAccountsAdmitNamespacesAndFunctions(t *testing.T) {
 		newFunction(t, other)
 		obj := permission(newName("elsewhere"), other, s3Spec)
 		obj.Namespace = payments
-		expectRefused(t, obj, controllers.ReasonFunctionNotAllowed, "payments-*")
+		expectRefused(t, obj, lambdav1alpha1.ReasonFunctionNotAllowed, "payments-*")
 	})
 	t.Run("namespace not selected, until an admin labels it", func(t *testing.T) {
 		obj := permission(newName("intruder"), fn, s3Spec)
 		obj.Spec.StatementID = "web"
 		obj.Namespace = other
-		expectRefused(t, obj, controllers.ReasonAccountNotAllowed, "namespace "+other)
+		expectRefused(t, obj, lambdav1alpha1.ReasonAccountNotAllowed, "namespace "+other)
 
 		var ns corev1.Namespace
 		if err := k8s.Get(ctx, client.ObjectKey{Name: other}, &ns); err != nil {
@@ -156,7 +155,7 @@ func TestAccountsAdmitNamespacesAndFunctions(t *testing.T) {
 func TestUndeclaredAccountIsRefused(t *testing.T) {
 	integration(t)
 	obj := permission(newName("foreign"), "arn:aws:lambda:us-east-2:"+otherAccount+":function:theirs", s3Spec)
-	expectRefused(t, obj, controllers.ReasonAccountNotAllowed, "no LambdaPermissionAccount declares account "+otherAccount)
+	expectRefused(t, obj, lambdav1alpha1.ReasonAccountNotAllowed, "no LambdaPermissionAccount declares account "+otherAccount)
 }
 
 // A function in another account, reached by assuming a role there with an
@@ -217,7 +216,7 @@ func TestCrossAccountThroughAnAssumedRole(t *testing.T) {
 		})
 		obj := permission(newName("unreachable"), "arn:aws:lambda:us-east-2:310987654321:function:f", s3Spec)
 		create(t, obj)
-		got := waitCondition(t, obj, "Ready", metav1.ConditionFalse, controllers.ReasonAccessDenied)
+		got := waitCondition(t, obj, "Ready", metav1.ConditionFalse, lambdav1alpha1.ReasonAccessDenied)
 		if c := meta.FindStatusCondition(got.Status.Conditions, "Stalled"); c == nil || !strings.Contains(c.Message, "not authorized to perform: sts:AssumeRole") {
 			t.Errorf("Stalled = %s, want AWS's refusal to assume the role", conditionString(c))
 		}
@@ -235,7 +234,7 @@ func TestObserveNeverWrites(t *testing.T) {
 	spec.ManagementPolicy = lambdav1alpha1.ManagementPolicyObserve
 	obj := permission(newName("watcher"), fn, spec)
 	create(t, obj)
-	got := waitCondition(t, obj, "Ready", metav1.ConditionFalse, controllers.ReasonDriftDetected)
+	got := waitCondition(t, obj, "Ready", metav1.ConditionFalse, lambdav1alpha1.ReasonDriftDetected)
 	if c := meta.FindStatusCondition(got.Status.Conditions, "Ready"); !strings.Contains(c.Message, "missing") {
 		t.Errorf("message %q does not say the statement is missing", c.Message)
 	}
@@ -252,7 +251,7 @@ func TestObserveNeverWrites(t *testing.T) {
 	addOutside(t, fn, "", &lambda.AddPermissionInput{StatementId: aws.String("s3"), Action: aws.String(spec.Action),
 		Principal: aws.String(spec.Principal), SourceArn: aws.String("arn:aws:s3:::other/*")})
 	forceSyncs(t, 1, obj)
-	got = waitCondition(t, obj, "Ready", metav1.ConditionFalse, controllers.ReasonDriftDetected)
+	got = waitCondition(t, obj, "Ready", metav1.ConditionFalse, lambdav1alpha1.ReasonDriftDetected)
 	if c := meta.FindStatusCondition(got.Status.Conditions, "Ready"); !strings.Contains(c.Message, "other/*") {
 		t.Errorf("message %q does not show the drifted statement", c.Message)
 	}

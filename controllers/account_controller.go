@@ -9,14 +9,16 @@ import (
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/engine"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/kernel"
 )
 
 // accountRecheck is how often a failing account's identity is tried again.
 const accountRecheck = 5 * time.Minute
 
-// AccountReconciler reports whether the operator can act as each
+// accounts reports whether the operator can act as each
 // LambdaPermissionAccount's identity, and in the right account.
-type AccountReconciler struct {
+type accounts struct {
 	client.Client
 	AWS awslambda.Provider
 }
@@ -24,18 +26,18 @@ type AccountReconciler struct {
 // +kubebuilder:rbac:groups=lambda.permissions.dev,resources=lambdapermissionaccounts/status,verbs=get;update;patch
 
 // Reconcile asks STS who the account's identity is and records the answer.
-func (r *AccountReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+func (r *accounts) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	account := &lambdav1alpha1.LambdaPermissionAccount{}
 	if err := r.Get(ctx, req.NamespacedName, account); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	before := account.DeepCopy()
-	identity := identityOf(account)
+	identity := engine.IdentityOf(account)
 	callerAccount, arn, err := r.AWS.Caller(ctx, identity)
 	outcome := identityOutcome(account.Spec.AccountID, callerAccount, arn, err)
 	account.Status.CallerArn = arn
 	account.Status.ObservedGeneration = account.Generation
-	setConditions(&account.Status.Conditions, account.Generation, outcome, ReasonIdentityVerified, "acting as "+arn)
+	kernel.SetConditions(&account.Status.Conditions, account.Generation, outcome, lambdav1alpha1.ReasonIdentityVerified, "acting as "+arn)
 	if err := r.Status().Patch(ctx, account, client.MergeFrom(before)); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -51,15 +53,15 @@ func (r *AccountReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 func identityOutcome(accountID, callerAccount, arn string, err error) error {
 	switch {
 	case err != nil:
-		return stalled(ReasonIdentityFailed, "cannot act as this account's identity: %v", err)
+		return kernel.Stalled(lambdav1alpha1.ReasonIdentityFailed, "cannot act as this account's identity: %v", err)
 	case callerAccount != accountID:
-		return stalled(ReasonWrongAccount, "the identity %s belongs to account %s, not %s; set roleArn to a role in %s", arn, callerAccount, accountID, accountID)
+		return kernel.Stalled(lambdav1alpha1.ReasonWrongAccount, "the identity %s belongs to account %s, not %s; set roleArn to a role in %s", arn, callerAccount, accountID, accountID)
 	}
 	return nil
 }
 
-// SetupWithManager registers the controller.
-func (r *AccountReconciler) SetupWithManager(mgr ctrl.Manager) error {
+// setup registers the controller.
+func (r *accounts) setup(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("lambdapermissionaccount").
 		For(&lambdav1alpha1.LambdaPermissionAccount{}).

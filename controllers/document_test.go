@@ -12,9 +12,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/engine"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
 )
@@ -29,22 +31,22 @@ const documentWorkers = 4
 // It returns what the operator's changes wait for.
 func startDocumentOperator(t *testing.T) *changeQueue {
 	t.Helper()
-	queue := &changeQueue{waiting: map[string]bool{}}
-	startOperator(t, "document", documentWorkers, func(r *controllers.LambdaPermissionReconciler) {
-		r.WriteStrategy = writer.Document
-		r.OnQueued(queue.told)
+	queue := &changeQueue{waiting: map[engine.WriteKey]bool{}}
+	startOperator(t, "document", documentWorkers, func(o *controllers.Options) {
+		o.WriteStrategy = writer.Document
+		o.OnQueued = queue.told
 	})
 	return queue
 }
 
 // changeQueue knows which keys' changes (an object's statement, or a
-// removal, see writeKey) wait for their policy's next write.
+// removal, see engine.WriteKey) wait for their policy's next write.
 type changeQueue struct {
 	mu      sync.Mutex
-	waiting map[string]bool
+	waiting map[engine.WriteKey]bool
 }
 
-func (q *changeQueue) told(key string, waiting bool) {
+func (q *changeQueue) told(key engine.WriteKey, waiting bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if waiting {
@@ -54,16 +56,16 @@ func (q *changeQueue) told(key string, waiting bool) {
 	}
 }
 
-// notWaiting counts the objects with no change waiting under the key named
-// by suffix: "" for the object's statement, "#remove" for a removal.
-func (q *changeQueue) notWaiting(objs []*lambdav1alpha1.LambdaPermission, suffix string) int {
+// notWaiting counts the objects with no change waiting: of their own
+// statement, or (removal) of a statement they take out.
+func (q *changeQueue) notWaiting(objs []*lambdav1alpha1.LambdaPermission, removal bool) int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	missing := 0
 	for _, obj := range objs {
-		prefix, found := obj.Namespace+"/"+obj.Name+suffix, false
+		found := false
 		for key := range q.waiting {
-			found = found || key == prefix || strings.HasPrefix(key, prefix+" ")
+			found = found || (key.Object == client.ObjectKeyFromObject(obj) && (key.Removal != engine.StatementRef{}) == removal)
 		}
 		if !found {
 			missing++
@@ -142,7 +144,7 @@ func TestDocumentCallBudgets(t *testing.T) {
 		spec.StatementID = fmt.Sprintf("doc-%02d", i)
 		objs = append(objs, documentObject(newName("docbudget"), functions[i%functionCount], spec))
 	}
-	queuedWhile(t, queue, functions, objs, "", func() { createAll(t, objs) })
+	queuedWhile(t, queue, functions, objs, false, func() { createAll(t, objs) })
 	for _, obj := range objs {
 		waitReady(t, obj)
 	}
@@ -179,12 +181,12 @@ func TestDocumentCallBudgets(t *testing.T) {
 	})
 	after, writes = fn0()
 	report("one spec change", after-before, writes-writesBefore, 2)
-	waitEvent(t, changed, controllers.EventReplaced)
+	waitEvent(t, changed, lambdav1alpha1.EventReplaced)
 
 	// Deleting N: the policies lose our statements in a write or two each
 	// (Lambda held likewise until every removal is queued).
 	before, writesBefore = calls()
-	queuedWhile(t, queue, functions, objs, "#remove", func() {
+	queuedWhile(t, queue, functions, objs, true, func() {
 		for _, obj := range objs {
 			if err := k8s.Delete(ctx, obj); err != nil {
 				t.Fatal(err)
@@ -206,13 +208,13 @@ func TestDocumentCallBudgets(t *testing.T) {
 // queuedWhile holds the operator's calls about functions while apply runs,
 // until every object has a change waiting (its statement, or with suffix
 // "#remove" its removal), then lets them through.
-func queuedWhile(t *testing.T, queue *changeQueue, functions []string, objs []*lambdav1alpha1.LambdaPermission, suffix string, apply func()) {
+func queuedWhile(t *testing.T, queue *changeQueue, functions []string, objs []*lambdav1alpha1.LambdaPermission, removal bool, apply func()) {
 	t.Helper()
 	release := lambdaAPI.Hold(functions...)
 	defer release()
 	apply()
 	eventually(t, "every object's change queued", func() string {
-		if missing := queue.notWaiting(objs, suffix); missing > 0 {
+		if missing := queue.notWaiting(objs, removal); missing > 0 {
 			return fmt.Sprintf("%d of %d not queued", missing, len(objs))
 		}
 		return ""
@@ -334,7 +336,7 @@ func TestDocumentHoldsDenyAndConditions(t *testing.T) {
 	refused := permission(newName("refused"), statementsFn, denySpec)
 	before := lambdaAPI.CallsTo(statementsFn)
 	create(t, refused)
-	got := waitCondition(t, refused, "Ready", metav1.ConditionFalse, controllers.ReasonRequiresDocumentStrategy)
+	got := waitCondition(t, refused, "Ready", metav1.ConditionFalse, lambdav1alpha1.ReasonRequiresDocumentStrategy)
 	if c := meta.FindStatusCondition(got.Status.Conditions, "Stalled"); c == nil || c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, "--write-strategy=Document") {
 		t.Errorf("Stalled = %s", conditionString(c))
 	}
@@ -366,8 +368,8 @@ func TestDocumentAdoptsObservesAndRetains(t *testing.T) {
 	retained := documentObject(newName("retained"), fn, retainSpec)
 	createAll(t, []*lambdav1alpha1.LambdaPermission{adopted, observed})
 	waitReady(t, adopted)
-	waitEvent(t, adopted, controllers.EventAdopted)
-	waitCondition(t, observed, "Ready", metav1.ConditionFalse, controllers.ReasonDriftDetected)
+	waitEvent(t, adopted, lambdav1alpha1.EventAdopted)
+	waitCondition(t, observed, "Ready", metav1.ConditionFalse, lambdav1alpha1.ReasonDriftDetected)
 	if n := lambdaAPI.WritesTo(fn); n != 0 {
 		t.Errorf("%d writes to adopt one statement and observe another, want 0", n)
 	}
@@ -399,7 +401,7 @@ func TestDocumentKeepsTheGuarantees(t *testing.T) {
 		time.Sleep(1100 * time.Millisecond) // creation times have a one-second resolution
 		second := documentObject(newName("second"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "shared", Principal: "sqs.amazonaws.com", SourceAccount: account})
 		create(t, second)
-		got := waitCondition(t, second, "Ready", metav1.ConditionFalse, controllers.ReasonSidConflict)
+		got := waitCondition(t, second, "Ready", metav1.ConditionFalse, lambdav1alpha1.ReasonSidConflict)
 		if c := meta.FindStatusCondition(got.Status.Conditions, "Stalled"); c == nil || c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, first.Name) {
 			t.Errorf("Stalled = %s, want True naming %s", conditionString(c), first.Name)
 		}
@@ -429,7 +431,7 @@ func TestDocumentKeepsTheGuarantees(t *testing.T) {
 		if n := lambdaAPI.WritesTo(fn) - writes; n != 1 {
 			t.Errorf("%d writes to restore one statement, want 1", n)
 		}
-		waitEvent(t, obj, controllers.EventDriftCorrected)
+		waitEvent(t, obj, lambdav1alpha1.EventDriftCorrected)
 		deleteAll(t, []*lambdav1alpha1.LambdaPermission{obj})
 	})
 
@@ -456,7 +458,7 @@ func TestDocumentKeepsTheGuarantees(t *testing.T) {
 					return obj.Name + " has no status yet"
 				case c.Status == metav1.ConditionTrue:
 					ready++
-				case c.Reason == controllers.ReasonPolicyTooLarge && strings.Contains(c.Message, "20480"):
+				case c.Reason == lambdav1alpha1.ReasonPolicyTooLarge && strings.Contains(c.Message, "20480"):
 					tooLarge++
 				default:
 					return obj.Name + ": " + conditionString(c)

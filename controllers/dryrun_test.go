@@ -22,10 +22,10 @@ import (
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 )
 
-// startOperator runs a second operator for the objects labelled
-// managerLabel=label, until the test ends: the reconciler is set up as
-// configure says, with the suite's Lambda and workers.
-func startOperator(t *testing.T, label string, workers int, configure func(*controllers.LambdaPermissionReconciler)) {
+// startOperator runs a second operator for the LambdaPermissions labelled
+// managerLabel=label, until the test ends: its options are the suite's
+// Lambda and the given workers, as configure changes them.
+func startOperator(t *testing.T, label string, workers int, configure func(*controllers.Options)) {
 	t.Helper()
 	mine, err := labels.Parse(managerLabel + "=" + label)
 	if err != nil {
@@ -40,10 +40,10 @@ func startOperator(t *testing.T, label string, workers int, configure func(*cont
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &controllers.LambdaPermissionReconciler{Client: mgr.GetClient(), Lambda: lambdaAPI,
-		Recorder: mgr.GetEventRecorder("lambda-permission-operator"), DefaultRegion: region, SyncPeriod: syncPeriod}
-	configure(r)
-	if err := r.SetupWithManager(mgr, workers); err != nil {
+	o := controllers.Options{Lambda: lambdaAPI, Recorder: mgr.GetEventRecorder("lambda-permission-operator"), DefaultRegion: region,
+		SyncPeriod: syncPeriod, MaxConcurrentReconciles: workers, Kinds: []controllers.Kind{controllers.LambdaPermissionKind}}
+	configure(&o)
+	if err := controllers.Setup(mgr, o); err != nil {
 		t.Fatal(err)
 	}
 	runCtx, stop := context.WithCancel(ctx)
@@ -54,19 +54,19 @@ func startOperator(t *testing.T, label string, workers int, configure func(*cont
 
 func TestDryRunReportsThePlanAndNeverWrites(t *testing.T) {
 	integration(t)
-	startOperator(t, "dry-run", 2, func(r *controllers.LambdaPermissionReconciler) { r.DryRun = true })
+	startOperator(t, "dry-run", 2, func(o *controllers.Options) { o.DryRun = true })
 	fn := newName("plan")
 	newFunction(t, fn)
 	obj := permission(newName("planned"), fn, s3Spec)
 	obj.Labels = map[string]string{managerLabel: "dry-run"}
 	create(t, obj)
 
-	got := waitCondition(t, obj, "Ready", metav1.ConditionFalse, controllers.ReasonDryRun)
+	got := waitCondition(t, obj, "Ready", metav1.ConditionFalse, lambdav1alpha1.ReasonDryRun)
 	want := predicted(t, fn, "", s3Spec)
 	if msg := meta.FindStatusCondition(got.Status.Conditions, "Ready").Message; !strings.Contains(msg, `would add statement "s3"`) || !strings.Contains(msg, want) {
 		t.Errorf("plan %q does not say it would add %s", msg, want)
 	}
-	waitEvent(t, obj, controllers.ReasonDryRun)
+	waitEvent(t, obj, lambdav1alpha1.ReasonDryRun)
 	if _, ok := storedStatement(fn, "", "s3"); ok {
 		t.Fatal("a dry run added the statement")
 	}

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/kernel"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/translate"
 )
 
@@ -21,20 +22,16 @@ import (
 // again at its LambdaPermissions while their statements are being removed.
 const requeueWhileChildrenGo = 2 * time.Second
 
-// URLFinalizer holds a LambdaFunctionURLPermission until its two
-// LambdaPermissions are gone (and with them, or not, their statements).
-const URLFinalizer = "lambda.permissions.dev/permissions"
+// legacyURLFinalizer is the name FunctionURLFinalizer had before it had
+// its own; objects that still carry it are moved to FunctionURLFinalizer.
+const legacyURLFinalizer = lambdav1alpha1.PermissionFinalizer
 
-// legacyURLFinalizer is the name URLFinalizer had before it had its own;
-// objects that still carry it are moved to URLFinalizer.
-const legacyURLFinalizer = Finalizer
-
-// FunctionURLReconciler keeps the two LambdaPermissions a function URL
+// functionURLs keeps the two LambdaPermissions a function URL
 // needs: lambda:InvokeFunctionUrl with the URL's auth type, and
 // lambda:InvokeFunction for calls made through the URL (AWS, October 2025).
 // Each is an ordinary LambdaPermission, so ownership, guardrails and
 // cleanup are the same as for any statement.
-type FunctionURLReconciler struct {
+type functionURLs struct {
 	client.Client
 	// StatementIDPrefix starts the Sids derived for objects that set no
 	// spec.statementIdPrefix (--statement-id-prefix).
@@ -52,7 +49,7 @@ type FunctionURLReconciler struct {
 // may update the owner's finalizers.
 
 // Reconcile creates or updates both LambdaPermissions and sums up their state.
-func (r *FunctionURLReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+func (r *functionURLs) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	url := &lambdav1alpha1.LambdaFunctionURLPermission{}
 	if err := r.Get(ctx, req.NamespacedName, url); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -60,7 +57,7 @@ func (r *FunctionURLReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if !url.DeletionTimestamp.IsZero() {
 		return r.finalize(ctx, url)
 	}
-	added := controllerutil.AddFinalizer(url, URLFinalizer)
+	added := controllerutil.AddFinalizer(url, lambdav1alpha1.FunctionURLFinalizer)
 	if controllerutil.RemoveFinalizer(url, legacyURLFinalizer) || added {
 		if err := r.Update(ctx, url); err != nil {
 			return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -86,7 +83,7 @@ func (r *FunctionURLReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 			return controllerutil.SetControllerReference(url, child, r.Scheme())
 		})
 		if apierrors.IsInvalid(err) {
-			failure = stalled(ReasonInvalidSpec, "%v", err)
+			failure = kernel.Stalled(lambdav1alpha1.ReasonInvalidSpec, "%v", err)
 			break
 		}
 		if err != nil {
@@ -102,7 +99,7 @@ func (r *FunctionURLReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if failure == nil {
 		failure = childrenState(children)
 	}
-	setConditions(&url.Status.Conditions, url.Generation, failure, ReasonSynced, "both statements of the function URL are in place")
+	kernel.SetConditions(&url.Status.Conditions, url.Generation, failure, lambdav1alpha1.ReasonSynced, "both statements of the function URL are in place")
 	return ctrl.Result{}, client.IgnoreNotFound(r.Status().Patch(ctx, url, client.MergeFrom(before)))
 }
 
@@ -111,11 +108,11 @@ func (r *FunctionURLReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 func childrenState(children []*lambdav1alpha1.LambdaPermission) error {
 	var waiting []string
 	for _, c := range children {
-		ready := meta.FindStatusCondition(c.Status.Conditions, ConditionReady)
+		ready := meta.FindStatusCondition(c.Status.Conditions, lambdav1alpha1.ConditionReady)
 		switch {
 		case ready != nil && ready.Status == metav1.ConditionTrue && ready.ObservedGeneration == c.Generation:
-		case meta.IsStatusConditionTrue(c.Status.Conditions, ConditionStalled):
-			return stalled(ready.Reason, "LambdaPermission %s: %s", c.Name, ready.Message)
+		case meta.IsStatusConditionTrue(c.Status.Conditions, lambdav1alpha1.ConditionStalled):
+			return kernel.Stalled(ready.Reason, "LambdaPermission %s: %s", c.Name, ready.Message)
 		case ready != nil:
 			waiting = append(waiting, fmt.Sprintf("%s: %s", c.Name, ready.Message))
 		default:
@@ -123,15 +120,15 @@ func childrenState(children []*lambdav1alpha1.LambdaPermission) error {
 		}
 	}
 	if len(waiting) > 0 {
-		return retrying(ReasonProgressing, nil, "waiting for %s", strings.Join(waiting, "; "))
+		return kernel.Retrying(lambdav1alpha1.ReasonProgressing, nil, "waiting for %s", strings.Join(waiting, "; "))
 	}
 	return nil
 }
 
 // finalize deletes both LambdaPermissions and waits until they are gone (so
 // their statements are removed or retained as they say) before letting go.
-func (r *FunctionURLReconciler) finalize(ctx context.Context, url *lambdav1alpha1.LambdaFunctionURLPermission) (ctrl.Result, error) {
-	if !controllerutil.ContainsFinalizer(url, URLFinalizer) && !controllerutil.ContainsFinalizer(url, legacyURLFinalizer) {
+func (r *functionURLs) finalize(ctx context.Context, url *lambdav1alpha1.LambdaFunctionURLPermission) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(url, lambdav1alpha1.FunctionURLFinalizer) && !controllerutil.ContainsFinalizer(url, legacyURLFinalizer) {
 		return ctrl.Result{}, nil
 	}
 	remaining := 0
@@ -157,14 +154,14 @@ func (r *FunctionURLReconciler) finalize(ctx context.Context, url *lambdav1alpha
 	if remaining > 0 {
 		return ctrl.Result{RequeueAfter: requeueWhileChildrenGo}, nil
 	}
-	controllerutil.RemoveFinalizer(url, URLFinalizer)
+	controllerutil.RemoveFinalizer(url, lambdav1alpha1.FunctionURLFinalizer)
 	controllerutil.RemoveFinalizer(url, legacyURLFinalizer)
 	return ctrl.Result{}, client.IgnoreNotFound(r.Update(ctx, url))
 }
 
-// SetupWithManager registers the controller; a change to either
-// LambdaPermission wakes its owner.
-func (r *FunctionURLReconciler) SetupWithManager(mgr ctrl.Manager) error {
+// setup registers the controller; a change to either LambdaPermission
+// wakes its owner.
+func (r *functionURLs) setup(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("lambdafunctionurlpermission").
 		For(&lambdav1alpha1.LambdaFunctionURLPermission{}).

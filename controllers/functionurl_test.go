@@ -10,7 +10,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
-	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 )
 
 func functionURL(name, function string, spec lambdav1alpha1.LambdaFunctionURLPermissionSpec) *lambdav1alpha1.LambdaFunctionURLPermission {
@@ -59,7 +58,7 @@ func TestFunctionURLPairIsCreatedAndRemovedTogether(t *testing.T) {
 	if err := k8s.Create(ctx, url); err != nil {
 		t.Fatal(err)
 	}
-	got := waitURLCondition(t, url, "Ready", metav1.ConditionTrue, controllers.ReasonSynced)
+	got := waitURLCondition(t, url, "Ready", metav1.ConditionTrue, lambdav1alpha1.ReasonSynced)
 	if !slices.Equal(got.Status.Permissions, []string{url.Name + "-url", url.Name + "-invoke"}) {
 		t.Errorf("status.permissions = %v", got.Status.Permissions)
 	}
@@ -98,7 +97,7 @@ func TestPublicFunctionURLNeedsAnAdmin(t *testing.T) {
 	if err := k8s.Create(ctx, url); err != nil {
 		t.Fatal(err)
 	}
-	waitURLCondition(t, url, "Stalled", metav1.ConditionTrue, controllers.ReasonPublicAccessDenied)
+	waitURLCondition(t, url, "Stalled", metav1.ConditionTrue, lambdav1alpha1.ReasonPublicAccessDenied)
 	if n := lambdaAPI.CallsTo(fn); n != 0 {
 		t.Errorf("%d AWS calls for a refused public URL", n)
 	}
@@ -106,7 +105,7 @@ func TestPublicFunctionURLNeedsAnAdmin(t *testing.T) {
 	// The admin allows public access in this account: both statements appear.
 	declareAccount(t, lambdav1alpha1.LambdaPermissionAccountSpec{AccountID: account, Access: []lambdav1alpha1.AccountAccessRule{{}},
 		Guardrails: lambdav1alpha1.Guardrails{AllowPublicAccess: ptr.To(true)}})
-	waitURLCondition(t, url, "Ready", metav1.ConditionTrue, controllers.ReasonSynced)
+	waitURLCondition(t, url, "Ready", metav1.ConditionTrue, lambdav1alpha1.ReasonSynced)
 	doc, _ := storedPolicy(fn, "")
 	if n := len(doc.Statements); n != 3 {
 		t.Errorf("%d statements, want the foreign one and the URL pair", n)
@@ -124,13 +123,13 @@ func TestFunctionURLFinalizerIsMigrated(t *testing.T) {
 	fn := newName("legacy-url")
 	newFunction(t, fn)
 	url := functionURL(newName("legacy"), fn, lambdav1alpha1.LambdaFunctionURLPermissionSpec{AuthType: "AWS_IAM", Principal: "223456789012"})
-	url.Finalizers = []string{controllers.Finalizer}
+	url.Finalizers = []string{lambdav1alpha1.PermissionFinalizer}
 	if err := k8s.Create(ctx, url); err != nil {
 		t.Fatal(err)
 	}
-	got := waitURLCondition(t, url, "Ready", metav1.ConditionTrue, controllers.ReasonSynced)
-	if !slices.Equal(got.Finalizers, []string{controllers.URLFinalizer}) {
-		t.Errorf("finalizers %v, want only %s", got.Finalizers, controllers.URLFinalizer)
+	got := waitURLCondition(t, url, "Ready", metav1.ConditionTrue, lambdav1alpha1.ReasonSynced)
+	if !slices.Equal(got.Finalizers, []string{lambdav1alpha1.FunctionURLFinalizer}) {
+		t.Errorf("finalizers %v, want only %s", got.Finalizers, lambdav1alpha1.FunctionURLFinalizer)
 	}
 	if err := k8s.Delete(ctx, url); err != nil {
 		t.Fatal(err)

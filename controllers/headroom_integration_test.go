@@ -12,7 +12,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
-	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
 )
@@ -60,7 +59,7 @@ func TestPolicySizeInStatusAndGauge(t *testing.T) {
 				Principal: aws.String("sns.amazonaws.com"), SourceArn: aws.String("arn:aws:sns:us-east-2:123456789012:later")})
 			grown := storedSize(fn)
 			update(t, obj, func(o *lambdav1alpha1.LambdaPermission) {
-				o.Annotations = map[string]string{controllers.SyncRequestedAnnotation: time.Now().Format(time.RFC3339Nano)}
+				o.Annotations = map[string]string{lambdav1alpha1.SyncRequestedAnnotation: time.Now().Format(time.RFC3339Nano)}
 			})
 			eventually(t, "policySize after a foreign statement", func() string {
 				if size := get(t, obj).Status.PolicySize; size != int32(grown) {
@@ -117,13 +116,13 @@ func TestPolicyNearLimitWarnsTheWriteThatCrosses(t *testing.T) {
 	if got.Status.PolicySize != int32(after) || after <= threshold {
 		t.Errorf("status policySize %d, want the stored %d (over %d)", got.Status.PolicySize, after, threshold)
 	}
-	waitEvent(t, obj, controllers.EventPolicyNearLimit)
+	waitEvent(t, obj, lambdav1alpha1.EventPolicyNearLimit)
 	var list eventsv1.EventList
 	if err := k8s.List(ctx, &list, client.InNamespace(obj.Namespace)); err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range list.Items {
-		if e.Regarding.Name != obj.Name || e.Reason != controllers.EventPolicyNearLimit {
+		if e.Regarding.Name != obj.Name || e.Reason != lambdav1alpha1.EventPolicyNearLimit {
 			continue
 		}
 		t.Logf("%s %s: %s", e.Type, e.Reason, e.Note)

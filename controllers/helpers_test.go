@@ -21,7 +21,6 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
-	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
 )
 
@@ -224,7 +223,7 @@ func forceSyncs(t *testing.T, rounds int, objs ...*lambdav1alpha1.LambdaPermissi
 				if o.Annotations == nil {
 					o.Annotations = map[string]string{}
 				}
-				o.Annotations[controllers.SyncRequestedAnnotation] = time.Now().Format(time.RFC3339Nano)
+				o.Annotations[lambdav1alpha1.SyncRequestedAnnotation] = time.Now().Format(time.RFC3339Nano)
 			})
 		}
 		for _, obj := range objs {

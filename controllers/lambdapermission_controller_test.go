@@ -16,7 +16,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
-	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/translate"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/emulator"
@@ -56,7 +55,7 @@ func TestCreatedPermissionBecomesReadyWithThePredictedStatement(t *testing.T) {
 	if got.Status.StatementID != "s3" || got.Status.FunctionArn != "arn:aws:lambda:us-east-2:123456789012:function:"+fn {
 		t.Errorf("status statementId %q functionArn %q", got.Status.StatementID, got.Status.FunctionArn)
 	}
-	if got.Status.LastSyncTime == nil || !slices.Contains(get(t, obj).Finalizers, controllers.Finalizer) {
+	if got.Status.LastSyncTime == nil || !slices.Contains(get(t, obj).Finalizers, lambdav1alpha1.PermissionFinalizer) {
 		t.Errorf("lastSyncTime %v, finalizers %v", got.Status.LastSyncTime, got.Finalizers)
 	}
 	waitEvent(t, obj, "Added")
@@ -296,14 +295,14 @@ func TestSidConflict(t *testing.T) {
 	second := permission(newName("second"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "shared", Principal: "sqs.amazonaws.com", SourceAccount: account})
 	create(t, second)
 
-	got := waitCondition(t, second, "Ready", metav1.ConditionFalse, controllers.ReasonSidConflict)
+	got := waitCondition(t, second, "Ready", metav1.ConditionFalse, lambdav1alpha1.ReasonSidConflict)
 	if c := meta.FindStatusCondition(got.Status.Conditions, "Stalled"); c == nil || c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, first.Name) {
 		t.Errorf("Stalled = %+v, want True naming %s", c, first.Name)
 	}
 	if s := kstatus(t, second); s != status.FailedStatus {
 		t.Errorf("kstatus of the loser = %s, want Failed", s)
 	}
-	waitEvent(t, second, controllers.ReasonSidConflict)
+	waitEvent(t, second, lambdav1alpha1.ReasonSidConflict)
 
 	// Neither flaps: over two sync periods the first keeps its statement
 	// and nothing is written.
@@ -325,7 +324,7 @@ func TestSidConflict(t *testing.T) {
 	removals := lambdaAPI.WritesTo(fn)
 	twin := permission(newName("twin"), fn, get(t, first).Spec)
 	create(t, twin)
-	waitCondition(t, twin, "Ready", metav1.ConditionFalse, controllers.ReasonSidConflict)
+	waitCondition(t, twin, "Ready", metav1.ConditionFalse, lambdav1alpha1.ReasonSidConflict)
 	if err := k8s.Delete(ctx, twin); err != nil {
 		t.Fatal(err)
 	}
@@ -353,14 +352,14 @@ func TestFunctionNotFoundUntilItAppears(t *testing.T) {
 	notFound := metricValue(t, "lambda_permission_reconcile_errors_total", map[string]string{"reason": "FunctionNotFound"})
 	obj := permission(newName("early"), fn, s3Spec)
 	create(t, obj)
-	got := waitCondition(t, obj, "Ready", metav1.ConditionFalse, controllers.ReasonFunctionNotFound)
+	got := waitCondition(t, obj, "Ready", metav1.ConditionFalse, lambdav1alpha1.ReasonFunctionNotFound)
 	if c := meta.FindStatusCondition(got.Status.Conditions, "Reconciling"); c == nil || c.Status != metav1.ConditionTrue {
 		t.Errorf("Reconciling = %+v, want True while waiting for the function", c)
 	}
 	if s := kstatus(t, obj); s != status.InProgressStatus {
 		t.Errorf("kstatus = %s, want InProgress", s)
 	}
-	waitEvent(t, obj, controllers.ReasonFunctionNotFound)
+	waitEvent(t, obj, lambdav1alpha1.ReasonFunctionNotFound)
 	eventually(t, "the failure counted", func() string {
 		if got := metricValue(t, "lambda_permission_reconcile_errors_total", map[string]string{"reason": "FunctionNotFound"}); got <= notFound {
 			return fmt.Sprintf("reconcile_errors_total{reason=FunctionNotFound} at %v", got)
@@ -383,7 +382,7 @@ func TestAliasNotFoundUntilItAppears(t *testing.T) {
 	spec.Qualifier = "live"
 	obj := permission(newName("on-alias"), fn, spec)
 	create(t, obj)
-	waitCondition(t, obj, "Ready", metav1.ConditionFalse, controllers.ReasonFunctionNotFound)
+	waitCondition(t, obj, "Ready", metav1.ConditionFalse, lambdav1alpha1.ReasonFunctionNotFound)
 	publishWithAlias(t, fn, "live")
 	got := waitReady(t, obj)
 	if stored, _ := storedStatement(fn, "live", "s3"); stored != got.Status.Statement || !strings.Contains(stored, ":function:"+fn+":live\"") {
@@ -532,7 +531,7 @@ func TestFunctionRecreatedOutsideGetsItsStatementsBack(t *testing.T) {
 		return ""
 	})
 	for _, obj := range objs {
-		waitEvent(t, obj, controllers.EventPolicyReplaced)
+		waitEvent(t, obj, lambdav1alpha1.EventPolicyReplaced)
 	}
 }
 
@@ -554,7 +553,7 @@ func TestPolicyTooLargeIsRefusedBeforeAnyWrite(t *testing.T) {
 		// One at a time, so which ones fit is deterministic.
 		eventually(t, obj.Name+" settled", func() string {
 			c := meta.FindStatusCondition(get(t, obj).Status.Conditions, "Ready")
-			if c == nil || (c.Status != metav1.ConditionTrue && c.Reason != controllers.ReasonPolicyTooLarge) {
+			if c == nil || (c.Status != metav1.ConditionTrue && c.Reason != lambdav1alpha1.ReasonPolicyTooLarge) {
 				return conditionString(c)
 			}
 			return ""
@@ -565,7 +564,7 @@ func TestPolicyTooLargeIsRefusedBeforeAnyWrite(t *testing.T) {
 		switch c := meta.FindStatusCondition(get(t, obj).Status.Conditions, "Ready"); {
 		case c.Status == metav1.ConditionTrue:
 			ready++
-		case c.Reason == controllers.ReasonPolicyTooLarge && strings.Contains(c.Message, "20480"):
+		case c.Reason == lambdav1alpha1.ReasonPolicyTooLarge && strings.Contains(c.Message, "20480"):
 			tooLarge++
 		}
 	}
@@ -597,9 +596,9 @@ func TestAFailedCheckDoesNotUnreadyAStatementInPlace(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = emu.SetFaults(emulator.Faults{}) })
 	update(t, obj, func(o *lambdav1alpha1.LambdaPermission) {
-		o.Annotations = map[string]string{controllers.SyncRequestedAnnotation: time.Now().Format(time.RFC3339Nano)}
+		o.Annotations = map[string]string{lambdav1alpha1.SyncRequestedAnnotation: time.Now().Format(time.RFC3339Nano)}
 	})
-	waitEvent(t, obj, controllers.ReasonThrottled)
+	waitEvent(t, obj, lambdav1alpha1.ReasonThrottled)
 	if c := meta.FindStatusCondition(get(t, obj).Status.Conditions, "Ready"); c == nil || c.Status != metav1.ConditionTrue {
 		t.Errorf("Ready = %s after a throttled check, want True", conditionString(c))
 	}

@@ -65,10 +65,9 @@ func startManager(t *testing.T, cfg *rest.Config, label string, labelled []clien
 func startPrefixed(t *testing.T, cfg *rest.Config, label, prefix string, strategy writer.Strategy) (stop func()) {
 	t.Helper()
 	return startManager(t, cfg, label, []client.Object{&lambdav1alpha1.LambdaPermission{}}, func(mgr ctrl.Manager) error {
-		r := &controllers.LambdaPermissionReconciler{Client: mgr.GetClient(), Lambda: lambdaAPI,
-			Recorder: mgr.GetEventRecorder("lambda-permission-operator"), DefaultRegion: region, SyncPeriod: syncPeriod,
-			WriteStrategy: strategy, StatementIDPrefix: prefix}
-		return r.SetupWithManager(mgr, 2)
+		return controllers.Setup(mgr, controllers.Options{Lambda: lambdaAPI, Recorder: mgr.GetEventRecorder("lambda-permission-operator"),
+			DefaultRegion: region, SyncPeriod: syncPeriod, WriteStrategy: strategy, StatementIDPrefix: prefix, MaxConcurrentReconciles: 2,
+			Kinds: []controllers.Kind{controllers.LambdaPermissionKind}})
 	})
 }
 
@@ -166,7 +165,7 @@ func TestTwoClustersOnOneFunction(t *testing.T) {
 	waitSid(t, west, inWest, shared)
 	wantSids(t, fn, shared, "foreign-terraform")
 
-	if slices.Contains(eventReasons(t, inEast), controllers.EventDriftCorrected) {
+	if slices.Contains(eventReasons(t, inEast), lambdav1alpha1.EventDriftCorrected) {
 		t.Fatal("east corrected drift before any cluster moved")
 	}
 
@@ -176,7 +175,7 @@ func TestTwoClustersOnOneFunction(t *testing.T) {
 	stopWest()
 	startPrefixed(t, westConfig, "multi-cluster", "west-", writer.Statements)
 	waitSid(t, west, inWest, "west-"+shared)
-	waitEvent(t, inEast, controllers.EventDriftCorrected)
+	waitEvent(t, inEast, lambdav1alpha1.EventDriftCorrected)
 	waitSid(t, k8s, inEast, shared)
 
 	// Then east: now the old Sid is east's alone.
@@ -293,7 +292,7 @@ func withSid(spec lambdav1alpha1.LambdaPermissionSpec, sid string) lambdav1alpha
 func startURLOperator(t *testing.T, label, prefix string) (stop func()) {
 	t.Helper()
 	return startManager(t, restConfig, label, []client.Object{&lambdav1alpha1.LambdaFunctionURLPermission{}}, func(mgr ctrl.Manager) error {
-		return (&controllers.FunctionURLReconciler{Client: mgr.GetClient(), StatementIDPrefix: prefix}).SetupWithManager(mgr)
+		return controllers.Setup(mgr, controllers.Options{StatementIDPrefix: prefix, Kinds: []controllers.Kind{controllers.LambdaFunctionURLPermissionKind}})
 	})
 }
 
@@ -311,7 +310,7 @@ func TestFunctionURLGrantKeepsItsSidsWhenThePrefixChanges(t *testing.T) {
 	if err := k8s.Create(ctx, url); err != nil {
 		t.Fatal(err)
 	}
-	waitURLCondition(t, url, "Ready", "True", controllers.ReasonSynced)
+	waitURLCondition(t, url, "Ready", "True", lambdav1alpha1.ReasonSynced)
 	blue := "blue-" + translate.DerivedStatementID("default", url.Name)
 	wantSids(t, fn, blue+"-url", blue+"-invoke", "foreign-terraform")
 
@@ -332,7 +331,7 @@ func TestFunctionURLGrantKeepsItsSidsWhenThePrefixChanges(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitURLCondition(t, url, "Ready", "True", controllers.ReasonSynced)
+	waitURLCondition(t, url, "Ready", "True", lambdav1alpha1.ReasonSynced)
 	wantSids(t, fn, blue+"-url", blue+"-invoke", "foreign-terraform")
 	for _, sid := range []string{blue + "-url", blue + "-invoke"} {
 		if got, _ := storedStatement(fn, "", sid); !strings.Contains(got, "323456789012") {

@@ -19,7 +19,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
-	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 )
 
 // raw is a JSON value as the spec's schemaless fields hold it.
@@ -109,7 +108,7 @@ func waitPolicySynced(t *testing.T, obj *lambdav1alpha1.LambdaResourcePolicy, si
 	t.Helper()
 	var current *lambdav1alpha1.LambdaResourcePolicy
 	eventually(t, obj.Name+" synced", func() string {
-		current = waitPolicyCondition(t, obj, metav1.ConditionTrue, controllers.ReasonSynced)
+		current = waitPolicyCondition(t, obj, metav1.ConditionTrue, lambdav1alpha1.ReasonSynced)
 		if last := current.Status.LastSyncTime; last == nil || last.Time.Before(since.Truncate(time.Second)) {
 			return "not synced since " + since.String()
 		}
@@ -136,7 +135,7 @@ func requestPolicySync(t *testing.T, obj *lambdav1alpha1.LambdaResourcePolicy) {
 		if o.Annotations == nil {
 			o.Annotations = map[string]string{}
 		}
-		o.Annotations[controllers.SyncRequestedAnnotation] = time.Now().Format(time.RFC3339Nano)
+		o.Annotations[lambdav1alpha1.SyncRequestedAnnotation] = time.Now().Format(time.RFC3339Nano)
 	})
 }
 
@@ -241,7 +240,7 @@ func TestResourcePolicyMakesThePolicyExactlyItsStatementsAndTheIncludedPermissio
 	if err := k8s.Create(ctx, owner); err != nil {
 		t.Fatal(err)
 	}
-	got := waitPolicyCondition(t, owner, metav1.ConditionTrue, controllers.ReasonSynced)
+	got := waitPolicyCondition(t, owner, metav1.ConditionTrue, lambdav1alpha1.ReasonSynced)
 
 	wantPolicySids(t, fn, "partner", "deny-outside", "s3")
 	if w := writesTo(fn).since(before); w["PutResourcePolicy"] != 1 || len(w) != 1 {
@@ -264,7 +263,7 @@ func TestResourcePolicyMakesThePolicyExactlyItsStatementsAndTheIncludedPermissio
 		!slices.Equal(c.Removed, []string{"cfn-stack", "console-grant"}) || c.Time == nil {
 		t.Errorf("lastChange %+v; want added partner and deny-outside, removed cfn-stack and console-grant", c)
 	}
-	waitPolicyEvent(t, owner, controllers.EventPolicyWritten)
+	waitPolicyEvent(t, owner, lambdav1alpha1.EventPolicyWritten)
 	if st := kstatusOf(t, withKind(got)); st != status.CurrentStatus {
 		t.Errorf("kstatus %s, want Current", st)
 	}
@@ -294,7 +293,7 @@ func TestResourcePolicyWritesAChangeSetInOnePut(t *testing.T) {
 	if err := k8s.Create(ctx, owner); err != nil {
 		t.Fatal(err)
 	}
-	waitPolicyCondition(t, owner, metav1.ConditionTrue, controllers.ReasonSynced)
+	waitPolicyCondition(t, owner, metav1.ConditionTrue, lambdav1alpha1.ReasonSynced)
 
 	// One spec change that adds, changes and removes: one write.
 	before := writesTo(fn).now()
@@ -302,7 +301,7 @@ func TestResourcePolicyWritesAChangeSetInOnePut(t *testing.T) {
 		changed := statement(t, "partner", "Allow", map[string]any{"AWS": []string{"111122223333", "777788889999"}}, "lambda:InvokeFunction", nil)
 		o.Spec.Policy.Statement = []lambdav1alpha1.ResourcePolicyStatement{changed, denyOutsideStatement(t)}
 	})
-	got := waitPolicyCondition(t, owner, metav1.ConditionTrue, controllers.ReasonSynced)
+	got := waitPolicyCondition(t, owner, metav1.ConditionTrue, lambdav1alpha1.ReasonSynced)
 	if w := writesTo(fn).since(before); w["PutResourcePolicy"] != 1 || len(w) != 1 {
 		t.Errorf("writes for one spec change: %v, want one PutResourcePolicy", w)
 	}
@@ -339,7 +338,7 @@ func TestResourcePolicyWritesAChangeSetInOnePut(t *testing.T) {
 	for _, team := range teams {
 		waitReady(t, team)
 	}
-	got = waitPolicyCondition(t, owner, metav1.ConditionTrue, controllers.ReasonSynced)
+	got = waitPolicyCondition(t, owner, metav1.ConditionTrue, lambdav1alpha1.ReasonSynced)
 	w := writesTo(fn).since(before)
 	if w["PutResourcePolicy"] < 1 || w["PutResourcePolicy"] > 2 || len(w) != 1 {
 		t.Errorf("writes for 5 LambdaPermissions and a spec change: %v, want one or two PutResourcePolicy and nothing else", w)
@@ -378,7 +377,7 @@ func TestResourcePolicyObserveWritesNothingAndReportsWhatManageWould(t *testing.
 	if err := k8s.Create(ctx, obj); err != nil {
 		t.Fatal(err)
 	}
-	got := waitPolicyCondition(t, obj, metav1.ConditionFalse, controllers.ReasonDriftDetected)
+	got := waitPolicyCondition(t, obj, metav1.ConditionFalse, lambdav1alpha1.ReasonDriftDetected)
 	pending := got.Status.PendingChange
 	if pending == nil || !slices.Equal(pending.Added, []string{"deny-outside"}) || !slices.Equal(pending.Changed, []string{"partner"}) ||
 		!slices.Equal(pending.Removed, []string{"legacy"}) {
@@ -398,7 +397,7 @@ func TestResourcePolicyObserveWritesNothingAndReportsWhatManageWould(t *testing.
 	requestPolicySync(t, obj)
 	eventually(t, "a second check", func() string {
 		c := meta.FindStatusCondition(getPolicyObject(t, obj).Status.Conditions, "Ready")
-		if p := getPolicyObject(t, obj).Status.PendingChange; p == nil || p.Time == nil || p.Time.Time.Before(since.Truncate(time.Second)) || c.Reason != controllers.ReasonDriftDetected {
+		if p := getPolicyObject(t, obj).Status.PendingChange; p == nil || p.Time == nil || p.Time.Time.Before(since.Truncate(time.Second)) || c.Reason != lambdav1alpha1.ReasonDriftDetected {
 			return "not checked again"
 		}
 		return ""
@@ -415,7 +414,7 @@ func TestResourcePolicyObserveWritesNothingAndReportsWhatManageWould(t *testing.
 	updatePolicyObject(t, obj, func(o *lambdav1alpha1.LambdaResourcePolicy) {
 		o.Spec.ManagementPolicy = lambdav1alpha1.ManagementPolicyManage
 	})
-	got = waitPolicyCondition(t, obj, metav1.ConditionTrue, controllers.ReasonSynced)
+	got = waitPolicyCondition(t, obj, metav1.ConditionTrue, lambdav1alpha1.ReasonSynced)
 	if c := got.Status.LastChange; c == nil || !slices.Equal(c.Added, pending.Added) || !slices.Equal(c.Changed, pending.Changed) || !slices.Equal(c.Removed, pending.Removed) {
 		t.Errorf("Manage did %+v, Observe reported %+v", c, pending)
 	}
@@ -436,14 +435,14 @@ func TestResourcePolicyOwnerConflict(t *testing.T) {
 	if err := k8s.Create(ctx, first); err != nil {
 		t.Fatal(err)
 	}
-	waitPolicyCondition(t, first, metav1.ConditionTrue, controllers.ReasonSynced)
+	waitPolicyCondition(t, first, metav1.ConditionTrue, lambdav1alpha1.ReasonSynced)
 	time.Sleep(1100 * time.Millisecond) // creationTimestamp has a resolution of a second
 
 	second := resourcePolicy(newName("second"), fn, denyOutsideStatement(t))
 	if err := k8s.Create(ctx, second); err != nil {
 		t.Fatal(err)
 	}
-	got := waitPolicyCondition(t, second, metav1.ConditionFalse, controllers.ReasonPolicyOwnerConflict)
+	got := waitPolicyCondition(t, second, metav1.ConditionFalse, lambdav1alpha1.ReasonPolicyOwnerConflict)
 	if msg := meta.FindStatusCondition(got.Status.Conditions, "Ready").Message; !strings.Contains(msg, "default/"+first.Name) {
 		t.Errorf("conflict message %q does not name the owner", msg)
 	}
@@ -455,7 +454,7 @@ func TestResourcePolicyOwnerConflict(t *testing.T) {
 
 	// The owner goes (its statement with it); the other takes over.
 	deletePolicyObject(t, first)
-	waitPolicyCondition(t, second, metav1.ConditionTrue, controllers.ReasonSynced)
+	waitPolicyCondition(t, second, metav1.ConditionTrue, lambdav1alpha1.ReasonSynced)
 	wantPolicySids(t, fn, "deny-outside")
 }
 
@@ -472,12 +471,12 @@ func TestResourcePolicyWithoutIncludedPermissions(t *testing.T) {
 	if err := k8s.Create(ctx, owner); err != nil {
 		t.Fatal(err)
 	}
-	got := waitPolicyCondition(t, owner, metav1.ConditionTrue, controllers.ReasonSynced)
+	got := waitPolicyCondition(t, owner, metav1.ConditionTrue, lambdav1alpha1.ReasonSynced)
 	wantPolicySids(t, fn, "partner")
 	if got.Status.IncludedStatements != 0 || !slices.Equal(got.Status.LastChange.Removed, []string{"s3"}) {
 		t.Errorf("status %+v", got.Status)
 	}
-	refused := waitCondition(t, team, "Ready", metav1.ConditionFalse, controllers.ReasonExcludedByPolicyOwner)
+	refused := waitCondition(t, team, "Ready", metav1.ConditionFalse, lambdav1alpha1.ReasonExcludedByPolicyOwner)
 	if msg := meta.FindStatusCondition(refused.Status.Conditions, "Ready").Message; !strings.Contains(msg, owner.Name) {
 		t.Errorf("exclusion message %q does not name the owner", msg)
 	}
@@ -499,7 +498,7 @@ func TestResourcePolicyDeletion(t *testing.T) {
 		if err := k8s.Create(ctx, owner); err != nil {
 			t.Fatal(err)
 		}
-		waitPolicyCondition(t, owner, metav1.ConditionTrue, controllers.ReasonSynced)
+		waitPolicyCondition(t, owner, metav1.ConditionTrue, lambdav1alpha1.ReasonSynced)
 		waitReady(t, team)
 		waitPolicySids(t, fn, "partner", "deny-outside", "s3")
 
@@ -529,7 +528,7 @@ func TestResourcePolicyDeletion(t *testing.T) {
 		if err := k8s.Create(ctx, owner); err != nil {
 			t.Fatal(err)
 		}
-		waitPolicyCondition(t, owner, metav1.ConditionTrue, controllers.ReasonSynced)
+		waitPolicyCondition(t, owner, metav1.ConditionTrue, lambdav1alpha1.ReasonSynced)
 		before := writesTo(fn).now()
 		deletePolicyObject(t, owner)
 		if _, ok := storedPolicy(fn, ""); ok {
@@ -547,7 +546,7 @@ func TestResourcePolicyDeletion(t *testing.T) {
 		if err := k8s.Create(ctx, owner); err != nil {
 			t.Fatal(err)
 		}
-		waitPolicyCondition(t, owner, metav1.ConditionTrue, controllers.ReasonSynced)
+		waitPolicyCondition(t, owner, metav1.ConditionTrue, lambdav1alpha1.ReasonSynced)
 		policyBefore, _, _ := emu.Policy(fn, "")
 		before := writesTo(fn).now()
 		deletePolicyObject(t, owner)
@@ -570,7 +569,7 @@ func TestResourcePolicyHealsForeignWritesAtTheNextSync(t *testing.T) {
 	if err := k8s.Create(ctx, owner); err != nil {
 		t.Fatal(err)
 	}
-	waitPolicyCondition(t, owner, metav1.ConditionTrue, controllers.ReasonSynced)
+	waitPolicyCondition(t, owner, metav1.ConditionTrue, lambdav1alpha1.ReasonSynced)
 	waitReady(t, team)
 	waitPolicySids(t, fn, "partner", "s3")
 
@@ -586,7 +585,7 @@ func TestResourcePolicyHealsForeignWritesAtTheNextSync(t *testing.T) {
 	if c := got.Status.LastChange; c == nil || !slices.Equal(c.Removed, []string{"intruder"}) {
 		t.Errorf("lastChange %+v", c)
 	}
-	waitPolicyEvent(t, owner, controllers.EventDriftCorrected)
+	waitPolicyEvent(t, owner, lambdav1alpha1.EventDriftCorrected)
 
 	// A whole-document write that replaced everything: the owner restores
 	// its statements and takes the stranger out; the team's object restores
@@ -612,15 +611,15 @@ func TestResourcePolicyRefusesBeforeAnyWrite(t *testing.T) {
 		wantInMsg  string
 	}{
 		{"an action Lambda does not have", statement(t, "bad-action", "Allow", map[string]any{"AWS": "111122223333"}, "lambda:Invoke", nil),
-			controllers.ReasonInvalidSpec, `spec.policy.Statement[0] (Sid "bad-action")`},
+			lambdav1alpha1.ReasonInvalidSpec, `spec.policy.Statement[0] (Sid "bad-action")`},
 		{"another function's resource", func() lambdav1alpha1.ResourcePolicyStatement {
 			st := partnerStatement(t)
 			st.Resource = raw(t, functionARN("someone-else"))
 			return st
-		}(), controllers.ReasonInvalidSpec, "Resource"},
-		{"public", statement(t, "open", "Allow", "*", "lambda:InvokeFunction", nil), controllers.ReasonPublicAccessDenied, `"open"`},
+		}(), lambdav1alpha1.ReasonInvalidSpec, "Resource"},
+		{"public", statement(t, "open", "Allow", "*", "lambda:InvokeFunction", nil), lambdav1alpha1.ReasonPublicAccessDenied, `"open"`},
 		{"a service without a source", statement(t, "sns", "Allow", map[string]any{"Service": "sns.amazonaws.com"}, "lambda:InvokeFunction", nil),
-			controllers.ReasonSourceRequired, `"sns"`},
+			lambdav1alpha1.ReasonSourceRequired, `"sns"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			obj := resourcePolicy(newName("refused"), fn, tt.statement)
@@ -647,7 +646,7 @@ func TestResourcePolicyStatementWinsOverALambdaPermissionWithItsSid(t *testing.T
 	if err := k8s.Create(ctx, owner); err != nil {
 		t.Fatal(err)
 	}
-	waitPolicyCondition(t, owner, metav1.ConditionTrue, controllers.ReasonSynced)
+	waitPolicyCondition(t, owner, metav1.ConditionTrue, lambdav1alpha1.ReasonSynced)
 	ownersPartner, _ := storedStatement(fn, "", "partner")
 
 	// A team's object claims the owner's Sid with another grant: it is
@@ -656,7 +655,7 @@ func TestResourcePolicyStatementWinsOverALambdaPermissionWithItsSid(t *testing.T
 	spec.StatementID = "partner"
 	team := permission(newName("team"), fn, spec)
 	create(t, team)
-	refused := waitCondition(t, team, "Ready", metav1.ConditionFalse, controllers.ReasonSidConflict)
+	refused := waitCondition(t, team, "Ready", metav1.ConditionFalse, lambdav1alpha1.ReasonSidConflict)
 	if msg := meta.FindStatusCondition(refused.Status.Conditions, "Ready").Message; !strings.Contains(msg, "LambdaResourcePolicy default/"+owner.Name) {
 		t.Errorf("conflict message %q does not name the owner", msg)
 	}

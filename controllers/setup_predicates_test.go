@@ -32,7 +32,7 @@ func TestStatementWritten(t *testing.T) {
 			o.Status.LastSyncTime = &now
 		}), false},
 		{"a condition changed", with(written, nil), with(written, func(o *lambdav1alpha1.LambdaPermission) {
-			o.Status.Conditions = []metav1.Condition{{Type: ConditionReady, Status: metav1.ConditionFalse, Reason: ReasonThrottled}}
+			o.Status.Conditions = []metav1.Condition{{Type: lambdav1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: lambdav1alpha1.ReasonThrottled}}
 		}), false},
 		{"a spec change alone (generation's predicate passes it)", with(written, nil), with(written, func(o *lambdav1alpha1.LambdaPermission) {
 			o.Generation, o.Spec.Principal = 2, "sns.amazonaws.com"

@@ -16,7 +16,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
-	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 )
 
 // eventCount counts the Events with reason about obj, repeats included.
@@ -84,7 +83,7 @@ func TestWholeDocumentOverwriteIsHealed(t *testing.T) {
 		t.Run(overwrite.name, func(t *testing.T) {
 			before := map[string]int{}
 			for _, obj := range objs {
-				before[obj.Name] = eventCount(t, obj, controllers.EventPolicyReplaced)
+				before[obj.Name] = eventCount(t, obj, lambdav1alpha1.EventPolicyReplaced)
 			}
 			corrections, writes := replaced(), lambdaAPI.WritesTo(fn)
 			overwrite.write()
@@ -93,7 +92,7 @@ func TestWholeDocumentOverwriteIsHealed(t *testing.T) {
 			forceSyncs(t, 1, objs...)
 			for _, obj := range objs {
 				eventually(t, obj.Name+" says its statement went with the policy", func() string {
-					if n := eventCount(t, obj, controllers.EventPolicyReplaced) - before[obj.Name]; n != 1 {
+					if n := eventCount(t, obj, lambdav1alpha1.EventPolicyReplaced) - before[obj.Name]; n != 1 {
 						return fmt.Sprintf("%d PolicyReplaced Events", n)
 					}
 					return ""
@@ -130,7 +129,7 @@ func TestWholeDocumentOverwriteIsHealed(t *testing.T) {
 				t.Errorf("%d writes after healing, want 0", got)
 			}
 			for _, obj := range objs {
-				if n := eventCount(t, obj, controllers.EventPolicyReplaced) - before[obj.Name]; n != 1 {
+				if n := eventCount(t, obj, lambdav1alpha1.EventPolicyReplaced) - before[obj.Name]; n != 1 {
 					t.Errorf("%s: %d PolicyReplaced Events, want 1", obj.Name, n)
 				}
 			}
@@ -155,7 +154,7 @@ func TestPublicAccessBlockedIsStalled(t *testing.T) {
 	before := refusals()
 	create(t, obj)
 
-	got := waitCondition(t, obj, "Ready", metav1.ConditionFalse, controllers.ReasonPublicAccessBlocked)
+	got := waitCondition(t, obj, "Ready", metav1.ConditionFalse, lambdav1alpha1.ReasonPublicAccessBlocked)
 	if c := meta.FindStatusCondition(got.Status.Conditions, "Stalled"); c == nil || c.Status != metav1.ConditionTrue ||
 		!strings.Contains(c.Message, "Lambda blocked the creation of this policy because it would grant public access") {
 		t.Errorf("Stalled = %s, want True with AWS's message", conditionString(c))
@@ -163,7 +162,7 @@ func TestPublicAccessBlockedIsStalled(t *testing.T) {
 	if s := kstatus(t, obj); s != status.FailedStatus {
 		t.Errorf("kstatus = %s, want Failed", s)
 	}
-	waitEvent(t, obj, controllers.ReasonPublicAccessBlocked)
+	waitEvent(t, obj, lambdav1alpha1.ReasonPublicAccessBlocked)
 	// Over two sync periods: the first refusal and at most one retry per
 	// period (a loop would make dozens).
 	first := refusals() - before

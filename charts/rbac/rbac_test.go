@@ -63,9 +63,9 @@ const (
 	resourcePolicy = "owned" // the LambdaResourcePolicy
 	partnerSid     = "partner"
 
-	finalizer       = "lambda.permissions.dev/statement"   // controllers.Finalizer
-	urlFinalizer    = "lambda.permissions.dev/permissions" // controllers.URLFinalizer
-	policyFinalizer = "lambda.permissions.dev/policy"      // controllers.PolicyFinalizer
+	finalizer       = "lambda.permissions.dev/statement"   // lambdav1alpha1.PermissionFinalizer
+	urlFinalizer    = "lambda.permissions.dev/permissions" // lambdav1alpha1.FunctionURLFinalizer
+	policyFinalizer = "lambda.permissions.dev/policy"      // lambdav1alpha1.ResourcePolicyFinalizer
 
 	convergeTimeout = 90 * time.Second
 	failureTimeout  = 60 * time.Second
@@ -448,7 +448,7 @@ var (
 		if err != nil || !ready(p.Status.Conditions, p.Generation) {
 			return false, err
 		}
-		return meta.FindStatusCondition(p.Status.Conditions, "Ready").Reason == "Synced", nil // controllers.ReasonSynced
+		return meta.FindStatusCondition(p.Status.Conditions, "Ready").Reason == "Synced", nil // lambdav1alpha1.ReasonSynced
 	}}
 	managerReady = check{"the manager's readiness probe answers", func(r *managerRun) (bool, error) {
 		resp, err := (&http.Client{Timeout: time.Second}).Get("http://" + r.probeAddr + "/readyz")

@@ -19,7 +19,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
-	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
 )
@@ -94,9 +93,9 @@ func kubectlRun(t *testing.T, stdin string, args ...string) string {
 // policySynced says why obj is not yet Ready and Synced with nothing
 // pending at its generation, or "".
 func policySynced(obj *lambdav1alpha1.LambdaResourcePolicy) string {
-	c := meta.FindStatusCondition(obj.Status.Conditions, controllers.ConditionReady)
+	c := meta.FindStatusCondition(obj.Status.Conditions, lambdav1alpha1.ConditionReady)
 	switch {
-	case c == nil || c.Status != metav1.ConditionTrue || c.Reason != controllers.ReasonSynced || c.ObservedGeneration != obj.Generation:
+	case c == nil || c.Status != metav1.ConditionTrue || c.Reason != lambdav1alpha1.ReasonSynced || c.ObservedGeneration != obj.Generation:
 		return fmt.Sprintf("%s: not Ready/Synced at generation %d: %v", obj.Name, obj.Generation, obj.Status.Conditions)
 	case obj.Status.PendingChange != nil:
 		return fmt.Sprintf("%s: pendingChange %+v", obj.Name, *obj.Status.PendingChange)
@@ -229,7 +228,7 @@ func TestImportResourcePolicyObservesThenManagesWithoutAWrite(t *testing.T) {
 	// finds it exact. (lastSyncTime has whole seconds: ask in a later one.)
 	time.Sleep(time.Until(managed.Status.LastSyncTime.Add(time.Second)))
 	asked := time.Now()
-	kubectlRun(t, "", "annotate", "--overwrite", "lrp", "whole", "-n", namespace, controllers.SyncRequestedAnnotation+"="+asked.UTC().Format(time.RFC3339Nano))
+	kubectlRun(t, "", "annotate", "--overwrite", "lrp", "whole", "-n", namespace, lambdav1alpha1.SyncRequestedAnnotation+"="+asked.UTC().Format(time.RFC3339Nano))
 	eventually(t, "the asked-for sync", func() string {
 		if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: namespace, Name: "whole"}, &managed); err != nil {
 			return err.Error()

@@ -32,6 +32,7 @@ import (
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/engine"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/metrics"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/emulator"
@@ -129,7 +130,7 @@ func withOperator(m *testing.M) (int, error) {
 		Recorder: mgr.GetEventRecorder("lambda-permission-operator"), DefaultRegion: region, SyncPeriod: time.Hour, MaxConcurrentReconciles: 4,
 		// The recorded cases hold a public grant and services without a
 		// source: an estate with them is adopted by an operator that allows them.
-		Guardrails: controllers.GuardrailSettings{AllowPublicAccess: true, AllowServiceWithoutSource: true}})
+		Guardrails: engine.GuardrailSettings{AllowPublicAccess: true, AllowServiceWithoutSource: true}})
 	if err != nil {
 		return 0, err
 	}
@@ -326,7 +327,7 @@ func countFindings(t *testing.T, out, kind string) int {
 }
 
 func ready(conditions []metav1.Condition, generation int64) bool {
-	c := meta.FindStatusCondition(conditions, controllers.ConditionReady)
+	c := meta.FindStatusCondition(conditions, lambdav1alpha1.ConditionReady)
 	return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == generation
 }
 

@@ -13,7 +13,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
-	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 )
 
 func createAll(t *testing.T, objs []*lambdav1alpha1.LambdaPermission) {
@@ -71,13 +70,13 @@ func waitAllReady(t *testing.T, namespace string, n int, guards ...func() error)
 		notReady := map[string]int{}   // by reason
 		example := map[string]string{} // a message per reason, to tell why
 		for _, obj := range list.Items {
-			c := meta.FindStatusCondition(obj.Status.Conditions, controllers.ConditionReady)
+			c := meta.FindStatusCondition(obj.Status.Conditions, lambdav1alpha1.ConditionReady)
 			switch {
 			case c == nil:
 				notReady["no status"]++
 			case obj.Status.ObservedGeneration != obj.Generation:
 				notReady["old generation"]++
-			case c.Status != metav1.ConditionTrue || c.Reason != controllers.ReasonSynced:
+			case c.Status != metav1.ConditionTrue || c.Reason != lambdav1alpha1.ReasonSynced:
 				notReady[c.Reason]++
 				if _, ok := example[c.Reason]; !ok {
 					example[c.Reason] = obj.Name + ": " + c.Message
@@ -104,7 +103,7 @@ func waitAllGone(t *testing.T, namespace string, guards ...func() error) time.Du
 			reasons := map[string]int{}
 			for _, obj := range list.Items {
 				reason := "no condition"
-				if c := meta.FindStatusCondition(obj.Status.Conditions, controllers.ConditionReady); c != nil {
+				if c := meta.FindStatusCondition(obj.Status.Conditions, lambdav1alpha1.ConditionReady); c != nil {
 					reason = c.Reason
 				}
 				reasons[reason]++
@@ -160,7 +159,7 @@ func forceResync(t *testing.T, namespace string) {
 		waiting := 0
 		for _, obj := range now.Items {
 			last := obj.Status.LastSyncTime
-			if last == nil || !last.Time.After(before[obj.Name]) || !meta.IsStatusConditionTrue(obj.Status.Conditions, controllers.ConditionReady) {
+			if last == nil || !last.Time.After(before[obj.Name]) || !meta.IsStatusConditionTrue(obj.Status.Conditions, lambdav1alpha1.ConditionReady) {
 				waiting++
 			}
 		}
@@ -183,7 +182,7 @@ func touch(t *testing.T, obj *lambdav1alpha1.LambdaPermission) {
 		if current.Annotations == nil {
 			current.Annotations = map[string]string{}
 		}
-		current.Annotations[controllers.SyncRequestedAnnotation] = time.Now().Format(time.RFC3339Nano)
+		current.Annotations[lambdav1alpha1.SyncRequestedAnnotation] = time.Now().Format(time.RFC3339Nano)
 		err := kube.Update(ctx, current)
 		if err == nil {
 			return

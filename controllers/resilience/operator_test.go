@@ -50,15 +50,16 @@ func startInProcessOperator(t *testing.T, w *world, namespace string, syncPeriod
 	if err != nil {
 		t.Fatal(err)
 	}
-	reconciler := &controllers.LambdaPermissionReconciler{
-		Client:        mgr.GetClient(),
-		Lambda:        awslambda.NewClients(awslambda.Config{AWS: w.awsConfig, Limits: fastLimits, Observe: metrics.ObserveAWSCall}),
-		Recorder:      mgr.GetEventRecorder("lambda-permission-operator"),
-		DefaultRegion: region,
-		SyncPeriod:    syncPeriod,
-		WriteStrategy: w.variant.strategy,
-	}
-	if err := reconciler.SetupWithManager(mgr, w.variant.workers); err != nil {
+	err = controllers.Setup(mgr, controllers.Options{
+		Lambda:                  awslambda.NewClients(awslambda.Config{AWS: w.awsConfig, Limits: fastLimits, Observe: metrics.ObserveAWSCall}),
+		Recorder:                mgr.GetEventRecorder("lambda-permission-operator"),
+		DefaultRegion:           region,
+		SyncPeriod:              syncPeriod,
+		WriteStrategy:           w.variant.strategy,
+		MaxConcurrentReconciles: w.variant.workers,
+		Kinds:                   []controllers.Kind{controllers.LambdaPermissionKind},
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	runCtx, stop := context.WithCancel(ctx)

@@ -11,7 +11,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
-	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/emulator"
 )
@@ -232,7 +231,7 @@ func notReadyIn(namespace string) func() int {
 		}
 		n := 0
 		for _, obj := range list.Items {
-			if !meta.IsStatusConditionTrue(obj.Status.Conditions, controllers.ConditionReady) {
+			if !meta.IsStatusConditionTrue(obj.Status.Conditions, lambdav1alpha1.ConditionReady) {
 				n++
 			}
 		}

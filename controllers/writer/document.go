@@ -32,17 +32,17 @@ const (
 // (Writers.Wake) when it is done; the next Write with that key returns
 // what the batch did. So a reconcile never holds a worker while a batch
 // gathers, and a few workers feed batches of any size.
-type documentWriter struct {
-	shared *sharedPolicy
+type documentWriter[K comparable] struct {
+	shared *sharedPolicy[K]
 	port   awslambda.Lambda
 	target policy.FunctionRef
-	wake   func(key string)
-	queued func(key string, waiting bool)
+	wake   func(key K)
+	queued func(key K, waiting bool)
 }
 
 // pendingWrite is one queued plan.
-type pendingWrite struct {
-	key     string
+type pendingWrite[K comparable] struct {
+	key     K
 	fresh   Freshness
 	plan    Planner
 	planned Plan    // what the plan said in the batch that ran it
@@ -63,15 +63,15 @@ const forgetFinishedAfter = 10 * time.Minute
 
 // batches queue the plans of one policy for its batcher goroutine, and keep
 // what each batch did until the key asks.
-type batches struct {
+type batches[K comparable] struct {
 	mu       sync.Mutex
-	pending  []*pendingWrite
-	writing  map[string]bool // the keys of the batch being written
+	pending  []*pendingWrite[K]
+	writing  map[K]bool // the keys of the batch being written
 	running  bool
-	finished map[string]finished
+	finished map[K]finished
 }
 
-func (w *documentWriter) Write(ctx context.Context, key string, fresh Freshness, plan Planner) (Applied, error) {
+func (w *documentWriter[K]) Write(ctx context.Context, key K, fresh Freshness, plan Planner) (Applied, error) {
 	b := &w.shared.batches
 	b.mu.Lock()
 	if r, ok := b.finished[key]; ok {
@@ -96,7 +96,7 @@ func (w *documentWriter) Write(ctx context.Context, key string, fresh Freshness,
 	}
 
 	b.mu.Lock()
-	b.pending = append(b.pending, &pendingWrite{key: key, fresh: fresh, plan: plan})
+	b.pending = append(b.pending, &pendingWrite[K]{key: key, fresh: fresh, plan: plan})
 	waitedAlready := b.writing[key] // its earlier plan is in the batch being written
 	start := !b.running
 	b.running = true
@@ -113,7 +113,7 @@ func (w *documentWriter) Write(ctx context.Context, key string, fresh Freshness,
 // planInPlace runs plan against the view when the view is fresh enough and
 // no batch is being written, and reports whether that settled it: nothing
 // to write. It never waits for a batch.
-func (w *documentWriter) planInPlace(fresh Freshness, plan Planner) (Applied, bool) {
+func (w *documentWriter[K]) planInPlace(fresh Freshness, plan Planner) (Applied, bool) {
 	if !w.shared.mu.TryLock() {
 		return Applied{}, false
 	}
@@ -130,14 +130,14 @@ func (w *documentWriter) planInPlace(fresh Freshness, plan Planner) (Applied, bo
 	for _, sid := range p.Release {
 		w.shared.settle(sid, false)
 	}
-	applied := Applied{Note: p.Note}
+	applied := Applied{note: p.note}
 	w.shared.measure(&applied, 0, keptBefore)
 	return applied, true
 }
 
 // runBatches writes batches until no Write is waiting. Writes that arrive
 // while a batch is being written share the next one.
-func (w *documentWriter) runBatches() {
+func (w *documentWriter[K]) runBatches() {
 	b := &w.shared.batches
 	for {
 		b.gather()
@@ -149,16 +149,16 @@ func (w *documentWriter) runBatches() {
 			b.mu.Unlock()
 			return
 		}
-		b.writing = map[string]bool{}
+		b.writing = map[K]bool{}
 		for _, req := range batch {
 			b.writing[req.key] = true
 		}
 		b.mu.Unlock()
 		w.writeBatch(batch)
 		b.mu.Lock()
-		var done []string
+		var done []K
 		for key := range b.writing {
-			if !slices.ContainsFunc(b.pending, func(p *pendingWrite) bool { return p.key == key }) {
+			if !slices.ContainsFunc(b.pending, func(p *pendingWrite[K]) bool { return p.key == key }) {
 				done = append(done, key) // a key queued again meanwhile still waits
 			}
 		}
@@ -175,7 +175,7 @@ func (w *documentWriter) runBatches() {
 
 // gather waits for the Writes that come with the first: until none has
 // come for batchWindow, and at most maxBatchWait.
-func (b *batches) gather() {
+func (b *batches[K]) gather() {
 	deadline := time.Now().Add(maxBatchWait)
 	for {
 		b.mu.Lock()
@@ -193,15 +193,15 @@ func (b *batches) gather() {
 
 // writeBatch merges the plans of a batch into one document, writes it, and
 // records for each key what became of its plan.
-func (w *documentWriter) writeBatch(batch []*pendingWrite) {
+func (w *documentWriter[K]) writeBatch(batch []*pendingWrite[K]) {
 	defer w.shared.lock()()
 	keptBefore := len(w.shared.kept)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
-	results := map[*pendingWrite]error{}
+	results := map[*pendingWrite[K]]error{}
 	err := w.writeTogether(ctx, strictest(batch), batch)
-	var writing []*pendingWrite
+	var writing []*pendingWrite[K]
 	for _, req := range batch {
 		if !req.planned.Empty() {
 			writing = append(writing, req)
@@ -211,7 +211,7 @@ func (w *documentWriter) writeBatch(batch []*pendingWrite) {
 		// Lambda refused what one statement says: that object's failure
 		// must not hold back the others, so each is written alone.
 		for _, req := range writing {
-			results[req] = w.writeTogether(ctx, Freshness{}, []*pendingWrite{req})
+			results[req] = w.writeTogether(ctx, Freshness{}, []*pendingWrite[K]{req})
 		}
 	} else {
 		for _, req := range batch {
@@ -224,7 +224,7 @@ func (w *documentWriter) writeBatch(batch []*pendingWrite) {
 	b := &w.shared.batches
 	b.mu.Lock()
 	if b.finished == nil {
-		b.finished = map[string]finished{}
+		b.finished = map[K]finished{}
 	}
 	now := time.Now()
 	for key, r := range b.finished {
@@ -239,7 +239,7 @@ func (w *documentWriter) writeBatch(batch []*pendingWrite) {
 		if err := results[req]; err != nil && (!req.planned.Empty() || isRead(err)) {
 			r.err = err
 		}
-		r.applied.Note = req.planned.Note
+		r.applied.note = req.planned.note
 		r.applied.PolicySize, r.applied.SizeKnown, r.applied.Statements = sized.PolicySize, sized.SizeKnown, sized.Statements
 		if v := w.shared.view; v != nil && v.revisionKnown {
 			r.applied.RevisionID = v.policy.RevisionID
@@ -252,7 +252,7 @@ func (w *documentWriter) writeBatch(batch []*pendingWrite) {
 // writeTogether merges the plans of reqs into one document and writes it
 // under the revision it was read at, reading and merging again when the
 // policy changed under the write.
-func (w *documentWriter) writeTogether(ctx context.Context, fresh Freshness, reqs []*pendingWrite) error {
+func (w *documentWriter[K]) writeTogether(ctx context.Context, fresh Freshness, reqs []*pendingWrite[K]) error {
 	needRevision := false
 	for tries := 1; ; {
 		observed, err := w.shared.observe(ctx, w.port, w.target, fresh, needRevision)
@@ -295,7 +295,7 @@ func refusedContent(err error) bool {
 // merge runs each plan against the document as the plans before it left
 // it, so that each sees the others' changes (a size check counts them all),
 // and reports whether anything is to be written.
-func (w *documentWriter) merge(observed Observed, batch []*pendingWrite) (policy.PolicyDocument, bool) {
+func (w *documentWriter[K]) merge(observed Observed, batch []*pendingWrite[K]) (policy.PolicyDocument, bool) {
 	doc := observed.Document
 	size := doc.Size()
 	changed := false
@@ -335,7 +335,7 @@ func (w *documentWriter) merge(observed Observed, batch []*pendingWrite) (policy
 // has no policy yet: Lambda has no create-only precondition), or deletes
 // the policy when nothing is left in it, and records in each Write what it
 // did.
-func (w *documentWriter) put(ctx context.Context, revision string, merged policy.PolicyDocument, batch []*pendingWrite) error {
+func (w *documentWriter[K]) put(ctx context.Context, revision string, merged policy.PolicyDocument, batch []*pendingWrite[K]) error {
 	arn := w.target.ResourceARN()
 	operation := "PutResourcePolicy"
 	var stored awslambda.Policy
@@ -384,7 +384,7 @@ func (w *documentWriter) put(ctx context.Context, revision string, merged policy
 }
 
 // strictest is the freshness that satisfies every Write of a batch.
-func strictest(batch []*pendingWrite) Freshness {
+func strictest[K comparable](batch []*pendingWrite[K]) Freshness {
 	f := batch[0].fresh
 	for _, req := range batch[1:] {
 		f.MaxAge = min(f.MaxAge, req.fresh.MaxAge)

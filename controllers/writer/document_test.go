@@ -17,13 +17,13 @@ import (
 
 // The Document strategy against the emulator's whole-document API.
 
-func (w *world) document(target policy.FunctionRef) writer.Writer {
+func (w *world) document(target policy.FunctionRef) writer.Writer[string] {
 	return w.writerWith(target, writer.Document)
 }
 
 // writeAll runs the Writes at once, as objects applied together are
 // reconciled, and fails the test on any error.
-func writeAll(t *testing.T, writers []writer.Writer, planners []writer.Planner) []writer.Applied {
+func writeAll(t *testing.T, writers []writer.Writer[string], planners []writer.Planner) []writer.Applied {
 	t.Helper()
 	applied := make([]writer.Applied, len(planners))
 	errs := make([]error, len(planners))
@@ -57,7 +57,7 @@ func TestDocumentBatchesConcurrentWrites(t *testing.T) {
 		}
 	}
 	var runs int32
-	var writers []writer.Writer
+	var writers []writer.Writer[string]
 	var planners []writer.Planner
 	for i := range n {
 		put := grant(fn, fmt.Sprintf("grant-%02d", i), "223456789012")
@@ -264,7 +264,7 @@ func TestDocumentPlansSeeTheBatch(t *testing.T) {
 			return writer.Plan{Puts: []writer.Put{put}}
 		}
 	}
-	writeAll(t, []writer.Writer{w.document(fn), w.document(fn)}, []writer.Planner{sized(big("one")), sized(big("two"))})
+	writeAll(t, []writer.Writer[string]{w.document(fn), w.document(fn)}, []writer.Planner{sized(big("one")), sized(big("two"))})
 	stored := w.stored("sized")
 	if refused.Load() < 1 || (stored["one"] == "") == (stored["two"] == "") {
 		t.Errorf("refused %d; stored one %v, two %v: want exactly one", refused.Load(), stored["one"] != "", stored["two"] != "")
@@ -307,28 +307,25 @@ func TestDocumentOneRefusedStatementDoesNotHoldBackTheBatch(t *testing.T) {
 
 // A Document Write that needs the policy written does not wait for it: it
 // queues its plan, the batch wakes its key when done, and the key's next
-// Write returns what was written, with the plan's Note. A key's later plan
+// Write returns what was written, with the decision it was made from
+// (WriteDecided). A key's later plan
 // replaces its queued one; a check with nothing to write is answered at once.
 func TestDocumentQueuesAndWakes(t *testing.T) {
 	w := newWorld(t)
 	fn := w.function("queued")
 	raw := w.writers.For(w.port, fn, writer.Document)
-	noted := func(put writer.Put, note string) writer.Planner {
+	noted := func(put writer.Put, note string) writer.Decider[string] {
 		var runs int
 		ensured := ensure(put, &runs)
-		return func(o writer.Observed) writer.Plan {
-			p := ensured(o)
-			p.Note = note
-			return p
-		}
+		return func(o writer.Observed) (writer.Plan, string) { return ensured(o), note }
 	}
 	woken := w.expectWake("obj")
-	if _, err := raw.Write(ctx, "obj", hourly, noted(grant(fn, "x", "223456789012"), "first")); !errors.Is(err, writer.ErrQueued) {
+	if _, _, err := writer.WriteDecided(ctx, raw, "obj", hourly, noted(grant(fn, "x", "223456789012"), "first")); !errors.Is(err, writer.ErrQueued) {
 		t.Fatalf("err = %v, want ErrQueued", err)
 	}
 	// Before the batch closes, the object's spec changes: its new plan
 	// replaces the queued one.
-	if _, err := raw.Write(ctx, "obj", hourly, noted(grant(fn, "x", "323456789012"), "second")); !errors.Is(err, writer.ErrQueued) {
+	if _, _, err := writer.WriteDecided(ctx, raw, "obj", hourly, noted(grant(fn, "x", "323456789012"), "second")); !errors.Is(err, writer.ErrQueued) {
 		t.Fatalf("err = %v, want ErrQueued", err)
 	}
 	select {
@@ -336,16 +333,16 @@ func TestDocumentQueuesAndWakes(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("never woken")
 	}
-	applied, err := raw.Write(ctx, "obj", hourly, noted(grant(fn, "x", "323456789012"), "third"))
-	if err != nil || len(applied.Writes) != 1 || applied.Note != "second" || !strings.Contains(applied.Writes[0].Stored, "323456789012") {
-		t.Fatalf("applied %+v, err %v; want the second plan, written once", applied, err)
+	applied, note, err := writer.WriteDecided(ctx, raw, "obj", hourly, noted(grant(fn, "x", "323456789012"), "third"))
+	if err != nil || len(applied.Writes) != 1 || note != "second" || !strings.Contains(applied.Writes[0].Stored, "323456789012") {
+		t.Fatalf("applied %+v, note %q, err %v; want the second plan, written once", applied, note, err)
 	}
 	if puts := w.port.count("PutResourcePolicy"); puts != 1 {
 		t.Errorf("%d PutResourcePolicy calls, want 1", puts)
 	}
 	// In place, with a view the write left fresh: answered at once.
-	applied, err = raw.Write(ctx, "obj", hourly, noted(grant(fn, "x", "323456789012"), "check"))
-	if err != nil || len(applied.Writes) != 0 || applied.Note != "check" {
+	applied, note, err = writer.WriteDecided(ctx, raw, "obj", hourly, noted(grant(fn, "x", "323456789012"), "check"))
+	if err != nil || len(applied.Writes) != 0 || note != "check" {
 		t.Errorf("a check of a statement in place: applied %+v, err %v", applied, err)
 	}
 }

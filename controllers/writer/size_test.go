@@ -111,7 +111,7 @@ func TestDocumentBatchResizesEachKeysPart(t *testing.T) {
 	fn := w.function("sized-batch")
 	before := w.storedSize("sized-batch")
 	const n = 6
-	var writers []writer.Writer
+	var writers []writer.Writer[string]
 	var planners []writer.Planner
 	for i := range n {
 		put := grant(fn, fmt.Sprintf("grant-%d", i), "223456789012")

@@ -11,8 +11,8 @@ import (
 
 // statementsWriter is the Statements strategy: one AddPermission or
 // RemovePermission call per statement.
-type statementsWriter struct {
-	shared *sharedPolicy
+type statementsWriter[K comparable] struct {
+	shared *sharedPolicy[K]
 	port   awslambda.Lambda
 	target policy.FunctionRef
 }
@@ -27,7 +27,7 @@ func (e errChanged) Error() string { return e.err.Error() }
 var errNeedRevision = errors.New("a replacement needs the policy's revision")
 
 // Write makes the plan's writes before it returns: the key is not needed.
-func (w *statementsWriter) Write(ctx context.Context, _ string, fresh Freshness, plan Planner) (applied Applied, err error) {
+func (w *statementsWriter[K]) Write(ctx context.Context, _ K, fresh Freshness, plan Planner) (applied Applied, err error) {
 	defer w.shared.lock()()
 	sizeBefore := 0 // of the policy the first writes were planned against
 	defer func(keptBefore int) { w.shared.measure(&applied, sizeBefore, keptBefore) }(len(w.shared.kept))
@@ -38,7 +38,7 @@ func (w *statementsWriter) Write(ctx context.Context, _ string, fresh Freshness,
 			return applied, &Error{Doing: "reading the policy of " + w.target.ResourceARN(), Read: true, Err: err}
 		}
 		p := plan(observed)
-		applied.Note = p.Note
+		applied.note = p.note
 		w.shared.keep(p.Keep...)
 		for _, sid := range p.Release {
 			w.shared.settle(sid, false)
@@ -70,7 +70,7 @@ func (w *statementsWriter) Write(ctx context.Context, _ string, fresh Freshness,
 // apply makes the plan's writes: removals first, then each put. The
 // revision guards the first write only; Lambda's answer does not give the
 // next one.
-func (w *statementsWriter) apply(ctx context.Context, revision string, p Plan, applied *Applied) error {
+func (w *statementsWriter[K]) apply(ctx context.Context, revision string, p Plan, applied *Applied) error {
 	arn := w.target.ResourceARN()
 	for _, rm := range p.Removes {
 		// Guarded by the revision when the view has it. Right after other

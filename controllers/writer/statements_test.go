@@ -41,7 +41,7 @@ type world struct {
 	port    *recordingPort
 	outside *lambda.Client
 	now     time.Time
-	writers *writer.Writers
+	writers *writer.Writers[string]
 
 	mu    sync.Mutex
 	woken map[string]chan struct{} // by key: a queued Write's wake-up
@@ -60,7 +60,7 @@ func newWorld(t *testing.T) *world {
 	}
 	w := &world{t: t, emu: emu, outside: lambda.NewFromConfig(cfg), now: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
 	w.port = &recordingPort{Lambda: awslambda.New(awslambda.Config{AWS: cfg})}
-	w.writers = &writer.Writers{Now: func() time.Time { return w.now }, Wake: w.wake}
+	w.writers = &writer.Writers[string]{Now: func() time.Time { return w.now }, Wake: w.wake}
 	return w
 }
 
@@ -72,7 +72,7 @@ func nextKey() string { return fmt.Sprint("key-", keys.Add(1)) }
 // waiting is a Writer that, when its plan is queued, waits to be woken and
 // asks again for what was done: what a reconcile does over two runs.
 type waiting struct {
-	writer.Writer
+	writer.Writer[string]
 	w *world
 }
 
@@ -160,11 +160,11 @@ func (w *world) stored(function string) map[string]string {
 	return out
 }
 
-func (w *world) writer(target policy.FunctionRef) writer.Writer {
+func (w *world) writer(target policy.FunctionRef) writer.Writer[string] {
 	return w.writerWith(target, writer.Statements)
 }
 
-func (w *world) writerWith(target policy.FunctionRef, strategy writer.Strategy) writer.Writer {
+func (w *world) writerWith(target policy.FunctionRef, strategy writer.Strategy) writer.Writer[string] {
 	return waiting{Writer: w.writers.For(w.port, target, strategy), w: w}
 }
 

@@ -13,7 +13,7 @@ import (
 // sharedPolicy is what all the Writers of one policy share: a lock that one
 // Write holds from its read to its last write, the view of the policy, and
 // what the operator keeps in it.
-type sharedPolicy struct {
+type sharedPolicy[K comparable] struct {
 	now    func() time.Time
 	target policy.FunctionRef                        // whose policy: the first Writer's target
 	sized  func(target policy.FunctionRef, size int) // Writers.Sized
@@ -27,7 +27,7 @@ type sharedPolicy struct {
 	// together, until they are all back (or no longer kept).
 	replacement *Replacement
 	// batches queue the Document strategy's Writes.
-	batches batches
+	batches batches[K]
 }
 
 // view is the policy as last read, with the operator's own writes since.
@@ -50,7 +50,7 @@ func (v *view) size() int {
 	return v.bytes
 }
 
-func (p *sharedPolicy) observed() Observed {
+func (p *sharedPolicy[K]) observed() Observed {
 	o := Observed{Document: p.view.policy.Document}
 	if r := p.replacement; r != nil {
 		o.Replacement = &Replacement{Lost: r.Lost, Missing: slices.Clone(r.Missing)}
@@ -65,7 +65,7 @@ func (p *sharedPolicy) observed() Observed {
 // tells Writers.Sized. before is the size the Write's writes started from;
 // keptBefore is how many statements the operator kept in the policy when
 // the Write began. The caller holds the lock.
-func (p *sharedPolicy) measure(applied *Applied, before, keptBefore int) {
+func (p *sharedPolicy[K]) measure(applied *Applied, before, keptBefore int) {
 	if p.view == nil {
 		return // unknown until the next read; the last size told stands
 	}
@@ -82,7 +82,7 @@ func (p *sharedPolicy) measure(applied *Applied, before, keptBefore int) {
 }
 
 // lock takes the policy for one Write and returns the unlock function.
-func (p *sharedPolicy) lock() func() {
+func (p *sharedPolicy[K]) lock() func() {
 	p.mu.Lock()
 	return p.mu.Unlock
 }
@@ -90,7 +90,7 @@ func (p *sharedPolicy) lock() func() {
 // observe returns the view, reading the policy from Lambda when the view is
 // older than fresh allows, or when a known revision is needed and the view
 // has none. The caller holds the lock.
-func (p *sharedPolicy) observe(ctx context.Context, port awslambda.Lambda, target policy.FunctionRef, fresh Freshness, needRevision bool) (Observed, error) {
+func (p *sharedPolicy[K]) observe(ctx context.Context, port awslambda.Lambda, target policy.FunctionRef, fresh Freshness, needRevision bool) (Observed, error) {
 	if p.fresh(fresh, needRevision) {
 		return p.observed(), nil
 	}
@@ -105,7 +105,7 @@ func (p *sharedPolicy) observe(ctx context.Context, port awslambda.Lambda, targe
 
 // fresh reports whether the view is fresh enough to plan with, without a
 // read. The caller holds the lock.
-func (p *sharedPolicy) fresh(fresh Freshness, needRevision bool) bool {
+func (p *sharedPolicy[K]) fresh(fresh Freshness, needRevision bool) bool {
 	v := p.view
 	return v != nil && p.now().Sub(v.readAt) < fresh.MaxAge && !v.readAt.Before(fresh.NotBefore) && (!needRevision || v.revisionKnown)
 }
@@ -114,7 +114,7 @@ func (p *sharedPolicy) fresh(fresh Freshness, needRevision bool) bool {
 // One statement gone is ordinary drift; several gone at once mean that
 // another writer replaced the whole policy (PutResourcePolicy, which
 // CloudFormation and Terraform now use) or deleted it.
-func (p *sharedPolicy) noticeReplacement() {
+func (p *sharedPolicy[K]) noticeReplacement() {
 	var missing []string
 	for sid := range p.kept {
 		if _, found := p.view.policy.Document.Find(sid); !found {
@@ -145,7 +145,7 @@ func isSubset(sids, of []string) bool {
 }
 
 // keep records Sids the operator keeps in the policy.
-func (p *sharedPolicy) keep(sids ...string) {
+func (p *sharedPolicy[K]) keep(sids ...string) {
 	if p.kept == nil {
 		p.kept = map[string]bool{}
 	}
@@ -156,7 +156,7 @@ func (p *sharedPolicy) keep(sids ...string) {
 
 // settle records a statement the operator just put back in place (kept)
 // or took out: either way it is no longer missing.
-func (p *sharedPolicy) settle(sid string, kept bool) {
+func (p *sharedPolicy[K]) settle(sid string, kept bool) {
 	if kept {
 		p.keep(sid)
 	} else {
@@ -173,12 +173,12 @@ func (p *sharedPolicy) settle(sid string, kept bool) {
 // wrote records a whole document just written: Lambda's answer is the
 // policy as it now is, at its new revision (an empty Policy after a
 // delete), as good as a read.
-func (p *sharedPolicy) wrote(stored awslambda.Policy) {
+func (p *sharedPolicy[K]) wrote(stored awslambda.Policy) {
 	p.view = &view{policy: stored, readAt: p.now(), revisionKnown: true}
 }
 
 // added records a statement just added, as Lambda stored it.
-func (p *sharedPolicy) added(raw string) {
+func (p *sharedPolicy[K]) added(raw string) {
 	st, err := policy.ParseStatement(raw)
 	if err == nil {
 		p.settle(st.Sid, true)
@@ -193,7 +193,7 @@ func (p *sharedPolicy) added(raw string) {
 }
 
 // removed records a statement just removed, or found gone.
-func (p *sharedPolicy) removed(sid string) {
+func (p *sharedPolicy[K]) removed(sid string) {
 	p.settle(sid, false)
 	p.change(func(doc *policy.PolicyDocument) {
 		doc.Statements = slices.DeleteFunc(slices.Clone(doc.Statements), func(st policy.StoredStatement) bool { return st.Sid == sid })
@@ -202,7 +202,7 @@ func (p *sharedPolicy) removed(sid string) {
 
 // change applies one of the operator's own writes to the view. The revision
 // is then unknown: Lambda's answer did not say it.
-func (p *sharedPolicy) change(apply func(*policy.PolicyDocument)) {
+func (p *sharedPolicy[K]) change(apply func(*policy.PolicyDocument)) {
 	if p.view == nil {
 		return
 	}
@@ -214,4 +214,4 @@ func (p *sharedPolicy) change(apply func(*policy.PolicyDocument)) {
 // forget drops the view, so that the next Write reads the policy: after
 // Lambda said it changed, or after a write that failed and may still have
 // happened.
-func (p *sharedPolicy) forget() { p.view = nil }
+func (p *sharedPolicy[K]) forget() { p.view = nil }

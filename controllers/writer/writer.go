@@ -33,19 +33,19 @@ import (
 // keep changing the policy between its read and its write.
 const maxTries = 4
 
-// Writer observes and changes one policy.
-type Writer interface {
+// Writer observes and changes one policy. K names who asks for a Write.
+type Writer[K comparable] interface {
 	// Write observes the policy as fresh allows, asks plan what to change,
 	// and makes the changes, planning again from a fresh read when the
 	// policy changed under a write. It returns every write made, also when
-	// it fails part-way, and in Applied.Note the Note of the plan they were
-	// made from.
+	// it fails part-way (WriteDecided also returns the decision they were
+	// made from).
 	//
 	// A Writer may instead queue the plan and return ErrQueued; it then
 	// calls Writers.Wake with key when the plan has been written, and the
 	// next Write with key returns what was done. Key names who asks: an
 	// object, or one of its removals.
-	Write(ctx context.Context, key string, fresh Freshness, plan Planner) (Applied, error)
+	Write(ctx context.Context, key K, fresh Freshness, plan Planner) (Applied, error)
 }
 
 // ErrQueued says that a Write's plan waits for its policy's next write; its
@@ -70,6 +70,24 @@ const (
 // pure function of what it is given and what it closes over: it may run
 // more than once, against newer reads, before the writes are made.
 type Planner func(Observed) Plan
+
+// Decider is a Planner that also gives its own account of what it decided
+// (N: why, what it found), for the caller to report from.
+type Decider[N any] func(Observed) (Plan, N)
+
+// WriteDecided is w.Write with a Decider: it returns, with what was
+// written, the decision the writes were made from — the one of the last
+// run, against the freshest read — or the zero N when no plan ran. For a
+// queued plan that is in the Write after the key's wake-up.
+func WriteDecided[K comparable, N any](ctx context.Context, w Writer[K], key K, fresh Freshness, decide Decider[N]) (Applied, N, error) {
+	applied, err := w.Write(ctx, key, fresh, func(observed Observed) Plan {
+		plan, note := decide(observed)
+		plan.note = note
+		return plan
+	})
+	note, _ := applied.note.(N)
+	return applied, note, err
+}
 
 // Observed is the policy as the operator knows it.
 type Observed struct {
@@ -117,9 +135,9 @@ type Plan struct {
 	// DropUnnamed takes out the statements without a Sid, which only a
 	// whole-document write can (Document strategy; Statements ignores it).
 	DropUnnamed bool
-	// Note is the planner's own account of its decision, handed back in
-	// Applied.Note: the writer does not read it.
-	Note any
+	// note is a Decider's own account of its decision, handed back by
+	// WriteDecided: the writer does not read it.
+	note any
 }
 
 // Empty reports whether the plan writes nothing.
@@ -139,12 +157,11 @@ type Remove struct {
 	Sid string
 }
 
-// Applied lists the writes a Write made, in order, and the Note of the
-// plan they were made from (nil when no plan ran), with the policy's size.
+// Applied lists the writes a Write made, in order, with the policy's size.
 // Sizes are in Lambda's measure as estimated (policy.PolicyDocument.Size).
 type Applied struct {
 	Writes []Written
-	Note   any
+	note   any // the Decider's note of the plan they were made from (see WriteDecided)
 	// PolicySize is the policy's size in the shared view when the Write
 	// was done: after its writes, or as observed when it made none. It
 	// costs no call. SizeKnown is false when there was no view: the policy
@@ -204,16 +221,16 @@ func (e *Error) Unwrap() error { return e.Err }
 // share its view and take turns, whichever identity's port they call
 // through: Lambda is known to drop statements when AddPermission and
 // RemovePermission calls on one function run in parallel (SPEC §8).
-type Writers struct {
+type Writers[K comparable] struct {
 	Now func() time.Time // the clock that dates the views (default time.Now)
 	// Wake is called with the key of a queued plan once it has been
 	// written (see Writer.Write).
-	Wake func(key string)
+	Wake func(key K)
 	// Queued is told when a key's plan starts waiting for a policy write
 	// (waiting true) and when a write has taken it and the key has not been
 	// queued again meanwhile (waiting false): once each, whatever the number
 	// of plans the key queued in between.
-	Queued func(key string, waiting bool)
+	Queued func(key K, waiting bool)
 	// Sized is told a policy's size after each Write that read, wrote or
 	// planned against it (see Applied.PolicySize), and 0 once nothing of
 	// the operator's is left to watch there: the policy (or the function)
@@ -222,54 +239,54 @@ type Writers struct {
 	Sized func(target policy.FunctionRef, size int)
 
 	mu       sync.Mutex
-	policies map[string]*sharedPolicy // by resource ARN, which names the account
+	policies map[string]*sharedPolicy[K] // by resource ARN, which names the account
 }
 
 // For returns the Writer of target's policy (target is complete: partition,
 // region and account known), calling Lambda through port.
-func (ws *Writers) For(port awslambda.Lambda, target policy.FunctionRef, strategy Strategy) Writer {
+func (ws *Writers[K]) For(port awslambda.Lambda, target policy.FunctionRef, strategy Strategy) Writer[K] {
 	shared := ws.policy(target)
 	switch strategy {
 	case Document:
-		return &documentWriter{shared: shared, port: port, target: target, wake: ws.wake, queued: ws.queued}
+		return &documentWriter[K]{shared: shared, port: port, target: target, wake: ws.wake, queued: ws.queued}
 	default:
-		return &statementsWriter{shared: shared, port: port, target: target}
+		return &statementsWriter[K]{shared: shared, port: port, target: target}
 	}
 }
 
-func (ws *Writers) policy(target policy.FunctionRef) *sharedPolicy {
+func (ws *Writers[K]) policy(target policy.FunctionRef) *sharedPolicy[K] {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
 	if ws.policies == nil {
-		ws.policies = map[string]*sharedPolicy{}
+		ws.policies = map[string]*sharedPolicy[K]{}
 	}
 	p, ok := ws.policies[target.ResourceARN()]
 	if !ok {
-		p = &sharedPolicy{now: ws.now, target: target, sized: ws.sized}
+		p = &sharedPolicy[K]{now: ws.now, target: target, sized: ws.sized}
 		ws.policies[target.ResourceARN()] = p
 	}
 	return p
 }
 
-func (ws *Writers) sized(target policy.FunctionRef, size int) {
+func (ws *Writers[K]) sized(target policy.FunctionRef, size int) {
 	if ws.Sized != nil {
 		ws.Sized(target, size)
 	}
 }
 
-func (ws *Writers) wake(key string) {
+func (ws *Writers[K]) wake(key K) {
 	if ws.Wake != nil {
 		ws.Wake(key)
 	}
 }
 
-func (ws *Writers) queued(key string, waiting bool) {
+func (ws *Writers[K]) queued(key K, waiting bool) {
 	if ws.Queued != nil {
 		ws.Queued(key, waiting)
 	}
 }
 
-func (ws *Writers) now() time.Time {
+func (ws *Writers[K]) now() time.Time {
 	if ws.Now != nil {
 		return ws.Now()
 	}

@@ -8,7 +8,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
+	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 )
 
 // What the upgrade test stores, besides the previous release's samples, and
@@ -344,9 +344,9 @@ func flip(field, a, b string) func(spec map[string]any) {
 
 // finalizers are what the operator puts on each kind.
 var finalizers = map[string][]string{
-	"LambdaPermission":            {controllers.Finalizer},
-	"LambdaFunctionURLPermission": {controllers.URLFinalizer},
-	"LambdaResourcePolicy":        {controllers.PolicyFinalizer},
+	"LambdaPermission":            {lambdav1alpha1.PermissionFinalizer},
+	"LambdaFunctionURLPermission": {lambdav1alpha1.FunctionURLFinalizer},
+	"LambdaResourcePolicy":        {lambdav1alpha1.ResourcePolicyFinalizer},
 	"LambdaPermissionAccount":     nil,
 }
 
@@ -410,7 +410,7 @@ func statusFor(obj *unstructured.Unstructured) (map[string]any, error) {
 		return map[string]any{"type": typ, "status": status, "reason": reason, "message": message,
 			"observedGeneration": gen, "lastTransitionTime": now}
 	}
-	ready := []any{condition(controllers.ConditionReady, "True", controllers.ReasonSynced, "the statement is in the policy as specified")}
+	ready := []any{condition(lambdav1alpha1.ConditionReady, "True", lambdav1alpha1.ReasonSynced, "the statement is in the policy as specified")}
 	switch obj.GetKind() {
 	case "LambdaPermission":
 		sid := str("statementId")
@@ -419,15 +419,15 @@ func statusFor(obj *unstructured.Unstructured) (map[string]any, error) {
 		case str("managementPolicy") == "Observe":
 			msg := "managementPolicy Observe: statement " + sid + " differs from the spec"
 			conditions = []any{
-				condition(controllers.ConditionReady, "False", controllers.ReasonDriftDetected, msg),
-				condition(controllers.ConditionStalled, "True", controllers.ReasonDriftDetected, msg),
+				condition(lambdav1alpha1.ConditionReady, "False", lambdav1alpha1.ReasonDriftDetected, msg),
+				condition(lambdav1alpha1.ConditionStalled, "True", lambdav1alpha1.ReasonDriftDetected, msg),
 			}
 		case sid == "":
 			sid = "default-" + obj.GetName()
 			msg := "Lambda asked to slow down; retrying in 4s"
 			conditions = []any{
-				condition(controllers.ConditionReady, "False", controllers.ReasonThrottled, msg),
-				condition(controllers.ConditionReconciling, "True", controllers.ReasonThrottled, msg),
+				condition(lambdav1alpha1.ConditionReady, "False", lambdav1alpha1.ReasonThrottled, msg),
+				condition(lambdav1alpha1.ConditionReconciling, "True", lambdav1alpha1.ReasonThrottled, msg),
 			}
 		}
 		arn := functionARN(str("functionName"), str("qualifier"))
@@ -448,13 +448,13 @@ func statusFor(obj *unstructured.Unstructured) (map[string]any, error) {
 		caller := "arn:aws:sts::" + str("accountID") + ":assumed-role/lambda-permission-operator/lambda-permission-operator"
 		return map[string]any{
 			"observedGeneration": gen,
-			"conditions":         []any{condition(controllers.ConditionReady, "True", controllers.ReasonIdentityVerified, "acting as "+caller)},
+			"conditions":         []any{condition(lambdav1alpha1.ConditionReady, "True", lambdav1alpha1.ReasonIdentityVerified, "acting as "+caller)},
 			"callerArn":          caller,
 		}, nil
 	case "LambdaFunctionURLPermission":
 		return map[string]any{
 			"observedGeneration": gen,
-			"conditions":         []any{condition(controllers.ConditionReady, "True", controllers.ReasonSynced, "both statements of the function URL are in place")},
+			"conditions":         []any{condition(lambdav1alpha1.ConditionReady, "True", lambdav1alpha1.ReasonSynced, "both statements of the function URL are in place")},
 			"permissions":        []any{obj.GetName() + "-url", obj.GetName() + "-invoke"},
 		}, nil
 	case "LambdaResourcePolicy":

@@ -1,4 +1,4 @@
-package controllers
+package kernel
 
 import (
 	"errors"
@@ -8,6 +8,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
+
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
 )
@@ -16,54 +18,54 @@ import (
 // being updated (409 ResourceConflictException of that kind).
 const updateInProgressWait = 2 * time.Second
 
-// lambdaFailure is the state a failed Lambda call shows as: its condition
+// LambdaFailure is the state a failed Lambda call shows as: its condition
 // reason, whether a person must act, and when to try again.
-func lambdaFailure(err error, format string, args ...any) *stateError {
+func LambdaFailure(err error, format string, args ...any) *StateError {
 	doing := fmt.Sprintf(format, args...)
 	var lambdaErr *awslambda.Error
 	if !errors.As(err, &lambdaErr) {
-		return retrying(ReasonRetrying, err, "%s: %v", doing, err)
+		return Retrying(lambdav1alpha1.ReasonRetrying, err, "%s: %v", doing, err)
 	}
 	switch lambdaErr.Kind {
 	case awslambda.NotFound:
-		return retrying(ReasonFunctionNotFound, err,
+		return Retrying(lambdav1alpha1.ReasonFunctionNotFound, err,
 			"%s: %s; create the function, version or alias, or correct functionName and qualifier", doing, lambdaErr.Message)
 	case awslambda.Throttled:
-		state := retrying(ReasonThrottled, err, "%s: throttled by Lambda; retrying", doing)
+		state := Retrying(lambdav1alpha1.ReasonThrottled, err, "%s: throttled by Lambda; retrying", doing)
 		state.RetryAfter = max(lambdaErr.RetryAfter, time.Second)
 		return state
 	case awslambda.PolicyTooLarge:
-		return stalled(ReasonPolicyTooLarge, "%s: %s", doing, lambdaErr.Message)
+		return Stalled(lambdav1alpha1.ReasonPolicyTooLarge, "%s: %s", doing, lambdaErr.Message)
 	case awslambda.Invalid:
-		return stalled(ReasonInvalidSpec, "%s: Lambda refused it: %s", doing, lambdaErr.Message)
+		return Stalled(lambdav1alpha1.ReasonInvalidSpec, "%s: Lambda refused it: %s", doing, lambdaErr.Message)
 	case awslambda.PublicPolicy:
 		// Retrying cannot help until someone acts: stalled, looked at again
 		// once per sync period.
-		return stalled(ReasonPublicAccessBlocked,
+		return Stalled(lambdav1alpha1.ReasonPublicAccessBlocked,
 			"%s: %s; narrow the statement (sourceArn, sourceAccount, principalOrgID, or functionUrlAuthType AWS_IAM), or lift the account's public-access block", doing, lambdaErr.Message)
 	case awslambda.AccessDenied:
-		return stalled(ReasonAccessDenied,
+		return Stalled(lambdav1alpha1.ReasonAccessDenied,
 			"%s: %s; the operator's AWS identity needs lambda:GetPolicy, lambda:AddPermission, lambda:RemovePermission and lambda:GetFunction, and for writeStrategy Document lambda:PutResourcePolicy and lambda:DeleteResourcePolicy", doing, lambdaErr.Message)
 	case awslambda.StaleRevision, awslambda.StatementExists:
-		return retrying(ReasonStaleRevision, err, "%s: the policy kept changing during the update; retrying", doing)
+		return Retrying(lambdav1alpha1.ReasonStaleRevision, err, "%s: the policy kept changing during the update; retrying", doing)
 	case awslambda.Conflict:
 		// The other 409: the function itself is being updated. Unlike a
 		// duplicate Sid, reading again will not help; wait a moment.
-		state := retrying(ReasonRetrying, err, "%s: %s; retrying shortly", doing, lambdaErr.Message)
+		state := Retrying(lambdav1alpha1.ReasonRetrying, err, "%s: %s; retrying shortly", doing, lambdaErr.Message)
 		state.RetryAfter = wait.Jitter(updateInProgressWait, 0.5)
 		return state
 	default:
-		return retrying(ReasonRetrying, err, "%s: %v; retrying", doing, err)
+		return Retrying(lambdav1alpha1.ReasonRetrying, err, "%s: %v; retrying", doing, err)
 	}
 }
 
-// policyFailure is the state a failed policy Write shows as.
-func policyFailure(err error) *stateError {
+// PolicyFailure is the state a failed policy Write shows as.
+func PolicyFailure(err error) *StateError {
 	var failure *writer.Error
 	if !errors.As(err, &failure) {
-		return stateOf(err)
+		return StateOf(err)
 	}
-	state := lambdaFailure(failure.Err, "%s", failure.Doing)
+	state := LambdaFailure(failure.Err, "%s", failure.Doing)
 	state.ReadFailed = failure.Read && !state.Stalled
 	return state
 }
@@ -72,18 +74,18 @@ func policyFailure(err error) *stateError {
 // that could not read the policy (throttled, a 5xx) of a statement that was
 // in place: nothing was found wrong, so it stays Ready rather than flap
 // with every failed check, and the check is retried.
-func checkFailedInPlace(state *stateError, wasInPlace bool) bool {
+func checkFailedInPlace(state *StateError, wasInPlace bool) bool {
 	return state != nil && state.ReadFailed && wasInPlace
 }
 
-// nextReconcile says when to come back after a reconcile: after the sync
+// NextReconcile says when to come back after a reconcile: after the sync
 // period when done, stalled or planned in a dry run (nothing changes until
 // the spec or the world does, and a periodic look notices the world), after
 // Retry-After when Lambda gave one, and with the controller's exponential
 // backoff for any other failure.
-func nextReconcile(state *stateError, syncPeriod time.Duration) (ctrl.Result, error) {
+func NextReconcile(state *StateError, syncPeriod time.Duration) (ctrl.Result, error) {
 	switch {
-	case state == nil, state.Stalled, state.Reason == ReasonDryRun:
+	case state == nil, state.Stalled, state.Reason == lambdav1alpha1.ReasonDryRun:
 		return ctrl.Result{RequeueAfter: wait.Jitter(syncPeriod, 0.1)}, nil
 	case state.RetryAfter > 0:
 		return ctrl.Result{RequeueAfter: state.RetryAfter}, nil

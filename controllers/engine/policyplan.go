@@ -1,9 +1,11 @@
-package controllers
+package engine
 
 import (
 	"fmt"
 	"strings"
 
+	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/kernel"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
 )
@@ -14,7 +16,7 @@ import (
 // write.
 type policyPlan struct {
 	Writes writer.Plan
-	Change policyChange
+	Change PolicyChange
 	// Statements and Included count the policy as the plan leaves it (or,
 	// refused, would leave it) and the included statements in it.
 	Statements, Included int
@@ -23,22 +25,23 @@ type policyPlan struct {
 	// Refusal: writes are needed and may not be made (Observe, dry run, or a
 	// policy that would be too large). Nothing is written; Change says what
 	// the writes would have been.
-	Refusal *stateError
+	Refusal *kernel.StateError
 	// Unnamed counts statements without a Sid (another whole-document
 	// writer may leave some): nothing declares them, so they go too.
 	Unnamed int
 }
 
-// policyChange lists Sids by what a write does to them.
-type policyChange struct {
+// PolicyChange lists Sids by what a write does to them.
+type PolicyChange struct {
 	Added, Changed, Removed []string
 }
 
-func (c policyChange) empty() bool {
+// Empty reports whether the change changes nothing.
+func (c PolicyChange) Empty() bool {
 	return len(c.Added) == 0 && len(c.Changed) == 0 && len(c.Removed) == 0
 }
 
-func (c policyChange) String() string {
+func (c PolicyChange) String() string {
 	var parts []string
 	for _, p := range []struct {
 		verb string
@@ -101,16 +104,16 @@ func planPolicy(observed writer.Observed, target policy.FunctionRef, own []polic
 		removedSids[i] = rm.Sid
 	}
 	plan.Statements = len(observed.Document.Statements) - len(removes) - plan.Unnamed + len(plan.Change.Added)
-	if plan.Change.empty() {
+	if plan.Change.Empty() {
 		return plan
 	}
 	arn := target.ResourceARN()
 	switch {
 	case m.Observe:
-		plan.Refusal = stalled(ReasonDriftDetected, "managementPolicy is Observe, so nothing was written: the policy of %s differs from the spec; Manage would %s (status.pendingChange)", arn, plan.Change)
+		plan.Refusal = kernel.Stalled(lambdav1alpha1.ReasonDriftDetected, "managementPolicy is Observe, so nothing was written: the policy of %s differs from the spec; Manage would %s (status.pendingChange)", arn, plan.Change)
 		return plan
 	case m.DryRun:
-		plan.Refusal = &stateError{Reason: ReasonDryRun, Message: fmt.Sprintf("dry run: would %s in the policy of %s", plan.Change, arn)}
+		plan.Refusal = kernel.DryRun(fmt.Sprintf("dry run: would %s in the policy of %s", plan.Change, arn))
 		return plan
 	}
 	var rendered []policy.Statement
@@ -119,7 +122,7 @@ func planPolicy(observed writer.Observed, target policy.FunctionRef, own []polic
 	}
 	after := observed.Document.With(rendered, removedSids).WithoutUnnamed()
 	if size := after.Size(); size > policy.MaxPolicySize {
-		plan.Refusal = stalled(ReasonPolicyTooLarge,
+		plan.Refusal = kernel.Stalled(lambdav1alpha1.ReasonPolicyTooLarge,
 			"the policy of %s would be about %d bytes, over Lambda's limit of %d; declare fewer or shorter statements, or grant more per statement",
 			arn, size, policy.MaxPolicySize)
 		return plan
@@ -142,7 +145,7 @@ func planPolicyRemoval(observed writer.Observed, own []policy.Statement, include
 	}
 	if dryRun && len(plan.Writes.Removes) > 0 {
 		plan.Writes.Removes = nil
-		plan.Refusal = &stateError{Reason: ReasonDryRun, Message: fmt.Sprintf("dry run: would %s", plan.Change)}
+		plan.Refusal = kernel.DryRun(fmt.Sprintf("dry run: would %s", plan.Change))
 	}
 	return plan
 }

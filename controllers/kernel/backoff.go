@@ -1,4 +1,4 @@
-package controllers
+package kernel
 
 import (
 	"math"
@@ -19,7 +19,7 @@ type jitteredBackoff struct {
 	failures  map[reconcile.Request]int
 }
 
-func newJitteredBackoff(base, cap time.Duration) *jitteredBackoff {
+func NewJitteredBackoff(base, cap time.Duration) *jitteredBackoff {
 	return &jitteredBackoff{base: base, cap: cap, failures: map[reconcile.Request]int{}}
 }
 

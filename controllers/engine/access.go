@@ -1,16 +1,15 @@
-package controllers
+package engine
 
 import (
 	"context"
 	"path"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/kernel"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
 )
@@ -41,25 +40,36 @@ type grant struct {
 	guardrails GuardrailSettings // in force for the account
 }
 
-// authorize decides, before any AWS call but STS's, whether obj may grant on
-// target and as whom (see decideAccess).
-func (r *LambdaPermissionReconciler) authorize(ctx context.Context, obj *lambdav1alpha1.LambdaPermission, target policy.FunctionRef, perm policy.Permission, owned bool) (grant, error) {
-	var accounts lambdav1alpha1.LambdaPermissionAccountList
-	if err := r.List(ctx, &accounts); err != nil {
+// authorize decides, before any AWS call but STS's, whether an object in
+// namespace may grant perm on target and as whom (see decideAccess). owned:
+// a LambdaResourcePolicy owns the target's policy. A LambdaResourcePolicy
+// asks with no perm: its statements' guardrails are checked one by one.
+func (e *Engine) authorize(ctx context.Context, namespace string, target policy.FunctionRef, perm policy.Permission, owned bool) (grant, error) {
+	accounts, err := e.cluster.Accounts(ctx)
+	if err != nil {
 		return grant{}, err
 	}
-	own, _, err := r.Lambda.Caller(ctx, awslambda.Identity{})
+	own, err := e.ownAccount(ctx)
 	if err != nil {
-		return grant{}, lambdaFailure(err, "finding the operator's own AWS account")
+		return grant{}, err
 	}
-	var ns corev1.Namespace
-	if err := r.Get(ctx, client.ObjectKey{Name: obj.Namespace}, &ns); err != nil {
+	labels, err := e.cluster.NamespaceLabels(ctx, namespace)
+	if err != nil {
 		return grant{}, err
 	}
 	return decideAccess(accessRequest{
-		Namespace: obj.Namespace, NamespaceLabels: ns.Labels, Target: target, Permission: perm,
-		Accounts: accounts.Items, OwnAccount: own, Guardrails: r.Guardrails, DefaultStrategy: r.defaultStrategy(), OwnedPolicy: owned,
+		Namespace: namespace, NamespaceLabels: labels, Target: target, Permission: perm,
+		Accounts: accounts, OwnAccount: own, Guardrails: e.Guardrails, DefaultStrategy: e.defaultStrategy(), OwnedPolicy: owned,
 	})
+}
+
+// ownAccount is the operator's own AWS account (STS, asked once).
+func (e *Engine) ownAccount(ctx context.Context) (string, error) {
+	own, _, err := e.lambda.Caller(ctx, awslambda.Identity{})
+	if err != nil {
+		return "", kernel.LambdaFailure(err, "finding the operator's own AWS account")
+	}
+	return own, nil
 }
 
 // accessRequest is everything decideAccess looks at.
@@ -99,7 +109,7 @@ func decideAccess(req accessRequest) (grant, error) {
 	account := findAccount(req.Accounts, accountID)
 	if account == nil {
 		if accountID != req.OwnAccount {
-			return grant{}, stalled(ReasonAccountNotAllowed,
+			return grant{}, kernel.Stalled(lambdav1alpha1.ReasonAccountNotAllowed,
 				"no LambdaPermissionAccount declares account %s; a cluster admin must declare it before objects may grant in it", accountID)
 		}
 		if err := checkGuardrails(req.Permission, req.Guardrails, "the operator's flags"); err != nil {
@@ -110,7 +120,7 @@ func decideAccess(req accessRequest) (grant, error) {
 
 	rules := rulesFor(account, req.NamespaceLabels)
 	if len(rules) == 0 {
-		return grant{}, stalled(ReasonAccountNotAllowed,
+		return grant{}, kernel.Stalled(lambdav1alpha1.ReasonAccountNotAllowed,
 			"namespace %s may not grant in account %s: no access rule of LambdaPermissionAccount %s selects it", req.Namespace, account.Spec.AccountID, account.Name)
 	}
 	g.target.AccountID = account.Spec.AccountID
@@ -118,10 +128,10 @@ func decideAccess(req accessRequest) (grant, error) {
 		g.target = g.target.WithDefaults(account.Spec.DefaultRegion, "")
 	}
 	if !functionAllowed(rules, g.target) {
-		return grant{}, stalled(ReasonFunctionNotAllowed,
+		return grant{}, kernel.Stalled(lambdav1alpha1.ReasonFunctionNotAllowed,
 			"namespace %s may not grant on function %s: LambdaPermissionAccount %s allows it only %v", req.Namespace, g.target.Name, account.Name, allowedPatterns(rules))
 	}
-	g.identity, g.guardrails = identityOf(account), req.Guardrails.overriddenBy(account.Spec.Guardrails)
+	g.identity, g.guardrails = IdentityOf(account), req.Guardrails.overriddenBy(account.Spec.Guardrails)
 	if !req.OwnedPolicy {
 		g.strategy = strategyOf(account)
 	}
@@ -136,7 +146,7 @@ func decideAccess(req accessRequest) (grant, error) {
 // cannot write it.
 func checkStrategy(p policy.Permission, strategy writer.Strategy, fix string) error {
 	if p.NeedsDocument() && strategy != writer.Document {
-		return stalled(ReasonRequiresDocumentStrategy,
+		return kernel.Stalled(lambdav1alpha1.ReasonRequiresDocumentStrategy,
 			"effect Deny and conditions can only be written as a whole policy document (PutResourcePolicy), and this account's policies are written statement by statement: %s", fix)
 	}
 	return nil
@@ -151,7 +161,9 @@ func strategyOf(a *lambdav1alpha1.LambdaPermissionAccount) writer.Strategy {
 	return writer.Statements
 }
 
-func identityOf(a *lambdav1alpha1.LambdaPermissionAccount) awslambda.Identity {
+// IdentityOf is who the operator acts as in an account: the role it
+// assumes, or its own credentials when the account names none.
+func IdentityOf(a *lambdav1alpha1.LambdaPermissionAccount) awslambda.Identity {
 	return awslambda.Identity{RoleARN: a.Spec.RoleARN, ExternalID: a.Spec.ExternalID, SessionName: a.Spec.SessionName}
 }
 
@@ -226,13 +238,31 @@ func allowedPatterns(rules []lambdav1alpha1.AccountAccessRule) []string {
 func checkGuardrails(p policy.Permission, g GuardrailSettings, where string) error {
 	switch {
 	case p.IsPublic() && !g.AllowPublicAccess:
-		return stalled(ReasonPublicAccessDenied,
+		return kernel.Stalled(lambdav1alpha1.ReasonPublicAccessDenied,
 			"principal * with nothing that narrows it to fixed values (a sourceArn or sourceAccount without wildcards, principalOrgID, functionUrlAuthType AWS_IAM, or a condition such as aws:SourceIp) lets anyone invoke the function; "+
 				"narrow it with one of those, or have a cluster admin set allowPublicAccess (%s)", where)
 	case p.IsServiceWithoutSource() && !g.AllowServiceWithoutSource:
-		return stalled(ReasonSourceRequired,
+		return kernel.Stalled(lambdav1alpha1.ReasonSourceRequired,
 			"service principal %s without sourceArn or sourceAccount lets resources in any account make the service invoke the function; "+
 				"set sourceArn or sourceAccount, or have a cluster admin set allowServiceWithoutSource (%s)", p.Principal, where)
+	}
+	return nil
+}
+
+// checkStatementGuardrails applies the account's guardrails to each Allow
+// statement of a LambdaResourcePolicy, as to a LambdaPermission's.
+func checkStatementGuardrails(statements []policy.Statement, g GuardrailSettings) error {
+	for _, st := range statements {
+		switch {
+		case st.IsPublic() && !g.AllowPublicAccess:
+			return kernel.Stalled(lambdav1alpha1.ReasonPublicAccessDenied,
+				"statement %q allows principal * with no condition that narrows it, so anyone may call the function; "+
+					"narrow it (aws:SourceArn, aws:SourceAccount, aws:PrincipalOrgID, lambda:FunctionUrlAuthType AWS_IAM), or have a cluster admin set allowPublicAccess", st.Sid)
+		case st.IsServiceWithoutSource() && !g.AllowServiceWithoutSource:
+			return kernel.Stalled(lambdav1alpha1.ReasonSourceRequired,
+				"statement %q allows a service principal without an aws:SourceArn or aws:SourceAccount condition, so resources in any account can make the service call the function; "+
+					"add one, or have a cluster admin set allowServiceWithoutSource", st.Sid)
+		}
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package controllers
+package engine
 
 import (
 	"cmp"
@@ -12,6 +12,7 @@ import (
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/kernel"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
 )
@@ -65,23 +66,23 @@ func TestDecideAccess(t *testing.T) {
 		{name: "a bare name is in the operator's own account, as the operator", target: bare("fn"), permission: scoped,
 			wantTarget: bare("fn")},
 		{name: "an undeclared account other than the operator's own is refused", target: in(other, "us-east-2", "fn"), permission: scoped,
-			wantReason: ReasonAccountNotAllowed, wantInText: "no LambdaPermissionAccount declares account " + other},
+			wantReason: lambdav1alpha1.ReasonAccountNotAllowed, wantInText: "no LambdaPermissionAccount declares account " + other},
 		{name: "public access is refused by default", target: bare("fn"), permission: public,
-			wantReason: ReasonPublicAccessDenied, wantInText: "(the operator's flags)"},
+			wantReason: lambdav1alpha1.ReasonPublicAccessDenied, wantInText: "(the operator's flags)"},
 		{name: "public access when the flags allow it", target: bare("fn"), permission: public, flags: GuardrailSettings{AllowPublicAccess: true},
 			wantTarget: bare("fn")},
 		{name: "principal * narrowed by AWS_IAM is not public", target: bare("fn"), permission: publicIAM, wantTarget: bare("fn")},
 		{name: "a service without a source is refused by default", target: bare("fn"), permission: serviceWithoutSource,
-			wantReason: ReasonSourceRequired, wantInText: "set sourceArn or sourceAccount"},
+			wantReason: lambdav1alpha1.ReasonSourceRequired, wantInText: "set sourceArn or sourceAccount"},
 		{name: "a declared account admits its namespaces and functions, as its role", namespace: payments,
 			target: in(other, "us-east-2", "payments-api"), permission: scoped, accounts: []lambdav1alpha1.LambdaPermissionAccount{account("pay", other, nil)},
 			wantRole: "arn:aws:iam::" + other + ":role/pay", wantTarget: in(other, "us-east-2", "payments-api")},
 		{name: "a namespace no rule selects is refused", namespace: labels.Set{"team": "web"},
 			target: in(other, "us-east-2", "payments-api"), permission: scoped, accounts: []lambdav1alpha1.LambdaPermissionAccount{account("pay", other, nil)},
-			wantReason: ReasonAccountNotAllowed, wantInText: "namespace team-a may not grant in account " + other},
+			wantReason: lambdav1alpha1.ReasonAccountNotAllowed, wantInText: "namespace team-a may not grant in account " + other},
 		{name: "a function outside the patterns is refused, naming them", namespace: payments,
 			target: in(other, "us-east-2", "billing"), permission: scoped, accounts: []lambdav1alpha1.LambdaPermissionAccount{account("pay", other, nil)},
-			wantReason: ReasonFunctionNotAllowed, wantInText: "[payments-*]"},
+			wantReason: lambdav1alpha1.ReasonFunctionNotAllowed, wantInText: "[payments-*]"},
 		{name: "patterns match the ARN with its qualifier too", namespace: payments,
 			target: policy.FunctionRef{Partition: "aws", Region: "us-east-2", AccountID: other, Name: "fn", Qualifier: "live"}, permission: scoped,
 			accounts: []lambdav1alpha1.LambdaPermissionAccount{account("pay", other, func(s *lambdav1alpha1.LambdaPermissionAccountSpec) {
@@ -105,7 +106,7 @@ func TestDecideAccess(t *testing.T) {
 			accounts: []lambdav1alpha1.LambdaPermissionAccount{account("pay", other, func(s *lambdav1alpha1.LambdaPermissionAccountSpec) {
 				s.Guardrails.AllowPublicAccess = ptr.To(false)
 			})},
-			wantReason: ReasonPublicAccessDenied, wantInText: "(LambdaPermissionAccount pay)"},
+			wantReason: lambdav1alpha1.ReasonPublicAccessDenied, wantInText: "(LambdaPermissionAccount pay)"},
 		{name: "two accounts for one id: the first by name decides", namespace: payments,
 			target: in(other, "us-east-2", "payments-api"), permission: scoped,
 			accounts: []lambdav1alpha1.LambdaPermissionAccount{account("zeta", other, nil), account("alpha", other, nil), account("x", third, nil)},
@@ -120,22 +121,22 @@ func TestDecideAccess(t *testing.T) {
 			target: in(other, "us-east-2", "payments-api"), permission: scoped, accounts: []lambdav1alpha1.LambdaPermissionAccount{account("pay", other, nil)},
 			wantRole: "arn:aws:iam::" + other + ":role/pay", wantTarget: in(other, "us-east-2", "payments-api")},
 		{name: "a Deny needs a document", target: bare("fn"), permission: deny,
-			wantReason: ReasonRequiresDocumentStrategy, wantInText: "--write-strategy=Document"},
+			wantReason: lambdav1alpha1.ReasonRequiresDocumentStrategy, wantInText: "--write-strategy=Document"},
 		{name: "conditions need a document, said for the account", namespace: payments,
 			target: in(other, "us-east-2", "payments-api"), permission: conditioned, accounts: []lambdav1alpha1.LambdaPermissionAccount{account("pay", other, nil)},
-			wantReason: ReasonRequiresDocumentStrategy, wantInText: "set writeStrategy: Document on LambdaPermissionAccount pay"},
+			wantReason: lambdav1alpha1.ReasonRequiresDocumentStrategy, wantInText: "set writeStrategy: Document on LambdaPermissionAccount pay"},
 		{name: "a Deny of anyone needs no guardrail opt-in", target: bare("fn"), permission: deny, strategy: writer.Document,
 			wantTarget: bare("fn"), wantWrite: writer.Document},
 		{name: "a public Allow with a condition that does not narrow it still does", target: bare("fn"), strategy: writer.Document,
 			permission: policy.Permission{StatementID: "s", Action: "lambda:InvokeFunction", Principal: "*",
 				Conditions: []policy.ConditionEntry{{Operator: "NotIpAddress", Key: "aws:SourceIp", Values: []string{"192.0.2.0/24"}}}},
-			wantReason: ReasonPublicAccessDenied, wantInText: "allowPublicAccess"},
+			wantReason: lambdav1alpha1.ReasonPublicAccessDenied, wantInText: "allowPublicAccess"},
 		{name: "an Allow of anyone from a fixed network is not public (SPEC §16.8)", target: bare("fn"), strategy: writer.Document,
 			permission: policy.Permission{StatementID: "s", Action: "lambda:InvokeFunction", Principal: "*", Conditions: conditioned.Conditions},
 			wantTarget: bare("fn"), wantWrite: writer.Document},
 		{name: "a wildcard sourceArn does not narrow anyone", target: bare("fn"),
 			permission: policy.Permission{StatementID: "s", Action: "lambda:InvokeFunction", Principal: "*", SourceArn: "arn:aws:s3:::*"},
-			wantReason: ReasonPublicAccessDenied, wantInText: "allowPublicAccess"},
+			wantReason: lambdav1alpha1.ReasonPublicAccessDenied, wantInText: "allowPublicAccess"},
 		{name: "a service with its source in a condition has one", target: bare("fn"), strategy: writer.Document,
 			permission: policy.Permission{StatementID: "s", Action: "lambda:InvokeFunction", Principal: "s3.amazonaws.com",
 				Conditions: []policy.ConditionEntry{{Operator: "StringEquals", Key: "aws:SourceAccount", Values: []string{"123456789012"}}}},
@@ -148,7 +149,7 @@ func TestDecideAccess(t *testing.T) {
 			}
 			g, err := decideAccess(accessRequest{Namespace: "team-a", NamespaceLabels: tt.namespace, Target: tt.target, Permission: tt.permission,
 				Accounts: tt.accounts, OwnAccount: own, Guardrails: tt.flags, DefaultStrategy: flag})
-			state := stateOf(err)
+			state := kernel.StateOf(err)
 			switch {
 			case tt.wantReason == "" && state != nil:
 				t.Fatalf("refused: %v", state)

@@ -1,10 +1,11 @@
-package controllers
+package engine
 
 import (
 	"slices"
 	"strings"
 	"testing"
 
+	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
 )
@@ -44,7 +45,7 @@ func TestPlanPolicy(t *testing.T) {
 		observed    writer.Observed
 		own         []policy.Statement
 		m           mode
-		wantChange  policyChange
+		wantChange  PolicyChange
 		wantPuts    []string
 		wantRemoves []string
 		wantKeep    []string
@@ -53,27 +54,27 @@ func TestPlanPolicy(t *testing.T) {
 		wantCounts  [2]int // statements, included, as the plan leaves the policy
 	}{
 		{name: "empty policy: add both", observed: doc(), own: []policy.Statement{partner, deny},
-			wantChange: policyChange{Added: []string{"partner", "deny"}}, wantPuts: []string{"partner", "deny"}, wantCounts: [2]int{2, 0}},
+			wantChange: PolicyChange{Added: []string{"partner", "deny"}}, wantPuts: []string{"partner", "deny"}, wantCounts: [2]int{2, 0}},
 		{name: "in place, spelled as Lambda stores it: nothing", observed: doc(partnerStored, team), own: []policy.Statement{partner},
 			wantKeep: []string{"partner"}, wantCounts: [2]int{2, 1}},
 		{name: "a different grant under the Sid is replaced in place", observed: doc(partnerOther), own: []policy.Statement{partner},
-			wantChange: policyChange{Changed: []string{"partner"}}, wantPuts: []string{"partner"}, wantCounts: [2]int{1, 0}},
+			wantChange: PolicyChange{Changed: []string{"partner"}}, wantPuts: []string{"partner"}, wantCounts: [2]int{1, 0}},
 		{name: "undeclared statements go, included ones stay", observed: doc(foreign, team, partnerStored), own: []policy.Statement{partner},
-			wantChange: policyChange{Removed: []string{"console"}}, wantRemoves: []string{"console"}, wantKeep: []string{"partner"}, wantCounts: [2]int{2, 1}},
+			wantChange: PolicyChange{Removed: []string{"console"}}, wantRemoves: []string{"console"}, wantKeep: []string{"partner"}, wantCounts: [2]int{2, 1}},
 		{name: "no statements of its own: only the included stay", observed: doc(foreign, team),
-			wantChange: policyChange{Removed: []string{"console"}}, wantRemoves: []string{"console"}, wantCounts: [2]int{1, 1}},
+			wantChange: PolicyChange{Removed: []string{"console"}}, wantRemoves: []string{"console"}, wantCounts: [2]int{1, 1}},
 		{name: "a statement without a Sid goes in the same write", observed: doc(unnamed, partnerStored), own: []policy.Statement{partner},
-			wantChange: policyChange{Removed: []string{"#0"}}, wantKeep: []string{"partner"}, wantDrop: true, wantCounts: [2]int{1, 0}},
+			wantChange: PolicyChange{Removed: []string{"#0"}}, wantKeep: []string{"partner"}, wantDrop: true, wantCounts: [2]int{1, 0}},
 		{name: "Observe writes nothing and says what Manage would", observed: doc(foreign, partnerOther), own: []policy.Statement{partner, deny}, m: mode{Observe: true},
-			wantChange: policyChange{Added: []string{"deny"}, Changed: []string{"partner"}, Removed: []string{"console"}}, wantReason: ReasonDriftDetected, wantCounts: [2]int{2, 0}},
+			wantChange: PolicyChange{Added: []string{"deny"}, Changed: []string{"partner"}, Removed: []string{"console"}}, wantReason: lambdav1alpha1.ReasonDriftDetected, wantCounts: [2]int{2, 0}},
 		{name: "Observe in place: nothing pending", observed: doc(partnerStored), own: []policy.Statement{partner}, m: mode{Observe: true},
 			wantCounts: [2]int{1, 0}},
 		{name: "dry run writes nothing", observed: doc(foreign), own: []policy.Statement{partner}, m: mode{DryRun: true},
-			wantChange: policyChange{Added: []string{"partner"}, Removed: []string{"console"}}, wantReason: ReasonDryRun, wantCounts: [2]int{1, 0}},
+			wantChange: PolicyChange{Added: []string{"partner"}, Removed: []string{"console"}}, wantReason: lambdav1alpha1.ReasonDryRun, wantCounts: [2]int{1, 0}},
 		{name: "too large for Lambda: refused before the write", observed: doc(team), own: []policy.Statement{partner, statement(huge)},
-			wantChange: policyChange{Added: []string{"partner", "huge"}}, wantReason: ReasonPolicyTooLarge, wantCounts: [2]int{3, 1}},
+			wantChange: PolicyChange{Added: []string{"partner", "huge"}}, wantReason: lambdav1alpha1.ReasonPolicyTooLarge, wantCounts: [2]int{3, 1}},
 		{name: "removing what is too large makes room", observed: doc(huge, team), own: []policy.Statement{partner},
-			wantChange: policyChange{Added: []string{"partner"}, Removed: []string{"huge"}}, wantPuts: []string{"partner"}, wantRemoves: []string{"huge"}, wantCounts: [2]int{2, 1}},
+			wantChange: PolicyChange{Added: []string{"partner"}, Removed: []string{"huge"}}, wantPuts: []string{"partner"}, wantRemoves: []string{"huge"}, wantCounts: [2]int{2, 1}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			plan := planPolicy(tt.observed, target, tt.own, includesTeam, tt.m)
@@ -138,7 +139,7 @@ func TestPlanPolicyRemoval(t *testing.T) {
 	if !slices.Equal(plan.Change.Removed, []string{"mine"}) || len(plan.Writes.Removes) != 1 || plan.Writes.Removes[0].Sid != "mine" {
 		t.Errorf("removal %+v: want only its own statement, not one a LambdaPermission also declares, nor one already gone", plan)
 	}
-	if dry := planPolicyRemoval(writer.Observed{Document: d}, own("mine"), includes, true); !dry.Writes.Empty() || dry.Refusal == nil || dry.Refusal.Reason != ReasonDryRun {
+	if dry := planPolicyRemoval(writer.Observed{Document: d}, own("mine"), includes, true); !dry.Writes.Empty() || dry.Refusal == nil || dry.Refusal.Reason != lambdav1alpha1.ReasonDryRun {
 		t.Errorf("dry run removal %+v", dry)
 	}
 }

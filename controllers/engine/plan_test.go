@@ -1,4 +1,4 @@
-package controllers
+package engine
 
 import (
 	"reflect"
@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/kernel"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
 )
@@ -14,10 +16,10 @@ import (
 var testTarget = policy.FunctionRef{Partition: "aws", Region: "us-east-2", AccountID: "123456789012", Name: "fn"}
 
 // wanted is the desired statement of a grant to s3 from bucket, under sid.
-func wanted(sid, bucket string) desired {
+func wanted(sid, bucket string) Desired {
 	p := policy.Permission{StatementID: sid, Action: "lambda:InvokeFunction", Principal: "s3.amazonaws.com",
 		SourceAccount: "123456789012", SourceArn: "arn:aws:s3:::" + bucket}
-	return desired{Target: testTarget, Permission: p, Statement: policy.DesiredStatement(testTarget, p)}
+	return Desired{Target: testTarget, Permission: p, Statement: policy.DesiredStatement(testTarget, p)}
 }
 
 // observed is a policy holding these statements, as GetPolicy returns it.
@@ -68,21 +70,21 @@ func TestPlanStatement(t *testing.T) {
 		{name: "in place before and still: no drift", observed: observed(t, "r2", want.Statement), wasInPlace: true, wantInPlace: true, wantRevision: "r2"},
 
 		{name: "Observe, missing: DriftDetected, nothing written", observed: observed(t, "r1"), mode: mode{Observe: true},
-			wantRefusal: ReasonDriftDetected, wantMessage: `statement "s3" on arn:aws:lambda:us-east-2:123456789012:function:fn is missing; the spec would add statement "s3"`},
+			wantRefusal: lambdav1alpha1.ReasonDriftDetected, wantMessage: `statement "s3" on arn:aws:lambda:us-east-2:123456789012:function:fn is missing; the spec would add statement "s3"`},
 		{name: "Observe, different: DriftDetected, names the difference", observed: observed(t, "r1", other), mode: mode{Observe: true},
-			wantRefusal: ReasonDriftDetected, wantMessage: `is different: {"Sid":"s3"`},
+			wantRefusal: lambdav1alpha1.ReasonDriftDetected, wantMessage: `is different: {"Sid":"s3"`},
 		{name: "Observe, in place: adopted", observed: observed(t, "r1", want.Statement), mode: mode{Observe: true}, wantInPlace: true, wantRevision: "r1"},
 		{name: "dry run, missing: the add is reported", observed: observed(t, "r1"), mode: mode{DryRun: true},
-			wantRefusal: ReasonDryRun, wantMessage: `dry run: would add statement "s3" to arn:aws:lambda:us-east-2:123456789012:function:fn: {"Sid":"s3"`},
+			wantRefusal: lambdav1alpha1.ReasonDryRun, wantMessage: `dry run: would add statement "s3" to arn:aws:lambda:us-east-2:123456789012:function:fn: {"Sid":"s3"`},
 		{name: "dry run, different: the replacement and its difference are reported", observed: observed(t, "r1", other), mode: mode{DryRun: true},
-			wantRefusal: ReasonDryRun, wantMessage: `would replace statement "s3" on arn:aws:lambda:us-east-2:123456789012:function:fn (it differs in [Condition])`},
+			wantRefusal: lambdav1alpha1.ReasonDryRun, wantMessage: `would replace statement "s3" on arn:aws:lambda:us-east-2:123456789012:function:fn (it differs in [Condition])`},
 		{name: "dry run, in place: nothing to report", observed: observed(t, "r1", want.Statement), mode: mode{DryRun: true}, wantInPlace: true, wantRevision: "r1"},
-		{name: "Observe wins over dry run", observed: observed(t, "r1"), mode: mode{Observe: true, DryRun: true}, wantRefusal: ReasonDriftDetected},
+		{name: "Observe wins over dry run", observed: observed(t, "r1"), mode: mode{Observe: true, DryRun: true}, wantRefusal: lambdav1alpha1.ReasonDriftDetected},
 
 		{name: "over 20480 bytes: refused before any write", observed: observed(t, "r1", bigStatement("big", 20000)),
-			wantRefusal: ReasonPolicyTooLarge, wantMessage: "over Lambda's limit of 20480"},
+			wantRefusal: lambdav1alpha1.ReasonPolicyTooLarge, wantMessage: "over Lambda's limit of 20480"},
 		{name: "a replacement is measured without the statement it replaces", observed: observed(t, "r1", bigStatement("big", 19800), other), wantWrite: "replace"},
-		{name: "Observe refuses before measuring", observed: observed(t, "r1", bigStatement("big", 20000)), mode: mode{Observe: true}, wantRefusal: ReasonDriftDetected},
+		{name: "Observe refuses before measuring", observed: observed(t, "r1", bigStatement("big", 20000)), mode: mode{Observe: true}, wantRefusal: lambdav1alpha1.ReasonDriftDetected},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got := planStatement(tt.observed, want, tt.mode, tt.wasInPlace)
@@ -130,8 +132,8 @@ func TestRefusalsShowAsConditionsAndRequeues(t *testing.T) {
 	if !observe.Stalled || dryRun.Stalled || !tooLarge.Stalled {
 		t.Errorf("stalled: Observe %v, dry run %v, too large %v; want true, false, true", observe.Stalled, dryRun.Stalled, tooLarge.Stalled)
 	}
-	for _, refusal := range []*stateError{observe, dryRun, tooLarge} {
-		result, err := nextReconcile(refusal, time.Minute)
+	for _, refusal := range []*kernel.StateError{observe, dryRun, tooLarge} {
+		result, err := kernel.NextReconcile(refusal, time.Minute)
 		if err != nil || result.RequeueAfter < 54*time.Second || result.RequeueAfter > 66*time.Second {
 			t.Errorf("%s: requeue %v, err %v; want about the sync period and no backoff", refusal.Reason, result.RequeueAfter, err)
 		}

@@ -1,8 +1,10 @@
-package controllers
+package engine
 
 import (
 	"fmt"
 
+	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/kernel"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
 )
@@ -28,7 +30,7 @@ type statementPlan struct {
 	Revision string
 	// Refusal: writes are needed and may not be made (Observe, dry run, or
 	// a policy that would be too large). Nothing is written.
-	Refusal *stateError
+	Refusal *kernel.StateError
 	// Drift is "missing" or "changed" when the statement was in place at
 	// the last sync and no longer is, and "replaced" when it went with
 	// others at once (writer.Replacement): the write corrects drift.
@@ -40,7 +42,7 @@ type statementPlan struct {
 
 // planStatement plans putting want in the policy observed. wasInPlace says
 // the last sync, at this generation, found or put the statement in place.
-func planStatement(observed writer.Observed, want desired, m mode, wasInPlace bool) statementPlan {
+func planStatement(observed writer.Observed, want Desired, m mode, wasInPlace bool) statementPlan {
 	sid := want.Permission.StatementID
 	plan := statementPlan{Revision: observed.RevisionID}
 	existing, found := observed.Document.Find(sid)
@@ -66,7 +68,7 @@ func planStatement(observed writer.Observed, want desired, m mode, wasInPlace bo
 		plan.Drift = "missing"
 	}
 	if size := observed.Document.SizeAfter([]string{sid}, want.Statement); size > policy.MaxPolicySize {
-		plan.Refusal = stalled(ReasonPolicyTooLarge,
+		plan.Refusal = kernel.Stalled(lambdav1alpha1.ReasonPolicyTooLarge,
 			"adding statement %q would make the policy of %s about %d bytes, over Lambda's limit of %d; remove other statements or grant more per statement",
 			sid, want.Target.ResourceARN(), size, policy.MaxPolicySize)
 		return plan
@@ -77,7 +79,7 @@ func planStatement(observed writer.Observed, want desired, m mode, wasInPlace bo
 
 // refusal stops a write that managementPolicy Observe or --dry-run forbids,
 // and says what the write would have been.
-func refusal(want desired, existing *policy.StoredStatement, m mode) *stateError {
+func refusal(want Desired, existing *policy.StoredStatement, m mode) *kernel.StateError {
 	sid, arn := want.Permission.StatementID, want.Target.ResourceARN()
 	write := fmt.Sprintf("add statement %q to %s: %s", sid, arn, want.Statement.Render())
 	if existing != nil {
@@ -90,10 +92,10 @@ func refusal(want desired, existing *policy.StoredStatement, m mode) *stateError
 		if existing != nil {
 			state = "different: " + existing.Raw
 		}
-		return stalled(ReasonDriftDetected, "managementPolicy is Observe, so nothing was written: statement %q on %s is %s; the spec would %s",
+		return kernel.Stalled(lambdav1alpha1.ReasonDriftDetected, "managementPolicy is Observe, so nothing was written: statement %q on %s is %s; the spec would %s",
 			sid, arn, state, write)
 	case m.DryRun:
-		return &stateError{Reason: ReasonDryRun, Message: "dry run: would " + write}
+		return kernel.DryRun("dry run: would " + write)
 	}
 	return nil
 }
