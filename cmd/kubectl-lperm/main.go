@@ -27,12 +27,12 @@ import (
 	"strings"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
 	buildversion "github.com/lambda-permission-operator/lambda-permission-operator/internal/version"
 )
@@ -146,7 +146,12 @@ func (c *common) reader(ctx context.Context, stderr io.Writer) (*reader, error) 
 	if cfg.Region == "" {
 		return nil, errors.New("no AWS region: pass --region or set AWS_REGION")
 	}
-	return newReader(lambda.NewFromConfig(cfg), c.getPolicyRPS, c.controlPlaneRPS, stderr), nil
+	port := awslambda.New(awslambda.Config{AWS: cfg, Limits: awslambda.Limits{
+		GetPolicy:    c.getPolicyRPS,
+		ControlPlane: c.controlPlaneRPS,
+		GetFunction:  awslambda.DefaultLimits.GetFunction, // the plugin makes no GetFunction call
+	}})
+	return newReader(port, cfg.Region, stderr), nil
 }
 
 // parse parses a command's flags; it reports the exit code when the command

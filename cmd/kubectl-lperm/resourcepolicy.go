@@ -84,7 +84,7 @@ func resourcePolicyManifest(policies []policyRead, opts policyImportOptions) pol
 		arn := p.Target.ResourceARN()
 		if len(p.Document.Statements) == 0 {
 			why := fmt.Sprintf("No policy on %s: no LambdaResourcePolicy.", arn)
-			if p.Text != "" {
+			if p.Revision != "" {
 				why = fmt.Sprintf("The policy of %s holds no statement: no LambdaResourcePolicy.", arn)
 			}
 			out.empty++
