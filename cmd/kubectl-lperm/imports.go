@@ -15,6 +15,7 @@ import (
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/translate"
 )
 
 // importOptions shape the objects import writes.
@@ -76,7 +77,7 @@ func importManifest(policies []policyRead, opts importOptions) []manifestItem {
 			obj := &lambdav1alpha1.LambdaPermission{
 				TypeMeta:   metav1.TypeMeta{APIVersion: lambdav1alpha1.GroupVersion.String(), Kind: "LambdaPermission"},
 				ObjectMeta: metav1.ObjectMeta{Name: names.take(p.Target, sid), Namespace: opts.namespace},
-				Spec:       specOf(p.Target, perm),
+				Spec:       translate.SpecOf(p.Target, perm),
 			}
 			if opts.observe {
 				obj.Spec.ManagementPolicy = lambdav1alpha1.ManagementPolicyObserve
@@ -97,35 +98,6 @@ func importManifest(policies []policyRead, opts importOptions) []manifestItem {
 	return items
 }
 
-// specOf is the LambdaPermission spec that declares perm on target: the
-// inverse of translate.PermissionOf. The function is named by ARN, so
-// applying the object needs no lookup of region or account.
-func specOf(target policy.FunctionRef, perm policy.Permission) lambdav1alpha1.LambdaPermissionSpec {
-	spec := lambdav1alpha1.LambdaPermissionSpec{
-		FunctionName:          target.FunctionARN(),
-		Qualifier:             target.Qualifier,
-		StatementID:           perm.StatementID,
-		Action:                perm.Action,
-		Principal:             perm.Principal,
-		SourceArn:             perm.SourceArn,
-		SourceAccount:         perm.SourceAccount,
-		PrincipalOrgID:        perm.PrincipalOrgID,
-		EventSourceToken:      perm.EventSourceToken,
-		FunctionURLAuthType:   perm.FunctionURLAuthType,
-		InvokedViaFunctionURL: perm.InvokedViaFunctionURL,
-	}
-	if perm.Effect == policy.EffectDeny {
-		spec.Effect = lambdav1alpha1.EffectDeny
-	}
-	for _, c := range perm.Conditions {
-		spec.Conditions = append(spec.Conditions, lambdav1alpha1.StatementCondition{Operator: c.Operator, Key: c.Key, Values: c.Values})
-	}
-	return spec
-}
-
-// maxURLPrefix is the longest statementIdPrefix a LambdaFunctionURLPermission takes.
-const maxURLPrefix = 90
-
 // urlGrant is the LambdaFunctionURLPermission that declares the statement
 // pair sid belongs to, when both halves are there and hold nothing else.
 func urlGrant(target policy.FunctionRef, declared map[string]policy.Permission, sid string) (*lambdav1alpha1.LambdaFunctionURLPermission, bool) {
@@ -133,7 +105,7 @@ func urlGrant(target policy.FunctionRef, declared map[string]policy.Permission, 
 	if !ok {
 		prefix, ok = strings.CutSuffix(sid, "-invoke")
 	}
-	if !ok || len(prefix) > maxURLPrefix {
+	if !ok || len(prefix) > lambdav1alpha1.MaxFunctionURLStatementIDPrefixLength {
 		return nil, false
 	}
 	url, urlOK := declared[prefix+"-url"]

@@ -23,7 +23,7 @@ func policyOf(t *testing.T, target policy.FunctionRef, statements ...string) pol
 	if err != nil {
 		t.Fatal(err)
 	}
-	return policyRead{Target: target, Text: text, Revision: "r1", Document: doc}
+	return policyRead{Target: target, Revision: "r1", Document: doc}
 }
 
 // stored is the statement Lambda stores for p on target.

@@ -27,12 +27,13 @@ import (
 	"strings"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/clientcmd"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
 	buildversion "github.com/lambda-permission-operator/lambda-permission-operator/internal/version"
 )
@@ -146,7 +147,12 @@ func (c *common) reader(ctx context.Context, stderr io.Writer) (*reader, error) 
 	if cfg.Region == "" {
 		return nil, errors.New("no AWS region: pass --region or set AWS_REGION")
 	}
-	return newReader(lambda.NewFromConfig(cfg), c.getPolicyRPS, c.controlPlaneRPS, stderr), nil
+	port := awslambda.New(awslambda.Config{AWS: cfg, Limits: awslambda.Limits{
+		GetPolicy:    c.getPolicyRPS,
+		ControlPlane: c.controlPlaneRPS,
+		GetFunction:  awslambda.DefaultLimits.GetFunction, // the plugin makes no GetFunction call
+	}})
+	return newReader(port, cfg.Region, stderr), nil
 }
 
 // parse parses a command's flags; it reports the exit code when the command
@@ -281,16 +287,17 @@ func managedStatements(ctx context.Context, kubeconfig, kubeContext string) (map
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
-	scheme := runtime.NewScheme()
-	if err := lambdav1alpha1.AddToScheme(scheme); err != nil {
-		return nil, err
-	}
-	k8s, err := client.New(restConfig, client.Options{Scheme: scheme})
+	k8s, err := dynamic.NewForConfig(restConfig)
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
+	return managedIn(ctx, k8s)
+}
+
+// managedIn is managedStatements of the cluster k8s reaches.
+func managedIn(ctx context.Context, k8s dynamic.Interface) (map[string]bool, error) {
 	var list lambdav1alpha1.LambdaPermissionList
-	if err := k8s.List(ctx, &list); err != nil {
+	if err := listAll(ctx, k8s, "lambdapermissions", &list); err != nil {
 		return nil, fmt.Errorf("listing LambdaPermissions: %w", err)
 	}
 	managed := map[string]bool{}
@@ -307,7 +314,7 @@ func managedStatements(ctx context.Context, kubeconfig, kubeContext string) (map
 	// A LambdaResourcePolicy that manages a policy declares its statements
 	// by Sid; one that only observes manages nothing.
 	var owners lambdav1alpha1.LambdaResourcePolicyList
-	if err := k8s.List(ctx, &owners); err != nil {
+	if err := listAll(ctx, k8s, "lambdaresourcepolicies", &owners); err != nil {
 		return nil, fmt.Errorf("listing LambdaResourcePolicies: %w", err)
 	}
 	for _, obj := range owners.Items {
@@ -319,6 +326,18 @@ func managedStatements(ctx context.Context, kubeconfig, kubeContext string) (map
 		}
 	}
 	return managed, nil
+}
+
+// listAll lists the objects of one of the API's resources in every
+// namespace into list, a typed list of that resource's kind. The dynamic
+// client and a conversion keep the plugin free of controller-runtime's
+// client, which brings its manager's metrics and Prometheus along.
+func listAll(ctx context.Context, k8s dynamic.Interface, resource string, list runtime.Object) error {
+	objects, err := k8s.Resource(lambdav1alpha1.GroupVersion.WithResource(resource)).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	return runtime.DefaultUnstructuredConverter.FromUnstructured(objects.UnstructuredContent(), list)
 }
 
 func fail(stderr io.Writer, command string, err error) int {

@@ -9,22 +9,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
-	"golang.org/x/time/rate"
-
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
 )
-
-// lambdaReader is the part of Lambda the plugin uses: it only reads.
-type lambdaReader interface {
-	lambda.ListFunctionsAPIClient
-	lambda.ListVersionsByFunctionAPIClient
-	lambda.ListAliasesAPIClient
-	GetPolicy(context.Context, *lambda.GetPolicyInput, ...func(*lambda.Options)) (*lambda.GetPolicyOutput, error)
-	GetFunctionUrlConfig(context.Context, *lambda.GetFunctionUrlConfigInput, ...func(*lambda.Options)) (*lambda.GetFunctionUrlConfigOutput, error)
-}
 
 // selection is which policies to read: one function (with its versions and
 // aliases, or one qualifier of it), or every function of the account and
@@ -38,42 +25,44 @@ type selection struct {
 // policyRead is one function's, version's or alias's policy.
 type policyRead struct {
 	Target   policy.FunctionRef // complete
-	Text     string             // as GetPolicy returned it; "" when there is none
-	Revision string
+	Revision string             // "" when there is no policy
 	Document policy.PolicyDocument
 	// URLAuthType is the auth type of the function URL on Target ("" when it
 	// has none, or when URLs were not asked for).
 	URLAuthType string
 }
 
-// reader reads policies within Lambda's quotas: GetPolicy has its own
-// bucket, the List and URL operations share the control-plane one (both 15
-// per second per account and region; the defaults leave room for the
-// operator).
+// reader reads policies through the AWS port's inventory, which keeps
+// within Lambda's quotas: GetPolicy has its own limit, the List and URL
+// operations share the control-plane one (both 15 per second per account
+// and region; the plugin's defaults leave room for the operator).
 type reader struct {
-	lambda       lambdaReader
-	getPolicy    *rate.Limiter
-	controlPlane *rate.Limiter
-	withURLs     bool
-	progress     io.Writer // where a long run says how far it is
-	workers      int
+	lambda   awslambda.Inventory
+	region   string // where a function named without a region is
+	withURLs bool
+	progress io.Writer // where a long run says how far it is
+	workers  int
 }
 
-func newReader(client lambdaReader, getPolicyRPS, controlPlaneRPS float64, progress io.Writer) *reader {
-	return &reader{lambda: client, progress: progress, workers: 4,
-		getPolicy:    rate.NewLimiter(rate.Limit(getPolicyRPS), 1),
-		controlPlane: rate.NewLimiter(rate.Limit(controlPlaneRPS), 1)}
+func newReader(inventory awslambda.Inventory, region string, progress io.Writer) *reader {
+	return &reader{lambda: inventory, region: region, progress: progress, workers: 4}
 }
 
 // read returns the selected policies, sorted by resource ARN.
 func (r *reader) read(ctx context.Context, sel selection) ([]policyRead, error) {
-	functions := []string{sel.function}
+	var functions []policy.FunctionRef
 	if sel.all {
 		var err error
-		if functions, err = r.functions(ctx); err != nil {
+		if functions, err = r.lambda.ListFunctions(ctx, r.region); err != nil {
 			return nil, err
 		}
 		fmt.Fprintf(r.progress, "kubectl-lperm: %d functions\n", len(functions))
+	} else {
+		fn, err := policy.ParseFunctionName(sel.function)
+		if err != nil {
+			return nil, fmt.Errorf("--function: %w", err)
+		}
+		functions = []policy.FunctionRef{fn.WithDefaults(r.region, "")}
 	}
 
 	var (
@@ -83,7 +72,7 @@ func (r *reader) read(ctx context.Context, sel selection) ([]policyRead, error) 
 		done     int
 		wg       sync.WaitGroup
 	)
-	next := make(chan string)
+	next := make(chan policy.FunctionRef)
 	for range min(r.workers, len(functions)) {
 		wg.Add(1)
 		go func() {
@@ -115,52 +104,35 @@ func (r *reader) read(ctx context.Context, sel selection) ([]policyRead, error) 
 	return policies, nil
 }
 
-// functions lists every function of the account and region by ARN.
-func (r *reader) functions(ctx context.Context) ([]string, error) {
-	var arns []string
-	pages := lambda.NewListFunctionsPaginator(r.lambda, &lambda.ListFunctionsInput{})
-	for pages.HasMorePages() {
-		if err := r.controlPlane.Wait(ctx); err != nil {
-			return nil, err
-		}
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("ListFunctions: %w", err)
-		}
-		for _, f := range page.Functions {
-			arns = append(arns, aws.ToString(f.FunctionArn))
-		}
-	}
-	return arns, nil
-}
-
 // function reads the policies of one function: the unqualified function,
 // each published version and each alias, or only the qualifier asked for.
-func (r *reader) function(ctx context.Context, name, qualifier string) ([]policyRead, error) {
-	versions, err := r.versions(ctx, name)
+// A qualifier in the function's name is not one: Lambda lists the
+// function's versions whatever follows the name.
+func (r *reader) function(ctx context.Context, fn policy.FunctionRef, qualifier string) ([]policyRead, error) {
+	name := fn.Name
+	if fn.Complete() {
+		name = fn.FunctionARN()
+	}
+	versions, err := r.lambda.ListVersions(ctx, fn)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	base, err := policy.ParseFunctionName(versions[0])
-	if err != nil || !base.Complete() {
-		return nil, fmt.Errorf("%s: Lambda returned function ARN %q", name, versions[0])
+	if len(versions) == 0 {
+		return nil, fmt.Errorf("ListVersionsByFunction %s returned no version", name)
 	}
+	base := versions[0]
 	base.Qualifier = ""
 	targets := []policy.FunctionRef{base}
-	for _, arn := range versions {
-		if ref, err := policy.ParseFunctionName(arn); err == nil && ref.Qualifier != "" && ref.Qualifier != "$LATEST" {
-			targets = append(targets, ref) // $LATEST's policy is the unqualified function's
+	for _, v := range versions {
+		if v.Qualifier != "" && v.Qualifier != "$LATEST" {
+			targets = append(targets, v) // $LATEST's policy is the unqualified function's
 		}
 	}
-	aliases, err := r.aliases(ctx, base.FunctionARN())
+	aliases, err := r.lambda.ListAliases(ctx, base)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", base.FunctionARN(), err)
 	}
-	for _, alias := range aliases {
-		ref := base
-		ref.Qualifier = alias
-		targets = append(targets, ref)
-	}
+	targets = append(targets, aliases...)
 	if qualifier != "" {
 		targets = slices.DeleteFunc(targets, func(t policy.FunctionRef) bool { return t.Qualifier != qualifier })
 		if len(targets) == 0 {
@@ -170,102 +142,19 @@ func (r *reader) function(ctx context.Context, name, qualifier string) ([]policy
 
 	var policies []policyRead
 	for _, target := range targets {
-		read, err := r.policy(ctx, target)
+		current, err := r.lambda.GetPolicy(ctx, target)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", target.ResourceARN(), err)
 		}
+		read := policyRead{Target: target, Revision: current.RevisionID, Document: current.Document}
 		if r.withURLs && !isVersion(target.Qualifier) {
-			if read.URLAuthType, err = r.urlAuthType(ctx, target); err != nil {
-				return nil, err
+			if read.URLAuthType, err = r.lambda.FunctionURLAuthType(ctx, target); err != nil {
+				return nil, fmt.Errorf("%s: %w", target.ResourceARN(), err)
 			}
 		}
 		policies = append(policies, read)
 	}
 	return policies, nil
-}
-
-// versions lists the function's version ARNs, $LATEST first.
-func (r *reader) versions(ctx context.Context, function string) ([]string, error) {
-	var arns []string
-	pages := lambda.NewListVersionsByFunctionPaginator(r.lambda, &lambda.ListVersionsByFunctionInput{FunctionName: aws.String(function)})
-	for pages.HasMorePages() {
-		if err := r.controlPlane.Wait(ctx); err != nil {
-			return nil, err
-		}
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("ListVersionsByFunction %s: %w", function, err)
-		}
-		for _, v := range page.Versions {
-			arns = append(arns, aws.ToString(v.FunctionArn))
-		}
-	}
-	if len(arns) == 0 {
-		return nil, fmt.Errorf("ListVersionsByFunction %s returned no version", function)
-	}
-	return arns, nil
-}
-
-func (r *reader) aliases(ctx context.Context, functionARN string) ([]string, error) {
-	var names []string
-	pages := lambda.NewListAliasesPaginator(r.lambda, &lambda.ListAliasesInput{FunctionName: aws.String(functionARN)})
-	for pages.HasMorePages() {
-		if err := r.controlPlane.Wait(ctx); err != nil {
-			return nil, err
-		}
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("ListAliases %s: %w", functionARN, err)
-		}
-		for _, a := range page.Aliases {
-			names = append(names, aws.ToString(a.Name))
-		}
-	}
-	return names, nil
-}
-
-// policy reads target's policy; a target without one has an empty policy.
-func (r *reader) policy(ctx context.Context, target policy.FunctionRef) (policyRead, error) {
-	read := policyRead{Target: target}
-	if err := r.getPolicy.Wait(ctx); err != nil {
-		return read, err
-	}
-	out, err := r.lambda.GetPolicy(ctx, &lambda.GetPolicyInput{FunctionName: aws.String(target.FunctionARN()), Qualifier: qualifierOrNil(target)})
-	var notFound *types.ResourceNotFoundException
-	switch {
-	case errors.As(err, &notFound):
-		return read, nil
-	case err != nil:
-		return read, fmt.Errorf("GetPolicy %s: %w", target.ResourceARN(), err)
-	}
-	read.Text, read.Revision = aws.ToString(out.Policy), aws.ToString(out.RevisionId)
-	if read.Document, err = policy.ParsePolicy(read.Text); err != nil {
-		return read, fmt.Errorf("GetPolicy %s: %w", target.ResourceARN(), err)
-	}
-	return read, nil
-}
-
-// urlAuthType is the auth type of target's function URL, "" without one.
-func (r *reader) urlAuthType(ctx context.Context, target policy.FunctionRef) (string, error) {
-	if err := r.controlPlane.Wait(ctx); err != nil {
-		return "", err
-	}
-	out, err := r.lambda.GetFunctionUrlConfig(ctx, &lambda.GetFunctionUrlConfigInput{FunctionName: aws.String(target.FunctionARN()), Qualifier: qualifierOrNil(target)})
-	var notFound *types.ResourceNotFoundException
-	switch {
-	case errors.As(err, &notFound):
-		return "", nil
-	case err != nil:
-		return "", fmt.Errorf("GetFunctionUrlConfig %s: %w", target.ResourceARN(), err)
-	}
-	return string(out.AuthType), nil
-}
-
-func qualifierOrNil(target policy.FunctionRef) *string {
-	if target.Qualifier == "" {
-		return nil
-	}
-	return aws.String(target.Qualifier)
 }
 
 // isVersion reports whether a qualifier is a version number: function URLs

@@ -8,10 +8,7 @@ import (
 	"io"
 	"strings"
 
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"sigs.k8s.io/yaml"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
@@ -48,9 +45,6 @@ type policyImportOptions struct {
 // maxPolicyStatements is how many statements a LambdaResourcePolicy holds
 // (the CRD's MaxItems).
 const maxPolicyStatements = 100
-
-// maxSid is the longest Sid a LambdaResourcePolicy takes (the CRD's MaxLength).
-const maxSid = 100
 
 // maxPolicyObjectName is the longest object name: a DNS subdomain's.
 const maxPolicyObjectName = 253
@@ -90,7 +84,7 @@ func resourcePolicyManifest(policies []policyRead, opts policyImportOptions) pol
 		arn := p.Target.ResourceARN()
 		if len(p.Document.Statements) == 0 {
 			why := fmt.Sprintf("No policy on %s: no LambdaResourcePolicy.", arn)
-			if p.Text != "" {
+			if p.Revision != "" {
 				why = fmt.Sprintf("The policy of %s holds no statement: no LambdaResourcePolicy.", arn)
 			}
 			out.empty++
@@ -124,7 +118,7 @@ func resourcePolicyManifest(policies []policyRead, opts policyImportOptions) pol
 			if st.Sid != "" {
 				ref = fmt.Sprintf("%q", st.Sid)
 			}
-			s, declared, err := declarable(p.Target, st)
+			s, declared, err := translate.ResourcePolicyStatementOf(p.Target, st)
 			switch j, dup := seen[st.Sid]; {
 			case err != nil:
 			case dup:
@@ -176,98 +170,11 @@ func resourcePolicyManifest(policies []policyRead, opts policyImportOptions) pol
 	return out
 }
 
-// declarable is the LambdaResourcePolicy statement that declares st, a
-// statement of target's policy, with its elements as Lambda stores them,
-// Resource left out when it is target's ARN (the default), and what the
-// controller reads it as; or why no LambdaResourcePolicy can hold it.
-func declarable(target policy.FunctionRef, st policy.StoredStatement) (lambdav1alpha1.ResourcePolicyStatement, policy.Statement, error) {
-	var s lambdav1alpha1.ResourcePolicyStatement
-	arn := target.ResourceARN()
-	switch {
-	case st.Sid == "":
-		return s, policy.Statement{}, fmt.Errorf("it has no Sid, which every statement of a LambdaResourcePolicy needs: the operator manages statements by Sid")
-	case len(st.Sid) > maxSid:
-		return s, policy.Statement{}, fmt.Errorf("its Sid is longer than the %d characters a LambdaResourcePolicy takes", maxSid)
-	}
-	// What PutResourcePolicy would refuse, and elements that a
-	// LambdaResourcePolicy statement has no field for (NotPrincipal, …).
-	if err := policy.ValidateDocumentStatement(st.Statement, arn); err != nil {
-		return s, policy.Statement{}, err
-	}
-	var elements map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(st.Raw), &elements); err != nil {
-		return s, policy.Statement{}, err
-	}
-	s.Sid, s.Effect = st.Sid, st.Effect
-	s.Principal = apiextensionsv1.JSON{Raw: compactRaw(elements["Principal"])}
-	s.Action = apiextensionsv1.JSON{Raw: compactRaw(elements["Action"])}
-	if raw := compactRaw(elements["Resource"]); raw != nil && !isOnly(st.Resource, arn) {
-		s.Resource = &apiextensionsv1.JSON{Raw: raw}
-	}
-	if raw := compactRaw(elements["Condition"]); raw != nil {
-		s.Condition = &apiextensionsv1.JSON{Raw: raw}
-	}
-
-	// The controller's own reading of the statement must grant what the
-	// stored one grants, or applying the object would change the policy.
-	declared, err := translate.DeclaredStatements(lambdav1alpha1.ResourcePolicyDocument{Statement: []lambdav1alpha1.ResourcePolicyStatement{s}}, target)
-	if err != nil {
-		return s, policy.Statement{}, fmt.Errorf("%s", strings.TrimPrefix(err.Error(), fmt.Sprintf("spec.policy.Statement[0] (Sid %q): ", s.Sid)))
-	}
-	if diffs := policy.GrantDifferences(declared[0], st.Statement); len(diffs) > 0 {
-		return s, policy.Statement{}, fmt.Errorf("declared, it would grant otherwise than as stored (%s)", strings.Join(diffs, ", "))
-	}
-	// So must its YAML, as kubectl and the API server pass it on: a JSON
-	// number is not kept as written (1.50 comes back as 1.5), and the
-	// policy package tells such spellings apart.
-	back, err := throughYAML(s)
-	if err == nil {
-		var again []policy.Statement
-		if again, err = translate.DeclaredStatements(lambdav1alpha1.ResourcePolicyDocument{Statement: []lambdav1alpha1.ResourcePolicyStatement{back}}, target); err == nil {
-			if diffs := policy.GrantDifferences(again[0], st.Statement); len(diffs) > 0 {
-				err = fmt.Errorf("in YAML, it would not be written as stored (%s: a number such as 1.50 is read back as 1.5)", strings.Join(diffs, ", "))
-			}
-		}
-	}
-	if err != nil {
-		return s, policy.Statement{}, err
-	}
-	return s, declared[0], nil
-}
-
-// throughYAML is s written as import writes it, and read back.
-func throughYAML(s lambdav1alpha1.ResourcePolicyStatement) (lambdav1alpha1.ResourcePolicyStatement, error) {
-	var back lambdav1alpha1.ResourcePolicyStatement
-	fields, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&s)
-	if err != nil {
-		return back, err
-	}
-	text, err := yaml.Marshal(fields)
-	if err != nil {
-		return back, err
-	}
-	return back, yaml.Unmarshal(text, &back)
-}
-
-// isOnly: values is exactly the one value arn, as a string or a list.
-func isOnly(values []string, arn string) bool {
-	return len(values) == 1 && values[0] == arn
-}
-
-// compactRaw is an element's JSON without white space; nil when it is
-// missing or null, which a LambdaResourcePolicy writes by leaving it out.
-func compactRaw(raw json.RawMessage) []byte {
-	var b bytes.Buffer
-	if len(raw) == 0 || json.Compact(&b, raw) != nil || b.String() == "null" {
-		return nil
-	}
-	return b.Bytes()
-}
-
 // compactJSON is text on one line, fit for a YAML comment.
 func compactJSON(text string) string {
-	if raw := compactRaw(json.RawMessage(text)); raw != nil {
-		return string(raw)
+	var b bytes.Buffer
+	if json.Compact(&b, []byte(text)) == nil && b.String() != "null" {
+		return b.String()
 	}
 	return strings.Join(strings.Fields(text), " ")
 }
