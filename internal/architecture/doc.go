@@ -1,0 +1,2 @@
+// Package architecture holds tests that keep the code's layout as docs/architecture.md describes it.
+package architecture
