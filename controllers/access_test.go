@@ -58,8 +58,8 @@ func expectRefused(t *testing.T, obj *lambdav1alpha1.LambdaPermission, reason, m
 	function := functionNameOf(obj.Spec.FunctionName)
 	before := lambdaAPI.CallsTo(function)
 	create(t, obj)
-	got := waitCondition(t, obj, "Ready", metav1.ConditionFalse, reason)
-	if c := meta.FindStatusCondition(got.Status.Conditions, "Stalled"); c == nil || c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, messagePart) {
+	got := waitCondition(t, obj, lambdav1alpha1.ConditionReady, metav1.ConditionFalse, reason)
+	if c := meta.FindStatusCondition(got.Status.Conditions, lambdav1alpha1.ConditionStalled); c == nil || c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, messagePart) {
 		t.Errorf("Stalled = %+v, want True mentioning %q", c, messagePart)
 	}
 	waitEvent(t, obj, reason)
@@ -178,7 +178,7 @@ func TestCrossAccountThroughAnAssumedRole(t *testing.T) {
 		if err := k8s.Get(ctx, client.ObjectKeyFromObject(acct), &got); err != nil {
 			t.Fatal(err)
 		}
-		c := meta.FindStatusCondition(got.Status.Conditions, "Ready")
+		c := meta.FindStatusCondition(got.Status.Conditions, lambdav1alpha1.ConditionReady)
 		if c == nil || c.Status != metav1.ConditionTrue || !strings.Contains(got.Status.CallerArn, "assumed-role/lambda-permission-operator/lpo-test") {
 			return "not verified: " + got.Status.CallerArn
 		}
@@ -209,15 +209,15 @@ func TestCrossAccountThroughAnAssumedRole(t *testing.T) {
 			if err := k8s.Get(ctx, client.ObjectKeyFromObject(bad), &got); err != nil {
 				t.Fatal(err)
 			}
-			if c := meta.FindStatusCondition(got.Status.Conditions, "Ready"); c == nil || c.Status != metav1.ConditionFalse || c.Reason != "IdentityFailed" {
+			if c := meta.FindStatusCondition(got.Status.Conditions, lambdav1alpha1.ConditionReady); c == nil || c.Status != metav1.ConditionFalse || c.Reason != "IdentityFailed" {
 				return "condition " + conditionString(c)
 			}
 			return ""
 		})
 		obj := permission(newName("unreachable"), "arn:aws:lambda:us-east-2:310987654321:function:f", s3Spec)
 		create(t, obj)
-		got := waitCondition(t, obj, "Ready", metav1.ConditionFalse, lambdav1alpha1.ReasonAccessDenied)
-		if c := meta.FindStatusCondition(got.Status.Conditions, "Stalled"); c == nil || !strings.Contains(c.Message, "not authorized to perform: sts:AssumeRole") {
+		got := waitCondition(t, obj, lambdav1alpha1.ConditionReady, metav1.ConditionFalse, lambdav1alpha1.ReasonAccessDenied)
+		if c := meta.FindStatusCondition(got.Status.Conditions, lambdav1alpha1.ConditionStalled); c == nil || !strings.Contains(c.Message, "not authorized to perform: sts:AssumeRole") {
 			t.Errorf("Stalled = %s, want AWS's refusal to assume the role", conditionString(c))
 		}
 		if n := lambdaAPI.WritesTo("f"); n != 0 {
@@ -234,8 +234,8 @@ func TestObserveNeverWrites(t *testing.T) {
 	spec.ManagementPolicy = lambdav1alpha1.ManagementPolicyObserve
 	obj := permission(newName("watcher"), fn, spec)
 	create(t, obj)
-	got := waitCondition(t, obj, "Ready", metav1.ConditionFalse, lambdav1alpha1.ReasonDriftDetected)
-	if c := meta.FindStatusCondition(got.Status.Conditions, "Ready"); !strings.Contains(c.Message, "missing") {
+	got := waitCondition(t, obj, lambdav1alpha1.ConditionReady, metav1.ConditionFalse, lambdav1alpha1.ReasonDriftDetected)
+	if c := meta.FindStatusCondition(got.Status.Conditions, lambdav1alpha1.ConditionReady); !strings.Contains(c.Message, "missing") {
 		t.Errorf("message %q does not say the statement is missing", c.Message)
 	}
 
@@ -251,8 +251,8 @@ func TestObserveNeverWrites(t *testing.T) {
 	addOutside(t, fn, "", &lambda.AddPermissionInput{StatementId: aws.String("s3"), Action: aws.String(spec.Action),
 		Principal: aws.String(spec.Principal), SourceArn: aws.String("arn:aws:s3:::other/*")})
 	forceSyncs(t, 1, obj)
-	got = waitCondition(t, obj, "Ready", metav1.ConditionFalse, lambdav1alpha1.ReasonDriftDetected)
-	if c := meta.FindStatusCondition(got.Status.Conditions, "Ready"); !strings.Contains(c.Message, "other/*") {
+	got = waitCondition(t, obj, lambdav1alpha1.ConditionReady, metav1.ConditionFalse, lambdav1alpha1.ReasonDriftDetected)
+	if c := meta.FindStatusCondition(got.Status.Conditions, lambdav1alpha1.ConditionReady); !strings.Contains(c.Message, "other/*") {
 		t.Errorf("message %q does not show the drifted statement", c.Message)
 	}
 

@@ -336,8 +336,8 @@ func TestDocumentHoldsDenyAndConditions(t *testing.T) {
 	refused := permission(newName("refused"), statementsFn, denySpec)
 	before := lambdaAPI.CallsTo(statementsFn)
 	create(t, refused)
-	got := waitCondition(t, refused, "Ready", metav1.ConditionFalse, lambdav1alpha1.ReasonRequiresDocumentStrategy)
-	if c := meta.FindStatusCondition(got.Status.Conditions, "Stalled"); c == nil || c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, "--write-strategy=Document") {
+	got := waitCondition(t, refused, lambdav1alpha1.ConditionReady, metav1.ConditionFalse, lambdav1alpha1.ReasonRequiresDocumentStrategy)
+	if c := meta.FindStatusCondition(got.Status.Conditions, lambdav1alpha1.ConditionStalled); c == nil || c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, "--write-strategy=Document") {
 		t.Errorf("Stalled = %s", conditionString(c))
 	}
 	if n := lambdaAPI.CallsTo(statementsFn) - before; n != 0 {
@@ -369,7 +369,7 @@ func TestDocumentAdoptsObservesAndRetains(t *testing.T) {
 	createAll(t, []*lambdav1alpha1.LambdaPermission{adopted, observed})
 	waitReady(t, adopted)
 	waitEvent(t, adopted, lambdav1alpha1.EventAdopted)
-	waitCondition(t, observed, "Ready", metav1.ConditionFalse, lambdav1alpha1.ReasonDriftDetected)
+	waitCondition(t, observed, lambdav1alpha1.ConditionReady, metav1.ConditionFalse, lambdav1alpha1.ReasonDriftDetected)
 	if n := lambdaAPI.WritesTo(fn); n != 0 {
 		t.Errorf("%d writes to adopt one statement and observe another, want 0", n)
 	}
@@ -401,8 +401,8 @@ func TestDocumentKeepsTheGuarantees(t *testing.T) {
 		time.Sleep(1100 * time.Millisecond) // creation times have a one-second resolution
 		second := documentObject(newName("second"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "shared", Principal: "sqs.amazonaws.com", SourceAccount: account})
 		create(t, second)
-		got := waitCondition(t, second, "Ready", metav1.ConditionFalse, lambdav1alpha1.ReasonSidConflict)
-		if c := meta.FindStatusCondition(got.Status.Conditions, "Stalled"); c == nil || c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, first.Name) {
+		got := waitCondition(t, second, lambdav1alpha1.ConditionReady, metav1.ConditionFalse, lambdav1alpha1.ReasonSidConflict)
+		if c := meta.FindStatusCondition(got.Status.Conditions, lambdav1alpha1.ConditionStalled); c == nil || c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, first.Name) {
 			t.Errorf("Stalled = %s, want True naming %s", conditionString(c), first.Name)
 		}
 		writes := lambdaAPI.WritesTo(fn)
@@ -452,7 +452,7 @@ func TestDocumentKeepsTheGuarantees(t *testing.T) {
 		eventually(t, "every object Ready or PolicyTooLarge", func() string {
 			ready, tooLarge = 0, 0
 			for _, obj := range objs {
-				c := meta.FindStatusCondition(get(t, obj).Status.Conditions, "Ready")
+				c := meta.FindStatusCondition(get(t, obj).Status.Conditions, lambdav1alpha1.ConditionReady)
 				switch {
 				case c == nil:
 					return obj.Name + " has no status yet"

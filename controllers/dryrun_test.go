@@ -61,9 +61,9 @@ func TestDryRunReportsThePlanAndNeverWrites(t *testing.T) {
 	obj.Labels = map[string]string{managerLabel: "dry-run"}
 	create(t, obj)
 
-	got := waitCondition(t, obj, "Ready", metav1.ConditionFalse, lambdav1alpha1.ReasonDryRun)
+	got := waitCondition(t, obj, lambdav1alpha1.ConditionReady, metav1.ConditionFalse, lambdav1alpha1.ReasonDryRun)
 	want := predicted(t, fn, "", s3Spec)
-	if msg := meta.FindStatusCondition(got.Status.Conditions, "Ready").Message; !strings.Contains(msg, `would add statement "s3"`) || !strings.Contains(msg, want) {
+	if msg := meta.FindStatusCondition(got.Status.Conditions, lambdav1alpha1.ConditionReady).Message; !strings.Contains(msg, `would add statement "s3"`) || !strings.Contains(msg, want) {
 		t.Errorf("plan %q does not say it would add %s", msg, want)
 	}
 	waitEvent(t, obj, lambdav1alpha1.ReasonDryRun)
@@ -76,7 +76,7 @@ func TestDryRunReportsThePlanAndNeverWrites(t *testing.T) {
 		Principal: aws.String(s3Spec.Principal), SourceArn: aws.String("arn:aws:s3:::elsewhere/*"), SourceAccount: aws.String(account)})
 	forceSyncs(t, 1, obj)
 	eventually(t, "replacement planned", func() string {
-		msg := meta.FindStatusCondition(get(t, obj).Status.Conditions, "Ready").Message
+		msg := meta.FindStatusCondition(get(t, obj).Status.Conditions, lambdav1alpha1.ConditionReady).Message
 		if !strings.Contains(msg, `would replace statement "s3"`) || !strings.Contains(msg, "[Condition]") {
 			return "plan " + msg
 		}

@@ -58,7 +58,7 @@ func TestFunctionURLPairIsCreatedAndRemovedTogether(t *testing.T) {
 	if err := k8s.Create(ctx, url); err != nil {
 		t.Fatal(err)
 	}
-	got := waitURLCondition(t, url, "Ready", metav1.ConditionTrue, lambdav1alpha1.ReasonSynced)
+	got := waitURLCondition(t, url, lambdav1alpha1.ConditionReady, metav1.ConditionTrue, lambdav1alpha1.ReasonSynced)
 	if !slices.Equal(got.Status.Permissions, []string{url.Name + "-url", url.Name + "-invoke"}) {
 		t.Errorf("status.permissions = %v", got.Status.Permissions)
 	}
@@ -97,7 +97,7 @@ func TestPublicFunctionURLNeedsAnAdmin(t *testing.T) {
 	if err := k8s.Create(ctx, url); err != nil {
 		t.Fatal(err)
 	}
-	waitURLCondition(t, url, "Stalled", metav1.ConditionTrue, lambdav1alpha1.ReasonPublicAccessDenied)
+	waitURLCondition(t, url, lambdav1alpha1.ConditionStalled, metav1.ConditionTrue, lambdav1alpha1.ReasonPublicAccessDenied)
 	if n := lambdaAPI.CallsTo(fn); n != 0 {
 		t.Errorf("%d AWS calls for a refused public URL", n)
 	}
@@ -105,7 +105,7 @@ func TestPublicFunctionURLNeedsAnAdmin(t *testing.T) {
 	// The admin allows public access in this account: both statements appear.
 	declareAccount(t, lambdav1alpha1.LambdaPermissionAccountSpec{AccountID: account, Access: []lambdav1alpha1.AccountAccessRule{{}},
 		Guardrails: lambdav1alpha1.Guardrails{AllowPublicAccess: ptr.To(true)}})
-	waitURLCondition(t, url, "Ready", metav1.ConditionTrue, lambdav1alpha1.ReasonSynced)
+	waitURLCondition(t, url, lambdav1alpha1.ConditionReady, metav1.ConditionTrue, lambdav1alpha1.ReasonSynced)
 	doc, _ := storedPolicy(fn, "")
 	if n := len(doc.Statements); n != 3 {
 		t.Errorf("%d statements, want the foreign one and the URL pair", n)
@@ -127,7 +127,7 @@ func TestFunctionURLFinalizerIsMigrated(t *testing.T) {
 	if err := k8s.Create(ctx, url); err != nil {
 		t.Fatal(err)
 	}
-	got := waitURLCondition(t, url, "Ready", metav1.ConditionTrue, lambdav1alpha1.ReasonSynced)
+	got := waitURLCondition(t, url, lambdav1alpha1.ConditionReady, metav1.ConditionTrue, lambdav1alpha1.ReasonSynced)
 	if !slices.Equal(got.Finalizers, []string{lambdav1alpha1.FunctionURLFinalizer}) {
 		t.Errorf("finalizers %v, want only %s", got.Finalizers, lambdav1alpha1.FunctionURLFinalizer)
 	}

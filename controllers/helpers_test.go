@@ -191,7 +191,7 @@ func waitCondition(t *testing.T, obj *lambdav1alpha1.LambdaPermission, condition
 
 func waitReady(t *testing.T, obj *lambdav1alpha1.LambdaPermission) *lambdav1alpha1.LambdaPermission {
 	t.Helper()
-	return waitCondition(t, obj, "Ready", metav1.ConditionTrue, "Synced")
+	return waitCondition(t, obj, lambdav1alpha1.ConditionReady, metav1.ConditionTrue, lambdav1alpha1.ReasonSynced)
 }
 
 func waitGone(t *testing.T, obj *lambdav1alpha1.LambdaPermission) {
@@ -232,7 +232,7 @@ func forceSyncs(t *testing.T, rounds int, objs ...*lambdav1alpha1.LambdaPermissi
 				if got := current.Status.LastSyncTime; got != nil && got.Time.After(before[obj.Name]) {
 					return ""
 				}
-				if c := meta.FindStatusCondition(current.Status.Conditions, "Ready"); c != nil && c.Status != metav1.ConditionTrue && c.LastTransitionTime.Time.After(before[obj.Name]) {
+				if c := meta.FindStatusCondition(current.Status.Conditions, lambdav1alpha1.ConditionReady); c != nil && c.Status != metav1.ConditionTrue && c.LastTransitionTime.Time.After(before[obj.Name]) {
 					return ""
 				}
 				return "not synced again"

@@ -295,8 +295,8 @@ func TestSidConflict(t *testing.T) {
 	second := permission(newName("second"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "shared", Principal: "sqs.amazonaws.com", SourceAccount: account})
 	create(t, second)
 
-	got := waitCondition(t, second, "Ready", metav1.ConditionFalse, lambdav1alpha1.ReasonSidConflict)
-	if c := meta.FindStatusCondition(got.Status.Conditions, "Stalled"); c == nil || c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, first.Name) {
+	got := waitCondition(t, second, lambdav1alpha1.ConditionReady, metav1.ConditionFalse, lambdav1alpha1.ReasonSidConflict)
+	if c := meta.FindStatusCondition(got.Status.Conditions, lambdav1alpha1.ConditionStalled); c == nil || c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, first.Name) {
 		t.Errorf("Stalled = %+v, want True naming %s", c, first.Name)
 	}
 	if s := kstatus(t, second); s != status.FailedStatus {
@@ -324,7 +324,7 @@ func TestSidConflict(t *testing.T) {
 	removals := lambdaAPI.WritesTo(fn)
 	twin := permission(newName("twin"), fn, get(t, first).Spec)
 	create(t, twin)
-	waitCondition(t, twin, "Ready", metav1.ConditionFalse, lambdav1alpha1.ReasonSidConflict)
+	waitCondition(t, twin, lambdav1alpha1.ConditionReady, metav1.ConditionFalse, lambdav1alpha1.ReasonSidConflict)
 	if err := k8s.Delete(ctx, twin); err != nil {
 		t.Fatal(err)
 	}
@@ -352,8 +352,8 @@ func TestFunctionNotFoundUntilItAppears(t *testing.T) {
 	notFound := metricValue(t, "lambda_permission_reconcile_errors_total", map[string]string{"reason": "FunctionNotFound"})
 	obj := permission(newName("early"), fn, s3Spec)
 	create(t, obj)
-	got := waitCondition(t, obj, "Ready", metav1.ConditionFalse, lambdav1alpha1.ReasonFunctionNotFound)
-	if c := meta.FindStatusCondition(got.Status.Conditions, "Reconciling"); c == nil || c.Status != metav1.ConditionTrue {
+	got := waitCondition(t, obj, lambdav1alpha1.ConditionReady, metav1.ConditionFalse, lambdav1alpha1.ReasonFunctionNotFound)
+	if c := meta.FindStatusCondition(got.Status.Conditions, lambdav1alpha1.ConditionReconciling); c == nil || c.Status != metav1.ConditionTrue {
 		t.Errorf("Reconciling = %+v, want True while waiting for the function", c)
 	}
 	if s := kstatus(t, obj); s != status.InProgressStatus {
@@ -382,7 +382,7 @@ func TestAliasNotFoundUntilItAppears(t *testing.T) {
 	spec.Qualifier = "live"
 	obj := permission(newName("on-alias"), fn, spec)
 	create(t, obj)
-	waitCondition(t, obj, "Ready", metav1.ConditionFalse, lambdav1alpha1.ReasonFunctionNotFound)
+	waitCondition(t, obj, lambdav1alpha1.ConditionReady, metav1.ConditionFalse, lambdav1alpha1.ReasonFunctionNotFound)
 	publishWithAlias(t, fn, "live")
 	got := waitReady(t, obj)
 	if stored, _ := storedStatement(fn, "live", "s3"); stored != got.Status.Statement || !strings.Contains(stored, ":function:"+fn+":live\"") {
@@ -490,7 +490,7 @@ func TestMetricsAgreeWithWhatHappened(t *testing.T) {
 		}
 		ready := 0
 		for _, o := range list.Items {
-			if c := meta.FindStatusCondition(o.Status.Conditions, "Ready"); c != nil && c.Status == metav1.ConditionTrue && o.DeletionTimestamp.IsZero() {
+			if c := meta.FindStatusCondition(o.Status.Conditions, lambdav1alpha1.ConditionReady); c != nil && c.Status == metav1.ConditionTrue && o.DeletionTimestamp.IsZero() {
 				ready++
 			}
 		}
@@ -552,7 +552,7 @@ func TestPolicyTooLargeIsRefusedBeforeAnyWrite(t *testing.T) {
 		objs = append(objs, obj)
 		// One at a time, so which ones fit is deterministic.
 		eventually(t, obj.Name+" settled", func() string {
-			c := meta.FindStatusCondition(get(t, obj).Status.Conditions, "Ready")
+			c := meta.FindStatusCondition(get(t, obj).Status.Conditions, lambdav1alpha1.ConditionReady)
 			if c == nil || (c.Status != metav1.ConditionTrue && c.Reason != lambdav1alpha1.ReasonPolicyTooLarge) {
 				return conditionString(c)
 			}
@@ -561,7 +561,7 @@ func TestPolicyTooLargeIsRefusedBeforeAnyWrite(t *testing.T) {
 	}
 	var ready, tooLarge int
 	for _, obj := range objs {
-		switch c := meta.FindStatusCondition(get(t, obj).Status.Conditions, "Ready"); {
+		switch c := meta.FindStatusCondition(get(t, obj).Status.Conditions, lambdav1alpha1.ConditionReady); {
 		case c.Status == metav1.ConditionTrue:
 			ready++
 		case c.Reason == lambdav1alpha1.ReasonPolicyTooLarge && strings.Contains(c.Message, "20480"):
@@ -599,7 +599,7 @@ func TestAFailedCheckDoesNotUnreadyAStatementInPlace(t *testing.T) {
 		o.Annotations = map[string]string{lambdav1alpha1.SyncRequestedAnnotation: time.Now().Format(time.RFC3339Nano)}
 	})
 	waitEvent(t, obj, lambdav1alpha1.ReasonThrottled)
-	if c := meta.FindStatusCondition(get(t, obj).Status.Conditions, "Ready"); c == nil || c.Status != metav1.ConditionTrue {
+	if c := meta.FindStatusCondition(get(t, obj).Status.Conditions, lambdav1alpha1.ConditionReady); c == nil || c.Status != metav1.ConditionTrue {
 		t.Errorf("Ready = %s after a throttled check, want True", conditionString(c))
 	}
 }

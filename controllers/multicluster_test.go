@@ -101,7 +101,7 @@ func waitSid(t *testing.T, c client.Client, obj *lambdav1alpha1.LambdaPermission
 		if err := c.Get(ctx, client.ObjectKeyFromObject(obj), got); err != nil {
 			return err.Error()
 		}
-		ready := meta.FindStatusCondition(got.Status.Conditions, "Ready")
+		ready := meta.FindStatusCondition(got.Status.Conditions, lambdav1alpha1.ConditionReady)
 		st, _ := policy.ParseStatement(got.Status.Statement)
 		switch {
 		case ready == nil || ready.Status != "True" || got.Status.ObservedGeneration != got.Generation:
@@ -310,7 +310,7 @@ func TestFunctionURLGrantKeepsItsSidsWhenThePrefixChanges(t *testing.T) {
 	if err := k8s.Create(ctx, url); err != nil {
 		t.Fatal(err)
 	}
-	waitURLCondition(t, url, "Ready", "True", lambdav1alpha1.ReasonSynced)
+	waitURLCondition(t, url, lambdav1alpha1.ConditionReady, "True", lambdav1alpha1.ReasonSynced)
 	blue := "blue-" + translate.DerivedStatementID("default", url.Name)
 	wantSids(t, fn, blue+"-url", blue+"-invoke", "foreign-terraform")
 
@@ -331,7 +331,7 @@ func TestFunctionURLGrantKeepsItsSidsWhenThePrefixChanges(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitURLCondition(t, url, "Ready", "True", lambdav1alpha1.ReasonSynced)
+	waitURLCondition(t, url, lambdav1alpha1.ConditionReady, "True", lambdav1alpha1.ReasonSynced)
 	wantSids(t, fn, blue+"-url", blue+"-invoke", "foreign-terraform")
 	for _, sid := range []string{blue + "-url", blue + "-invoke"} {
 		if got, _ := storedStatement(fn, "", sid); !strings.Contains(got, "323456789012") {

@@ -88,7 +88,7 @@ func waitPolicyCondition(t *testing.T, obj *lambdav1alpha1.LambdaResourcePolicy,
 	var current *lambdav1alpha1.LambdaResourcePolicy
 	eventually(t, fmt.Sprintf("%s Ready=%s/%s", obj.Name, want, reason), func() string {
 		current = getPolicyObject(t, obj)
-		c := meta.FindStatusCondition(current.Status.Conditions, "Ready")
+		c := meta.FindStatusCondition(current.Status.Conditions, lambdav1alpha1.ConditionReady)
 		switch {
 		case c == nil:
 			return "without Ready"
@@ -386,7 +386,7 @@ func TestResourcePolicyObserveWritesNothingAndReportsWhatManageWould(t *testing.
 	if got.Status.StatementCount != 2 || got.Status.IncludedStatements != 0 || got.Status.PolicySize == 0 {
 		t.Errorf("status counts %d statements (%d included), size %d; want the 2 in the policy now", got.Status.StatementCount, got.Status.IncludedStatements, got.Status.PolicySize)
 	}
-	if msg := meta.FindStatusCondition(got.Status.Conditions, "Ready").Message; !strings.Contains(msg, `add "deny-outside"; change "partner"; remove "legacy"`) {
+	if msg := meta.FindStatusCondition(got.Status.Conditions, lambdav1alpha1.ConditionReady).Message; !strings.Contains(msg, `add "deny-outside"; change "partner"; remove "legacy"`) {
 		t.Errorf("Ready says %q", msg)
 	}
 	if st := kstatusOf(t, withKind(got)); st != status.FailedStatus {
@@ -396,7 +396,7 @@ func TestResourcePolicyObserveWritesNothingAndReportsWhatManageWould(t *testing.
 	since := time.Now()
 	requestPolicySync(t, obj)
 	eventually(t, "a second check", func() string {
-		c := meta.FindStatusCondition(getPolicyObject(t, obj).Status.Conditions, "Ready")
+		c := meta.FindStatusCondition(getPolicyObject(t, obj).Status.Conditions, lambdav1alpha1.ConditionReady)
 		if p := getPolicyObject(t, obj).Status.PendingChange; p == nil || p.Time == nil || p.Time.Time.Before(since.Truncate(time.Second)) || c.Reason != lambdav1alpha1.ReasonDriftDetected {
 			return "not checked again"
 		}
@@ -443,10 +443,10 @@ func TestResourcePolicyOwnerConflict(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := waitPolicyCondition(t, second, metav1.ConditionFalse, lambdav1alpha1.ReasonPolicyOwnerConflict)
-	if msg := meta.FindStatusCondition(got.Status.Conditions, "Ready").Message; !strings.Contains(msg, "default/"+first.Name) {
+	if msg := meta.FindStatusCondition(got.Status.Conditions, lambdav1alpha1.ConditionReady).Message; !strings.Contains(msg, "default/"+first.Name) {
 		t.Errorf("conflict message %q does not name the owner", msg)
 	}
-	if c := meta.FindStatusCondition(got.Status.Conditions, "Stalled"); c == nil || c.Status != metav1.ConditionTrue {
+	if c := meta.FindStatusCondition(got.Status.Conditions, lambdav1alpha1.ConditionStalled); c == nil || c.Status != metav1.ConditionTrue {
 		t.Errorf("conflict is not Stalled: %+v", got.Status.Conditions)
 	}
 	syncPolicyNow(t, first)
@@ -476,8 +476,8 @@ func TestResourcePolicyWithoutIncludedPermissions(t *testing.T) {
 	if got.Status.IncludedStatements != 0 || !slices.Equal(got.Status.LastChange.Removed, []string{"s3"}) {
 		t.Errorf("status %+v", got.Status)
 	}
-	refused := waitCondition(t, team, "Ready", metav1.ConditionFalse, lambdav1alpha1.ReasonExcludedByPolicyOwner)
-	if msg := meta.FindStatusCondition(refused.Status.Conditions, "Ready").Message; !strings.Contains(msg, owner.Name) {
+	refused := waitCondition(t, team, lambdav1alpha1.ConditionReady, metav1.ConditionFalse, lambdav1alpha1.ReasonExcludedByPolicyOwner)
+	if msg := meta.FindStatusCondition(refused.Status.Conditions, lambdav1alpha1.ConditionReady).Message; !strings.Contains(msg, owner.Name) {
 		t.Errorf("exclusion message %q does not name the owner", msg)
 	}
 
@@ -627,7 +627,7 @@ func TestResourcePolicyRefusesBeforeAnyWrite(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := waitPolicyCondition(t, obj, metav1.ConditionFalse, tt.wantReason)
-			if msg := meta.FindStatusCondition(got.Status.Conditions, "Ready").Message; !strings.Contains(msg, tt.wantInMsg) {
+			if msg := meta.FindStatusCondition(got.Status.Conditions, lambdav1alpha1.ConditionReady).Message; !strings.Contains(msg, tt.wantInMsg) {
 				t.Errorf("message %q does not say %s", msg, tt.wantInMsg)
 			}
 			deletePolicyObject(t, obj)
@@ -655,8 +655,8 @@ func TestResourcePolicyStatementWinsOverALambdaPermissionWithItsSid(t *testing.T
 	spec.StatementID = "partner"
 	team := permission(newName("team"), fn, spec)
 	create(t, team)
-	refused := waitCondition(t, team, "Ready", metav1.ConditionFalse, lambdav1alpha1.ReasonSidConflict)
-	if msg := meta.FindStatusCondition(refused.Status.Conditions, "Ready").Message; !strings.Contains(msg, "LambdaResourcePolicy default/"+owner.Name) {
+	refused := waitCondition(t, team, lambdav1alpha1.ConditionReady, metav1.ConditionFalse, lambdav1alpha1.ReasonSidConflict)
+	if msg := meta.FindStatusCondition(refused.Status.Conditions, lambdav1alpha1.ConditionReady).Message; !strings.Contains(msg, "LambdaResourcePolicy default/"+owner.Name) {
 		t.Errorf("conflict message %q does not name the owner", msg)
 	}
 	forceSyncs(t, 1, team)

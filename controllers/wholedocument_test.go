@@ -154,8 +154,8 @@ func TestPublicAccessBlockedIsStalled(t *testing.T) {
 	before := refusals()
 	create(t, obj)
 
-	got := waitCondition(t, obj, "Ready", metav1.ConditionFalse, lambdav1alpha1.ReasonPublicAccessBlocked)
-	if c := meta.FindStatusCondition(got.Status.Conditions, "Stalled"); c == nil || c.Status != metav1.ConditionTrue ||
+	got := waitCondition(t, obj, lambdav1alpha1.ConditionReady, metav1.ConditionFalse, lambdav1alpha1.ReasonPublicAccessBlocked)
+	if c := meta.FindStatusCondition(got.Status.Conditions, lambdav1alpha1.ConditionStalled); c == nil || c.Status != metav1.ConditionTrue ||
 		!strings.Contains(c.Message, "Lambda blocked the creation of this policy because it would grant public access") {
 		t.Errorf("Stalled = %s, want True with AWS's message", conditionString(c))
 	}

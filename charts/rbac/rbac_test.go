@@ -63,9 +63,9 @@ const (
 	resourcePolicy = "owned" // the LambdaResourcePolicy
 	partnerSid     = "partner"
 
-	finalizer       = "lambda.permissions.dev/statement"   // lambdav1alpha1.PermissionFinalizer
-	urlFinalizer    = "lambda.permissions.dev/permissions" // lambdav1alpha1.FunctionURLFinalizer
-	policyFinalizer = "lambda.permissions.dev/policy"      // lambdav1alpha1.ResourcePolicyFinalizer
+	finalizer       = lambdav1alpha1.PermissionFinalizer
+	urlFinalizer    = lambdav1alpha1.FunctionURLFinalizer
+	policyFinalizer = lambdav1alpha1.ResourcePolicyFinalizer
 
 	convergeTimeout = 90 * time.Second
 	failureTimeout  = 60 * time.Second
@@ -448,7 +448,7 @@ var (
 		if err != nil || !ready(p.Status.Conditions, p.Generation) {
 			return false, err
 		}
-		return meta.FindStatusCondition(p.Status.Conditions, "Ready").Reason == "Synced", nil // lambdav1alpha1.ReasonSynced
+		return meta.FindStatusCondition(p.Status.Conditions, lambdav1alpha1.ConditionReady).Reason == lambdav1alpha1.ReasonSynced, nil // lambdav1alpha1.ReasonSynced
 	}}
 	managerReady = check{"the manager's readiness probe answers", func(r *managerRun) (bool, error) {
 		resp, err := (&http.Client{Timeout: time.Second}).Get("http://" + r.probeAddr + "/readyz")
@@ -603,7 +603,7 @@ func both(a, b check) func(r *managerRun) (bool, error) {
 
 // ready: Ready is True for the object's current generation.
 func ready(conditions []metav1.Condition, generation int64) bool {
-	c := meta.FindStatusCondition(conditions, "Ready")
+	c := meta.FindStatusCondition(conditions, lambdav1alpha1.ConditionReady)
 	return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == generation
 }
 

@@ -624,7 +624,7 @@ func (b *bench) waitReady(ctx context.Context, ns string, n int) error {
 		}
 		ready := 0
 		for _, o := range list.Items {
-			if meta.IsStatusConditionTrue(o.Status.Conditions, "Ready") {
+			if meta.IsStatusConditionTrue(o.Status.Conditions, lambdav1alpha1.ConditionReady) {
 				ready++
 			}
 		}

@@ -49,6 +49,7 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/emulator"
 )
@@ -859,7 +860,7 @@ func readyCondition(obj *unstructured.Unstructured) (status, reason, message str
 	conditions, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
 	for _, c := range conditions {
 		condition, ok := c.(map[string]any)
-		if !ok || condition["type"] != "Ready" {
+		if !ok || condition["type"] != lambdav1alpha1.ConditionReady {
 			continue
 		}
 		// A Ready for an older generation says nothing about this spec.
