@@ -40,19 +40,7 @@ func TestPlanPolicy(t *testing.T) {
 	}
 	includesTeam := func(sid string) bool { return sid == "team-s3" }
 
-	for _, tt := range []struct {
-		name        string
-		observed    writer.Observed
-		own         []policy.Statement
-		m           mode
-		wantChange  PolicyChange
-		wantPuts    []string
-		wantRemoves []string
-		wantKeep    []string
-		wantDrop    bool
-		wantReason  string
-		wantCounts  [2]int // statements, included, as the plan leaves the policy
-	}{
+	for _, tt := range []policyPlanCase{
 		{name: "empty policy: add both", observed: doc(), own: []policy.Statement{partner, deny},
 			wantChange: PolicyChange{Added: []string{"partner", "deny"}}, wantPuts: []string{"partner", "deny"}, wantCounts: [2]int{2, 0}},
 		{name: "in place, spelled as Lambda stores it: nothing", observed: doc(partnerStored, team), own: []policy.Statement{partner},
@@ -78,40 +66,60 @@ func TestPlanPolicy(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			plan := planPolicy(tt.observed, target, tt.own, includesTeam, tt.m)
-			if !slices.Equal(plan.Change.Added, tt.wantChange.Added) || !slices.Equal(plan.Change.Changed, tt.wantChange.Changed) ||
-				!slices.Equal(plan.Change.Removed, tt.wantChange.Removed) {
-				t.Errorf("change %+v, want %+v", plan.Change, tt.wantChange)
-			}
-			var puts, removes []string
-			for _, p := range plan.Writes.Puts {
-				puts = append(puts, p.Statement.Sid)
-			}
-			for _, r := range plan.Writes.Removes {
-				removes = append(removes, r.Sid)
-			}
-			if !slices.Equal(puts, tt.wantPuts) || !slices.Equal(removes, tt.wantRemoves) || plan.Writes.DropUnnamed != tt.wantDrop {
-				t.Errorf("writes: puts %v, removes %v, drop unnamed %v; want %v, %v, %v", puts, removes, plan.Writes.DropUnnamed, tt.wantPuts, tt.wantRemoves, tt.wantDrop)
-			}
-			if !slices.Equal(plan.Writes.Keep, tt.wantKeep) {
-				t.Errorf("keep %v, want %v", plan.Writes.Keep, tt.wantKeep)
-			}
-			switch {
-			case tt.wantReason == "" && plan.Refusal != nil:
-				t.Errorf("refused: %v", plan.Refusal)
-			case tt.wantReason != "" && (plan.Refusal == nil || plan.Refusal.Reason != tt.wantReason):
-				t.Errorf("refusal %v, want %s", plan.Refusal, tt.wantReason)
-			case tt.wantReason != "" && !plan.Writes.Empty():
-				t.Errorf("a refused plan writes %+v", plan.Writes)
-			}
-			if got := [2]int{plan.Statements, plan.Included}; got != tt.wantCounts {
-				t.Errorf("statements, included = %v, want %v", got, tt.wantCounts)
-			}
-			for _, p := range plan.Writes.Puts {
-				if p.Replaces != nil && p.Replaces.Sid != p.Statement.Sid {
-					t.Errorf("put %s replaces %s", p.Statement.Sid, p.Replaces.Sid)
-				}
-			}
+			checkPolicyPlan(t, plan, tt)
 		})
+	}
+}
+
+// policyPlanCase is one plan of planPolicy.
+type policyPlanCase struct {
+	name        string
+	observed    writer.Observed
+	own         []policy.Statement
+	m           mode
+	wantChange  PolicyChange
+	wantPuts    []string
+	wantRemoves []string
+	wantKeep    []string
+	wantDrop    bool
+	wantReason  string
+	wantCounts  [2]int // statements, included, as the plan leaves the policy
+}
+
+func checkPolicyPlan(t *testing.T, plan policyPlan, tt policyPlanCase) {
+	t.Helper()
+	if !slices.Equal(plan.Change.Added, tt.wantChange.Added) || !slices.Equal(plan.Change.Changed, tt.wantChange.Changed) ||
+		!slices.Equal(plan.Change.Removed, tt.wantChange.Removed) {
+		t.Errorf("change %+v, want %+v", plan.Change, tt.wantChange)
+	}
+	var puts, removes []string
+	for _, p := range plan.Writes.Puts {
+		puts = append(puts, p.Statement.Sid)
+	}
+	for _, r := range plan.Writes.Removes {
+		removes = append(removes, r.Sid)
+	}
+	if !slices.Equal(puts, tt.wantPuts) || !slices.Equal(removes, tt.wantRemoves) || plan.Writes.DropUnnamed != tt.wantDrop {
+		t.Errorf("writes: puts %v, removes %v, drop unnamed %v; want %v, %v, %v", puts, removes, plan.Writes.DropUnnamed, tt.wantPuts, tt.wantRemoves, tt.wantDrop)
+	}
+	if !slices.Equal(plan.Writes.Keep, tt.wantKeep) {
+		t.Errorf("keep %v, want %v", plan.Writes.Keep, tt.wantKeep)
+	}
+	switch {
+	case tt.wantReason == "" && plan.Refusal != nil:
+		t.Errorf("refused: %v", plan.Refusal)
+	case tt.wantReason != "" && (plan.Refusal == nil || plan.Refusal.Reason != tt.wantReason):
+		t.Errorf("refusal %v, want %s", plan.Refusal, tt.wantReason)
+	case tt.wantReason != "" && !plan.Writes.Empty():
+		t.Errorf("a refused plan writes %+v", plan.Writes)
+	}
+	if got := [2]int{plan.Statements, plan.Included}; got != tt.wantCounts {
+		t.Errorf("statements, included = %v, want %v", got, tt.wantCounts)
+	}
+	for _, p := range plan.Writes.Puts {
+		if p.Replaces != nil && p.Replaces.Sid != p.Statement.Sid {
+			t.Errorf("put %s replaces %s", p.Statement.Sid, p.Replaces.Sid)
+		}
 	}
 }
 
