@@ -9,16 +9,8 @@ package controllers
 import (
 	"context"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/engine"
@@ -49,9 +41,9 @@ type permissions struct {
 // owns through a LambdaPermission. charts/rbac runs the operator with the
 // chart's rules and without each in turn.
 
-// Sync puts the statement in place and records it in the status. It
+// sync puts the statement in place and records it in the status. It
 // returns nil once the statement is in place.
-func (a *permissions) Sync(ctx context.Context, obj *lambdav1alpha1.LambdaPermission) error {
+func (a *permissions) sync(ctx context.Context, obj *lambdav1alpha1.LambdaPermission) error {
 	want, err := a.engine.DesiredStatement(ctx, obj)
 	if err != nil {
 		return err
@@ -81,97 +73,8 @@ func (a *permissions) Sync(ctx context.Context, obj *lambdav1alpha1.LambdaPermis
 	return nil
 }
 
-// Cleanup removes the statement the object wrote.
-func (a *permissions) Cleanup(ctx context.Context, obj *lambdav1alpha1.LambdaPermission) error {
-	return a.engine.RemoveOwnStatement(ctx, obj)
-}
-
-// Retention: deletionPolicy Retain and managementPolicy Observe leave the
-// statement in the policy.
-func (a *permissions) Retention(obj *lambdav1alpha1.LambdaPermission) string {
+// statementRetention: deletionPolicy Retain and managementPolicy Observe
+// leave the statement in the policy.
+func statementRetention(obj *lambdav1alpha1.LambdaPermission) string {
 	return kernel.Retention(obj.Spec.ManagementPolicy, obj.Spec.DeletionPolicy, "statement \""+obj.Status.StatementID+"\" left in the policy")
-}
-
-func (a *permissions) InPlace(obj *lambdav1alpha1.LambdaPermission) bool {
-	return engine.StatementInPlace(obj)
-}
-
-// setup registers the controller. Status writes do not wake it (they would
-// make every sync schedule another); spec, annotation and deletion changes
-// do. A changed annotation is also how a user forces a sync.
-func (a *permissions) setup(mgr ctrl.Manager, base kernel.Reconciler[*lambdav1alpha1.LambdaPermission], workers int) error {
-	base.Kind = kernel.Kind[*lambdav1alpha1.LambdaPermission]{
-		New:          func() *lambdav1alpha1.LambdaPermission { return &lambdav1alpha1.LambdaPermission{} },
-		Finalizer:    lambdav1alpha1.PermissionFinalizer,
-		Subject:      "statement",
-		ReadyMessage: "the statement is in the function's policy as specified",
-		Settled:      a.managed.Set,
-	}
-	base.Adapter = a
-	return ctrl.NewControllerManagedBy(mgr).
-		Named("lambdapermission").
-		For(&lambdav1alpha1.LambdaPermission{}, builder.WithPredicates(specChanged)).
-		Watches(&lambdav1alpha1.LambdaPermission{}, handler.EnqueueRequestsFromMapFunc(a.otherClaimants),
-			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionStarted))).
-		// A changed account or namespace label may allow or refuse objects.
-		Watches(&lambdav1alpha1.LambdaPermissionAccount{}, handler.EnqueueRequestsFromMapFunc(a.allObjects),
-			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(a.objectsInNamespace),
-			builder.WithPredicates(predicate.LabelChangedPredicate{})).
-		// A LambdaResourcePolicy that comes, changes or goes decides how
-		// the statements on its policy are written, or whether they may be.
-		Watches(&lambdav1alpha1.LambdaResourcePolicy{}, handler.EnqueueRequestsFromMapFunc(a.permissionsOnPolicyOf),
-			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionStarted))).
-		// A queued write (the Document strategy) wakes its object when done.
-		WatchesRawSource(source.Channel(a.engine.Wakes(engine.PermissionKind), &handler.EnqueueRequestForObject{})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: workers, RateLimiter: kernel.NewJitteredBackoff(retryBase, retryCap)}).
-		Complete(&base)
-}
-
-// otherClaimants wakes the other objects claiming the same statement when
-// one of them is created, changed or deleted: a SidConflict may have cleared.
-func (a *permissions) otherClaimants(ctx context.Context, o client.Object) []reconcile.Request {
-	obj, ok := o.(*lambdav1alpha1.LambdaPermission)
-	if !ok {
-		return nil
-	}
-	claimants, err := a.engine.Claimants(ctx, obj)
-	if err != nil {
-		return nil
-	}
-	var requests []reconcile.Request
-	for i := range claimants {
-		if claimants[i].UID != obj.UID {
-			requests = append(requests, requestFor(&claimants[i]))
-		}
-	}
-	return requests
-}
-
-func (a *permissions) permissionsOnPolicyOf(ctx context.Context, o client.Object) []reconcile.Request {
-	owner, ok := o.(*lambdav1alpha1.LambdaResourcePolicy)
-	if !ok {
-		return nil
-	}
-	objs, err := a.engine.PermissionsOnPolicyOf(ctx, owner)
-	if err != nil {
-		return nil
-	}
-	return requestsFor(objs)
-}
-
-func (a *permissions) allObjects(ctx context.Context, _ client.Object) []reconcile.Request {
-	return a.requests(ctx)
-}
-
-func (a *permissions) objectsInNamespace(ctx context.Context, ns client.Object) []reconcile.Request {
-	return a.requests(ctx, client.InNamespace(ns.GetName()))
-}
-
-func (a *permissions) requests(ctx context.Context, opts ...client.ListOption) []reconcile.Request {
-	var list lambdav1alpha1.LambdaPermissionList
-	if err := a.client.List(ctx, &list, opts...); err != nil {
-		return nil
-	}
-	return requestsFor(list.Items)
 }

@@ -9,10 +9,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
@@ -90,11 +94,11 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	setups := map[Kind]func() error{
 		LambdaPermissionKind: func() error {
 			return (&permissions{client: c, engine: policies}).setup(mgr,
-				kernel.Reconciler[*lambdav1alpha1.LambdaPermission]{Client: c, Events: events, SyncPeriod: o.SyncPeriod}, o.MaxConcurrentReconciles)
+				&kernel.Reconciler[*lambdav1alpha1.LambdaPermission]{Client: c, Events: events, SyncPeriod: o.SyncPeriod}, o.MaxConcurrentReconciles)
 		},
 		LambdaResourcePolicyKind: func() error {
 			return (&resourcePolicies{client: c, engine: policies}).setup(mgr,
-				kernel.Reconciler[*lambdav1alpha1.LambdaResourcePolicy]{Client: c, Events: events, SyncPeriod: o.SyncPeriod})
+				&kernel.Reconciler[*lambdav1alpha1.LambdaResourcePolicy]{Client: c, Events: events, SyncPeriod: o.SyncPeriod})
 		},
 		LambdaFunctionURLPermissionKind: func() error {
 			return (&functionURLs{Client: c, StatementIDPrefix: o.StatementIDPrefix}).setup(mgr)
@@ -110,6 +114,28 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		}
 	}
 	return nil
+}
+
+// policyController is the builder of a policy kind's controller: r's
+// reconcile of the kind's objects, woken by their spec, annotation and
+// deletion changes and by their queued writes (wakes), retried with the
+// jittered backoff, workers at a time (0: one).
+func policyController[T kernel.Object](mgr ctrl.Manager, name string, r *kernel.Reconciler[T], wakes <-chan event.GenericEvent, workers int) *builder.Builder {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named(name).
+		For(r.Kind.New(), builder.WithPredicates(specChanged)).
+		WatchesRawSource(source.Channel(wakes, &handler.EnqueueRequestForObject{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: workers, RateLimiter: kernel.NewJitteredBackoff(retryBase, retryCap)})
+}
+
+// watchAccess wakes a kind's objects when what decides their access
+// changes: a LambdaPermissionAccount (all of them), a namespace's labels
+// (those inNamespace names).
+func watchAccess(b *builder.Builder, all, inNamespace handler.MapFunc) *builder.Builder {
+	return b.Watches(&lambdav1alpha1.LambdaPermissionAccount{}, handler.EnqueueRequestsFromMapFunc(all),
+		builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(inNamespace),
+			builder.WithPredicates(predicate.LabelChangedPredicate{}))
 }
 
 // specChanged passes what a reconcile must follow: spec, annotation and
@@ -149,4 +175,104 @@ func requestsFor[T any, P interface {
 		requests = append(requests, requestFor(P(&items[i])))
 	}
 	return requests
+}
+
+// What wakes each policy kind's controller.
+
+// setup registers the controller, reconciling with r.
+func (a *permissions) setup(mgr ctrl.Manager, r *kernel.Reconciler[*lambdav1alpha1.LambdaPermission], workers int) error {
+	r.Kind = kernel.Kind[*lambdav1alpha1.LambdaPermission]{New: func() *lambdav1alpha1.LambdaPermission { return &lambdav1alpha1.LambdaPermission{} },
+		Finalizer: lambdav1alpha1.PermissionFinalizer, Subject: "statement", ReadyMessage: "the statement is in the function's policy as specified",
+		Sync: a.sync, Cleanup: a.engine.RemoveOwnStatement, Retention: statementRetention, InPlace: engine.StatementInPlace, Settled: a.managed.Set}
+	b := policyController(mgr, "lambdapermission", r, a.engine.Wakes(engine.PermissionKind), workers).
+		Watches(&lambdav1alpha1.LambdaPermission{}, handler.EnqueueRequestsFromMapFunc(a.otherClaimants),
+			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionStarted))).
+		// A LambdaResourcePolicy that comes, changes or goes decides how
+		// the statements on its policy are written, or whether they may be.
+		Watches(&lambdav1alpha1.LambdaResourcePolicy{}, handler.EnqueueRequestsFromMapFunc(a.permissionsOnPolicyOf),
+			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionStarted)))
+	return watchAccess(b, a.allObjects, a.objectsInNamespace).Complete(r)
+}
+
+// otherClaimants wakes the other objects claiming the same statement when
+// one of them is created, changed or deleted: a SidConflict may have cleared.
+func (a *permissions) otherClaimants(ctx context.Context, o client.Object) []reconcile.Request {
+	obj, ok := o.(*lambdav1alpha1.LambdaPermission)
+	if !ok {
+		return nil
+	}
+	claimants, err := a.engine.Claimants(ctx, obj)
+	if err != nil {
+		return nil
+	}
+	var requests []reconcile.Request
+	for i := range claimants {
+		if claimants[i].UID != obj.UID {
+			requests = append(requests, requestFor(&claimants[i]))
+		}
+	}
+	return requests
+}
+
+func (a *permissions) permissionsOnPolicyOf(ctx context.Context, o client.Object) []reconcile.Request {
+	owner, ok := o.(*lambdav1alpha1.LambdaResourcePolicy)
+	if !ok {
+		return nil
+	}
+	objs, err := a.engine.PermissionsOnPolicyOf(ctx, owner)
+	if err != nil {
+		return nil
+	}
+	return requestsFor(objs)
+}
+
+func (a *permissions) allObjects(ctx context.Context, _ client.Object) []reconcile.Request {
+	return a.requests(ctx)
+}
+
+func (a *permissions) objectsInNamespace(ctx context.Context, ns client.Object) []reconcile.Request {
+	return a.requests(ctx, client.InNamespace(ns.GetName()))
+}
+
+func (a *permissions) requests(ctx context.Context, opts ...client.ListOption) []reconcile.Request {
+	var list lambdav1alpha1.LambdaPermissionList
+	if err := a.client.List(ctx, &list, opts...); err != nil {
+		return nil
+	}
+	return requestsFor(list.Items)
+}
+
+// setup registers the controller, reconciling with r.
+func (a *resourcePolicies) setup(mgr ctrl.Manager, r *kernel.Reconciler[*lambdav1alpha1.LambdaResourcePolicy]) error {
+	r.Kind = kernel.Kind[*lambdav1alpha1.LambdaResourcePolicy]{New: func() *lambdav1alpha1.LambdaResourcePolicy { return &lambdav1alpha1.LambdaResourcePolicy{} },
+		Finalizer: lambdav1alpha1.ResourcePolicyFinalizer, Subject: "policy", ReadyMessage: "the policy holds exactly the declared statements and the included LambdaPermissions'",
+		Sync: a.sync, Cleanup: a.engine.RemoveOwnStatements, Retention: policyRetention, InPlace: engine.PolicyInPlace}
+	// A LambdaPermission that comes or goes changes what the policy
+	// includes, and one whose statement is written changes what it holds
+	// (the owner's counts); an owner that goes may clear another's
+	// conflict.
+	b := policyController(mgr, "lambdaresourcepolicy", r, a.engine.Wakes(engine.ResourcePolicyKind), 0).
+		Watches(&lambdav1alpha1.LambdaPermission{}, handler.EnqueueRequestsFromMapFunc(a.policiesOnPolicyOf),
+			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionStarted, statementWritten))).
+		Watches(&lambdav1alpha1.LambdaResourcePolicy{}, handler.EnqueueRequestsFromMapFunc(a.policiesOnPolicyOf),
+			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionStarted)))
+	return watchAccess(b, a.allPolicies, a.allPolicies).Complete(r)
+}
+
+// policiesOnPolicyOf is every LambdaResourcePolicy on the policy that a
+// LambdaPermission or LambdaResourcePolicy is on.
+func (a *resourcePolicies) policiesOnPolicyOf(ctx context.Context, o client.Object) []reconcile.Request {
+	list, err := a.engine.ResourcePoliciesOnPolicyOf(ctx, o)
+	if err != nil {
+		return nil
+	}
+	return requestsFor(list)
+}
+
+func (a *resourcePolicies) allPolicies(ctx context.Context, _ client.Object) []reconcile.Request {
+	var list lambdav1alpha1.LambdaResourcePolicyList
+	if err := a.client.List(ctx, &list); err != nil {
+		return nil
+	}
+	return requestsFor(list.Items)
 }

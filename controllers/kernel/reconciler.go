@@ -36,26 +36,7 @@ type Object interface {
 	SetObservedGeneration(int64)
 }
 
-// Adapter is what one kind adds to the shared reconcile.
-type Adapter[T Object] interface {
-	// Sync brings what obj's spec asks for in place and records in obj's
-	// status what it found and did. It returns nil once it is in place,
-	// writer.ErrQueued when a policy's next write took it, or the failure
-	// (a *StateError says which condition it shows as).
-	Sync(ctx context.Context, obj T) error
-	// Cleanup takes out what obj wrote, once it is being deleted and its
-	// Retention is "".
-	Cleanup(ctx context.Context, obj T) error
-	// Retention says, for an object being deleted, why what it wrote stays
-	// (Retention's message), or "" when Cleanup is to take it out.
-	Retention(obj T) string
-	// InPlace reports whether obj's last sync, at its generation, found or
-	// made what it asks for: a check that could not read the policy then
-	// leaves it Ready (see checkFailedInPlace).
-	InPlace(obj T) bool
-}
-
-// Kind describes one kind to the kernel.
+// Kind is what one kind adds to the shared reconcile.
 type Kind[T Object] struct {
 	New       func() T // an empty object of the kind, to load into
 	Finalizer string   // holds an object's deletion until Cleanup is done
@@ -63,6 +44,22 @@ type Kind[T Object] struct {
 	// "policy".
 	Subject      string
 	ReadyMessage string // Ready's message once in place
+
+	// Sync brings what obj's spec asks for in place and records in obj's
+	// status what it found and did. It returns nil once it is in place,
+	// writer.ErrQueued when a policy's next write took it, or the failure
+	// (a *StateError says which condition it shows as).
+	Sync func(ctx context.Context, obj T) error
+	// Cleanup takes out what obj wrote, once it is being deleted and its
+	// Retention is "".
+	Cleanup func(ctx context.Context, obj T) error
+	// Retention says, for an object being deleted, why what it wrote stays
+	// (see the function Retention), or "" when Cleanup is to take it out.
+	Retention func(obj T) string
+	// InPlace reports whether obj's last sync, at its generation, found or
+	// made what it asks for: a check that could not read the policy then
+	// leaves it Ready (see checkFailedInPlace).
+	InPlace func(obj T) bool
 	// Settled, when set, is told after each report and release whether an
 	// object's Subject is in place (a gauge of them).
 	Settled func(key types.NamespacedName, inPlace bool)
@@ -74,7 +71,6 @@ type Reconciler[T Object] struct {
 	Events     Recorder
 	SyncPeriod time.Duration // how often an object in place is checked
 	Kind       Kind[T]
-	Adapter    Adapter[T]
 }
 
 // Reconcile brings one object in line with its spec: load it; being
@@ -95,7 +91,7 @@ func (r *Reconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 	if err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	outcome := r.Adapter.Sync(ctx, obj)
+	outcome := r.Kind.Sync(ctx, obj)
 	return r.report(ctx, before, obj, outcome)
 }
 
@@ -105,9 +101,9 @@ func (r *Reconciler[T]) finalize(ctx context.Context, obj T) (ctrl.Result, error
 	if !controllerutil.ContainsFinalizer(obj, r.Kind.Finalizer) {
 		return ctrl.Result{}, nil
 	}
-	if why := r.Adapter.Retention(obj); why != "" {
+	if why := r.Kind.Retention(obj); why != "" {
 		r.Events.Event(obj, corev1.EventTypeNormal, lambdav1alpha1.EventRetained, "Delete", "%s", why)
-	} else if err := r.Adapter.Cleanup(ctx, obj); err != nil {
+	} else if err := r.Kind.Cleanup(ctx, obj); err != nil {
 		return r.report(ctx, obj.DeepCopyObject().(T), obj, err)
 	}
 	controllerutil.RemoveFinalizer(obj, r.Kind.Finalizer)
@@ -130,7 +126,7 @@ func (r *Reconciler[T]) report(ctx context.Context, before, obj T, outcome error
 		// sees the count.
 		metrics.ReconcileFailed(state.Reason)
 	}
-	if checkFailedInPlace(state, r.Adapter.InPlace(obj)) {
+	if checkFailedInPlace(state, r.Kind.InPlace(obj)) {
 		r.Events.Event(obj, corev1.EventTypeNormal, state.Reason, "GetPolicy", "checking the %s: %s", r.Kind.Subject, state.Message)
 		return NextReconcile(state, r.SyncPeriod)
 	}
