@@ -59,7 +59,7 @@ func recordPolicyStatus(status *lambdav1alpha1.LambdaResourcePolicyStatus, writt
 		status.IncludedStatements = int32(written.Included)
 		status.PendingChange = nil
 		if !written.Change.Empty() {
-			status.PendingChange = engine.PendingChange(written.Change, now)
+			status.PendingChange = engine.ChangeStatus(written.Change, now)
 		}
 		return
 	case outcome != nil:
@@ -70,7 +70,7 @@ func recordPolicyStatus(status *lambdav1alpha1.LambdaResourcePolicyStatus, writt
 	status.PolicyRevisionID = written.Revision
 	status.LastSyncTime = &now
 	if written.Wrote {
-		status.LastChange = engine.PendingChange(written.Change, now)
+		status.LastChange = engine.ChangeStatus(written.Change, now)
 	}
 }
 

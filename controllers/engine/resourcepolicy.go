@@ -214,7 +214,8 @@ func PolicyInPlace(obj *lambdav1alpha1.LambdaResourcePolicy) bool {
 	return ready != nil && ready.Status == metav1.ConditionTrue && ready.ObservedGeneration == obj.Generation && obj.Status.LastSyncTime != nil
 }
 
-// PendingChange is a change as the status shows it, at a time.
-func PendingChange(c PolicyChange, at metav1.Time) *lambdav1alpha1.PolicyChange {
+// ChangeStatus is a change as the status shows it (pendingChange,
+// lastChange), at a time.
+func ChangeStatus(c PolicyChange, at metav1.Time) *lambdav1alpha1.PolicyChange {
 	return &lambdav1alpha1.PolicyChange{Time: &at, Added: c.Added, Changed: c.Changed, Removed: c.Removed}
 }
