@@ -1,6 +1,7 @@
-// Command manager runs the lambda-permission-operator: the LambdaPermission,
-// LambdaFunctionURLPermission and LambdaPermissionAccount controllers, with
-// leader election, health probes and metrics.
+// Command manager runs the lambda-permission-operator: the controllers of
+// its four kinds (controllers.Setup), with leader election, health probes
+// and metrics. It reads its flags, turns them into controllers.Options and
+// an AWS configuration, and starts the manager.
 package main
 
 import (
