@@ -33,10 +33,11 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/repo"
 )
 
 var (
-	root     = controlplane.RepoRoot()
+	root     = repo.Root()
 	chartDir = filepath.Join(root, "charts", "lambda-permission-operator")
 	// env is the envtest control plane TestMain starts, and k its client.
 	env *envtest.Environment

@@ -35,10 +35,11 @@ import (
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/emulator"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/repo"
 )
 
 var (
-	root     = controlplane.RepoRoot()
+	root     = repo.Root()
 	chartDir = filepath.Join(root, "charts", "lambda-permission-operator")
 
 	// What every test shares: one control plane, an admin client of it and

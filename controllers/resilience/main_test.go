@@ -24,6 +24,7 @@ import (
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/repo"
 )
 
 const (
@@ -126,8 +127,8 @@ func buildManager(out string) error {
 		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
 	started := time.Now()
-	cmd := exec.Command(goTool, "build", "-o", out, controlplane.RepoRoot())
-	cmd.Dir = controlplane.RepoRoot()
+	cmd := exec.Command(goTool, "build", "-o", out, repo.Root())
+	cmd.Dir = repo.Root()
 	if output, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("building the operator: %w\n%s", err, output)
 	}

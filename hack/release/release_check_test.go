@@ -42,6 +42,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/repo"
 )
 
 // releaseUnderTest is what make release-check names: the directory make
@@ -541,7 +542,7 @@ func checkInstallYAML(t *testing.T, r releaseUnderTest, digest v1.Hash) {
 
 func baseCRDs(t *testing.T) []string {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(controlplane.RepoRoot(), "config", "crd", "bases", "*.yaml"))
+	files, err := filepath.Glob(filepath.Join(repo.Root(), "config", "crd", "bases", "*.yaml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("config/crd/bases: %v, %d files", err, len(files))
 	}
@@ -806,7 +807,7 @@ func assetsDir(t *testing.T) string {
 // tool is bin/NAME (make tools).
 func tool(t *testing.T, name string) string {
 	t.Helper()
-	p := filepath.Join(controlplane.RepoRoot(), "bin", name)
+	p := filepath.Join(repo.Root(), "bin", name)
 	if _, err := os.Stat(p); err != nil {
 		t.Fatalf("no %s: run make tools", p)
 	}

@@ -14,11 +14,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/repo"
 )
 
 // root is the repository's top directory.
-var root = controlplane.RepoRoot()
+var root = repo.Root()
 
 // fetchHint is what every "not in this clone" message ends with.
 const fetchHint = "the upgrade test reads the previous release's CRDs from git history: " +
