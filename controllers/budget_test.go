@@ -1,3 +1,5 @@
+//go:build integration
+
 package controllers_test
 
 import (
@@ -12,7 +14,6 @@ import (
 // N objects over F functions cost about one call each and two per function,
 // not one read per object per sync.
 func TestCallBudgets(t *testing.T) {
-	integration(t)
 	const functionCount, perFunction = 3, 20
 	const n = functionCount * perFunction
 	var functions []string

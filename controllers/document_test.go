@@ -1,3 +1,5 @@
+//go:build integration
+
 package controllers_test
 
 import (
@@ -109,7 +111,6 @@ func createAll(t *testing.T, objs []*lambdav1alpha1.LambdaPermission) {
 }
 
 func TestDocumentCallBudgets(t *testing.T) {
-	integration(t)
 	queue := startDocumentOperator(t)
 	const functionCount, perFunction = 3, 20
 	const n = functionCount * perFunction
@@ -241,7 +242,6 @@ func deleteAll(t *testing.T, objs []*lambdav1alpha1.LambdaPermission) {
 // A spec change is one PutResourcePolicy: a reader polling GetPolicy while
 // a hundred changes run never finds a managed statement missing.
 func TestDocumentSpecChangesLeaveNoGap(t *testing.T) {
-	integration(t)
 	startDocumentOperator(t)
 	fn := newName("nogap")
 	newFunction(t, fn)
@@ -310,7 +310,6 @@ func TestDocumentSpecChangesLeaveNoGap(t *testing.T) {
 // On an account written statement by statement the same object is refused
 // before any AWS call.
 func TestDocumentHoldsDenyAndConditions(t *testing.T) {
-	integration(t)
 	startDocumentOperator(t)
 	fn := newName("denied")
 	newFunction(t, fn)
@@ -353,7 +352,6 @@ func TestDocumentHoldsDenyAndConditions(t *testing.T) {
 // without a write, Observe never writes, deletion with Retain keeps the
 // statement, a foreign Sid is never touched.
 func TestDocumentAdoptsObservesAndRetains(t *testing.T) {
-	integration(t)
 	startDocumentOperator(t)
 	fn := newName("docadopt")
 	newFunction(t, fn)
@@ -389,7 +387,6 @@ func TestDocumentAdoptsObservesAndRetains(t *testing.T) {
 // batch that would push the document past Lambda's 20,480 bytes is cut
 // before it is written, not refused by Lambda.
 func TestDocumentKeepsTheGuarantees(t *testing.T) {
-	integration(t)
 	startDocumentOperator(t)
 
 	t.Run("SidConflict", func(t *testing.T) {

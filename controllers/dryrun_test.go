@@ -1,3 +1,5 @@
+//go:build integration
+
 package controllers_test
 
 import (
@@ -53,7 +55,6 @@ func startOperator(t *testing.T, label string, workers int, configure func(*cont
 }
 
 func TestDryRunReportsThePlanAndNeverWrites(t *testing.T) {
-	integration(t)
 	startOperator(t, "dry-run", 2, func(o *controllers.Options) { o.DryRun = true })
 	fn := newName("plan")
 	newFunction(t, fn)

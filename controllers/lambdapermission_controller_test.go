@@ -1,3 +1,5 @@
+//go:build integration
+
 package controllers_test
 
 import (
@@ -37,7 +39,6 @@ func predicted(t *testing.T, function, qualifier string, spec lambdav1alpha1.Lam
 }
 
 func TestCreatedPermissionBecomesReadyWithThePredictedStatement(t *testing.T) {
-	integration(t)
 	fn := newName("create")
 	newFunction(t, fn)
 	obj := permission(newName("s3"), fn, s3Spec)
@@ -65,7 +66,6 @@ func TestCreatedPermissionBecomesReadyWithThePredictedStatement(t *testing.T) {
 }
 
 func TestStatementIDIsDerivedWhenEmpty(t *testing.T) {
-	integration(t)
 	fn := newName("derived")
 	newFunction(t, fn)
 	spec := s3Spec
@@ -85,7 +85,6 @@ func TestStatementIDIsDerivedWhenEmpty(t *testing.T) {
 // Every recorded AWS case, as an object: Ready with exactly the predicted
 // statement, then no write at all over three forced resyncs.
 func TestGoldenCasesConvergeAndStayQuiet(t *testing.T) {
-	integration(t)
 	// Some recorded cases are public or grant a service without a source:
 	// the account's admin allows that here, for every namespace.
 	declareAccount(t, lambdav1alpha1.LambdaPermissionAccountSpec{
@@ -165,7 +164,6 @@ func publishWithAlias(t *testing.T, fn, qualifier string) {
 }
 
 func TestSpecChangeReplacesTheStatement(t *testing.T) {
-	integration(t)
 	fn := newName("update")
 	newFunction(t, fn)
 	obj := permission(newName("xaccount"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "xaccount", Principal: "223456789012"})
@@ -188,7 +186,6 @@ func TestSpecChangeReplacesTheStatement(t *testing.T) {
 }
 
 func TestStatementIDChangeMovesTheStatement(t *testing.T) {
-	integration(t)
 	fn := newName("move")
 	newFunction(t, fn)
 	spec := s3Spec
@@ -206,7 +203,6 @@ func TestStatementIDChangeMovesTheStatement(t *testing.T) {
 }
 
 func TestDriftIsCorrected(t *testing.T) {
-	integration(t)
 	fn := newName("drift")
 	newFunction(t, fn)
 	obj := permission(newName("s3"), fn, s3Spec)
@@ -245,7 +241,6 @@ func TestDriftIsCorrected(t *testing.T) {
 }
 
 func TestDeletion(t *testing.T) {
-	integration(t)
 	fn := newName("delete")
 	newFunction(t, fn)
 	remove := permission(newName("remove"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "remove-me", Principal: "sns.amazonaws.com", SourceAccount: account})
@@ -269,7 +264,6 @@ func TestDeletion(t *testing.T) {
 }
 
 func TestDeletionIsNotHeldByAFunctionThatIsGone(t *testing.T) {
-	integration(t)
 	fn := newName("gone")
 	createFunction(t, fn)
 	obj := permission(newName("orphan"), fn, s3Spec)
@@ -285,7 +279,6 @@ func TestDeletionIsNotHeldByAFunctionThatIsGone(t *testing.T) {
 }
 
 func TestSidConflict(t *testing.T) {
-	integration(t)
 	fn := newName("conflict")
 	newFunction(t, fn)
 	first := permission(newName("first"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "shared", Principal: "sns.amazonaws.com", SourceAccount: account})
@@ -347,7 +340,6 @@ func TestSidConflict(t *testing.T) {
 }
 
 func TestFunctionNotFoundUntilItAppears(t *testing.T) {
-	integration(t)
 	fn := newName("later")
 	notFound := metricValue(t, "lambda_permission_reconcile_errors_total", map[string]string{"reason": "FunctionNotFound"})
 	obj := permission(newName("early"), fn, s3Spec)
@@ -375,7 +367,6 @@ func TestFunctionNotFoundUntilItAppears(t *testing.T) {
 }
 
 func TestAliasNotFoundUntilItAppears(t *testing.T) {
-	integration(t)
 	fn := newName("aliased")
 	newFunction(t, fn)
 	spec := s3Spec
@@ -397,7 +388,6 @@ func TestAliasNotFoundUntilItAppears(t *testing.T) {
 // its RemovePermission: Lambda answers 412, and the controller reads again
 // and converges without losing the other writer's statement.
 func TestStaleRevisionFromAConcurrentWriter(t *testing.T) {
-	integration(t)
 	fn := newName("race412")
 	newFunction(t, fn)
 	obj := permission(newName("racer"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "racer", Principal: "sns.amazonaws.com", SourceAccount: account})
@@ -432,7 +422,6 @@ func TestStaleRevisionFromAConcurrentWriter(t *testing.T) {
 // GetPolicy and its AddPermission: Lambda answers 409, and the controller
 // converges to the object's content.
 func TestSidAddedConcurrentlyWithOtherContent(t *testing.T) {
-	integration(t)
 	fn := newName("race409")
 	newFunction(t, fn)
 	lambdaAPI.BeforeNextAdd(fn, func() {
@@ -454,7 +443,6 @@ func TestSidAddedConcurrentlyWithOtherContent(t *testing.T) {
 // The AWS call counter agrees with the calls Lambda received, and the gauge
 // of managed statements with the objects that are Ready.
 func TestMetricsAgreeWithWhatHappened(t *testing.T) {
-	integration(t)
 	fn := newName("metrics")
 	newFunction(t, fn)
 	operations := []string{"GetPolicy", "AddPermission", "RemovePermission", "GetFunction", "GetCallerIdentity", "AssumeRole"}
@@ -505,7 +493,6 @@ func TestMetricsAgreeWithWhatHappened(t *testing.T) {
 // tool): its new policy is empty, every statement comes back, and each
 // object says its statement went with the whole policy.
 func TestFunctionRecreatedOutsideGetsItsStatementsBack(t *testing.T) {
-	integration(t)
 	fn := newName("redeployed")
 	createFunction(t, fn)
 	var objs []*lambdav1alpha1.LambdaPermission
@@ -538,7 +525,6 @@ func TestFunctionRecreatedOutsideGetsItsStatementsBack(t *testing.T) {
 // Objects that would push a policy past Lambda's 20 KB are refused before
 // any write, with PolicyTooLarge; the others are unaffected.
 func TestPolicyTooLargeIsRefusedBeforeAnyWrite(t *testing.T) {
-	integration(t)
 	fn := newName("crowded")
 	newFunction(t, fn)
 	long := "arn:aws:s3:::" + strings.Repeat("b", 1800) + "/*"
@@ -584,7 +570,6 @@ func TestPolicyTooLargeIsRefusedBeforeAnyWrite(t *testing.T) {
 // health would flap with every throttle. The failed check is an Event, and
 // is retried.
 func TestAFailedCheckDoesNotUnreadyAStatementInPlace(t *testing.T) {
-	integration(t)
 	fn := newName("steady")
 	newFunction(t, fn)
 	obj := permission(newName("steady"), fn, s3Spec)

@@ -1,3 +1,5 @@
+//go:build integration
+
 package controllers_test
 
 import (
@@ -140,7 +142,6 @@ func wantSids(t *testing.T, function string, want ...string) {
 // --statement-id-prefix puts two statements side by side, after which
 // deleting the object in one cluster removes that cluster's only.
 func TestTwoClustersOnOneFunction(t *testing.T) {
-	integration(t)
 	fn := newName("fleet")
 	newFunction(t, fn)
 	westConfig, west := startCluster(t)
@@ -209,7 +210,6 @@ func TestTwoClustersOnOneFunction(t *testing.T) {
 // one (status.statement) is removed and the new one added. An explicit
 // statementId stays where it is, and nothing foreign is touched.
 func TestChangedPrefixMovesDerivedStatements(t *testing.T) {
-	integration(t)
 	for _, strategy := range []writer.Strategy{writer.Statements, writer.Document} {
 		t.Run(string(strategy), func(t *testing.T) {
 			fn := newName("prefix-" + strings.ToLower(string(strategy)))
@@ -301,7 +301,6 @@ func startURLOperator(t *testing.T, label, prefix string) (stop func()) {
 // (a LambdaPermission's statementId is immutable) and is still kept up to
 // date under them, instead of being refused or cut off while it moves.
 func TestFunctionURLGrantKeepsItsSidsWhenThePrefixChanges(t *testing.T) {
-	integration(t)
 	fn := newName("url-prefix")
 	newFunction(t, fn)
 	stop := startURLOperator(t, "url-prefix", "blue-")

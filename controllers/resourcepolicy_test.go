@@ -1,3 +1,5 @@
+//go:build integration
+
 package controllers_test
 
 import (
@@ -223,7 +225,6 @@ func waitPolicySids(t *testing.T, function string, want ...string) {
 }
 
 func TestResourcePolicyMakesThePolicyExactlyItsStatementsAndTheIncludedPermissions(t *testing.T) {
-	integration(t)
 	fn := newName("lrp-exact")
 	createFunction(t, fn)
 	// What others left: a whole-document write and an AddPermission.
@@ -286,7 +287,6 @@ func withKind(obj *lambdav1alpha1.LambdaResourcePolicy) *lambdav1alpha1.LambdaRe
 }
 
 func TestResourcePolicyWritesAChangeSetInOnePut(t *testing.T) {
-	integration(t)
 	fn := newName("lrp-changeset")
 	createFunction(t, fn)
 	owner := resourcePolicy(newName("owner"), fn, partnerStatement(t))
@@ -362,7 +362,6 @@ func TestResourcePolicyWritesAChangeSetInOnePut(t *testing.T) {
 }
 
 func TestResourcePolicyObserveWritesNothingAndReportsWhatManageWould(t *testing.T) {
-	integration(t)
 	fn := newName("lrp-observe")
 	createFunction(t, fn)
 	addOutside(t, fn, "", &lambda.AddPermissionInput{StatementId: aws.String("partner"), Action: aws.String("lambda:InvokeFunction"),
@@ -428,7 +427,6 @@ func TestResourcePolicyObserveWritesNothingAndReportsWhatManageWould(t *testing.
 }
 
 func TestResourcePolicyOwnerConflict(t *testing.T) {
-	integration(t)
 	fn := newName("lrp-conflict")
 	createFunction(t, fn)
 	first := resourcePolicy(newName("first"), fn, partnerStatement(t))
@@ -459,7 +457,6 @@ func TestResourcePolicyOwnerConflict(t *testing.T) {
 }
 
 func TestResourcePolicyWithoutIncludedPermissions(t *testing.T) {
-	integration(t)
 	fn := newName("lrp-exclusive")
 	createFunction(t, fn)
 	team := permission(newName("team"), fn, s3Spec)
@@ -488,7 +485,6 @@ func TestResourcePolicyWithoutIncludedPermissions(t *testing.T) {
 }
 
 func TestResourcePolicyDeletion(t *testing.T) {
-	integration(t)
 	t.Run("Delete takes out its own statements and leaves the included ones", func(t *testing.T) {
 		fn := newName("lrp-delete")
 		createFunction(t, fn)
@@ -560,7 +556,6 @@ func TestResourcePolicyDeletion(t *testing.T) {
 }
 
 func TestResourcePolicyHealsForeignWritesAtTheNextSync(t *testing.T) {
-	integration(t)
 	fn := newName("lrp-heal")
 	createFunction(t, fn)
 	team := permission(newName("team"), fn, s3Spec)
@@ -600,7 +595,6 @@ func TestResourcePolicyHealsForeignWritesAtTheNextSync(t *testing.T) {
 }
 
 func TestResourcePolicyRefusesBeforeAnyWrite(t *testing.T) {
-	integration(t)
 	fn := newName("lrp-refuse")
 	createFunction(t, fn)
 	before := writesTo(fn).now()
@@ -639,7 +633,6 @@ func TestResourcePolicyRefusesBeforeAnyWrite(t *testing.T) {
 }
 
 func TestResourcePolicyStatementWinsOverALambdaPermissionWithItsSid(t *testing.T) {
-	integration(t)
 	fn := newName("lrp-sid")
 	createFunction(t, fn)
 	owner := resourcePolicy(newName("owner"), fn, partnerStatement(t))

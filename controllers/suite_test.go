@@ -1,8 +1,9 @@
+//go:build integration
+
 package controllers_test
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"maps"
 	"net/http/httptest"
@@ -62,12 +63,6 @@ var (
 const managerLabel = "test.permissions.dev/manager"
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() {
-		// make test-unit: only the tests that need no control plane run;
-		// the others skip themselves (integration).
-		os.Exit(m.Run())
-	}
 	code, err := run(m)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "test suite:", err)
@@ -142,15 +137,6 @@ func run(m *testing.M) (int, error) {
 	defer func() { stop(); <-done }()
 
 	return m.Run(), nil
-}
-
-// integration marks a test that needs the control plane and the emulator
-// that TestMain starts: skipped by make test-unit (go test -short).
-func integration(t *testing.T) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("needs a kube-apiserver (make test)")
-	}
 }
 
 // zapLevel keeps the operator's log to errors; TEST_VERBOSE_OPERATOR=1 shows all.

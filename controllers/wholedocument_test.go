@@ -1,3 +1,5 @@
+//go:build integration
+
 package controllers_test
 
 import (
@@ -43,7 +45,6 @@ func eventCount(t *testing.T, obj *lambdav1alpha1.LambdaPermission, reason strin
 // Each is restored with one AddPermission, each object says so once with a
 // PolicyReplaced Event, and the other tool's statements stay as written.
 func TestWholeDocumentOverwriteIsHealed(t *testing.T) {
-	integration(t)
 	fn := newName("overwritten")
 	createFunction(t, fn)
 	arn := "arn:aws:lambda:" + region + ":" + account + ":function:" + fn
@@ -142,7 +143,6 @@ func TestWholeDocumentOverwriteIsHealed(t *testing.T) {
 // tried again once per sync period, not in a loop; it converges once the
 // block is lifted.
 func TestPublicAccessBlockedIsStalled(t *testing.T) {
-	integration(t)
 	declareAccount(t, lambdav1alpha1.LambdaPermissionAccountSpec{AccountID: account, Access: []lambdav1alpha1.AccountAccessRule{{}},
 		Guardrails: lambdav1alpha1.Guardrails{AllowPublicAccess: ptr.To(true)}})
 	emu.SetBlockPublicPolicy(account, true)

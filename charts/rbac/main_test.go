@@ -1,3 +1,5 @@
+//go:build integration
+
 package rbac
 
 import (
@@ -6,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -59,11 +60,6 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() {
-		fmt.Println("charts/rbac: needs helm, bin/manager and a kube-apiserver from bin/; skipped under -short (make test runs it)")
-		os.Exit(0)
-	}
 	code, err := setUp(m)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "charts/rbac:", err)

@@ -1,3 +1,5 @@
+//go:build integration
+
 package main
 
 import (
@@ -111,7 +113,6 @@ func policySynced(obj *lambdav1alpha1.LambdaResourcePolicy) string {
 // public grants and services without a source (TestMain), as the recorded
 // cases hold both.
 func TestImportResourcePolicyObservesThenManagesWithoutAWrite(t *testing.T) {
-	integration(t)
 	const function, namespace = "whole", "whole-policies"
 	statements := estate(t, function)
 	putWithDeny(t, function, "")

@@ -1,10 +1,11 @@
+//go:build integration
+
 package main
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -40,7 +41,7 @@ import (
 )
 
 // The round trip runs the operator on a real kube-apiserver against the
-// emulator, and kubectl as a user does: TestMain starts them unless -short.
+// emulator, and kubectl as a user does: TestMain starts them.
 const (
 	region  = "us-east-1"
 	account = "123456789012"
@@ -55,10 +56,6 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() {
-		os.Exit(m.Run())
-	}
 	code, err := withOperator(m)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "kubectl-lperm tests:", err)
@@ -139,13 +136,6 @@ func withOperator(m *testing.M) (int, error) {
 	go func() { done <- mgr.Start(mgrCtx) }()
 	defer func() { stop(); <-done }()
 	return m.Run(), nil
-}
-
-func integration(t *testing.T) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("needs a kube-apiserver (make test)")
-	}
 }
 
 // lperm runs the plugin as kubectl does, and returns its stdout.
@@ -245,7 +235,6 @@ func optional(s string) *string {
 }
 
 func TestImportApplyAdoptsWithoutAWrite(t *testing.T) {
-	integration(t)
 	const function, namespace = "estate", "imported"
 	statements := estate(t, function)
 	before := map[string]livePolicy{}
@@ -348,7 +337,6 @@ func eventually(t *testing.T, what string, check func() string) {
 }
 
 func TestAllFunctionsReadsEveryFunction(t *testing.T) {
-	integration(t)
 	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "none")) // no cluster: unmanaged Sids are not checked
 	ctx := context.Background()
 	functions := []string{"every-a", "every-b", "every-c"}

@@ -1,8 +1,9 @@
+//go:build integration
+
 package resilience
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -45,11 +46,6 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() {
-		fmt.Println("controllers/resilience: every test needs a kube-apiserver; skipped under -short (make test runs them)")
-		os.Exit(0)
-	}
 	code, err := run(m)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "resilience suite:", err)
