@@ -1,6 +1,9 @@
 // Package controlplane starts a real control plane (etcd and kube-apiserver) with
 // the project's CRDs installed, for the integration tests and the demo. The
-// binaries are the ones hack/control-plane/build.sh builds into bin/.
+// binaries are the ones hack/control-plane/build.sh builds into bin/. The
+// suites that run the operator start it through internal/testing/harness;
+// the tools under hack/ and the tests that need only an API server use it
+// directly.
 package controlplane
 
 import (
