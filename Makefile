@@ -15,16 +15,16 @@ help: ## Show this help.
 	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*##/ {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: test
-test: fmt-check vet lint-workflows control-plane tools ## Run every test: unit, emulator through the SDK, envtest integration, fuzz seed corpora.
-	KUBEBUILDER_ASSETS="$$(hack/control-plane/build.sh)" $(GO) test -race -count=1 ./...
+test: fmt-check vet lint-workflows control-plane tools ## Run every test: unit, emulator through the SDK, envtest integration (-tags integration), fuzz seed corpora.
+	KUBEBUILDER_ASSETS="$$(hack/control-plane/build.sh)" $(GO) test -race -tags integration -count=1 ./...
 
 .PHONY: test-unit
-test-unit: ## Run every test that needs no kube-apiserver, helm or kustomize (go test -short): no bin/, well under a minute.
-	$(GO) test -race -short -count=1 ./...
+test-unit: ## Run the unit tests (no integration tag): no kube-apiserver, helm, kustomize or bin/, well under a minute.
+	$(GO) test -race -count=1 ./...
 
 .PHONY: test-faults
 test-faults: control-plane ## Run the fault and soak tests of controllers/resilience at full scale (a few minutes; under ten on two cores).
-	KUBEBUILDER_ASSETS="$$(hack/control-plane/build.sh)" RESILIENCE_SCALE=full $(GO) test -count=1 -timeout 20m -v ./controllers/resilience/
+	KUBEBUILDER_ASSETS="$$(hack/control-plane/build.sh)" RESILIENCE_SCALE=full $(GO) test -tags integration -count=1 -timeout 20m -v ./controllers/resilience/
 
 .PHONY: demo
 demo: control-plane manager ## Run the operator on a local control plane against the Lambda emulator with config/samples (DEMO_ONCE=1: check and exit).
@@ -115,8 +115,9 @@ lint-workflows: ## Lint .github/workflows with actionlint (and shellcheck, when 
 	bin/actionlint -shellcheck="$$(command -v shellcheck || true)" -pyflakes= .github/workflows/*.yml
 
 .PHONY: vet
-vet: ## go vet.
+vet: ## go vet, of the unit build and of the integration build (-tags integration).
 	$(GO) vet ./...
+	$(GO) vet -tags integration ./...
 
 .PHONY: build
 build: ## Build every package.
@@ -167,7 +168,7 @@ release-check: release-version control-plane tools ## Verify make release VERSIO
 	cd '$(DIST)' && sha256sum --check --strict SHA256SUMS
 	RELEASE_DIST='$(abspath $(DIST))' RELEASE_VERSION='$(VERSION)' RELEASE_IMAGE='$(RELEASE_IMAGE)' \
 		KUBEBUILDER_ASSETS="$$(hack/control-plane/build.sh)" \
-		$(GO) test -count=1 -timeout 15m -run '^TestRelease$$' -v ./hack/release
+		$(GO) test -tags integration -count=1 -timeout 15m -run '^TestRelease$$' -v ./hack/release
 
 ##@ Generated code (committed; CI fails when stale)
 

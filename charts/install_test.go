@@ -1,10 +1,11 @@
+//go:build integration
+
 package charts
 
 import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -33,10 +34,11 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/repo"
 )
 
 var (
-	root     = controlplane.RepoRoot()
+	root     = repo.Root()
 	chartDir = filepath.Join(root, "charts", "lambda-permission-operator")
 	// env is the envtest control plane TestMain starts, and k its client.
 	env *envtest.Environment
@@ -55,11 +57,6 @@ const (
 // testenv installs them) and a stand-in for the ServiceMonitor CRD, which the
 // chart renders on request but which only the Prometheus Operator installs.
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() {
-		fmt.Println("charts: every test needs helm, kustomize or a kube-apiserver from bin/; skipped under -short (make test runs them)")
-		os.Exit(0)
-	}
 	os.Exit(testMain(m))
 }
 

@@ -1,3 +1,5 @@
+//go:build integration
+
 package controllers_test
 
 import (
@@ -78,7 +80,6 @@ func functionNameOf(functionName string) string {
 }
 
 func TestGuardrailsRefuseBeforeAnyCall(t *testing.T) {
-	integration(t)
 	fn := newName("guarded")
 	newFunction(t, fn)
 	t.Run("public", func(t *testing.T) {
@@ -108,7 +109,6 @@ func TestGuardrailsRefuseBeforeAnyCall(t *testing.T) {
 }
 
 func TestAccountsAdmitNamespacesAndFunctions(t *testing.T) {
-	integration(t)
 	fn := newName("payments")
 	newFunction(t, fn)
 	payments := newNamespace(t, map[string]string{"team": "payments"})
@@ -153,7 +153,6 @@ func TestAccountsAdmitNamespacesAndFunctions(t *testing.T) {
 }
 
 func TestUndeclaredAccountIsRefused(t *testing.T) {
-	integration(t)
 	obj := permission(newName("foreign"), "arn:aws:lambda:us-east-2:"+otherAccount+":function:theirs", s3Spec)
 	expectRefused(t, obj, lambdav1alpha1.ReasonAccountNotAllowed, "no LambdaPermissionAccount declares account "+otherAccount)
 }
@@ -161,7 +160,6 @@ func TestUndeclaredAccountIsRefused(t *testing.T) {
 // A function in another account, reached by assuming a role there with an
 // external id; its statement is written with the role's credentials.
 func TestCrossAccountThroughAnAssumedRole(t *testing.T) {
-	integration(t)
 	role := "arn:aws:iam::" + otherAccount + ":role/lambda-permission-operator"
 	if err := emu.AddRole(emulator.Role{ARN: role, ExternalID: "cluster-7", TrustedAccounts: []string{account}}); err != nil {
 		t.Fatal(err)
@@ -227,7 +225,6 @@ func TestCrossAccountThroughAnAssumedRole(t *testing.T) {
 }
 
 func TestObserveNeverWrites(t *testing.T) {
-	integration(t)
 	fn := newName("observed")
 	newFunction(t, fn)
 	spec := s3Spec
@@ -270,7 +267,6 @@ func TestObserveNeverWrites(t *testing.T) {
 }
 
 func TestAdoptionOfAnIdenticalStatement(t *testing.T) {
-	integration(t)
 	fn := newName("adopt")
 	newFunction(t, fn)
 	addOutside(t, fn, "", &lambda.AddPermissionInput{StatementId: aws.String("s3"), Action: aws.String(s3Spec.Action),

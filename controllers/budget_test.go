@@ -1,3 +1,5 @@
+//go:build integration
+
 package controllers_test
 
 import (
@@ -12,29 +14,10 @@ import (
 // N objects over F functions cost about one call each and two per function,
 // not one read per object per sync.
 func TestCallBudgets(t *testing.T) {
-	integration(t)
 	const functionCount, perFunction = 3, 20
 	const n = functionCount * perFunction
-	var functions []string
-	for range functionCount {
-		fn := newName("budget")
-		newFunction(t, fn)
-		functions = append(functions, fn)
-	}
-	calls := func() (all, writes int) {
-		for _, fn := range functions {
-			all += lambdaAPI.CallsTo(fn)
-			writes += lambdaAPI.WritesTo(fn)
-		}
-		return all, writes
-	}
-	report := func(phase string, all, writes, budget int) {
-		t.Helper()
-		t.Logf("%-22s N=%d F=%d: %3d calls (%d reads, %d writes), budget %d", phase, n, functionCount, all, all-writes, writes, budget)
-		if all > budget {
-			t.Errorf("%s: %d calls, over the budget of %d", phase, all, budget)
-		}
-	}
+	b := newCallBudget(t, "budget", functionCount, n)
+	functions, calls, report := b.functions, b.calls, b.report
 
 	// Creating N: a GetFunction and a GetPolicy per function (bare names),
 	// and one AddPermission per object.
@@ -53,28 +36,11 @@ func TestCallBudgets(t *testing.T) {
 	after, writes := calls()
 	report("create", after-before, writes, n+2*functionCount)
 
-	// Steady state: over one sync period, at most one GetPolicy per
-	// function and no write.
-	time.Sleep(2 * syncPeriod) // let the creations' own resyncs pass
-	before, writesBefore := calls()
-	time.Sleep(syncPeriod)
-	after, writes = calls()
-	report("one sync period", after-before, writes-writesBefore, functionCount)
-	if writes != writesBefore {
-		t.Errorf("%d writes in steady state, want 0", writes-writesBefore)
-	}
+	b.steadyState()
 
 	// One spec change on one object: read the revision, remove, add.
-	before, writesBefore = calls()
-	changed := objs[0]
-	update(t, changed, func(o *lambdav1alpha1.LambdaPermission) { o.Spec.SourceArn = "arn:aws:s3:::moved/*" })
-	eventually(t, "the change in place", func() string {
-		got := get(t, changed)
-		if want := predicted(t, functions[0], "", got.Spec); got.Status.Statement != want || got.Status.ObservedGeneration != got.Generation {
-			return "status.statement " + got.Status.Statement
-		}
-		return ""
-	})
+	before, writesBefore := calls()
+	moveSource(t, objs[0], functions[0])
 	after, writes = calls()
 	report("one spec change", after-before, writes-writesBefore, 3)
 
@@ -95,4 +61,72 @@ func TestCallBudgets(t *testing.T) {
 			t.Errorf("%s keeps %d statements after deletion, want only the foreign one", fn, len(doc.Statements))
 		}
 	}
+}
+
+// callBudget counts the operator's calls about a test's functions, and
+// checks each phase of the test against its budget.
+type callBudget struct {
+	t         *testing.T
+	functions []string // F of them
+	objects   int      // N
+}
+
+// newCallBudget creates count functions named after prefix, each with a
+// statement the operator does not own, for a test of objects objects.
+func newCallBudget(t *testing.T, prefix string, count, objects int) *callBudget {
+	t.Helper()
+	b := &callBudget{t: t, objects: objects}
+	for range count {
+		fn := newName(prefix)
+		newFunction(t, fn)
+		b.functions = append(b.functions, fn)
+	}
+	return b
+}
+
+// report logs a phase's calls and fails the test if they are over budget.
+func (b *callBudget) report(phase string, all, writes, budget int) {
+	b.t.Helper()
+	b.t.Logf("%-22s N=%d F=%d: %3d calls (%d reads, %d writes), budget %d", phase, b.objects, len(b.functions), all, all-writes, writes, budget)
+	if all > budget {
+		b.t.Errorf("%s: %d calls, over the budget of %d", phase, all, budget)
+	}
+}
+
+// calls counts the operator's calls about the functions so far, and of
+// them its writes.
+func (b *callBudget) calls() (all, writes int) {
+	for _, fn := range b.functions {
+		all += lambdaAPI.CallsTo(fn)
+		writes += lambdaAPI.WritesTo(fn)
+	}
+	return all, writes
+}
+
+// steadyState checks the steady state: over one sync period, at most one
+// GetPolicy per function and no write.
+func (b *callBudget) steadyState() {
+	b.t.Helper()
+	time.Sleep(2 * syncPeriod) // let the creations' own resyncs pass
+	before, writesBefore := b.calls()
+	time.Sleep(syncPeriod)
+	after, writes := b.calls()
+	b.report("one sync period", after-before, writes-writesBefore, len(b.functions))
+	if writes != writesBefore {
+		b.t.Errorf("%d writes in steady state, want 0", writes-writesBefore)
+	}
+}
+
+// moveSource changes obj's sourceArn and waits until its statement on
+// function is the one the new spec predicts.
+func moveSource(t *testing.T, obj *lambdav1alpha1.LambdaPermission, function string) {
+	t.Helper()
+	update(t, obj, func(o *lambdav1alpha1.LambdaPermission) { o.Spec.SourceArn = "arn:aws:s3:::moved/*" })
+	eventually(t, "the change in place", func() string {
+		got := get(t, obj)
+		if want := predicted(t, function, "", got.Spec); got.Status.Statement != want || got.Status.ObservedGeneration != got.Generation {
+			return "status.statement " + got.Status.Statement
+		}
+		return ""
+	})
 }

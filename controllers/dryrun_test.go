@@ -1,7 +1,8 @@
+//go:build integration
+
 package controllers_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -9,14 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/rest"
-	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
@@ -27,33 +20,13 @@ import (
 // Lambda and the given workers, as configure changes them.
 func startOperator(t *testing.T, label string, workers int, configure func(*controllers.Options)) {
 	t.Helper()
-	mine, err := labels.Parse(managerLabel + "=" + label)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The Kubernetes request rate main.go sets by default.
-	cfg := rest.CopyConfig(restConfig)
-	cfg.QPS, cfg.Burst = 100, 200
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: testScheme, Metrics: metricsserver.Options{BindAddress: "0"},
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-		Cache:      cache.Options{ByObject: map[client.Object]cache.ByObject{&lambdav1alpha1.LambdaPermission{}: {Label: mine}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := controllers.Options{Lambda: lambdaAPI, Recorder: mgr.GetEventRecorder("lambda-permission-operator"), DefaultRegion: region,
-		SyncPeriod: syncPeriod, MaxConcurrentReconciles: workers, Kinds: []controllers.Kind{controllers.LambdaPermissionKind}}
+	o := controllers.Options{Lambda: lambdaAPI, DefaultRegion: region, SyncPeriod: syncPeriod, MaxConcurrentReconciles: workers,
+		Kinds: []controllers.Kind{controllers.LambdaPermissionKind}}
 	configure(&o)
-	if err := controllers.Setup(mgr, o); err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error)
-	go func() { done <- mgr.Start(runCtx) }()
-	t.Cleanup(func() { stop(); <-done })
+	suite.RunOperator(t, o, ownOperator(t, label, &lambdav1alpha1.LambdaPermission{})...)
 }
 
 func TestDryRunReportsThePlanAndNeverWrites(t *testing.T) {
-	integration(t)
 	startOperator(t, "dry-run", 2, func(o *controllers.Options) { o.DryRun = true })
 	fn := newName("plan")
 	newFunction(t, fn)

@@ -1,3 +1,5 @@
+//go:build integration
+
 package controllers_test
 
 import (
@@ -50,7 +52,6 @@ func waitURLGone(t *testing.T, url *lambdav1alpha1.LambdaFunctionURLPermission) 
 // One object grants IAM-authenticated access to a function URL: both
 // statements AWS requires appear, and both go when the object goes.
 func TestFunctionURLPairIsCreatedAndRemovedTogether(t *testing.T) {
-	integration(t)
 	fn := newName("url")
 	newFunction(t, fn)
 	url := functionURL(newName("site"), fn, lambdav1alpha1.LambdaFunctionURLPermissionSpec{
@@ -90,7 +91,6 @@ func TestFunctionURLPairIsCreatedAndRemovedTogether(t *testing.T) {
 
 // A public URL is refused by default, for both statements, without a call.
 func TestPublicFunctionURLNeedsAnAdmin(t *testing.T) {
-	integration(t)
 	fn := newName("public-url")
 	newFunction(t, fn)
 	url := functionURL(newName("open"), fn, lambdav1alpha1.LambdaFunctionURLPermissionSpec{AuthType: "NONE"})
@@ -119,7 +119,6 @@ func TestPublicFunctionURLNeedsAnAdmin(t *testing.T) {
 // the LambdaPermission's: it is replaced, and deletion still waits for both
 // statements to go.
 func TestFunctionURLFinalizerIsMigrated(t *testing.T) {
-	integration(t)
 	fn := newName("legacy-url")
 	newFunction(t, fn)
 	url := functionURL(newName("legacy"), fn, lambdav1alpha1.LambdaFunctionURLPermissionSpec{AuthType: "AWS_IAM", Principal: "223456789012"})

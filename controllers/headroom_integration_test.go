@@ -1,3 +1,5 @@
+//go:build integration
+
 package controllers_test
 
 import (
@@ -35,7 +37,6 @@ func sizeGauge(t *testing.T, function string) float64 {
 // with either write strategy. A foreign statement shows at the next check;
 // once the object is deleted, the gauge drops the policy.
 func TestPolicySizeInStatusAndGauge(t *testing.T) {
-	integration(t)
 	for _, strategy := range []writer.Strategy{writer.Statements, writer.Document} {
 		t.Run(string(strategy), func(t *testing.T) {
 			fn := newName("headroom")
@@ -85,7 +86,6 @@ func TestPolicySizeInStatusAndGauge(t *testing.T) {
 // The write that takes a policy past 90 % of Lambda's limit warns on its
 // object, naming the function and the sizes.
 func TestPolicyNearLimitWarnsTheWriteThatCrosses(t *testing.T) {
-	integration(t)
 	fn := newName("nearly-full")
 	newFunction(t, fn)
 	spec := s3Spec

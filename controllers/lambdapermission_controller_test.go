@@ -1,3 +1,5 @@
+//go:build integration
+
 package controllers_test
 
 import (
@@ -5,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -18,7 +19,6 @@ import (
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/translate"
-	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/emulator"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/golden"
 )
 
@@ -37,7 +37,6 @@ func predicted(t *testing.T, function, qualifier string, spec lambdav1alpha1.Lam
 }
 
 func TestCreatedPermissionBecomesReadyWithThePredictedStatement(t *testing.T) {
-	integration(t)
 	fn := newName("create")
 	newFunction(t, fn)
 	obj := permission(newName("s3"), fn, s3Spec)
@@ -65,7 +64,6 @@ func TestCreatedPermissionBecomesReadyWithThePredictedStatement(t *testing.T) {
 }
 
 func TestStatementIDIsDerivedWhenEmpty(t *testing.T) {
-	integration(t)
 	fn := newName("derived")
 	newFunction(t, fn)
 	spec := s3Spec
@@ -85,7 +83,6 @@ func TestStatementIDIsDerivedWhenEmpty(t *testing.T) {
 // Every recorded AWS case, as an object: Ready with exactly the predicted
 // statement, then no write at all over three forced resyncs.
 func TestGoldenCasesConvergeAndStayQuiet(t *testing.T) {
-	integration(t)
 	// Some recorded cases are public or grant a service without a source:
 	// the account's admin allows that here, for every namespace.
 	declareAccount(t, lambdav1alpha1.LambdaPermissionAccountSpec{
@@ -165,7 +162,6 @@ func publishWithAlias(t *testing.T, fn, qualifier string) {
 }
 
 func TestSpecChangeReplacesTheStatement(t *testing.T) {
-	integration(t)
 	fn := newName("update")
 	newFunction(t, fn)
 	obj := permission(newName("xaccount"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "xaccount", Principal: "223456789012"})
@@ -188,7 +184,6 @@ func TestSpecChangeReplacesTheStatement(t *testing.T) {
 }
 
 func TestStatementIDChangeMovesTheStatement(t *testing.T) {
-	integration(t)
 	fn := newName("move")
 	newFunction(t, fn)
 	spec := s3Spec
@@ -205,256 +200,9 @@ func TestStatementIDChangeMovesTheStatement(t *testing.T) {
 	}
 }
 
-func TestDriftIsCorrected(t *testing.T) {
-	integration(t)
-	fn := newName("drift")
-	newFunction(t, fn)
-	obj := permission(newName("s3"), fn, s3Spec)
-	create(t, obj)
-	want := waitReady(t, obj).Status.Statement
-
-	t.Run("removed outside, restored by the periodic sync", func(t *testing.T) {
-		corrections := metricValue(t, "lambda_permission_drift_corrections_total", map[string]string{"drift": "missing"})
-		removeOutside(t, fn, "s3")
-		// The correction is counted after the write that makes it: wait for
-		// the count itself, not for the statement it follows.
-		eventually(t, "the correction counted", func() string {
-			if got := metricValue(t, "lambda_permission_drift_corrections_total", map[string]string{"drift": "missing"}); got != corrections+1 {
-				return fmt.Sprintf("drift_corrections_total{drift=missing} went from %v to %v, want +1", corrections, got)
-			}
-			return ""
-		})
-		if got, _ := storedStatement(fn, "", "s3"); got != want {
-			t.Errorf("policy holds %q, want %q", got, want)
-		}
-		waitEvent(t, obj, "DriftCorrected")
-	})
-	t.Run("changed outside, corrected", func(t *testing.T) {
-		corrections := metricValue(t, "lambda_permission_drift_corrections_total", map[string]string{"drift": "changed"})
-		removeOutside(t, fn, "s3")
-		addOutside(t, fn, "", &lambda.AddPermissionInput{StatementId: aws.String("s3"), Action: aws.String("lambda:InvokeFunction"),
-			Principal: aws.String("s3.amazonaws.com"), SourceArn: aws.String("arn:aws:s3:::attacker-bucket/*")})
-		forceSyncs(t, 1, obj)
-		if got, _ := storedStatement(fn, "", "s3"); got != want {
-			t.Fatalf("policy holds %q, want %q", got, want)
-		}
-		if got := metricValue(t, "lambda_permission_drift_corrections_total", map[string]string{"drift": "changed"}); got != corrections+1 {
-			t.Errorf("drift_corrections_total{drift=changed} went from %v to %v, want +1", corrections, got)
-		}
-	})
-}
-
-func TestDeletion(t *testing.T) {
-	integration(t)
-	fn := newName("delete")
-	newFunction(t, fn)
-	remove := permission(newName("remove"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "remove-me", Principal: "sns.amazonaws.com", SourceAccount: account})
-	retain := permission(newName("retain"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "retain-me", Principal: "sqs.amazonaws.com", SourceAccount: account,
-		DeletionPolicy: lambdav1alpha1.DeletionPolicyRetain})
-	create(t, remove)
-	create(t, retain)
-	waitReady(t, remove)
-	waitReady(t, retain)
-
-	for _, obj := range []*lambdav1alpha1.LambdaPermission{remove, retain} {
-		if err := k8s.Delete(ctx, obj); err != nil {
-			t.Fatal(err)
-		}
-		waitGone(t, obj)
-	}
-	doc, _ := storedPolicy(fn, "")
-	if got := sids(doc); !slices.Equal(got, []string{"foreign-terraform", "retain-me"}) {
-		t.Errorf("policy Sids after deletion = %v, want foreign-terraform and retain-me", got)
-	}
-}
-
-func TestDeletionIsNotHeldByAFunctionThatIsGone(t *testing.T) {
-	integration(t)
-	fn := newName("gone")
-	createFunction(t, fn)
-	obj := permission(newName("orphan"), fn, s3Spec)
-	create(t, obj)
-	waitReady(t, obj)
-	if _, err := outside.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String(fn)}); err != nil {
-		t.Fatal(err)
-	}
-	if err := k8s.Delete(ctx, obj); err != nil {
-		t.Fatal(err)
-	}
-	waitGone(t, obj)
-}
-
-func TestSidConflict(t *testing.T) {
-	integration(t)
-	fn := newName("conflict")
-	newFunction(t, fn)
-	first := permission(newName("first"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "shared", Principal: "sns.amazonaws.com", SourceAccount: account})
-	create(t, first)
-	waitReady(t, first)
-	time.Sleep(1100 * time.Millisecond) // creation times have a one-second resolution
-	second := permission(newName("second"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "shared", Principal: "sqs.amazonaws.com", SourceAccount: account})
-	create(t, second)
-
-	got := waitCondition(t, second, lambdav1alpha1.ConditionReady, metav1.ConditionFalse, lambdav1alpha1.ReasonSidConflict)
-	if c := meta.FindStatusCondition(got.Status.Conditions, lambdav1alpha1.ConditionStalled); c == nil || c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, first.Name) {
-		t.Errorf("Stalled = %+v, want True naming %s", c, first.Name)
-	}
-	if s := kstatus(t, second); s != status.FailedStatus {
-		t.Errorf("kstatus of the loser = %s, want Failed", s)
-	}
-	waitEvent(t, second, lambdav1alpha1.ReasonSidConflict)
-
-	// Neither flaps: over two sync periods the first keeps its statement
-	// and nothing is written.
-	before := lambdaAPI.WritesTo(fn)
-	time.Sleep(2 * syncPeriod)
-	want := predicted(t, fn, "", get(t, first).Spec)
-	if stored, _ := storedStatement(fn, "", "shared"); stored != want {
-		t.Errorf("policy holds %q, want the first object's %q", stored, want)
-	}
-	if got := lambdaAPI.WritesTo(fn) - before; got != 0 {
-		t.Errorf("%d writes while the conflict stood, want 0", got)
-	}
-	if s := kstatus(t, first); s != status.CurrentStatus {
-		t.Errorf("kstatus of the owner = %s, want Current", s)
-	}
-
-	// A loser that asks for exactly the owner's statement is refused too, and
-	// deleting it leaves the owner's statement in place.
-	removals := lambdaAPI.WritesTo(fn)
-	twin := permission(newName("twin"), fn, get(t, first).Spec)
-	create(t, twin)
-	waitCondition(t, twin, lambdav1alpha1.ConditionReady, metav1.ConditionFalse, lambdav1alpha1.ReasonSidConflict)
-	if err := k8s.Delete(ctx, twin); err != nil {
-		t.Fatal(err)
-	}
-	waitGone(t, twin)
-	if stored, _ := storedStatement(fn, "", "shared"); stored != want {
-		t.Errorf("deleting a losing twin left the policy with %q, want the owner's %q", stored, want)
-	}
-	if n := lambdaAPI.WritesTo(fn) - removals; n != 0 {
-		t.Errorf("deleting a losing twin made %d writes, want 0", n)
-	}
-
-	// When the first goes, the second takes the Sid over.
-	if err := k8s.Delete(ctx, first); err != nil {
-		t.Fatal(err)
-	}
-	got = waitReady(t, second)
-	if stored, _ := storedStatement(fn, "", "shared"); stored != predicted(t, fn, "", got.Spec) {
-		t.Errorf("after the owner left, policy holds %q", stored)
-	}
-}
-
-func TestFunctionNotFoundUntilItAppears(t *testing.T) {
-	integration(t)
-	fn := newName("later")
-	notFound := metricValue(t, "lambda_permission_reconcile_errors_total", map[string]string{"reason": "FunctionNotFound"})
-	obj := permission(newName("early"), fn, s3Spec)
-	create(t, obj)
-	got := waitCondition(t, obj, lambdav1alpha1.ConditionReady, metav1.ConditionFalse, lambdav1alpha1.ReasonFunctionNotFound)
-	if c := meta.FindStatusCondition(got.Status.Conditions, lambdav1alpha1.ConditionReconciling); c == nil || c.Status != metav1.ConditionTrue {
-		t.Errorf("Reconciling = %+v, want True while waiting for the function", c)
-	}
-	if s := kstatus(t, obj); s != status.InProgressStatus {
-		t.Errorf("kstatus = %s, want InProgress", s)
-	}
-	waitEvent(t, obj, lambdav1alpha1.ReasonFunctionNotFound)
-	eventually(t, "the failure counted", func() string {
-		if got := metricValue(t, "lambda_permission_reconcile_errors_total", map[string]string{"reason": "FunctionNotFound"}); got <= notFound {
-			return fmt.Sprintf("reconcile_errors_total{reason=FunctionNotFound} at %v", got)
-		}
-		return ""
-	})
-
-	newFunction(t, fn)
-	waitReady(t, obj)
-	if s := kstatus(t, obj); s != status.CurrentStatus {
-		t.Errorf("kstatus = %s, want Current", s)
-	}
-}
-
-func TestAliasNotFoundUntilItAppears(t *testing.T) {
-	integration(t)
-	fn := newName("aliased")
-	newFunction(t, fn)
-	spec := s3Spec
-	spec.Qualifier = "live"
-	obj := permission(newName("on-alias"), fn, spec)
-	create(t, obj)
-	waitCondition(t, obj, lambdav1alpha1.ConditionReady, metav1.ConditionFalse, lambdav1alpha1.ReasonFunctionNotFound)
-	publishWithAlias(t, fn, "live")
-	got := waitReady(t, obj)
-	if stored, _ := storedStatement(fn, "live", "s3"); stored != got.Status.Statement || !strings.Contains(stored, ":function:"+fn+":live\"") {
-		t.Errorf("alias policy holds %q, status %q", stored, got.Status.Statement)
-	}
-	if _, onFunction := storedStatement(fn, "", "s3"); onFunction {
-		t.Error("the statement landed on the unqualified function too")
-	}
-}
-
-// Another writer changes the policy between the controller's GetPolicy and
-// its RemovePermission: Lambda answers 412, and the controller reads again
-// and converges without losing the other writer's statement.
-func TestStaleRevisionFromAConcurrentWriter(t *testing.T) {
-	integration(t)
-	fn := newName("race412")
-	newFunction(t, fn)
-	obj := permission(newName("racer"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "racer", Principal: "sns.amazonaws.com", SourceAccount: account})
-	create(t, obj)
-	waitReady(t, obj)
-
-	var concurrent string
-	lambdaAPI.BeforeNextRemove(fn, func() {
-		concurrent = addOutside(t, fn, "", &lambda.AddPermissionInput{StatementId: aws.String("console-added"),
-			Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("223456789012")})
-	})
-	errors412 := emu.Stats().Errors["RemovePermission"]["PreconditionFailedException"]
-	stale := metricValue(t, "lambda_permission_aws_calls_total", map[string]string{"operation": "RemovePermission", "outcome": "StaleRevision"})
-	update(t, obj, func(o *lambdav1alpha1.LambdaPermission) { o.Spec.Principal = "sqs.amazonaws.com" })
-	got := waitReady(t, obj)
-
-	if n := emu.Stats().Errors["RemovePermission"]["PreconditionFailedException"] - errors412; n != 1 {
-		t.Fatalf("%d RemovePermission calls failed with 412, want the 1 caused by the concurrent writer", n)
-	}
-	if got := metricValue(t, "lambda_permission_aws_calls_total", map[string]string{"operation": "RemovePermission", "outcome": "StaleRevision"}); got != stale+1 {
-		t.Errorf("aws_calls_total{RemovePermission,StaleRevision} went from %v to %v, want +1", stale, got)
-	}
-	if stored, _ := storedStatement(fn, "", "racer"); stored != predicted(t, fn, "", got.Spec) {
-		t.Errorf("policy holds %q", stored)
-	}
-	if stored, ok := storedStatement(fn, "", "console-added"); !ok || stored != concurrent {
-		t.Errorf("the concurrent writer's statement is %q (present %v), want %q", stored, ok, concurrent)
-	}
-}
-
-// Another writer adds our Sid, with other content, between the controller's
-// GetPolicy and its AddPermission: Lambda answers 409, and the controller
-// converges to the object's content.
-func TestSidAddedConcurrentlyWithOtherContent(t *testing.T) {
-	integration(t)
-	fn := newName("race409")
-	newFunction(t, fn)
-	lambdaAPI.BeforeNextAdd(fn, func() {
-		addOutside(t, fn, "", &lambda.AddPermissionInput{StatementId: aws.String("s3"), Action: aws.String("lambda:InvokeFunction"),
-			Principal: aws.String("s3.amazonaws.com"), SourceArn: aws.String("arn:aws:s3:::someone-else/*")})
-	})
-	conflicts := emu.Stats().Errors["AddPermission"]["ResourceConflictException"]
-	obj := permission(newName("s3"), fn, s3Spec)
-	create(t, obj)
-	got := waitReady(t, obj)
-	if n := emu.Stats().Errors["AddPermission"]["ResourceConflictException"] - conflicts; n != 1 {
-		t.Fatalf("%d AddPermission calls failed with 409, want 1", n)
-	}
-	if stored, _ := storedStatement(fn, "", "s3"); stored != predicted(t, fn, "", got.Spec) {
-		t.Errorf("policy holds %q, want the object's statement", stored)
-	}
-}
-
 // The AWS call counter agrees with the calls Lambda received, and the gauge
 // of managed statements with the objects that are Ready.
 func TestMetricsAgreeWithWhatHappened(t *testing.T) {
-	integration(t)
 	fn := newName("metrics")
 	newFunction(t, fn)
 	operations := []string{"GetPolicy", "AddPermission", "RemovePermission", "GetFunction", "GetCallerIdentity", "AssumeRole"}
@@ -499,107 +247,4 @@ func TestMetricsAgreeWithWhatHappened(t *testing.T) {
 		}
 		return ""
 	})
-}
-
-// The function is deleted and created again outside (a redeploy by another
-// tool): its new policy is empty, every statement comes back, and each
-// object says its statement went with the whole policy.
-func TestFunctionRecreatedOutsideGetsItsStatementsBack(t *testing.T) {
-	integration(t)
-	fn := newName("redeployed")
-	createFunction(t, fn)
-	var objs []*lambdav1alpha1.LambdaPermission
-	for _, sid := range []string{"one", "two", "three"} {
-		spec := s3Spec
-		spec.StatementID = sid
-		obj := permission(newName(sid), fn, spec)
-		create(t, obj)
-		objs = append(objs, obj)
-	}
-	for _, obj := range objs {
-		waitReady(t, obj)
-	}
-	if _, err := outside.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String(fn)}); err != nil {
-		t.Fatal(err)
-	}
-	createFunction(t, fn)
-	eventually(t, "statements restored on the new function", func() string {
-		doc, _ := storedPolicy(fn, "")
-		if got := sids(doc); !slices.Equal(got, []string{"one", "three", "two"}) {
-			return fmt.Sprintf("Sids %v", got)
-		}
-		return ""
-	})
-	for _, obj := range objs {
-		waitEvent(t, obj, lambdav1alpha1.EventPolicyReplaced)
-	}
-}
-
-// Objects that would push a policy past Lambda's 20 KB are refused before
-// any write, with PolicyTooLarge; the others are unaffected.
-func TestPolicyTooLargeIsRefusedBeforeAnyWrite(t *testing.T) {
-	integration(t)
-	fn := newName("crowded")
-	newFunction(t, fn)
-	long := "arn:aws:s3:::" + strings.Repeat("b", 1800) + "/*"
-	var objs []*lambdav1alpha1.LambdaPermission
-	for i := range 14 {
-		spec := s3Spec
-		spec.StatementID = fmt.Sprintf("big-%02d", i)
-		spec.SourceArn = long
-		obj := permission(newName("big"), fn, spec)
-		create(t, obj)
-		objs = append(objs, obj)
-		// One at a time, so which ones fit is deterministic.
-		eventually(t, obj.Name+" settled", func() string {
-			c := meta.FindStatusCondition(get(t, obj).Status.Conditions, lambdav1alpha1.ConditionReady)
-			if c == nil || (c.Status != metav1.ConditionTrue && c.Reason != lambdav1alpha1.ReasonPolicyTooLarge) {
-				return conditionString(c)
-			}
-			return ""
-		})
-	}
-	var ready, tooLarge int
-	for _, obj := range objs {
-		switch c := meta.FindStatusCondition(get(t, obj).Status.Conditions, lambdav1alpha1.ConditionReady); {
-		case c.Status == metav1.ConditionTrue:
-			ready++
-		case c.Reason == lambdav1alpha1.ReasonPolicyTooLarge && strings.Contains(c.Message, "20480"):
-			tooLarge++
-		}
-	}
-	doc, _ := storedPolicy(fn, "")
-	size := doc.SizeAfter(nil)
-	t.Logf("%d statements in place (policy %d bytes), %d refused as too large", ready, size, tooLarge)
-	if ready == 0 || tooLarge == 0 || ready+tooLarge != len(objs) || len(doc.Statements) != ready+1 || size > 20480 {
-		t.Errorf("%d ready, %d too large of %d; policy has %d statements, %d bytes", ready, tooLarge, len(objs), len(doc.Statements), size)
-	}
-	if n := emu.Stats().Errors["AddPermission"]["PolicyLengthExceededException"]; n != 0 {
-		t.Errorf("%d AddPermission calls reached Lambda's own size check; the operator should refuse first", n)
-	}
-}
-
-// A periodic check that cannot read the policy (here every GetPolicy is
-// throttled) does not flip a statement that is in place to not Ready: GitOps
-// health would flap with every throttle. The failed check is an Event, and
-// is retried.
-func TestAFailedCheckDoesNotUnreadyAStatementInPlace(t *testing.T) {
-	integration(t)
-	fn := newName("steady")
-	newFunction(t, fn)
-	obj := permission(newName("steady"), fn, s3Spec)
-	create(t, obj)
-	waitReady(t, obj)
-
-	if err := emu.SetFaults(emulator.Faults{Seed: 1, Operations: map[string]emulator.OperationFaults{"GetPolicy": {Throttle: 1}}}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = emu.SetFaults(emulator.Faults{}) })
-	update(t, obj, func(o *lambdav1alpha1.LambdaPermission) {
-		o.Annotations = map[string]string{lambdav1alpha1.SyncRequestedAnnotation: time.Now().Format(time.RFC3339Nano)}
-	})
-	waitEvent(t, obj, lambdav1alpha1.ReasonThrottled)
-	if c := meta.FindStatusCondition(get(t, obj).Status.Conditions, lambdav1alpha1.ConditionReady); c == nil || c.Status != metav1.ConditionTrue {
-		t.Errorf("Ready = %s after a throttled check, want True", conditionString(c))
-	}
 }

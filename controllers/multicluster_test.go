@@ -1,95 +1,59 @@
+//go:build integration
+
 package controllers_test
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/rest"
-	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/translate"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
-	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/harness"
 )
 
-// startManager runs a manager on cfg's API server whose caches see only the
-// objects of the kinds in labelled that carry managerLabel=label, with what
-// setup registers, until stop is called or the test ends.
-func startManager(t *testing.T, cfg *rest.Config, label string, labelled []client.Object, setup func(ctrl.Manager) error) (stop func()) {
+// ownOperator is what makes a test's own operator: its caches see only
+// the objects of the kinds given labelled managerLabel=label, and it calls
+// the Kubernetes API at the rate main.go sets by default.
+func ownOperator(t *testing.T, label string, kinds ...client.Object) []harness.OperatorOption {
 	t.Helper()
 	mine, err := labels.Parse(managerLabel + "=" + label)
 	if err != nil {
 		t.Fatal(err)
 	}
-	byObject := map[client.Object]cache.ByObject{}
-	for _, o := range labelled {
-		byObject[o] = cache.ByObject{Label: mine}
-	}
-	cfg = rest.CopyConfig(cfg)
-	cfg.QPS, cfg.Burst = 100, 200
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: testScheme, Metrics: metricsserver.Options{BindAddress: "0"},
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)}, Cache: cache.Options{ByObject: byObject}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := setup(mgr); err != nil {
-		t.Fatal(err)
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error)
-	go func() { done <- mgr.Start(runCtx) }()
-	var once sync.Once
-	stop = func() { once.Do(func() { cancel(); <-done }) }
-	t.Cleanup(stop)
-	return stop
+	return []harness.OperatorOption{harness.Labelled(mine, kinds...), harness.KubeAPIRate(100, 200)}
 }
 
 // startPrefixed runs a LambdaPermission operator with --statement-id-prefix
 // prefix, as one cluster's, for the objects labelled managerLabel=label.
-func startPrefixed(t *testing.T, cfg *rest.Config, label, prefix string, strategy writer.Strategy) (stop func()) {
+func startPrefixed(t *testing.T, cluster *harness.Suite, label, prefix string, strategy writer.Strategy) (stop func()) {
 	t.Helper()
-	return startManager(t, cfg, label, []client.Object{&lambdav1alpha1.LambdaPermission{}}, func(mgr ctrl.Manager) error {
-		return controllers.Setup(mgr, controllers.Options{Lambda: lambdaAPI, Recorder: mgr.GetEventRecorder("lambda-permission-operator"),
-			DefaultRegion: region, SyncPeriod: syncPeriod, WriteStrategy: strategy, StatementIDPrefix: prefix, MaxConcurrentReconciles: 2,
-			Kinds: []controllers.Kind{controllers.LambdaPermissionKind}})
-	})
+	return cluster.RunOperator(t, controllers.Options{Lambda: lambdaAPI, DefaultRegion: region, SyncPeriod: syncPeriod,
+		WriteStrategy: strategy, StatementIDPrefix: prefix, MaxConcurrentReconciles: 2, Kinds: []controllers.Kind{controllers.LambdaPermissionKind}},
+		ownOperator(t, label, &lambdav1alpha1.LambdaPermission{})...)
 }
 
 // startCluster starts a second control plane: another cluster, whose
 // operator writes to the same functions as the suite's. It returns the
-// cluster's configuration and a client that reads straight from it.
-func startCluster(t *testing.T) (*rest.Config, client.Client) {
+// cluster and a client that reads straight from it.
+func startCluster(t *testing.T) (*harness.Suite, client.Client) {
 	t.Helper()
-	env, err := controlplane.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := env.Start()
+	cluster, err := harness.Start(harness.Options{Name: "controllers-second-cluster", InstallCRDs: true})
 	if err != nil {
 		t.Fatalf("starting the second cluster: %v", err)
 	}
-	t.Cleanup(func() { _ = env.Stop() })
-	c, err := client.New(cfg, client.Options{Scheme: testScheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg, c
+	t.Cleanup(cluster.Stop)
+	return cluster, cluster.Client
 }
 
 // waitSid waits until obj, read from c, is Ready at its generation with its
@@ -140,12 +104,11 @@ func wantSids(t *testing.T, function string, want ...string) {
 // --statement-id-prefix puts two statements side by side, after which
 // deleting the object in one cluster removes that cluster's only.
 func TestTwoClustersOnOneFunction(t *testing.T) {
-	integration(t)
 	fn := newName("fleet")
 	newFunction(t, fn)
-	westConfig, west := startCluster(t)
-	stopEast := startPrefixed(t, restConfig, "multi-cluster", "", writer.Statements)
-	stopWest := startPrefixed(t, westConfig, "multi-cluster", "", writer.Statements)
+	westCluster, west := startCluster(t)
+	stopEast := startPrefixed(t, suite, "multi-cluster", "", writer.Statements)
+	stopWest := startPrefixed(t, westCluster, "multi-cluster", "", writer.Statements)
 
 	spec := s3Spec
 	spec.StatementID = ""
@@ -173,14 +136,14 @@ func TestTwoClustersOnOneFunction(t *testing.T) {
 	// wrote or adopted, so it removes it, although east still wants it:
 	// east puts it back at its next sync.
 	stopWest()
-	startPrefixed(t, westConfig, "multi-cluster", "west-", writer.Statements)
+	startPrefixed(t, westCluster, "multi-cluster", "west-", writer.Statements)
 	waitSid(t, west, inWest, "west-"+shared)
 	waitEvent(t, inEast, lambdav1alpha1.EventDriftCorrected)
 	waitSid(t, k8s, inEast, shared)
 
 	// Then east: now the old Sid is east's alone.
 	stopEast()
-	startPrefixed(t, restConfig, "multi-cluster", "east-", writer.Statements)
+	startPrefixed(t, suite, "multi-cluster", "east-", writer.Statements)
 	waitSid(t, k8s, inEast, "east-"+shared)
 	wantSids(t, fn, "east-"+shared, "west-"+shared, "foreign-terraform")
 	westStatement, _ := storedStatement(fn, "", "west-"+shared)
@@ -209,12 +172,11 @@ func TestTwoClustersOnOneFunction(t *testing.T) {
 // one (status.statement) is removed and the new one added. An explicit
 // statementId stays where it is, and nothing foreign is touched.
 func TestChangedPrefixMovesDerivedStatements(t *testing.T) {
-	integration(t)
 	for _, strategy := range []writer.Strategy{writer.Statements, writer.Document} {
 		t.Run(string(strategy), func(t *testing.T) {
 			fn := newName("prefix-" + strings.ToLower(string(strategy)))
 			newFunction(t, fn)
-			stop := startPrefixed(t, restConfig, "prefix-change", "blue-", strategy)
+			stop := startPrefixed(t, suite, "prefix-change", "blue-", strategy)
 
 			derivedSpec, explicitSpec := s3Spec, s3Spec
 			derivedSpec.StatementID = ""
@@ -254,7 +216,7 @@ func TestChangedPrefixMovesDerivedStatements(t *testing.T) {
 				}
 			}()
 			stop()
-			startPrefixed(t, restConfig, "prefix-change", "green-", strategy)
+			startPrefixed(t, suite, "prefix-change", "green-", strategy)
 			moved := waitSid(t, k8s, derived, "green-"+base)
 			wantSids(t, fn, "green-"+base, explicitSpec.StatementID, "foreign-terraform")
 			close(polling)
@@ -291,9 +253,8 @@ func withSid(spec lambdav1alpha1.LambdaPermissionSpec, sid string) lambdav1alpha
 // Their LambdaPermissions, which carry no label, are the suite's operator's.
 func startURLOperator(t *testing.T, label, prefix string) (stop func()) {
 	t.Helper()
-	return startManager(t, restConfig, label, []client.Object{&lambdav1alpha1.LambdaFunctionURLPermission{}}, func(mgr ctrl.Manager) error {
-		return controllers.Setup(mgr, controllers.Options{StatementIDPrefix: prefix, Kinds: []controllers.Kind{controllers.LambdaFunctionURLPermissionKind}})
-	})
+	return suite.RunOperator(t, controllers.Options{StatementIDPrefix: prefix, Kinds: []controllers.Kind{controllers.LambdaFunctionURLPermissionKind}},
+		ownOperator(t, label, &lambdav1alpha1.LambdaFunctionURLPermission{})...)
 }
 
 // A function URL grant derives its pair of Sids with the prefix. When the
@@ -301,7 +262,6 @@ func startURLOperator(t *testing.T, label, prefix string) (stop func()) {
 // (a LambdaPermission's statementId is immutable) and is still kept up to
 // date under them, instead of being refused or cut off while it moves.
 func TestFunctionURLGrantKeepsItsSidsWhenThePrefixChanges(t *testing.T) {
-	integration(t)
 	fn := newName("url-prefix")
 	newFunction(t, fn)
 	stop := startURLOperator(t, "url-prefix", "blue-")

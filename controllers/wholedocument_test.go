@@ -1,3 +1,5 @@
+//go:build integration
+
 package controllers_test
 
 import (
@@ -43,24 +45,10 @@ func eventCount(t *testing.T, obj *lambdav1alpha1.LambdaPermission, reason strin
 // Each is restored with one AddPermission, each object says so once with a
 // PolicyReplaced Event, and the other tool's statements stay as written.
 func TestWholeDocumentOverwriteIsHealed(t *testing.T) {
-	integration(t)
 	fn := newName("overwritten")
 	createFunction(t, fn)
 	arn := "arn:aws:lambda:" + region + ":" + account + ":function:" + fn
-	var objs []*lambdav1alpha1.LambdaPermission
-	for _, sid := range []string{"one", "two", "three"} {
-		spec := s3Spec
-		spec.StatementID = sid
-		obj := permission(newName(sid), fn, spec)
-		create(t, obj)
-		objs = append(objs, obj)
-	}
-	for _, obj := range objs {
-		waitReady(t, obj)
-	}
-	replaced := func() float64 {
-		return metricValue(t, "lambda_permission_drift_corrections_total", map[string]string{"drift": "replaced"})
-	}
+	objs := readyUnderSids(t, fn, "one", "two", "three")
 
 	for round, overwrite := range []struct {
 		name  string
@@ -80,60 +68,90 @@ func TestWholeDocumentOverwriteIsHealed(t *testing.T) {
 			}
 		}},
 	} {
-		t.Run(overwrite.name, func(t *testing.T) {
-			before := map[string]int{}
-			for _, obj := range objs {
-				before[obj.Name] = eventCount(t, obj, lambdav1alpha1.EventPolicyReplaced)
-			}
-			corrections, writes := replaced(), lambdaAPI.WritesTo(fn)
-			overwrite.write()
-			theirs, theirsInPlace := storedStatement(fn, "", "cfn-deny")
+		t.Run(overwrite.name, func(t *testing.T) { healsOverwrite(t, fn, objs, overwrite.write, round == 0) })
+	}
+}
 
-			forceSyncs(t, 1, objs...)
-			for _, obj := range objs {
-				eventually(t, obj.Name+" says its statement went with the policy", func() string {
-					if n := eventCount(t, obj, lambdav1alpha1.EventPolicyReplaced) - before[obj.Name]; n != 1 {
-						return fmt.Sprintf("%d PolicyReplaced Events", n)
-					}
-					return ""
-				})
-			}
-			eventually(t, "the corrections counted", func() string {
-				if got := replaced() - corrections; got != 3 {
-					return fmt.Sprintf("drift_corrections_total{drift=replaced} rose by %v, want 3", got)
-				}
-				return ""
-			})
-			if got := lambdaAPI.WritesTo(fn) - writes; got != 3 {
-				t.Errorf("%d writes to heal, want one AddPermission per lost statement (3)", got)
-			}
-			doc, _ := storedPolicy(fn, "")
-			for _, obj := range objs {
-				got := get(t, obj)
-				if stored, _ := doc.Find(got.Status.StatementID); stored.Raw != predicted(t, fn, "", got.Spec) {
-					t.Errorf("%s: policy holds %q", got.Status.StatementID, stored.Raw)
-				}
-			}
-			if stored, ok := storedStatement(fn, "", "cfn-deny"); ok != theirsInPlace || stored != theirs {
-				t.Errorf("the other tool's statement is %q (present %v), was %q (present %v)", stored, ok, theirs, theirsInPlace)
-			}
-			if round == 0 && !theirsInPlace {
-				t.Error("the whole document's own statement was not stored")
-			}
+// readyUnderSids creates a LambdaPermission on fn under each Sid and waits
+// until they are Ready.
+func readyUnderSids(t *testing.T, fn string, sids ...string) []*lambdav1alpha1.LambdaPermission {
+	t.Helper()
+	var objs []*lambdav1alpha1.LambdaPermission
+	for _, sid := range sids {
+		spec := s3Spec
+		spec.StatementID = sid
+		obj := permission(newName(sid), fn, spec)
+		create(t, obj)
+		objs = append(objs, obj)
+	}
+	for _, obj := range objs {
+		waitReady(t, obj)
+	}
+	return objs
+}
 
-			// Healed: the next check finds everything in place, writes
-			// nothing, and says nothing more.
-			writes = lambdaAPI.WritesTo(fn)
-			forceSyncs(t, 1, objs...)
-			if got := lambdaAPI.WritesTo(fn) - writes; got != 0 {
-				t.Errorf("%d writes after healing, want 0", got)
+// replacedCorrections is the count of drift corrections of a replaced policy.
+func replacedCorrections(t *testing.T) float64 {
+	t.Helper()
+	return metricValue(t, "lambda_permission_drift_corrections_total", map[string]string{"drift": "replaced"})
+}
+
+// healsOverwrite runs overwrite, another tool's write of fn's whole policy,
+// and checks that the objects' statements are restored, each with one
+// write and one PolicyReplaced Event, beside what the other tool wrote
+// (documentHoldsTheirs: a statement of its own), and that it stays healed.
+func healsOverwrite(t *testing.T, fn string, objs []*lambdav1alpha1.LambdaPermission, overwrite func(), documentHoldsTheirs bool) {
+	before := map[string]int{}
+	for _, obj := range objs {
+		before[obj.Name] = eventCount(t, obj, lambdav1alpha1.EventPolicyReplaced)
+	}
+	corrections, writes := replacedCorrections(t), lambdaAPI.WritesTo(fn)
+	overwrite()
+	theirs, theirsInPlace := storedStatement(fn, "", "cfn-deny")
+
+	forceSyncs(t, 1, objs...)
+	for _, obj := range objs {
+		eventually(t, obj.Name+" says its statement went with the policy", func() string {
+			if n := eventCount(t, obj, lambdav1alpha1.EventPolicyReplaced) - before[obj.Name]; n != 1 {
+				return fmt.Sprintf("%d PolicyReplaced Events", n)
 			}
-			for _, obj := range objs {
-				if n := eventCount(t, obj, lambdav1alpha1.EventPolicyReplaced) - before[obj.Name]; n != 1 {
-					t.Errorf("%s: %d PolicyReplaced Events, want 1", obj.Name, n)
-				}
-			}
+			return ""
 		})
+	}
+	eventually(t, "the corrections counted", func() string {
+		if got := replacedCorrections(t) - corrections; got != 3 {
+			return fmt.Sprintf("drift_corrections_total{drift=replaced} rose by %v, want 3", got)
+		}
+		return ""
+	})
+	if got := lambdaAPI.WritesTo(fn) - writes; got != 3 {
+		t.Errorf("%d writes to heal, want one AddPermission per lost statement (3)", got)
+	}
+	doc, _ := storedPolicy(fn, "")
+	for _, obj := range objs {
+		got := get(t, obj)
+		if stored, _ := doc.Find(got.Status.StatementID); stored.Raw != predicted(t, fn, "", got.Spec) {
+			t.Errorf("%s: policy holds %q", got.Status.StatementID, stored.Raw)
+		}
+	}
+	if stored, ok := storedStatement(fn, "", "cfn-deny"); ok != theirsInPlace || stored != theirs {
+		t.Errorf("the other tool's statement is %q (present %v), was %q (present %v)", stored, ok, theirs, theirsInPlace)
+	}
+	if documentHoldsTheirs && !theirsInPlace {
+		t.Error("the whole document's own statement was not stored")
+	}
+
+	// Healed: the next check finds everything in place, writes
+	// nothing, and says nothing more.
+	writes = lambdaAPI.WritesTo(fn)
+	forceSyncs(t, 1, objs...)
+	if got := lambdaAPI.WritesTo(fn) - writes; got != 0 {
+		t.Errorf("%d writes after healing, want 0", got)
+	}
+	for _, obj := range objs {
+		if n := eventCount(t, obj, lambdav1alpha1.EventPolicyReplaced) - before[obj.Name]; n != 1 {
+			t.Errorf("%s: %d PolicyReplaced Events, want 1", obj.Name, n)
+		}
 	}
 }
 
@@ -142,7 +160,6 @@ func TestWholeDocumentOverwriteIsHealed(t *testing.T) {
 // tried again once per sync period, not in a loop; it converges once the
 // block is lifted.
 func TestPublicAccessBlockedIsStalled(t *testing.T) {
-	integration(t)
 	declareAccount(t, lambdav1alpha1.LambdaPermissionAccountSpec{AccountID: account, Access: []lambdav1alpha1.AccountAccessRule{{}},
 		Guardrails: lambdav1alpha1.Guardrails{AllowPublicAccess: ptr.To(true)}})
 	emu.SetBlockPublicPolicy(account, true)

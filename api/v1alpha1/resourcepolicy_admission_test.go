@@ -1,3 +1,5 @@
+//go:build integration
+
 package v1alpha1_test
 
 // Tests of config/admission/resource-policy.yaml, the ValidatingAdmissionPolicy

@@ -1,3 +1,5 @@
+//go:build integration
+
 package v1alpha1_test
 
 // Admission tests for the LambdaPermission CRD: every object here goes through
@@ -7,7 +9,6 @@ package v1alpha1_test
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -41,11 +42,6 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() {
-		fmt.Println("api/v1alpha1: every test needs a kube-apiserver; skipped under -short (make test runs them)")
-		os.Exit(0)
-	}
 	os.Exit(runTests(m))
 }
 

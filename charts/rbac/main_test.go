@@ -1,3 +1,5 @@
+//go:build integration
+
 package rbac
 
 import (
@@ -6,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -14,7 +15,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,27 +25,26 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
-	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/emulator"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/harness"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/repo"
 )
 
 var (
-	root     = controlplane.RepoRoot()
+	root     = repo.Root()
 	chartDir = filepath.Join(root, "charts", "lambda-permission-operator")
 
 	// What every test shares: one control plane, an admin client of it and
 	// an admin kubeconfig for helm, the operator binary, the API server's
 	// audit log, and the Lambda emulator's address.
-	env             *envtest.Environment
-	scheme          = k8sruntime.NewScheme()
+	suite           *harness.Suite
+	scheme          *k8sruntime.Scheme
 	kube            client.Client
 	clientset       *kubernetes.Clientset
 	adminKubeconfig string
@@ -57,18 +56,12 @@ var (
 	lambdaURL       string
 )
 
+// TestMain starts a control plane without the CRDs (the chart installs
+// them, as it does in a cluster), with an audit log, and builds the
+// operator.
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() {
-		fmt.Println("charts/rbac: needs helm, bin/manager and a kube-apiserver from bin/; skipped under -short (make test runs it)")
-		os.Exit(0)
-	}
-	code, err := setUp(m)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "charts/rbac:", err)
-		os.Exit(1)
-	}
-	os.Exit(code)
+	harness.Main(m, harness.Options{Name: "charts/rbac", ConfigureAPIServer: configureAPIServer,
+		AdminUser: "charts-rbac-admin", BuildManager: true}, setUp)
 }
 
 // auditPolicy records every request a ServiceAccount makes (who, verb,
@@ -83,40 +76,12 @@ rules:
 - level: None
 `
 
-func setUp(m *testing.M) (int, error) {
-	var err error
-	if workDir, err = os.MkdirTemp("", "charts-rbac-"); err != nil {
-		return 0, err
-	}
-	defer func() { _ = os.RemoveAll(workDir) }()
-	// helm keeps its configuration, cache and data out of $HOME.
-	for _, v := range []string{"HELM_CONFIG_HOME", "HELM_CACHE_HOME", "HELM_DATA_HOME"} {
-		_ = os.Setenv(v, filepath.Join(workDir, v))
-	}
-	if helmBinary = os.Getenv("HELM"); helmBinary == "" {
-		helmBinary = filepath.Join(root, "bin", "helm")
-	}
-	if _, err := os.Stat(helmBinary); err != nil {
-		return 0, fmt.Errorf("no helm at %s: run `make tools` (hack/tools/build.sh builds it), or set HELM", helmBinary)
-	}
-	utilMust(clientgoscheme.AddToScheme(scheme))
-	utilMust(lambdav1alpha1.AddToScheme(scheme))
-
-	// Build the operator while the control plane starts: both take seconds.
-	managerBinary = filepath.Join(workDir, "manager")
-	built := make(chan error, 1)
-	go func() { built <- buildManager(managerBinary) }()
-
-	if env, err = controlplane.New(); err != nil {
-		return 0, err
-	}
-	// The chart installs the CRDs, as it does in a cluster.
-	env.CRDDirectoryPaths, env.ErrorIfCRDPathMissing = nil, false
-	policyPath := filepath.Join(workDir, "audit-policy.yaml")
+func configureAPIServer(env *envtest.Environment, dir string) error {
+	policyPath := filepath.Join(dir, "audit-policy.yaml")
 	if err := os.WriteFile(policyPath, []byte(auditPolicy), 0o600); err != nil {
-		return 0, err
+		return err
 	}
-	auditLogPath = filepath.Join(workDir, "audit.log")
+	auditLogPath = filepath.Join(dir, "audit.log")
 	// envtest runs kube-apiserver with --authorization-mode=RBAC and gives
 	// the test a system:masters user; TestUnprivilegedIsRefused checks that
 	// a token without bindings is refused. OwnerReferencesPermissionEnforcement
@@ -126,31 +91,24 @@ func setUp(m *testing.M) (int, error) {
 		Set("audit-policy-file", policyPath).
 		Set("audit-log-path", auditLogPath).
 		Append("enable-admission-plugins", "OwnerReferencesPermissionEnforcement")
-	cfg, err := env.Start()
-	if err != nil {
-		return 0, fmt.Errorf("starting the control plane: %w", err)
+	return nil
+}
+
+func setUp(s *harness.Suite) error {
+	suite, scheme, kube, adminKubeconfig, managerBinary, workDir = s, s.Scheme, s.Client, s.Kubeconfig, s.ManagerBinary, s.Dir
+	// helm keeps its configuration, cache and data out of $HOME.
+	for _, v := range []string{"HELM_CONFIG_HOME", "HELM_CACHE_HOME", "HELM_DATA_HOME"} {
+		_ = os.Setenv(v, filepath.Join(workDir, v))
 	}
-	defer func() { _ = env.Stop() }()
-	if err := <-built; err != nil {
-		return 0, err
+	if helmBinary = os.Getenv("HELM"); helmBinary == "" {
+		helmBinary = filepath.Join(root, "bin", "helm")
 	}
-	if kube, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
-		return 0, err
+	if _, err := os.Stat(helmBinary); err != nil {
+		return fmt.Errorf("no helm at %s: run `make tools` (hack/tools/build.sh builds it), or set HELM", helmBinary)
 	}
-	if clientset, err = kubernetes.NewForConfig(cfg); err != nil {
-		return 0, err
-	}
-	admin, err := env.AddUser(envtest.User{Name: "charts-rbac-admin", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		return 0, err
-	}
-	kubeconfig, err := admin.KubeConfig()
-	if err != nil {
-		return 0, err
-	}
-	adminKubeconfig = filepath.Join(workDir, "admin.kubeconfig")
-	if err := os.WriteFile(adminKubeconfig, kubeconfig, 0o600); err != nil {
-		return 0, err
+	var err error
+	if clientset, err = kubernetes.NewForConfig(s.Config); err != nil {
+		return err
 	}
 
 	// The Lambda emulator on loopback, at one address for the whole test
@@ -158,34 +116,12 @@ func setUp(m *testing.M) (int, error) {
 	// behind it.
 	listener, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return 0, err
+		return err
 	}
 	server := &http.Server{Handler: lambdaFront, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = server.Serve(listener) }()
-	defer func() { _ = server.Close() }()
+	s.Cleanup(func() { _ = server.Close() })
 	lambdaURL = "http://" + listener.Addr().String()
-	return m.Run(), nil
-}
-
-func utilMust(err error) {
-	if err != nil {
-		panic(err)
-	}
-}
-
-// buildManager builds the operator as `make manager` does.
-func buildManager(out string) error {
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	started := time.Now()
-	cmd := exec.Command(goTool, "build", "-o", out, ".")
-	cmd.Dir = root
-	if output, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("building the operator: %w\n%s", err, output)
-	}
-	fmt.Fprintf(os.Stderr, "charts/rbac: operator built in %s\n", time.Since(started).Round(100*time.Millisecond))
 	return nil
 }
 
@@ -231,12 +167,12 @@ func tokenKubeconfig(t *testing.T, namespace, serviceAccount string) string {
 	if err != nil {
 		t.Fatalf("TokenRequest for ServiceAccount %s/%s: %v", namespace, serviceAccount, err)
 	}
-	server := env.Config.Host
+	server := suite.Config.Host
 	if !strings.Contains(server, "://") {
 		server = "https://" + server
 	}
 	config := clientcmdapi.NewConfig()
-	config.Clusters["envtest"] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: env.Config.CAData}
+	config.Clusters["envtest"] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: suite.Config.CAData}
 	config.AuthInfos[serviceAccount] = &clientcmdapi.AuthInfo{Token: token.Status.Token}
 	config.Contexts[serviceAccount] = &clientcmdapi.Context{Cluster: "envtest", AuthInfo: serviceAccount}
 	config.CurrentContext = serviceAccount

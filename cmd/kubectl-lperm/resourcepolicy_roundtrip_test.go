@@ -1,3 +1,5 @@
+//go:build integration
+
 package main
 
 import (
@@ -20,7 +22,7 @@ import (
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
-	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/repo"
 )
 
 // putWithDeny appends a Deny statement to the policy of function (or its
@@ -58,7 +60,7 @@ func putWithDeny(t *testing.T, function, qualifier string) {
 // until it refuses a bad one, so that what is applied next passes it too.
 func withAdmissionPolicy(t *testing.T, namespace string) {
 	t.Helper()
-	file := filepath.Join(controlplane.RepoRoot(), "config", "admission", "resource-policy.yaml")
+	file := filepath.Join(repo.Root(), "config", "admission", "resource-policy.yaml")
 	if _, err := os.Stat(file); err != nil {
 		t.Logf("no admission policy checked: %v", err)
 		return
@@ -111,7 +113,6 @@ func policySynced(obj *lambdav1alpha1.LambdaResourcePolicy) string {
 // public grants and services without a source (TestMain), as the recorded
 // cases hold both.
 func TestImportResourcePolicyObservesThenManagesWithoutAWrite(t *testing.T) {
-	integration(t)
 	const function, namespace = "whole", "whole-policies"
 	statements := estate(t, function)
 	putWithDeny(t, function, "")

@@ -1,13 +1,12 @@
+//go:build integration
+
 package main
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
-	"net/http/httptest"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -15,32 +14,24 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
-	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/engine"
-	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/metrics"
-	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/emulator"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/golden"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/harness"
 )
 
 // The round trip runs the operator on a real kube-apiserver against the
-// emulator, and kubectl as a user does: TestMain starts them unless -short.
+// emulator, and kubectl as a user does: TestMain starts them.
 const (
 	region  = "us-east-1"
 	account = "123456789012"
@@ -54,98 +45,21 @@ var (
 	kubectl    string
 )
 
+// TestMain starts the operator. The plugin finds the emulator as it finds
+// AWS: the SDK's standard configuration.
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() {
-		os.Exit(m.Run())
-	}
-	code, err := withOperator(m)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "kubectl-lperm tests:", err)
-		os.Exit(1)
-	}
-	os.Exit(code)
+	harness.Main(m, harness.Options{Name: "kubectl-lperm", Region: region, Account: account, InstallCRDs: true, Emulator: true}, startOperator)
 }
 
-func withOperator(m *testing.M) (int, error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel))) // errors only
-	env, err := controlplane.New()
-	if err != nil {
-		return 0, err
-	}
-	cfg, err := env.Start()
-	if err != nil {
-		return 0, fmt.Errorf("starting the control plane: %w", err)
-	}
-	defer func() { _ = env.Stop() }()
-	dir, err := os.MkdirTemp("", "kubectl-lperm")
-	if err != nil {
-		return 0, err
-	}
-	defer os.RemoveAll(dir)
-	kubeconfig = filepath.Join(dir, "kubeconfig")
-	if err := os.WriteFile(kubeconfig, env.KubeConfig, 0o600); err != nil {
-		return 0, err
-	}
-	assets, err := controlplane.AssetsDir()
-	if err != nil {
-		return 0, err
-	}
-	kubectl = filepath.Join(assets, "kubectl")
-
-	emu = emulator.New(emulator.Config{Region: region, AccountID: account})
-	server := httptest.NewServer(emu)
-	defer server.Close()
-	// The plugin and the operator find the emulator as they find AWS: the
-	// SDK's standard configuration.
-	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL_LAMBDA": server.URL, "AWS_ENDPOINT_URL_STS": server.URL, "AWS_REGION": region,
-		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_EC2_METADATA_DISABLED": "true",
-		"AWS_CONFIG_FILE": filepath.Join(dir, "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "none"),
-	} {
-		_ = os.Setenv(k, v)
-	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		return 0, err
-	}
-	outside = lambda.NewFromConfig(awsCfg, func(o *lambda.Options) { o.Retryer = aws.NopRetryer{} })
-
-	scheme := runtime.NewScheme()
-	_ = clientgoscheme.AddToScheme(scheme)
-	_ = lambdav1alpha1.AddToScheme(scheme)
-	if k8s, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
-		return 0, err
-	}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
-	if err != nil {
-		return 0, err
-	}
-	operatorCfg := awsCfg.Copy()
-	operatorCfg.Retryer = awslambda.Retryer
-	err = controllers.Setup(mgr, controllers.Options{Lambda: awslambda.NewClients(awslambda.Config{AWS: operatorCfg,
-		Limits: awslambda.Limits{GetPolicy: 200, ControlPlane: 200, GetFunction: 200}, Observe: metrics.ObserveAWSCall}),
-		Recorder: mgr.GetEventRecorder("lambda-permission-operator"), DefaultRegion: region, SyncPeriod: time.Hour, MaxConcurrentReconciles: 4,
+func startOperator(s *harness.Suite) error {
+	emu, outside, k8s, kubeconfig, kubectl = s.Emulator, s.Outside, s.Client, s.Kubeconfig, s.Kubectl
+	_, err := s.StartOperator(context.Background(), controllers.Options{
+		Lambda:        harness.OperatorLambda(s.AWS, awslambda.Limits{GetPolicy: 200, ControlPlane: 200, GetFunction: 200}),
+		DefaultRegion: region, SyncPeriod: time.Hour, MaxConcurrentReconciles: 4,
 		// The recorded cases hold a public grant and services without a
 		// source: an estate with them is adopted by an operator that allows them.
 		Guardrails: engine.GuardrailSettings{AllowPublicAccess: true, AllowServiceWithoutSource: true}})
-	if err != nil {
-		return 0, err
-	}
-	mgrCtx, stop := context.WithCancel(ctx)
-	done := make(chan error)
-	go func() { done <- mgr.Start(mgrCtx) }()
-	defer func() { stop(); <-done }()
-	return m.Run(), nil
-}
-
-func integration(t *testing.T) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("needs a kube-apiserver (make test)")
-	}
+	return err
 }
 
 // lperm runs the plugin as kubectl does, and returns its stdout.
@@ -245,7 +159,6 @@ func optional(s string) *string {
 }
 
 func TestImportApplyAdoptsWithoutAWrite(t *testing.T) {
-	integration(t)
 	const function, namespace = "estate", "imported"
 	statements := estate(t, function)
 	before := map[string]livePolicy{}
@@ -348,7 +261,6 @@ func eventually(t *testing.T, what string, check func() string) {
 }
 
 func TestAllFunctionsReadsEveryFunction(t *testing.T) {
-	integration(t)
 	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "none")) // no cluster: unmanaged Sids are not checked
 	ctx := context.Background()
 	functions := []string{"every-a", "every-b", "every-c"}

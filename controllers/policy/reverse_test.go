@@ -33,18 +33,22 @@ func TestPermissionFromInvertsTheRecordedCases(t *testing.T) {
 	}
 }
 
-func TestPermissionFrom(t *testing.T) {
+// permissionFromCase is a statement PermissionFrom reads back as want, or
+// refuses with an error that says refused.
+type permissionFromCase struct {
+	name      string
+	target    FunctionRef
+	statement string
+	want      Permission
+	refused   string // part of the error; empty when accepted
+}
+
+func permissionFromCases() []permissionFromCase {
 	target := FunctionRef{Partition: "aws", Region: "us-east-1", AccountID: "111122223333", Name: "orders"}
 	alias := target
 	alias.Qualifier = "live"
 	const resource = `"Resource":"arn:aws:lambda:us-east-1:111122223333:function:orders"`
-	for _, tc := range []struct {
-		name      string
-		target    FunctionRef
-		statement string
-		want      Permission
-		refused   string // part of the error; empty when accepted
-	}{
+	return []permissionFromCase{
 		{name: "account root becomes the account id", target: target,
 			statement: `{"Sid":"a","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:root"},"Action":"lambda:InvokeFunction",` + resource + `}`,
 			want:      Permission{StatementID: "a", Principal: "444455556666", Action: "lambda:InvokeFunction"}},
@@ -87,37 +91,46 @@ func TestPermissionFrom(t *testing.T) {
 		{name: "a Sid Lambda's API refuses", target: target,
 			statement: `{"Sid":"has.dot","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunction",` + resource + `}`,
 			refused:   "statementId"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			st, err := ParseStatement(tc.statement)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := PermissionFrom(tc.target, st)
-			if tc.refused != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.refused) {
-					t.Fatalf("PermissionFrom = %+v, %v; want an error naming %q", got, err, tc.refused)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.StatementID != tc.want.StatementID || got.Principal != tc.want.Principal || got.Action != tc.want.Action ||
-				got.SourceArn != tc.want.SourceArn || got.SourceAccount != tc.want.SourceAccount || got.PrincipalOrgID != tc.want.PrincipalOrgID ||
-				got.EventSourceToken != tc.want.EventSourceToken || got.InvokedViaFunctionURL != tc.want.InvokedViaFunctionURL ||
-				got.Effect != tc.want.Effect || len(got.Conditions) != len(tc.want.Conditions) {
-				t.Fatalf("PermissionFrom = %+v\nwant %+v", got, tc.want)
-			}
-			for i, c := range tc.want.Conditions {
-				g := got.Conditions[i]
-				if g.Operator != c.Operator || g.Key != c.Key || strings.Join(g.Values, ",") != strings.Join(c.Values, ",") {
-					t.Errorf("condition %d = %+v, want %+v", i, g, c)
-				}
-			}
-			if !SameGrant(DesiredStatement(tc.target, got), st) {
-				t.Errorf("the permission's statement %s does not grant what %s does", DesiredStatement(tc.target, got).Render(), tc.statement)
-			}
-		})
+	}
+}
+
+func TestPermissionFrom(t *testing.T) {
+	for _, tc := range permissionFromCases() {
+		t.Run(tc.name, func(t *testing.T) { checkPermissionFrom(t, tc) })
+	}
+}
+
+// checkPermissionFrom reads tc's statement back and checks the permission
+// against tc.want, and that it grants what the statement grants.
+func checkPermissionFrom(t *testing.T, tc permissionFromCase) {
+	t.Helper()
+	st, err := ParseStatement(tc.statement)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := PermissionFrom(tc.target, st)
+	if tc.refused != "" {
+		if err == nil || !strings.Contains(err.Error(), tc.refused) {
+			t.Fatalf("PermissionFrom = %+v, %v; want an error naming %q", got, err, tc.refused)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.StatementID != tc.want.StatementID || got.Principal != tc.want.Principal || got.Action != tc.want.Action ||
+		got.SourceArn != tc.want.SourceArn || got.SourceAccount != tc.want.SourceAccount || got.PrincipalOrgID != tc.want.PrincipalOrgID ||
+		got.EventSourceToken != tc.want.EventSourceToken || got.InvokedViaFunctionURL != tc.want.InvokedViaFunctionURL ||
+		got.Effect != tc.want.Effect || len(got.Conditions) != len(tc.want.Conditions) {
+		t.Fatalf("PermissionFrom = %+v\nwant %+v", got, tc.want)
+	}
+	for i, c := range tc.want.Conditions {
+		g := got.Conditions[i]
+		if g.Operator != c.Operator || g.Key != c.Key || strings.Join(g.Values, ",") != strings.Join(c.Values, ",") {
+			t.Errorf("condition %d = %+v, want %+v", i, g, c)
+		}
+	}
+	if !SameGrant(DesiredStatement(tc.target, got), st) {
+		t.Errorf("the permission's statement %s does not grant what %s does", DesiredStatement(tc.target, got).Render(), tc.statement)
 	}
 }

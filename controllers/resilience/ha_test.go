@@ -1,3 +1,5 @@
+//go:build integration
+
 package resilience
 
 import (
@@ -88,27 +90,7 @@ func leaderFailoverMidWay(t *testing.T, v variant) {
 	waitAllReady(t, ns, len(objs), follower.alive)
 	mismatches := w.requireNoMismatches("after the failover", w.expect(objs))
 
-	// No statement written twice. A SIGKILL cuts the leader's requests,
-	// but each one reached Lambda whole (and was applied) or not at all,
-	// within milliseconds; the follower only starts reconciling after the
-	// lease expired, seconds later, and reads each policy before it
-	// writes, so it adopts a statement the leader added but did not get
-	// to record. Hence exactly one AddPermission per object, and no 409.
-	// With Document, each statement added by exactly one accepted write.
-	if v.strategy == writer.Document {
-		requireNoDocumentWriteRepeated(t, w, true, len(objs), 1)
-	} else {
-		stats := w.emu.Stats()
-		if adds := stats.Calls[emulator.OpAddPermission]; adds != len(objs) {
-			t.Errorf("%d AddPermission calls for %d objects (%d by the killed leader): duplicated writes", adds, len(objs), addedByLeader)
-		}
-		if failed := stats.Errors[emulator.OpAddPermission]; len(failed) > 0 {
-			t.Errorf("AddPermission failed: %v", failed)
-		}
-		if removes := stats.Calls[emulator.OpRemovePermission]; removes != 0 {
-			t.Errorf("%d RemovePermission calls while only adding", removes)
-		}
-	}
+	requireNoStatementWrittenTwice(t, w, v, len(objs), addedByLeader)
 	w.logFigures("create-with-leader-SIGKILLed", len(objs), mismatches, nil,
 		fmt.Sprintf("leader=%s addsByLeader=%d takeover=%s (bound %s)", leader.name, addedByLeader,
 			takeover.Round(10*time.Millisecond), takeoverBound))
@@ -123,6 +105,32 @@ func leaderFailoverMidWay(t *testing.T, v variant) {
 		t.Errorf("%d RemovePermission calls for %d objects", removes, len(objs))
 	}
 	w.logFigures("delete-by-new-leader", len(objs), mismatches, nil)
+}
+
+// requireNoStatementWrittenTwice checks the creation of objects objects
+// across the failover. A SIGKILL cuts the leader's requests, but each one
+// reached Lambda whole (and was applied) or not at all, within
+// milliseconds; the follower only starts reconciling after the lease
+// expired, seconds later, and reads each policy before it writes, so it
+// adopts a statement the leader added but did not get to record. Hence
+// exactly one AddPermission per object, and no 409. With Document, each
+// statement added by exactly one accepted write.
+func requireNoStatementWrittenTwice(t *testing.T, w *world, v variant, objects, addedByLeader int) {
+	t.Helper()
+	if v.strategy == writer.Document {
+		requireNoDocumentWriteRepeated(t, w, true, objects, 1)
+		return
+	}
+	stats := w.emu.Stats()
+	if adds := stats.Calls[emulator.OpAddPermission]; adds != objects {
+		t.Errorf("%d AddPermission calls for %d objects (%d by the killed leader): duplicated writes", adds, objects, addedByLeader)
+	}
+	if failed := stats.Errors[emulator.OpAddPermission]; len(failed) > 0 {
+		t.Errorf("AddPermission failed: %v", failed)
+	}
+	if removes := stats.Calls[emulator.OpRemovePermission]; removes != 0 {
+		t.Errorf("%d RemovePermission calls while only adding", removes)
+	}
 }
 
 // createWaves creates the waves of objects one after the other, pause

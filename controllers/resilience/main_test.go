@@ -1,29 +1,19 @@
+//go:build integration
+
 package resilience
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
-	k8sruntime "k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/rest"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
-	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/harness"
 )
 
 const (
@@ -35,103 +25,30 @@ const (
 // from the API server, and the operator binary with a kubeconfig for it.
 var (
 	ctx            = context.Background()
+	suite          *harness.Suite
 	kube           client.Client
-	restConfig     *rest.Config
-	scheme         *k8sruntime.Scheme
 	kubeconfigPath string
 	managerBinary  string
 	size           sizes
 )
 
+// TestMain starts the control plane and builds the operator. The
+// in-process managers log reconcile errors at error level, and under
+// injected faults that is hundreds of expected lines; the tests judge the
+// outcome. RESILIENCE_OPERATOR_LOG=1 shows the log.
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() {
-		fmt.Println("controllers/resilience: every test needs a kube-apiserver; skipped under -short (make test runs them)")
-		os.Exit(0)
-	}
-	code, err := run(m)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "resilience suite:", err)
-		os.Exit(1)
-	}
-	os.Exit(code)
+	harness.Main(m, harness.Options{Name: "controllers/resilience", InstallCRDs: true, BuildManager: true,
+		// The operator processes get a user of their own, as a Deployment would.
+		AdminUser: "resilience-operator", VerboseEnv: "RESILIENCE_OPERATOR_LOG", Quiet: true}, setUp)
 }
 
-func run(m *testing.M) (int, error) {
+func setUp(s *harness.Suite) error {
 	var err error
 	if size, err = sizesFromEnv(); err != nil {
-		return 0, err
+		return err
 	}
-	// The in-process managers log reconcile errors at error level, and under
-	// injected faults that is hundreds of expected lines; the tests judge
-	// the outcome. RESILIENCE_OPERATOR_LOG=1 shows the log.
-	if os.Getenv("RESILIENCE_OPERATOR_LOG") != "" {
-		ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr)))
-	} else {
-		ctrl.SetLogger(logr.Discard())
-	}
-
-	dir, err := os.MkdirTemp("", "resilience-")
-	if err != nil {
-		return 0, err
-	}
-	defer func() { _ = os.RemoveAll(dir) }()
-
-	// Build the operator while the control plane starts: both take seconds.
-	managerBinary = filepath.Join(dir, "manager")
-	built := make(chan error, 1)
-	go func() { built <- buildManager(managerBinary) }()
-
-	env, err := controlplane.New()
-	if err != nil {
-		return 0, err
-	}
-	cfg, err := env.Start()
-	if err != nil {
-		return 0, fmt.Errorf("starting the control plane: %w", err)
-	}
-	defer func() { _ = env.Stop() }()
-	if err := <-built; err != nil {
-		return 0, err
-	}
-
-	scheme = k8sruntime.NewScheme()
-	_ = clientgoscheme.AddToScheme(scheme)
-	_ = lambdav1alpha1.AddToScheme(scheme)
-	restConfig = cfg
-	if kube, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
-		return 0, err
-	}
-	// The operator processes get a user of their own, as a Deployment would.
-	user, err := env.AddUser(envtest.User{Name: "resilience-operator", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		return 0, err
-	}
-	kubeconfig, err := user.KubeConfig()
-	if err != nil {
-		return 0, err
-	}
-	kubeconfigPath = filepath.Join(dir, "kubeconfig")
-	if err := os.WriteFile(kubeconfigPath, kubeconfig, 0o600); err != nil {
-		return 0, err
-	}
+	suite, kube, kubeconfigPath, managerBinary = s, s.Client, s.Kubeconfig, s.ManagerBinary
 	fmt.Fprintf(os.Stderr, "resilience suite: scale %s\n", size.name)
-	return m.Run(), nil
-}
-
-// buildManager builds the operator exactly as `make manager` does.
-func buildManager(out string) error {
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	started := time.Now()
-	cmd := exec.Command(goTool, "build", "-o", out, controlplane.RepoRoot())
-	cmd.Dir = controlplane.RepoRoot()
-	if output, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("building the operator: %w\n%s", err, output)
-	}
-	fmt.Fprintf(os.Stderr, "resilience suite: operator built in %s\n", time.Since(started).Round(100*time.Millisecond))
 	return nil
 }
 

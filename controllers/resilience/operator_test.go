@@ -1,7 +1,8 @@
+//go:build integration
+
 package resilience
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -15,17 +16,12 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/config"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
-	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/metrics"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/harness"
 )
 
 // fastLimits are realistic but do not slow the tests down: the operator
@@ -39,38 +35,14 @@ var fastLimits = awslambda.Limits{GetPolicy: 100, ControlPlane: 100, GetFunction
 // workers (--write-strategy, --max-concurrent-reconciles).
 func startInProcessOperator(t *testing.T, w *world, namespace string, syncPeriod time.Duration) {
 	t.Helper()
-	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		// Every scenario's manager registers a controller of the same name.
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-		Cache:      cache.Options{DefaultNamespaces: map[string]cache.Config{namespace: {}}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = controllers.Setup(mgr, controllers.Options{
-		Lambda:                  awslambda.NewClients(awslambda.Config{AWS: w.awsConfig, Limits: fastLimits, Observe: metrics.ObserveAWSCall}),
-		Recorder:                mgr.GetEventRecorder("lambda-permission-operator"),
+	suite.RunOperator(t, controllers.Options{
+		Lambda:                  harness.OperatorLambda(w.awsConfig, fastLimits),
 		DefaultRegion:           region,
 		SyncPeriod:              syncPeriod,
 		WriteStrategy:           w.variant.strategy,
 		MaxConcurrentReconciles: w.variant.workers,
 		Kinds:                   []controllers.Kind{controllers.LambdaPermissionKind},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(runCtx) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("manager for %s: %v", namespace, err)
-		}
-	})
+	}, harness.WatchNamespace(namespace))
 }
 
 // operatorProcess is the operator binary run as a process, as a Deployment

@@ -1,10 +1,11 @@
+//go:build integration
+
 package resilience
 
 import (
 	"fmt"
 	"maps"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -23,6 +24,7 @@ import (
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/translate"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/emulator"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/harness"
 )
 
 // world is one scenario's AWS, for one write strategy: an emulator of its
@@ -83,22 +85,15 @@ func newWorld(t *testing.T, name string, functions int, v variant) *world {
 	server := httptest.NewServer(w.writes.wrap(w.emu)) // loopback only
 	t.Cleanup(server.Close)
 	w.url = server.URL
-	none := filepath.Join(t.TempDir(), "none")
-	w.awsEnv = map[string]string{
-		"AWS_ENDPOINT_URL_LAMBDA": w.url, "AWS_ENDPOINT_URL_STS": w.url, "AWS_REGION": region,
-		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": "", "AWS_PROFILE": "",
-		"AWS_CONFIG_FILE": none, "AWS_SHARED_CREDENTIALS_FILE": none, "AWS_EC2_METADATA_DISABLED": "true",
-	}
+	w.awsEnv = harness.AWSEnvironment(w.url, region, t.TempDir())
 	for k, v := range w.awsEnv {
 		t.Setenv(k, v)
 	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRetryer(awslambda.Retryer))
-	if err != nil {
+	// No retries for outside: a foreign writer's record of what it did must be exact.
+	var err error
+	if w.awsConfig, w.outside, err = harness.LoadAWS(ctx, awsconfig.WithRetryer(awslambda.Retryer)); err != nil {
 		t.Fatal(err)
 	}
-	w.awsConfig = cfg
-	// No retries: a foreign writer's record of what it did must be exact.
-	w.outside = lambda.NewFromConfig(cfg, func(o *lambda.Options) { o.Retryer = aws.NopRetryer{} })
 
 	for i := range functions {
 		fn := fmt.Sprintf("%s%s-%02d", name, v.suffix(), i)

@@ -64,6 +64,7 @@ import (
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/emulator"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/repo"
 )
 
 const (
@@ -218,7 +219,7 @@ type bench struct {
 }
 
 func start(manager, memoryLimit string, clients int, backlog bool, kubeQPS int) (*bench, error) {
-	b := &bench{root: controlplane.RepoRoot(), memoryLimit: memoryLimit, clients: clients, backlog: backlog, kubeQPS: kubeQPS}
+	b := &bench{root: repo.Root(), memoryLimit: memoryLimit, clients: clients, backlog: backlog, kubeQPS: kubeQPS}
 	b.manager = manager
 	if !filepath.IsAbs(manager) {
 		b.manager = filepath.Join(b.root, manager)

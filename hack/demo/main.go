@@ -52,6 +52,7 @@ import (
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/emulator"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/repo"
 )
 
 // The seed's function and account (its examples run in us-east-2).
@@ -249,7 +250,7 @@ func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	d := &demo{root: controlplane.RepoRoot(), startedAt: time.Now()}
+	d := &demo{root: repo.Root(), startedAt: time.Now()}
 	d.dir = filepath.Join(d.root, demoDirName)
 	defer d.cleanup()
 

@@ -10,13 +10,13 @@ import (
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/translate"
-	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/repo"
 )
 
 // samplesByKind reads config/samples as the demo applies it.
 func samplesByKind(t *testing.T) (accounts []lambdav1alpha1.LambdaPermissionAccount, permissions []lambdav1alpha1.LambdaPermission) {
 	t.Helper()
-	samples, err := readSamples(filepath.Join(controlplane.RepoRoot(), samplesDir))
+	samples, err := readSamples(filepath.Join(repo.Root(), samplesDir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func resourcePolicySampleObjects(t *testing.T) (map[string]lambdav1alpha1.Lambda
 	policies := map[string]lambdav1alpha1.LambdaResourcePolicy{}
 	var permissions []lambdav1alpha1.LambdaPermission
 	for _, file := range resourcePolicySamples {
-		samples, err := readSampleFile(filepath.Join(controlplane.RepoRoot(), samplesDir, file))
+		samples, err := readSampleFile(filepath.Join(repo.Root(), samplesDir, file))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,3 +1,5 @@
+//go:build integration
+
 package main
 
 import (
@@ -76,9 +78,6 @@ func flatten(t *testing.T, img v1.Image) map[string]file {
 }
 
 func TestImage(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the manager without cgo (minutes on a cold build cache); run without -short")
-	}
 	if _, err := os.Stat(hostCABundle); err != nil {
 		t.Skipf("no CA bundle on this machine (Debian: apt-get install ca-certificates): %v", err)
 	}
@@ -321,25 +320,4 @@ func TestImage(t *testing.T) {
 			}
 		}
 	})
-}
-
-// A binary that needs a dynamic loader cannot run on an image without libc.
-func TestRefusesDynamicBinary(t *testing.T) {
-	for _, candidate := range []string{"/bin/ls", "/usr/bin/env"} {
-		f, err := elf.Open(candidate)
-		if err != nil {
-			continue
-		}
-		dynamic := slices.ContainsFunc(f.Progs, func(p *elf.Prog) bool { return p.Type == elf.PT_INTERP })
-		f.Close()
-		if !dynamic {
-			continue
-		}
-		_, err = staticLinuxArch(candidate)
-		if err == nil || !strings.Contains(err.Error(), "CGO_ENABLED=0") {
-			t.Fatalf("staticLinuxArch(%s) = %v, want a dynamically linked error", candidate, err)
-		}
-		return
-	}
-	t.Skip("no dynamically linked ELF binary on this machine")
 }

@@ -21,7 +21,7 @@ import (
 	"github.com/google/uuid"
 	"sigs.k8s.io/yaml"
 
-	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/repo"
 )
 
 func TestCheckVersion(t *testing.T) {
@@ -68,7 +68,7 @@ func TestArtifactNames(t *testing.T) {
 // TestSetImageValues sets the image in the chart's own values.yaml: the
 // three values change, comments and every other value stay.
 func TestSetImageValues(t *testing.T) {
-	path := filepath.Join(controlplane.RepoRoot(), chartDir, "values.yaml")
+	path := filepath.Join(repo.Root(), chartDir, "values.yaml")
 	values, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

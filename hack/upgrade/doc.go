@@ -20,8 +20,8 @@
 // constraint was added or tightened on a field that existed before unless a
 // case in cases_test.go stores an object the old schema accepts and the new
 // one refuses, and says what the API server does with it (ratcheting), or
-// says why no stored object can break it. It needs a kube-apiserver, so
-// -short skips it (make test runs it).
+// says why no stored object can break it. It needs a kube-apiserver, so it
+// is an integration test (//go:build integration; make test runs it).
 //
 // TestRatchetingSelfCheck runs the same machinery on a made-up release
 // (LambdaPermission's CRD with one constraint of each shape added) and pins

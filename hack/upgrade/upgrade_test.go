@@ -1,3 +1,5 @@
+//go:build integration
+
 package upgrade
 
 import (
@@ -5,7 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -35,19 +36,13 @@ import (
 )
 
 var (
-	// Set by TestMain when a control plane runs (not under -short).
+	// Set by TestMain, which starts a control plane.
 	restConfig *rest.Config
 	dyn        dynamic.Interface
 	crdClient  apiextensionsclient.Interface
 )
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() {
-		// The schema diff's own tests need nothing; the upgrade needs a
-		// kube-apiserver and skips.
-		os.Exit(m.Run())
-	}
 	os.Exit(runTests(m))
 }
 
@@ -83,13 +78,6 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	return m.Run()
-}
-
-func needControlPlane(t *testing.T) {
-	t.Helper()
-	if restConfig == nil {
-		t.Skip("needs a kube-apiserver; skipped under -short (make test runs it)")
-	}
 }
 
 // bundle is what a release installs that decides what the API server
@@ -933,7 +921,6 @@ func (u *upgrade) checkNewObjects(ctx context.Context, t *testing.T) {
 // TestUpgrade upgrades the previous release's CRDs and admission policies
 // to the current ones with objects in place.
 func TestUpgrade(t *testing.T) {
-	needControlPlane(t)
 	prev, err := previousRelease()
 	if err != nil && os.Getenv("UPGRADE_FROM") == "" {
 		// A clone without the history (a shallow CI checkout): the pinned

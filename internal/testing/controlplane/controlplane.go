@@ -1,6 +1,9 @@
 // Package controlplane starts a real control plane (etcd and kube-apiserver) with
 // the project's CRDs installed, for the integration tests and the demo. The
-// binaries are the ones hack/control-plane/build.sh builds into bin/.
+// binaries are the ones hack/control-plane/build.sh builds into bin/. The
+// suites that run the operator start it through internal/testing/harness;
+// the tools under hack/ and the tests that need only an API server use it
+// directly.
 package controlplane
 
 import (
@@ -12,23 +15,19 @@ import (
 	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/repo"
 )
 
 // kubeVersion is the version of kube-apiserver the project tests against.
 const kubeVersion = "1.37.2"
-
-// RepoRoot is the repository's top directory.
-func RepoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..", ".."))
-}
 
 // AssetsDir is where the control-plane binaries are: KUBEBUILDER_ASSETS when
 // set, else bin/k8s/<version>-<os>-<arch> in the repository.
 func AssetsDir() (string, error) {
 	dir := os.Getenv("KUBEBUILDER_ASSETS")
 	if dir == "" {
-		dir = filepath.Join(RepoRoot(), "bin", "k8s", fmt.Sprintf("%s-%s-%s", kubeVersion, runtime.GOOS, runtime.GOARCH))
+		dir = filepath.Join(repo.Root(), "bin", "k8s", fmt.Sprintf("%s-%s-%s", kubeVersion, runtime.GOOS, runtime.GOARCH))
 	}
 	for _, name := range []string{"kube-apiserver", "etcd"} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
@@ -51,7 +50,7 @@ func New() (*envtest.Environment, error) {
 	}
 	return &envtest.Environment{
 		BinaryAssetsDirectory:   assets,
-		CRDDirectoryPaths:       []string{filepath.Join(RepoRoot(), "config", "crd", "bases")},
+		CRDDirectoryPaths:       []string{filepath.Join(repo.Root(), "config", "crd", "bases")},
 		ErrorIfCRDPathMissing:   true,
 		ControlPlaneStopTimeout: 30 * time.Second,
 	}, nil

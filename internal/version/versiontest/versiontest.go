@@ -11,13 +11,10 @@ import (
 // Build builds the main package in dir as `make manager` or `make release`
 // would, with -ldflags "-X main.version=stamp", and returns the binary's
 // path. It builds with -race when the test runs with it, so that it reuses
-// the packages the test run compiled. Skipped under -short: linking the
-// binary takes seconds.
+// the packages the test run compiled. Linking the binary takes seconds: the
+// tests that call it are integration tests (//go:build integration).
 func Build(t *testing.T, dir, stamp string) string {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("builds the binary; skipped under -short")
-	}
 	bin := filepath.Join(t.TempDir(), "bin")
 	args := []string{"build", "-o", bin, "-ldflags", "-X main.version=" + stamp}
 	if raceEnabled {
