@@ -51,17 +51,9 @@ func (c *Client) in(region string) regional {
 
 func (c *Client) ListFunctions(ctx context.Context, region string) ([]policy.FunctionRef, error) {
 	const operation = "ListFunctions"
-	r := c.in(region)
-	var functions []policy.FunctionRef
-	pages := lambda.NewListFunctionsPaginator(r.api, &lambda.ListFunctionsInput{})
-	for pages.HasMorePages() {
-		if err := wait(ctx, r.limiters.controlPlane, operation); err != nil {
-			return nil, err
-		}
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, Classify(operation, err)
-		}
+	pages := lambda.NewListFunctionsPaginator(c.in(region).api, &lambda.ListFunctionsInput{})
+	return readPages(ctx, c.in(region), operation, pages, func(page *lambda.ListFunctionsOutput) ([]policy.FunctionRef, error) {
+		var functions []policy.FunctionRef
 		for _, f := range page.Functions {
 			ref, err := completeARN(operation, "FunctionArn", aws.ToString(f.FunctionArn))
 			if err != nil {
@@ -72,23 +64,15 @@ func (c *Client) ListFunctions(ctx context.Context, region string) ([]policy.Fun
 			ref.Qualifier = ""
 			functions = append(functions, ref)
 		}
-	}
-	return functions, nil
+		return functions, nil
+	})
 }
 
 func (c *Client) ListVersions(ctx context.Context, fn policy.FunctionRef) ([]policy.FunctionRef, error) {
 	const operation = "ListVersionsByFunction"
-	r := c.in(fn.Region)
-	var versions []policy.FunctionRef
-	pages := lambda.NewListVersionsByFunctionPaginator(r.api, &lambda.ListVersionsByFunctionInput{FunctionName: functionName(fn)})
-	for pages.HasMorePages() {
-		if err := wait(ctx, r.limiters.controlPlane, operation); err != nil {
-			return nil, err
-		}
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, Classify(operation, err)
-		}
+	pages := lambda.NewListVersionsByFunctionPaginator(c.in(fn.Region).api, &lambda.ListVersionsByFunctionInput{FunctionName: functionName(fn)})
+	return readPages(ctx, c.in(fn.Region), operation, pages, func(page *lambda.ListVersionsByFunctionOutput) ([]policy.FunctionRef, error) {
+		var versions []policy.FunctionRef
 		for _, v := range page.Versions {
 			ref, err := completeARN(operation, "FunctionArn", aws.ToString(v.FunctionArn))
 			if err != nil {
@@ -99,23 +83,15 @@ func (c *Client) ListVersions(ctx context.Context, fn policy.FunctionRef) ([]pol
 			}
 			versions = append(versions, ref)
 		}
-	}
-	return versions, nil
+		return versions, nil
+	})
 }
 
 func (c *Client) ListAliases(ctx context.Context, fn policy.FunctionRef) ([]policy.FunctionRef, error) {
 	const operation = "ListAliases"
-	r := c.in(fn.Region)
-	var aliases []policy.FunctionRef
-	pages := lambda.NewListAliasesPaginator(r.api, &lambda.ListAliasesInput{FunctionName: functionName(fn)})
-	for pages.HasMorePages() {
-		if err := wait(ctx, r.limiters.controlPlane, operation); err != nil {
-			return nil, err
-		}
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, Classify(operation, err)
-		}
+	pages := lambda.NewListAliasesPaginator(c.in(fn.Region).api, &lambda.ListAliasesInput{FunctionName: functionName(fn)})
+	return readPages(ctx, c.in(fn.Region), operation, pages, func(page *lambda.ListAliasesOutput) ([]policy.FunctionRef, error) {
+		var aliases []policy.FunctionRef
 		for _, a := range page.Aliases {
 			ref, err := completeARN(operation, "AliasArn", aws.ToString(a.AliasArn))
 			if err != nil {
@@ -127,8 +103,35 @@ func (c *Client) ListAliases(ctx context.Context, fn policy.FunctionRef) ([]poli
 			}
 			aliases = append(aliases, ref)
 		}
+		return aliases, nil
+	})
+}
+
+// pager is an SDK paginator of one list operation.
+type pager[P any] interface {
+	HasMorePages() bool
+	NextPage(ctx context.Context, optFns ...func(*lambda.Options)) (P, error)
+}
+
+// readPages reads every page of operation's list, each paced under the
+// control-plane limit, and what refs finds in each.
+func readPages[P any](ctx context.Context, r regional, operation string, pages pager[P], refs func(P) ([]policy.FunctionRef, error)) ([]policy.FunctionRef, error) {
+	var all []policy.FunctionRef
+	for pages.HasMorePages() {
+		if err := wait(ctx, r.limiters.controlPlane, operation); err != nil {
+			return nil, err
+		}
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, Classify(operation, err)
+		}
+		found, err := refs(page)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, found...)
 	}
-	return aliases, nil
+	return all, nil
 }
 
 func (c *Client) FunctionURLAuthType(ctx context.Context, ref policy.FunctionRef) (string, error) {

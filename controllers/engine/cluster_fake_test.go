@@ -36,33 +36,27 @@ func (c *fakeCluster) NamespaceLabels(_ context.Context, namespace string) (map[
 }
 
 func (c *fakeCluster) Permissions(_ context.Context, key PolicyKey) ([]lambdav1alpha1.LambdaPermission, error) {
-	var on []lambdav1alpha1.LambdaPermission
-	for _, p := range c.permissions {
-		if k, ok := c.engine.permissionPolicyKey(&p); ok && k == key {
-			on = append(on, p)
-		}
-	}
-	return on, nil
+	return keyed(c.permissions, c.engine.permissionPolicyKey, key), nil
 }
 
 func (c *fakeCluster) Claimants(_ context.Context, key ClaimKey) ([]lambdav1alpha1.LambdaPermission, error) {
-	var claiming []lambdav1alpha1.LambdaPermission
-	for _, p := range c.permissions {
-		if k, ok := c.engine.claimKey(&p); ok && k == key {
-			claiming = append(claiming, p)
-		}
-	}
-	return claiming, nil
+	return keyed(c.permissions, c.engine.claimKey, key), nil
 }
 
 func (c *fakeCluster) ResourcePolicies(_ context.Context, key PolicyKey) ([]lambdav1alpha1.LambdaResourcePolicy, error) {
-	var on []lambdav1alpha1.LambdaResourcePolicy
-	for _, p := range c.policies {
-		if k, ok := c.engine.resourcePolicyKey(&p); ok && k == key {
-			on = append(on, p)
+	return keyed(c.policies, c.engine.resourcePolicyKey, key), nil
+}
+
+// keyed are the objects whose key (as keyOf computes it for the index) is
+// want.
+func keyed[T any, K comparable](objects []T, keyOf func(*T) (K, bool), want K) []T {
+	var found []T
+	for i := range objects {
+		if k, ok := keyOf(&objects[i]); ok && k == want {
+			found = append(found, objects[i])
 		}
 	}
-	return on, nil
+	return found
 }
 
 // callerOnly is a Provider that knows who the operator is and makes no
