@@ -243,25 +243,34 @@ func forceSyncs(t *testing.T, rounds int, objs ...*lambdav1alpha1.LambdaPermissi
 	}
 }
 
-// eventReasons lists the reasons of the Events about obj.
-func eventReasons(t *testing.T, obj *lambdav1alpha1.LambdaPermission) []string {
+// eventReasons lists the reasons of the Events about obj (a
+// LambdaPermission or a LambdaResourcePolicy).
+func eventReasons(t *testing.T, obj client.Object) []string {
 	t.Helper()
 	var list eventsv1.EventList
-	if err := k8s.List(ctx, &list, client.InNamespace(obj.Namespace)); err != nil {
+	if err := k8s.List(ctx, &list, client.InNamespace(obj.GetNamespace())); err != nil {
 		t.Fatal(err)
 	}
 	var reasons []string
 	for _, e := range list.Items {
-		if e.Regarding.Name == obj.Name && e.Regarding.Kind == "LambdaPermission" {
+		if e.Regarding.Name == obj.GetName() && e.Regarding.Kind == kindOf(obj) {
 			reasons = append(reasons, e.Reason)
 		}
 	}
 	return reasons
 }
 
-func waitEvent(t *testing.T, obj *lambdav1alpha1.LambdaPermission, reason string) {
+// kindOf is the kind of one of the API's objects, as an Event names it.
+func kindOf(obj client.Object) string {
+	if _, ok := obj.(*lambdav1alpha1.LambdaResourcePolicy); ok {
+		return "LambdaResourcePolicy"
+	}
+	return "LambdaPermission"
+}
+
+func waitEvent(t *testing.T, obj client.Object, reason string) {
 	t.Helper()
-	eventually(t, fmt.Sprintf("event %s on %s", reason, obj.Name), func() string {
+	eventually(t, fmt.Sprintf("event %s on %s", reason, obj.GetName()), func() string {
 		if got := eventReasons(t, obj); !slices.Contains(got, reason) {
 			return fmt.Sprintf("only %v", got)
 		}

@@ -45,7 +45,7 @@ func TestResourcePolicyHealsForeignWritesAtTheNextSync(t *testing.T) {
 	if c := got.Status.LastChange; c == nil || !slices.Equal(c.Removed, []string{"intruder"}) {
 		t.Errorf("lastChange %+v", c)
 	}
-	waitPolicyEvent(t, owner, lambdav1alpha1.EventDriftCorrected)
+	waitEvent(t, owner, lambdav1alpha1.EventDriftCorrected)
 
 	// A whole-document write that replaced everything: the owner restores
 	// its statements and takes the stranger out; the team's object restores

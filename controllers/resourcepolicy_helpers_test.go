@@ -12,7 +12,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	eventsv1 "k8s.io/api/events/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -144,31 +143,6 @@ func requestPolicySync(t *testing.T, obj *lambdav1alpha1.LambdaResourcePolicy) {
 			o.Annotations = map[string]string{}
 		}
 		o.Annotations[lambdav1alpha1.SyncRequestedAnnotation] = time.Now().Format(time.RFC3339Nano)
-	})
-}
-
-func policyEventReasons(t *testing.T, obj *lambdav1alpha1.LambdaResourcePolicy) []string {
-	t.Helper()
-	var list eventsv1.EventList
-	if err := k8s.List(ctx, &list, client.InNamespace(obj.Namespace)); err != nil {
-		t.Fatal(err)
-	}
-	var reasons []string
-	for _, e := range list.Items {
-		if e.Regarding.Name == obj.Name && e.Regarding.Kind == "LambdaResourcePolicy" {
-			reasons = append(reasons, e.Reason)
-		}
-	}
-	return reasons
-}
-
-func waitPolicyEvent(t *testing.T, obj *lambdav1alpha1.LambdaResourcePolicy, reason string) {
-	t.Helper()
-	eventually(t, fmt.Sprintf("event %s on %s", reason, obj.Name), func() string {
-		if got := policyEventReasons(t, obj); !slices.Contains(got, reason) {
-			return fmt.Sprintf("only %v", got)
-		}
-		return ""
 	})
 }
 

@@ -62,7 +62,7 @@ func TestResourcePolicyMakesThePolicyExactlyItsStatementsAndTheIncludedPermissio
 		!slices.Equal(c.Removed, []string{"cfn-stack", "console-grant"}) || c.Time == nil {
 		t.Errorf("lastChange %+v; want added partner and deny-outside, removed cfn-stack and console-grant", c)
 	}
-	waitPolicyEvent(t, owner, lambdav1alpha1.EventPolicyWritten)
+	waitEvent(t, owner, lambdav1alpha1.EventPolicyWritten)
 	if st := kstatusOf(t, withKind(got)); st != status.CurrentStatus {
 		t.Errorf("kstatus %s, want Current", st)
 	}
