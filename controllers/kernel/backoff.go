@@ -19,11 +19,11 @@ type jitteredBackoff struct {
 	failures  map[reconcile.Request]int
 }
 
-func NewJitteredBackoff(base, cap time.Duration) *jitteredBackoff {
+// NewJitteredBackoff is a controller's rate limiter: each object's retries
+// spaced exponentially from base to cap, each within ±20 %.
+func NewJitteredBackoff(base, cap time.Duration) workqueue.TypedRateLimiter[reconcile.Request] {
 	return &jitteredBackoff{base: base, cap: cap, failures: map[reconcile.Request]int{}}
 }
-
-var _ workqueue.TypedRateLimiter[reconcile.Request] = (*jitteredBackoff)(nil)
 
 func (b *jitteredBackoff) When(item reconcile.Request) time.Duration {
 	b.mu.Lock()

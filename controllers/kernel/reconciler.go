@@ -87,7 +87,7 @@ func (r *Reconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 	if !obj.GetDeletionTimestamp().IsZero() {
 		return r.finalize(ctx, obj)
 	}
-	before, err := StartWork(ctx, r.Client, obj, r.Kind.Finalizer, "computing and writing the "+r.Kind.Subject)
+	before, err := startWork(ctx, r.Client, obj, r.Kind.Finalizer, "computing and writing the "+r.Kind.Subject)
 	if err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -168,13 +168,13 @@ func Retention(management lambdav1alpha1.ManagementPolicy, deletion lambdav1alph
 	return ""
 }
 
-// StartWork holds obj's deletion with finalizer until the reconcile has
+// startWork holds obj's deletion with finalizer until the reconcile has
 // cleaned up, and the first time it sees obj says at once in its status
 // that work has started (what: the work), so that GitOps tools do not take
 // an object without status for one that is done (kstatus does). It returns
 // obj as stored, the base of the one status patch the reconcile makes at
 // its end; a NotFound error means obj is gone.
-func StartWork[T Object](ctx context.Context, c client.Client, obj T, finalizer, what string) (T, error) {
+func startWork[T Object](ctx context.Context, c client.Client, obj T, finalizer, what string) (T, error) {
 	if controllerutil.AddFinalizer(obj, finalizer) {
 		if err := c.Update(ctx, obj); err != nil {
 			return obj, err
