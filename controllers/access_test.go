@@ -241,7 +241,7 @@ func TestObserveNeverWrites(t *testing.T) {
 		Principal: aws.String(spec.Principal), SourceArn: aws.String(spec.SourceArn), SourceAccount: aws.String(spec.SourceAccount)})
 	forceSyncs(t, 1, obj)
 	waitReady(t, obj)
-	waitEvent(t, obj, "Adopted")
+	waitEvent(t, obj, lambdav1alpha1.EventAdopted)
 
 	// Then changes it: drift is reported, and still nothing is written.
 	removeOutside(t, fn, "s3")
@@ -274,7 +274,7 @@ func TestAdoptionOfAnIdenticalStatement(t *testing.T) {
 	obj := permission(newName("adopter"), fn, s3Spec)
 	create(t, obj)
 	waitReady(t, obj)
-	waitEvent(t, obj, "Adopted")
+	waitEvent(t, obj, lambdav1alpha1.EventAdopted)
 	if n := lambdaAPI.WritesTo(fn); n != 0 {
 		t.Errorf("%d writes to adopt an identical statement, want 0", n)
 	}

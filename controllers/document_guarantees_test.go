@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -69,17 +68,7 @@ func TestDocumentKeepsTheGuarantees(t *testing.T) {
 // nothing flaps.
 func documentSidConflict(t *testing.T) {
 	fn := newName("docconflict")
-	newFunction(t, fn)
-	first := documentObject(newName("first"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "shared", Principal: "sns.amazonaws.com", SourceAccount: account})
-	create(t, first)
-	waitReady(t, first)
-	time.Sleep(1100 * time.Millisecond) // creation times have a one-second resolution
-	second := documentObject(newName("second"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "shared", Principal: "sqs.amazonaws.com", SourceAccount: account})
-	create(t, second)
-	got := waitCondition(t, second, lambdav1alpha1.ConditionReady, metav1.ConditionFalse, lambdav1alpha1.ReasonSidConflict)
-	if c := meta.FindStatusCondition(got.Status.Conditions, lambdav1alpha1.ConditionStalled); c == nil || c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, first.Name) {
-		t.Errorf("Stalled = %s, want True naming %s", conditionString(c), first.Name)
-	}
+	first, second := claimTwice(t, fn, documentObject)
 	writes := lambdaAPI.WritesTo(fn)
 	forceSyncs(t, 1, first, second)
 	if stored, _ := storedStatement(fn, "", "shared"); stored != predicted(t, fn, "", first.Spec) {

@@ -127,18 +127,20 @@ func create(t *testing.T, obj *lambdav1alpha1.LambdaPermission) {
 	}
 }
 
-func get(t *testing.T, obj *lambdav1alpha1.LambdaPermission) *lambdav1alpha1.LambdaPermission {
+// get reads obj (a LambdaPermission or a LambdaResourcePolicy) as it is
+// stored now.
+func get[T client.Object](t *testing.T, obj T) T {
 	t.Helper()
-	out := &lambdav1alpha1.LambdaPermission{}
+	out := obj.DeepCopyObject().(T)
 	if err := k8s.Get(ctx, client.ObjectKeyFromObject(obj), out); err != nil {
-		t.Fatalf("getting %s: %v", obj.Name, err)
+		t.Fatalf("getting %s: %v", obj.GetName(), err)
 	}
 	return out
 }
 
 // update re-reads the object, applies change and writes it, retrying on
 // conflicts with the controller's own writes.
-func update(t *testing.T, obj *lambdav1alpha1.LambdaPermission, change func(*lambdav1alpha1.LambdaPermission)) {
+func update[T client.Object](t *testing.T, obj T, change func(T)) {
 	t.Helper()
 	for i := 0; ; i++ {
 		current := get(t, obj)
@@ -148,7 +150,7 @@ func update(t *testing.T, obj *lambdav1alpha1.LambdaPermission, change func(*lam
 			return
 		}
 		if i > 10 {
-			t.Fatalf("updating %s: %v", obj.Name, err)
+			t.Fatalf("updating %s: %v", obj.GetName(), err)
 		}
 	}
 }

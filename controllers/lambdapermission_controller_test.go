@@ -57,7 +57,7 @@ func TestCreatedPermissionBecomesReadyWithThePredictedStatement(t *testing.T) {
 	if got.Status.LastSyncTime == nil || !slices.Contains(get(t, obj).Finalizers, lambdav1alpha1.PermissionFinalizer) {
 		t.Errorf("lastSyncTime %v, finalizers %v", got.Status.LastSyncTime, got.Finalizers)
 	}
-	waitEvent(t, obj, "Added")
+	waitEvent(t, obj, lambdav1alpha1.EventAdded)
 	if s := kstatus(t, obj); s != status.CurrentStatus {
 		t.Errorf("kstatus = %s, want Current", s)
 	}
@@ -180,7 +180,7 @@ func TestSpecChangeReplacesTheStatement(t *testing.T) {
 	if !strings.Contains(want, "arn:aws:iam::323456789012:root") {
 		t.Fatalf("prediction %q lacks the new principal", want)
 	}
-	waitEvent(t, obj, "Removed")
+	waitEvent(t, obj, lambdav1alpha1.EventRemoved)
 }
 
 func TestStatementIDChangeMovesTheStatement(t *testing.T) {

@@ -38,7 +38,7 @@ func TestDriftIsCorrected(t *testing.T) {
 		if got, _ := storedStatement(fn, "", "s3"); got != want {
 			t.Errorf("policy holds %q, want %q", got, want)
 		}
-		waitEvent(t, obj, "DriftCorrected")
+		waitEvent(t, obj, lambdav1alpha1.EventDriftCorrected)
 	})
 	t.Run("changed outside, corrected", func(t *testing.T) {
 		corrections := metricValue(t, "lambda_permission_drift_corrections_total", map[string]string{"drift": "changed"})

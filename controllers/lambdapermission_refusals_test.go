@@ -20,20 +20,29 @@ import (
 // function or alias not there yet, a policy that would grow too large), and
 // what does not make one in place not Ready (a check that failed).
 
-func TestSidConflict(t *testing.T) {
-	fn := newName("conflict")
+// claimTwice makes two objects (made by newObject) claim the Sid "shared"
+// on fn, the second a second later, and checks that the second is
+// refused, Stalled, naming the first.
+func claimTwice(t *testing.T, fn string, newObject func(name, function string, spec lambdav1alpha1.LambdaPermissionSpec) *lambdav1alpha1.LambdaPermission) (first, second *lambdav1alpha1.LambdaPermission) {
+	t.Helper()
 	newFunction(t, fn)
-	first := permission(newName("first"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "shared", Principal: "sns.amazonaws.com", SourceAccount: account})
+	first = newObject(newName("first"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "shared", Principal: "sns.amazonaws.com", SourceAccount: account})
 	create(t, first)
 	waitReady(t, first)
 	time.Sleep(1100 * time.Millisecond) // creation times have a one-second resolution
-	second := permission(newName("second"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "shared", Principal: "sqs.amazonaws.com", SourceAccount: account})
+	second = newObject(newName("second"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "shared", Principal: "sqs.amazonaws.com", SourceAccount: account})
 	create(t, second)
 
 	got := waitCondition(t, second, lambdav1alpha1.ConditionReady, metav1.ConditionFalse, lambdav1alpha1.ReasonSidConflict)
 	if c := meta.FindStatusCondition(got.Status.Conditions, lambdav1alpha1.ConditionStalled); c == nil || c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, first.Name) {
-		t.Errorf("Stalled = %+v, want True naming %s", c, first.Name)
+		t.Errorf("Stalled = %s, want True naming %s", conditionString(c), first.Name)
 	}
+	return first, second
+}
+
+func TestSidConflict(t *testing.T) {
+	fn := newName("conflict")
+	first, second := claimTwice(t, fn, permission)
 	if s := kstatus(t, second); s != status.FailedStatus {
 		t.Errorf("kstatus of the loser = %s, want Failed", s)
 	}
@@ -75,7 +84,7 @@ func TestSidConflict(t *testing.T) {
 	if err := k8s.Delete(ctx, first); err != nil {
 		t.Fatal(err)
 	}
-	got = waitReady(t, second)
+	got := waitReady(t, second)
 	if stored, _ := storedStatement(fn, "", "shared"); stored != predicted(t, fn, "", got.Spec) {
 		t.Errorf("after the owner left, policy holds %q", stored)
 	}

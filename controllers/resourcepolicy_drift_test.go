@@ -93,8 +93,8 @@ func TestResourcePolicyObserveWritesNothingAndReportsWhatManageWould(t *testing.
 	since := time.Now()
 	requestPolicySync(t, obj)
 	eventually(t, "a second check", func() string {
-		c := meta.FindStatusCondition(getPolicyObject(t, obj).Status.Conditions, lambdav1alpha1.ConditionReady)
-		if p := getPolicyObject(t, obj).Status.PendingChange; p == nil || p.Time == nil || p.Time.Time.Before(since.Truncate(time.Second)) || c.Reason != lambdav1alpha1.ReasonDriftDetected {
+		c := meta.FindStatusCondition(get(t, obj).Status.Conditions, lambdav1alpha1.ConditionReady)
+		if p := get(t, obj).Status.PendingChange; p == nil || p.Time == nil || p.Time.Time.Before(since.Truncate(time.Second)) || c.Reason != lambdav1alpha1.ReasonDriftDetected {
 			return "not checked again"
 		}
 		return ""
@@ -108,7 +108,7 @@ func TestResourcePolicyObserveWritesNothingAndReportsWhatManageWould(t *testing.
 
 	// Manage makes exactly the change Observe reported, in one write.
 	before = writesTo(fn).now()
-	updatePolicyObject(t, obj, func(o *lambdav1alpha1.LambdaResourcePolicy) {
+	update(t, obj, func(o *lambdav1alpha1.LambdaResourcePolicy) {
 		o.Spec.ManagementPolicy = lambdav1alpha1.ManagementPolicyManage
 	})
 	got = waitPolicyCondition(t, obj, metav1.ConditionTrue, lambdav1alpha1.ReasonSynced)

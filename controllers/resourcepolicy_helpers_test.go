@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -64,37 +63,13 @@ func withKind(obj *lambdav1alpha1.LambdaResourcePolicy) *lambdav1alpha1.LambdaRe
 	return obj
 }
 
-func getPolicyObject(t *testing.T, obj *lambdav1alpha1.LambdaResourcePolicy) *lambdav1alpha1.LambdaResourcePolicy {
-	t.Helper()
-	current := &lambdav1alpha1.LambdaResourcePolicy{}
-	if err := k8s.Get(ctx, client.ObjectKeyFromObject(obj), current); err != nil {
-		t.Fatalf("getting %s: %v", obj.Name, err)
-	}
-	return current
-}
-
-func updatePolicyObject(t *testing.T, obj *lambdav1alpha1.LambdaResourcePolicy, change func(*lambdav1alpha1.LambdaResourcePolicy)) {
-	t.Helper()
-	for {
-		current := getPolicyObject(t, obj)
-		change(current)
-		err := k8s.Update(ctx, current)
-		if err == nil {
-			return
-		}
-		if !strings.Contains(err.Error(), "the object has been modified") {
-			t.Fatalf("updating %s: %v", obj.Name, err)
-		}
-	}
-}
-
 // waitPolicyCondition waits until the object's Ready condition has the
 // status and reason at its current generation, and returns the object then.
 func waitPolicyCondition(t *testing.T, obj *lambdav1alpha1.LambdaResourcePolicy, want metav1.ConditionStatus, reason string) *lambdav1alpha1.LambdaResourcePolicy {
 	t.Helper()
 	var current *lambdav1alpha1.LambdaResourcePolicy
 	eventually(t, fmt.Sprintf("%s Ready=%s/%s", obj.Name, want, reason), func() string {
-		current = getPolicyObject(t, obj)
+		current = get(t, obj)
 		c := meta.FindStatusCondition(current.Status.Conditions, lambdav1alpha1.ConditionReady)
 		switch {
 		case c == nil:
@@ -138,7 +113,7 @@ func syncPolicyNow(t *testing.T, obj *lambdav1alpha1.LambdaResourcePolicy) *lamb
 // requestPolicySync asks for a check against a fresh read at once.
 func requestPolicySync(t *testing.T, obj *lambdav1alpha1.LambdaResourcePolicy) {
 	t.Helper()
-	updatePolicyObject(t, obj, func(o *lambdav1alpha1.LambdaResourcePolicy) {
+	update(t, obj, func(o *lambdav1alpha1.LambdaResourcePolicy) {
 		if o.Annotations == nil {
 			o.Annotations = map[string]string{}
 		}

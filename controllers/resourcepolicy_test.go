@@ -90,7 +90,7 @@ func TestResourcePolicyWritesAChangeSetInOnePut(t *testing.T) {
 
 	// One spec change that adds, changes and removes: one write.
 	before := writesTo(fn).now()
-	updatePolicyObject(t, owner, func(o *lambdav1alpha1.LambdaResourcePolicy) {
+	update(t, owner, func(o *lambdav1alpha1.LambdaResourcePolicy) {
 		changed := statement(t, "partner", "Allow", map[string]any{"AWS": []string{"111122223333", "777788889999"}}, "lambda:InvokeFunction", nil)
 		o.Spec.Policy.Statement = []lambdav1alpha1.ResourcePolicyStatement{changed, denyOutsideStatement(t)}
 	})
@@ -118,7 +118,7 @@ func TestResourcePolicyWritesAChangeSetInOnePut(t *testing.T) {
 	queued := metricValue(t, "lambda_permission_policy_changes_queued", nil)
 	release := lambdaAPI.Hold(fn)
 	createAll(t, teams)
-	updatePolicyObject(t, owner, func(o *lambdav1alpha1.LambdaResourcePolicy) {
+	update(t, owner, func(o *lambdav1alpha1.LambdaResourcePolicy) {
 		o.Spec.Policy.Statement = o.Spec.Policy.Statement[:1] // deny-outside goes
 	})
 	eventually(t, "every change queued", func() string {
@@ -177,7 +177,7 @@ func TestResourcePolicyWithoutIncludedPermissions(t *testing.T) {
 	}
 
 	// Including them again brings the statement back.
-	updatePolicyObject(t, owner, func(o *lambdav1alpha1.LambdaResourcePolicy) { o.Spec.IncludePermissions = ptr.To(true) })
+	update(t, owner, func(o *lambdav1alpha1.LambdaResourcePolicy) { o.Spec.IncludePermissions = ptr.To(true) })
 	waitReady(t, team)
 	waitPolicySids(t, fn, "partner", "s3")
 }

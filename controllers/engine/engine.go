@@ -84,7 +84,7 @@ func New(c Config) *Engine {
 			PermissionKind:     make(chan event.GenericEvent, 1024),
 			ResourcePolicyKind: make(chan event.GenericEvent, 1024),
 		}}
-	e.writers = &writer.Writers[WriteKey]{Now: e.now, Wake: e.wake, Sized: metrics.PolicySized,
+	e.writers = &writer.Writers[WriteKey]{Now: e.Clock, Wake: e.wake, Sized: metrics.PolicySized,
 		Queued: func(key WriteKey, waiting bool) {
 			metrics.ChangeQueued(waiting)
 			if c.OnQueued != nil {
@@ -123,13 +123,6 @@ func (e *Engine) freshness(obj metav1.Object) writer.Freshness {
 	return kernel.Freshness(obj, e.SyncPeriod)
 }
 
-func (e *Engine) now() time.Time {
-	if e.Now != nil {
-		return e.Now()
-	}
-	return time.Now()
-}
-
 func (e *Engine) defaultStrategy() writer.Strategy {
 	if e.WriteStrategy == "" {
 		return writer.Statements
@@ -137,5 +130,11 @@ func (e *Engine) defaultStrategy() writer.Strategy {
 	return e.WriteStrategy
 }
 
-// Clock is the time now, by the engine's clock.
-func (e *Engine) Clock() time.Time { return e.now() }
+// Clock is the time now, by the engine's clock (Settings.Now, else the
+// system's).
+func (e *Engine) Clock() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
