@@ -171,7 +171,7 @@ func (c *Client) AddPermission(ctx context.Context, ref policy.FunctionRef, p po
 		in.InvokedViaFunctionUrl = aws.Bool(true)
 	}
 	r := c.region(ref.Region)
-	if err := wait(ctx, r.limiters.controlPlane, "AddPermission"); err != nil {
+	if err := waitControlPlane(ctx, r, "AddPermission"); err != nil {
 		return "", err
 	}
 	out, err := r.api.AddPermission(ctx, in)
@@ -183,7 +183,7 @@ func (c *Client) AddPermission(ctx context.Context, ref policy.FunctionRef, p po
 
 func (c *Client) RemovePermission(ctx context.Context, ref policy.FunctionRef, sid, revisionID string) error {
 	r := c.region(ref.Region)
-	if err := wait(ctx, r.limiters.controlPlane, "RemovePermission"); err != nil {
+	if err := waitControlPlane(ctx, r, "RemovePermission"); err != nil {
 		return err
 	}
 	_, err := r.api.RemovePermission(ctx, &lambda.RemovePermissionInput{
@@ -200,7 +200,7 @@ func (c *Client) RemovePermission(ctx context.Context, ref policy.FunctionRef, s
 // control-plane quota like AddPermission (SPEC §16.9).
 func (c *Client) PutResourcePolicy(ctx context.Context, ref policy.FunctionRef, document, revisionID string) (Policy, error) {
 	r := c.region(ref.Region)
-	if err := wait(ctx, r.limiters.controlPlane, "PutResourcePolicy"); err != nil {
+	if err := waitControlPlane(ctx, r, "PutResourcePolicy"); err != nil {
 		return Policy{}, err
 	}
 	out, err := r.api.PutResourcePolicy(ctx, &lambda.PutResourcePolicyInput{
@@ -220,7 +220,7 @@ func (c *Client) PutResourcePolicy(ctx context.Context, ref policy.FunctionRef, 
 
 func (c *Client) DeleteResourcePolicy(ctx context.Context, ref policy.FunctionRef, revisionID string) error {
 	r := c.region(ref.Region)
-	if err := wait(ctx, r.limiters.controlPlane, "DeleteResourcePolicy"); err != nil {
+	if err := waitControlPlane(ctx, r, "DeleteResourcePolicy"); err != nil {
 		return err
 	}
 	_, err := r.api.DeleteResourcePolicy(ctx, &lambda.DeleteResourcePolicyInput{

@@ -41,6 +41,10 @@ const (
 	AccessDenied Kind = "AccessDenied"
 	// Unavailable: a 5xx or a transport failure; worth retrying.
 	Unavailable Kind = "Unavailable"
+	// Paced: the operator's own pacing (Limits) has no turn for the call
+	// soon enough, so it was not made: try again after RetryAfter. Nothing
+	// reached AWS.
+	Paced Kind = "Paced"
 )
 
 // Error is a classified failure of one Lambda call.
@@ -49,7 +53,7 @@ type Error struct {
 	Kind       Kind
 	Code       string        // AWS error code, e.g. ResourceConflictException
 	Message    string        // AWS's message, verbatim
-	RetryAfter time.Duration // from Retry-After on a 429; zero otherwise
+	RetryAfter time.Duration // from Retry-After on a 429, or when a Paced call's turn comes; zero otherwise
 	Err        error
 }
 

@@ -3,7 +3,9 @@ package awslambda
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -11,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
 	"golang.org/x/time/rate"
+
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
 )
 
 // Limits are the request rates the operator allows itself per account and
@@ -48,6 +52,68 @@ func newLimiters(l Limits) *limiters {
 // wait blocks until the bucket allows one more call, or ctx ends.
 func wait(ctx context.Context, bucket *rate.Limiter, operation string) error {
 	if err := bucket.Wait(ctx); err != nil {
+		return &Error{Operation: operation, Kind: Unavailable, Err: err}
+	}
+	return nil
+}
+
+// Turns is what a port that paces its writes offers: a caller can wait for
+// its turn first and decide what to write once the turn is granted (the
+// Document strategy seals a batch then, so every change that reached the
+// policy while it waited shares the write), or decline a turn that is far
+// off (a reconcile then gives its worker back to objects of other accounts).
+// A port without it writes at once.
+type Turns interface {
+	// TakeWriteTurn waits until the account and region of ref may make one
+	// more control-plane call, and returns a ctx whose next control-plane
+	// call uses that turn instead of waiting for another. With within > 0,
+	// a turn further off than that is not taken: it fails at once with Kind
+	// Paced and RetryAfter when the turn would come.
+	TakeWriteTurn(ctx context.Context, ref policy.FunctionRef, within time.Duration) (context.Context, error)
+}
+
+// turnKey holds in a ctx a write turn taken and not yet used.
+type turnKey struct{}
+
+// writeTurn is one control-plane call that its bucket already allowed.
+type writeTurn struct{ used atomic.Bool }
+
+func (c *Client) TakeWriteTurn(ctx context.Context, ref policy.FunctionRef, within time.Duration) (context.Context, error) {
+	bucket := c.region(ref.Region).limiters.controlPlane
+	if within > 0 {
+		turn := bucket.Reserve()
+		if delay := turn.Delay(); delay > within {
+			turn.Cancel()
+			return ctx, &Error{Operation: "TakeWriteTurn", Kind: Paced, RetryAfter: delay,
+				Err: fmt.Errorf("the account's next write turn is %s away", delay.Round(time.Millisecond))}
+		} else if err := sleep(ctx, delay); err != nil {
+			turn.Cancel()
+			return ctx, &Error{Operation: "TakeWriteTurn", Kind: Unavailable, Err: err}
+		}
+	} else if err := wait(ctx, bucket, "TakeWriteTurn"); err != nil {
+		return ctx, err
+	}
+	return context.WithValue(ctx, turnKey{}, &writeTurn{}), nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// waitControlPlane waits for the control-plane bucket, unless ctx carries a
+// turn taken for this call.
+func waitControlPlane(ctx context.Context, r regional, operation string) error {
+	if turn, ok := ctx.Value(turnKey{}).(*writeTurn); ok && turn.used.CompareAndSwap(false, true) {
+		return nil
+	}
+	if err := r.limiters.controlPlane.Wait(ctx); err != nil {
 		return &Error{Operation: operation, Kind: Unavailable, Err: err}
 	}
 	return nil

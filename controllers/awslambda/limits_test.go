@@ -1,6 +1,7 @@
 package awslambda_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -35,6 +36,64 @@ func TestLimitsKeepTheOperatorUnderTheQuota(t *testing.T) {
 	}
 	if n := emu.Stats().Errors["GetPolicy"]["TooManyRequestsException"]; n != 0 {
 		t.Errorf("%d throttles: the limiter let the operator exceed the quota", n)
+	}
+}
+
+// A write turn is one control-plane call: the call made with it does not
+// wait again, the one after it waits its own turn, and the pace stays the
+// quota's.
+func TestAWriteTurnPaysForOneCall(t *testing.T) {
+	_, api, emu := newPort(t, emulator.Config{Quotas: map[string]float64{emulator.BucketControlPlane: 4}})
+	createFunction(t, api, "f")
+	time.Sleep(time.Second) // the quota's bucket fills again after the function's creation
+	limited := awslambda.New(awslambda.Config{AWS: portConfig(t, emu), Limits: awslambda.Limits{ControlPlane: 4}})
+	f := policy.FunctionRef{Partition: "aws", Region: region, AccountID: account, Name: "f"}
+	start := time.Now()
+	withTurn, err := limited.TakeWriteTurn(ctx, f, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	turnAt := time.Since(start)
+	add := func(ctx context.Context, sid string) time.Duration {
+		t.Helper()
+		before := time.Now()
+		if _, err := limited.AddPermission(ctx, f, policy.Permission{StatementID: sid, Action: "lambda:InvokeFunction", Principal: "223456789012"}); err != nil {
+			t.Fatalf("%s: %v", sid, err)
+		}
+		return time.Since(before)
+	}
+	paid := add(withTurn, "with-turn")   // the turn taken pays for it
+	again := add(withTurn, "turn-spent") // the turn is spent: a quarter second
+	if turnAt > 100*time.Millisecond || paid > 100*time.Millisecond || again < 200*time.Millisecond || again > time.Second {
+		t.Errorf("turn after %s, its call took %s, the next %s; want at once, at once, and about 250ms", turnAt, paid, again)
+	}
+	if n := emu.Stats().Errors["AddPermission"]["TooManyRequestsException"]; n != 0 {
+		t.Errorf("%d throttles: a turn let the operator exceed the quota", n)
+	}
+}
+
+// A caller that will not wait long declines a turn further off: Paced,
+// with when the turn would come, and the declined turn is not spent.
+func TestAFarTurnIsDeclinedNotSpent(t *testing.T) {
+	_, _, emu := newPort(t, emulator.Config{})
+	limited := awslambda.New(awslambda.Config{AWS: portConfig(t, emu), Limits: awslambda.Limits{ControlPlane: 2}})
+	f := policy.FunctionRef{Partition: "aws", Region: region, AccountID: account, Name: "f"}
+	if _, err := limited.TakeWriteTurn(ctx, f, 0); err != nil { // the bucket's one token
+		t.Fatal(err)
+	}
+	_, err := limited.TakeWriteTurn(ctx, f, 100*time.Millisecond)
+	var paced *awslambda.Error
+	if !errors.As(err, &paced) || paced.Kind != awslambda.Paced || paced.RetryAfter < 300*time.Millisecond || paced.RetryAfter > 500*time.Millisecond {
+		t.Fatalf("a turn 500ms off, taken within 100ms: %v; want Paced, retry after about 500ms", err)
+	}
+	// Declined, it is still the next turn: waited for, it comes when the
+	// first decline said, not a turn later.
+	start := time.Now()
+	if _, err := limited.TakeWriteTurn(ctx, f, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(start); waited > paced.RetryAfter+300*time.Millisecond {
+		t.Errorf("the turn came after %s; the declined one was spent (want about %s)", waited, paced.RetryAfter)
 	}
 }
 

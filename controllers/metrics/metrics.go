@@ -41,6 +41,10 @@ var (
 		Name: "lambda_permission_policy_size_bytes",
 		Help: "Size of each policy the operator reads or writes, in bytes as Lambda counts them (estimated; Lambda's limit is 20480), by function (its unqualified ARN) and qualifier (empty for the unqualified function).",
 	}, []string{"function", "qualifier"})
+	policyReadTimestamp = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "lambda_permission_policy_read_timestamp_seconds",
+		Help: "When the operator last read each policy from Lambda (GetPolicy), as a Unix time, by function (its unqualified ARN) and qualifier: how fresh its view of the policy is. Every check of the objects on a policy uses that view; one series per policy, not per object.",
+	}, []string{"function", "qualifier"})
 	reconcileErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "lambda_permission_reconcile_errors_total",
 		Help: "Reconciles that ended without the statement in place, by condition reason (FunctionNotFound, Throttled, SidConflict, …).",
@@ -48,7 +52,7 @@ var (
 )
 
 func init() {
-	ctrlmetrics.Registry.MustRegister(awsCalls, awsCallDuration, statementsManaged, driftCorrections, reconcileErrors, changesQueued, policySizeBytes)
+	ctrlmetrics.Registry.MustRegister(awsCalls, awsCallDuration, statementsManaged, driftCorrections, reconcileErrors, changesQueued, policySizeBytes, policyReadTimestamp)
 }
 
 // ObserveAWSCall is the AWS port's observer (awslambda.Config.Observe): it
@@ -86,9 +90,17 @@ func ChangeQueued(waiting bool) {
 func PolicySized(target policy.FunctionRef, size int) {
 	if size == 0 {
 		policySizeBytes.DeleteLabelValues(target.FunctionARN(), target.Qualifier)
+		policyReadTimestamp.DeleteLabelValues(target.FunctionARN(), target.Qualifier)
 		return
 	}
 	policySizeBytes.WithLabelValues(target.FunctionARN(), target.Qualifier).Set(float64(size))
+}
+
+// PolicyRead sets a policy's lambda_permission_policy_read_timestamp_seconds
+// to when it was read. The series goes with the policy's size series
+// (PolicySized 0).
+func PolicyRead(target policy.FunctionRef, at time.Time) {
+	policyReadTimestamp.WithLabelValues(target.FunctionARN(), target.Qualifier).Set(float64(at.UnixNano()) / 1e9)
 }
 
 // ManagedStatements tracks which objects have their statement in place,

@@ -1,9 +1,12 @@
 package writer
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
 )
 
 // The Document strategy's queue: the plans waiting for a policy's next
@@ -41,26 +44,33 @@ type batches[K comparable] struct {
 	finished map[K]finished
 }
 
-// runBatches writes batches until no Write is waiting. Writes that arrive
-// while a batch is being written share the next one.
+// runBatches writes batches until no Write is waiting. A batch is sealed
+// when its write's turn at the account's quota comes, not by a timer: every
+// plan that reaches the policy while the write waits for the quota shares
+// it, so a burst costs about one write per policy whatever its spread, and
+// plans that come while a batch is written share the next one.
 func (w *documentWriter[K]) runBatches() {
 	b := &w.shared.batches
 	for {
-		b.gather()
 		b.mu.Lock()
-		batch := b.pending
-		b.pending = nil
-		if len(batch) == 0 {
+		if len(b.pending) == 0 {
 			b.running = false
 			b.mu.Unlock()
 			return
 		}
+		b.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+		ctx = w.takeTurn(ctx)
+		b.mu.Lock()
+		batch := b.pending
+		b.pending = nil
 		b.writing = map[K]bool{}
 		for _, req := range batch {
 			b.writing[req.key] = true
 		}
 		b.mu.Unlock()
-		w.writeBatch(batch)
+		w.writeBatch(ctx, batch)
+		cancel()
 		b.mu.Lock()
 		var done []K
 		for key := range b.writing {
@@ -79,22 +89,18 @@ func (w *documentWriter[K]) runBatches() {
 	}
 }
 
-// gather waits for the Writes that come with the first: until none has
-// come for batchWindow, and at most maxBatchWait.
-func (b *batches[K]) gather() {
-	deadline := time.Now().Add(maxBatchWait)
-	for {
-		b.mu.Lock()
-		before := len(b.pending)
-		b.mu.Unlock()
-		time.Sleep(min(batchWindow, time.Until(deadline)))
-		b.mu.Lock()
-		after := len(b.pending)
-		b.mu.Unlock()
-		if after == before || !time.Now().Before(deadline) {
-			return
-		}
+// takeTurn waits for the batch's turn to write, when the port paces its
+// writes (awslambda.Turns), and returns the ctx that carries it. Without a
+// turn (the wait failed), the write waits for one as any call does.
+func (w *documentWriter[K]) takeTurn(ctx context.Context) context.Context {
+	turns, ok := w.port.(awslambda.Turns)
+	if !ok {
+		return ctx
 	}
+	if withTurn, err := turns.TakeWriteTurn(ctx, w.target, 0); err == nil {
+		return withTurn
+	}
+	return ctx
 }
 
 // strictest is the freshness that satisfies every Write of a batch.

@@ -10,14 +10,8 @@ import (
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
 )
 
-// A change to an idle policy waits for others to share its write: until
-// none has come for batchWindow, and at most maxBatchWait. Objects applied
-// together (kubectl apply, a GitOps sync) arrive a few milliseconds apart.
-// Changes that come while a write is in flight share the next one.
-const (
-	batchWindow  = 100 * time.Millisecond
-	maxBatchWait = time.Second
-)
+// batchTimeout bounds a batch: its wait for its turn, its reads and writes.
+const batchTimeout = time.Minute
 
 // documentWriter is the Document strategy: the plans of every object that
 // needs a write on one policy at about the same time are merged into one
@@ -104,11 +98,9 @@ func (w *documentWriter[K]) planInPlace(fresh Freshness, plan Planner) (Applied,
 
 // writeBatch merges the plans of a batch into one document, writes it, and
 // records for each key what became of its plan.
-func (w *documentWriter[K]) writeBatch(batch []*pendingWrite[K]) {
+func (w *documentWriter[K]) writeBatch(ctx context.Context, batch []*pendingWrite[K]) {
 	defer w.shared.lock()()
 	keptBefore := len(w.shared.kept)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
 
 	results := map[*pendingWrite[K]]error{}
 	err := w.writeTogether(ctx, strictest(batch), batch)
@@ -154,6 +146,14 @@ func (w *documentWriter[K]) writeBatch(batch []*pendingWrite[K]) {
 		r.applied.PolicySize, r.applied.SizeKnown, r.applied.Statements = sized.PolicySize, sized.SizeKnown, sized.Statements
 		if v := w.shared.view; v != nil && v.revisionKnown {
 			r.applied.RevisionID = v.policy.RevisionID
+		}
+		if earlier, unasked := b.finished[req.key]; unasked && r.err == nil && req.planned.Empty() && len(earlier.applied.Writes) > 0 {
+			// The key's earlier plan was written, and queued again while that
+			// write was under way, this plan found it in place. The earlier
+			// result says what was written: the key asks for that, as of now.
+			earlier.applied.PolicySize, earlier.applied.SizeKnown, earlier.applied.Statements = r.applied.PolicySize, r.applied.SizeKnown, r.applied.Statements
+			earlier.applied.RevisionID, earlier.at = r.applied.RevisionID, now
+			r = earlier
 		}
 		b.finished[req.key] = r
 	}

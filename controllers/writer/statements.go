@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
@@ -12,9 +13,10 @@ import (
 // statementsWriter is the Statements strategy: one AddPermission or
 // RemovePermission call per statement.
 type statementsWriter[K comparable] struct {
-	shared *sharedPolicy[K]
-	port   awslambda.Lambda
-	target policy.FunctionRef
+	shared     *sharedPolicy[K]
+	port       awslambda.Lambda
+	target     policy.FunctionRef
+	turnWithin time.Duration // Writers.TurnWithin
 }
 
 // errChanged says that the policy changed since it was observed: plan again.
@@ -67,11 +69,27 @@ func (w *statementsWriter[K]) Write(ctx context.Context, _ K, fresh Freshness, p
 	}
 }
 
+// takeTurn takes the account's next write turn for the first write, when
+// the port paces its writes and the turn comes within turnWithin; the
+// writes after it wait for their own. A declined turn (Paced) leaves the
+// view as it is: nothing was sent.
+func (w *statementsWriter[K]) takeTurn(ctx context.Context) (context.Context, error) {
+	turns, ok := w.port.(awslambda.Turns)
+	if !ok || w.turnWithin <= 0 {
+		return ctx, nil
+	}
+	return turns.TakeWriteTurn(ctx, w.target, w.turnWithin)
+}
+
 // apply makes the plan's writes: removals first, then each put. The
 // revision guards the first write only; Lambda's answer does not give the
 // next one.
 func (w *statementsWriter[K]) apply(ctx context.Context, revision string, p Plan, applied *Applied) error {
 	arn := w.target.ResourceARN()
+	ctx, err := w.takeTurn(ctx)
+	if err != nil {
+		return &Error{Doing: "waiting for the account's turn to write to " + arn, Err: err}
+	}
 	for _, rm := range p.Removes {
 		// Guarded by the revision when the view has it. Right after other
 		// removals it does not, and reading the policy again before each

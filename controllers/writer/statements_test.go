@@ -293,3 +293,33 @@ func TestRemoval(t *testing.T) {
 		t.Errorf("%d reads; removals from the view need none", got)
 	}
 }
+
+// A Statements Write whose account has no write turn within TurnWithin
+// declines it: Paced, with when the turn comes; nothing is sent, and the
+// view is kept, so the Write made then reads nothing again.
+func TestStatementsWriteDeclinesAFarTurn(t *testing.T) {
+	w := newWorld(t)
+	fn := w.function("paced")
+	w.port = &recordingPort{Lambda: awslambda.New(awslambda.Config{AWS: w.cfg, Limits: awslambda.Limits{ControlPlane: 2}})}
+	w.writers.TurnWithin = 100 * time.Millisecond
+	var runs int
+	if _, err := w.writerWith(fn, writer.Statements).Write(ctx, nextKey(), hourly, ensure(grant(fn, "first", "223456789012"), &runs)); err != nil {
+		t.Fatal(err)
+	}
+	second := ensure(grant(fn, "second", "223456789012"), &runs)
+	applied, err := w.writerWith(fn, writer.Statements).Write(ctx, nextKey(), hourly, second)
+	var paced *awslambda.Error
+	if !errors.As(err, &paced) || paced.Kind != awslambda.Paced || len(applied.Writes) != 0 {
+		t.Fatalf("a write half a second off, within 100ms: %v, writes %v; want Paced and none", err, applied.Writes)
+	}
+	if _, found := w.stored("paced")["second"]; found || w.port.count("AddPermission") != 1 {
+		t.Fatalf("declined, yet %d AddPermission and second stored %v", w.port.count("AddPermission"), found)
+	}
+	time.Sleep(paced.RetryAfter)
+	if _, err := w.writerWith(fn, writer.Statements).Write(ctx, nextKey(), hourly, second); err != nil {
+		t.Fatalf("at its turn: %v", err)
+	}
+	if _, found := w.stored("paced")["second"]; !found || w.port.count("GetPolicy") != 1 {
+		t.Errorf("second stored %v after %d GetPolicy; want it stored from the one read", found, w.port.count("GetPolicy"))
+	}
+}

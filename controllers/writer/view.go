@@ -15,8 +15,9 @@ import (
 // what the operator keeps in it.
 type sharedPolicy[K comparable] struct {
 	now    func() time.Time
-	target policy.FunctionRef                        // whose policy: the first Writer's target
-	sized  func(target policy.FunctionRef, size int) // Writers.Sized
+	target policy.FunctionRef                            // whose policy: the first Writer's target
+	sized  func(target policy.FunctionRef, size int)     // Writers.Sized
+	read   func(target policy.FunctionRef, at time.Time) // Writers.Read
 
 	mu   sync.Mutex
 	view *view // nil before the first read, and after the view was forgotten
@@ -99,6 +100,7 @@ func (p *sharedPolicy[K]) observe(ctx context.Context, port awslambda.Lambda, ta
 		return Observed{}, err
 	}
 	p.view = &view{policy: current, readAt: p.now(), revisionKnown: true}
+	p.read(p.target, p.view.readAt)
 	p.noticeReplacement()
 	return p.observed(), nil
 }

@@ -38,6 +38,7 @@ type world struct {
 	emu     *emulator.Server
 	port    *recordingPort
 	outside *lambda.Client
+	cfg     aws.Config // the port's, to build another
 	now     time.Time
 	writers *writer.Writers[string]
 
@@ -56,7 +57,7 @@ func newWorld(t *testing.T) *world {
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
 	}
-	w := &world{t: t, emu: emu, outside: lambda.NewFromConfig(cfg), now: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+	w := &world{t: t, emu: emu, outside: lambda.NewFromConfig(cfg), cfg: cfg, now: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
 	w.port = &recordingPort{Lambda: awslambda.New(awslambda.Config{AWS: cfg})}
 	w.writers = &writer.Writers[string]{Now: func() time.Time { return w.now }, Wake: w.wake}
 	return w
@@ -206,6 +207,55 @@ type recordingPort struct {
 	mu    sync.Mutex
 	calls []call
 	hooks map[string]func()
+	turn  func() // when set, a write turn waits for it (see turnWhenQueued)
+}
+
+// TakeWriteTurn is the real port's (awslambda.Turns), after the test's own
+// wait when one is set.
+func (p *recordingPort) TakeWriteTurn(ctx context.Context, ref policy.FunctionRef, within time.Duration) (context.Context, error) {
+	p.mu.Lock()
+	turn := p.turn
+	p.mu.Unlock()
+	if turn != nil {
+		turn()
+	}
+	return p.Lambda.(awslambda.Turns).TakeWriteTurn(ctx, ref, within)
+}
+
+// turnWhenQueued holds the first write turn until n plans are queued, as
+// AWS's quota holds a write while a burst reaches the policy; the turns
+// after it come at once. It counts queued plans through Writers.Queued
+// (after the hook set there before).
+func (w *world) turnWhenQueued(n int) {
+	var mu sync.Mutex
+	queued := 0
+	reached := make(chan struct{})
+	counted := w.writers.Queued
+	w.writers.Queued = func(key string, waiting bool) {
+		if counted != nil {
+			counted(key, waiting)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if waiting {
+			queued++
+		}
+		if queued == n && waiting {
+			close(reached)
+		}
+	}
+	var once sync.Once
+	w.port.mu.Lock()
+	defer w.port.mu.Unlock()
+	w.port.turn = func() {
+		once.Do(func() {
+			select {
+			case <-reached:
+			case <-time.After(20 * time.Second):
+				w.t.Errorf("%d plans were never queued together", n)
+			}
+		})
+	}
 }
 
 type call struct{ operation, revision string }

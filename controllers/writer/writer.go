@@ -237,6 +237,15 @@ type Writers[K comparable] struct {
 	// is gone, or the Write took out the last statement the operator kept
 	// in it. It is called with the policy's lock held: keep it quick.
 	Sized func(target policy.FunctionRef, size int)
+	// TurnWithin is how long a Statements Write may wait for its account's
+	// next write turn (awslambda.Turns) before it declines it and fails
+	// with Kind Paced: a reconcile then gives its worker back to objects of
+	// other accounts instead of waiting for this one's quota. 0: as long as
+	// the turn takes.
+	TurnWithin time.Duration
+	// Read is told when a policy was read from Lambda. It is called with
+	// the policy's lock held: keep it quick.
+	Read func(target policy.FunctionRef, at time.Time)
 
 	mu       sync.Mutex
 	policies map[string]*sharedPolicy[K] // by resource ARN, which names the account
@@ -250,7 +259,7 @@ func (ws *Writers[K]) For(port awslambda.Lambda, target policy.FunctionRef, stra
 	case Document:
 		return &documentWriter[K]{shared: shared, port: port, target: target, wake: ws.wake, queued: ws.queued}
 	default:
-		return &statementsWriter[K]{shared: shared, port: port, target: target}
+		return &statementsWriter[K]{shared: shared, port: port, target: target, turnWithin: ws.TurnWithin}
 	}
 }
 
@@ -262,7 +271,7 @@ func (ws *Writers[K]) policy(target policy.FunctionRef) *sharedPolicy[K] {
 	}
 	p, ok := ws.policies[target.ResourceARN()]
 	if !ok {
-		p = &sharedPolicy[K]{now: ws.now, target: target, sized: ws.sized}
+		p = &sharedPolicy[K]{now: ws.now, target: target, sized: ws.sized, read: ws.read}
 		ws.policies[target.ResourceARN()] = p
 	}
 	return p
@@ -271,6 +280,12 @@ func (ws *Writers[K]) policy(target policy.FunctionRef) *sharedPolicy[K] {
 func (ws *Writers[K]) sized(target policy.FunctionRef, size int) {
 	if ws.Sized != nil {
 		ws.Sized(target, size)
+	}
+}
+
+func (ws *Writers[K]) read(target policy.FunctionRef, at time.Time) {
+	if ws.Read != nil {
+		ws.Read(target, at)
 	}
 }
 
