@@ -36,7 +36,7 @@ func TestCallBudgets(t *testing.T) {
 	after, writes := calls()
 	report("create", after-before, writes, n+2*functionCount)
 
-	b.steadyState()
+	b.steadyState(objs)
 
 	// One spec change on one object: read the revision, remove, add.
 	before, writesBefore := calls()
@@ -104,16 +104,33 @@ func (b *callBudget) calls() (all, writes int) {
 }
 
 // steadyState checks the steady state: over one sync period, at most one
-// GetPolicy per function and no write.
-func (b *callBudget) steadyState() {
+// GetPolicy per function and no write to Lambda; over two, no write to the
+// objects either (a check that finds a statement in place writes no status,
+// so resourceVersions stay put).
+func (b *callBudget) steadyState(objs []*lambdav1alpha1.LambdaPermission) {
 	b.t.Helper()
 	time.Sleep(2 * syncPeriod) // let the creations' own resyncs pass
+	versions := map[string]string{}
+	for _, obj := range objs {
+		versions[obj.Name] = get(b.t, obj).ResourceVersion
+	}
 	before, writesBefore := b.calls()
 	time.Sleep(syncPeriod)
 	after, writes := b.calls()
 	b.report("one sync period", after-before, writes-writesBefore, len(b.functions))
 	if writes != writesBefore {
 		b.t.Errorf("%d writes in steady state, want 0", writes-writesBefore)
+	}
+	time.Sleep(syncPeriod) // every object has been checked at least once
+	written := 0
+	for _, obj := range objs {
+		if get(b.t, obj).ResourceVersion != versions[obj.Name] {
+			written++
+		}
+	}
+	b.t.Logf("%-22s N=%d: %d objects written", "two sync periods", len(objs), written)
+	if written != 0 {
+		b.t.Errorf("%d of %d objects written in steady state, want none", written, len(objs))
 	}
 }
 

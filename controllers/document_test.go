@@ -50,7 +50,7 @@ func TestDocumentCallBudgets(t *testing.T) {
 		}
 	}
 
-	b.steadyState()
+	b.steadyState(objs)
 
 	// One spec change: one write, and a read if the view has aged.
 	fn0 := func() (all, writes int) { return lambdaAPI.CallsTo(functions[0]), lambdaAPI.WritesTo(functions[0]) }

@@ -210,39 +210,41 @@ func waitGone(t *testing.T, obj *lambdav1alpha1.LambdaPermission) {
 }
 
 // forceSyncs makes the controller check every object against a fresh read
-// of its policy rounds times, through the sync-requested annotation, and waits for each check to finish (its
-// lastSyncTime moves; that time has a resolution of one second). Objects
-// that are not in place have no lastSyncTime: for them it waits for the
-// status to be written at least once after the touch.
+// of its policy rounds times, through the sync-requested annotation, and
+// waits for each check to finish: the object's status records the request
+// as handled.
 func forceSyncs(t *testing.T, rounds int, objs ...*lambdav1alpha1.LambdaPermission) {
 	t.Helper()
 	for round := 1; round <= rounds; round++ {
-		time.Sleep(1100 * time.Millisecond)
-		before := map[string]time.Time{}
+		requests := map[string]string{}
 		for _, obj := range objs {
-			if last := get(t, obj).Status.LastSyncTime; last != nil {
-				before[obj.Name] = last.Time
-			}
-			update(t, obj, func(o *lambdav1alpha1.LambdaPermission) {
-				if o.Annotations == nil {
-					o.Annotations = map[string]string{}
-				}
-				o.Annotations[lambdav1alpha1.SyncRequestedAnnotation] = time.Now().Format(time.RFC3339Nano)
-			})
+			requests[obj.Name] = requestSync(t, obj)
 		}
 		for _, obj := range objs {
 			eventually(t, fmt.Sprintf("sync round %d of %s", round, obj.Name), func() string {
-				current := get(t, obj)
-				if got := current.Status.LastSyncTime; got != nil && got.Time.After(before[obj.Name]) {
-					return ""
+				if got := get(t, obj).Status.LastHandledSyncRequest; got != requests[obj.Name] {
+					return fmt.Sprintf("last handled sync request %q, want %q", got, requests[obj.Name])
 				}
-				if c := meta.FindStatusCondition(current.Status.Conditions, lambdav1alpha1.ConditionReady); c != nil && c.Status != metav1.ConditionTrue && c.LastTransitionTime.Time.After(before[obj.Name]) {
-					return ""
-				}
-				return "not synced again"
+				return ""
 			})
 		}
 	}
+}
+
+// requestSync asks for a check of obj against a fresh read at once, as a
+// user does: the annotation set to the time now. It returns the request.
+func requestSync[T client.Object](t *testing.T, obj T) string {
+	t.Helper()
+	request := time.Now().Format(time.RFC3339Nano)
+	update(t, obj, func(o T) {
+		annotations := o.GetAnnotations()
+		if annotations == nil {
+			annotations = map[string]string{}
+		}
+		annotations[lambdav1alpha1.SyncRequestedAnnotation] = request
+		o.SetAnnotations(annotations)
+	})
+	return request
 }
 
 // eventReasons lists the reasons of the Events about obj (a

@@ -9,7 +9,6 @@ package controllers
 import (
 	"context"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
@@ -66,10 +65,9 @@ func (a *permissions) sync(ctx context.Context, obj *lambdav1alpha1.LambdaPermis
 	if err := a.engine.RemovePreviousStatement(ctx, obj, want); err != nil {
 		return err
 	}
-	now := metav1.NewTime(a.engine.Clock())
 	obj.Status.Statement = placed.Statement
 	obj.Status.PolicyRevisionID = placed.Revision
-	obj.Status.LastSyncTime = &now
+	obj.Status.LastSyncTime = nil // deprecated: see its doc
 	return nil
 }
 

@@ -54,8 +54,8 @@ func TestCreatedPermissionBecomesReadyWithThePredictedStatement(t *testing.T) {
 	if got.Status.StatementID != "s3" || got.Status.FunctionArn != "arn:aws:lambda:us-east-2:123456789012:function:"+fn {
 		t.Errorf("status statementId %q functionArn %q", got.Status.StatementID, got.Status.FunctionArn)
 	}
-	if got.Status.LastSyncTime == nil || !slices.Contains(get(t, obj).Finalizers, lambdav1alpha1.PermissionFinalizer) {
-		t.Errorf("lastSyncTime %v, finalizers %v", got.Status.LastSyncTime, got.Finalizers)
+	if got.Status.LastSyncTime != nil || !slices.Contains(get(t, obj).Finalizers, lambdav1alpha1.PermissionFinalizer) {
+		t.Errorf("lastSyncTime %v (deprecated: never written), finalizers %v", got.Status.LastSyncTime, got.Finalizers)
 	}
 	waitEvent(t, obj, lambdav1alpha1.EventAdded)
 	if s := kstatus(t, obj); s != status.CurrentStatus {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -57,10 +58,7 @@ func recordPolicyStatus(status *lambdav1alpha1.LambdaResourcePolicyStatus, writt
 	switch {
 	case written.Refused:
 		status.IncludedStatements = int32(written.Included)
-		status.PendingChange = nil
-		if !written.Change.Empty() {
-			status.PendingChange = engine.ChangeStatus(written.Change, now)
-		}
+		status.PendingChange = pendingChange(status.PendingChange, written.Change, now)
 		return
 	case outcome != nil:
 		return
@@ -68,10 +66,29 @@ func recordPolicyStatus(status *lambdav1alpha1.LambdaResourcePolicyStatus, writt
 	status.PendingChange = nil
 	status.StatementCount, status.IncludedStatements = int32(written.Statements), int32(written.Included)
 	status.PolicyRevisionID = written.Revision
-	status.LastSyncTime = &now
+	status.LastSyncTime = nil // deprecated: see its doc
 	if written.Wrote {
 		status.LastChange = engine.ChangeStatus(written.Change, now)
 	}
+}
+
+// pendingChange is change as the status shows it, pending since now, or
+// since the time the status gave the same change (was): a check that finds
+// the same drift again writes nothing.
+func pendingChange(was *lambdav1alpha1.PolicyChange, change engine.PolicyChange, now metav1.Time) *lambdav1alpha1.PolicyChange {
+	if change.Empty() {
+		return nil
+	}
+	pending := engine.ChangeStatus(change, now)
+	if was != nil && was.Time != nil {
+		since := *was.Time
+		same := *was
+		same.Time = pending.Time
+		if equality.Semantic.DeepEqual(&same, pending) {
+			pending.Time = &since
+		}
+	}
+	return pending
 }
 
 // policyRetention: deletionPolicy Retain and managementPolicy Observe leave

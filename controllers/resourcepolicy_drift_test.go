@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -51,7 +50,7 @@ func TestResourcePolicyHealsForeignWritesAtTheNextSync(t *testing.T) {
 	// its statements and takes the stranger out; the team's object restores
 	// its own at its next sync.
 	putOutside(t, fn, `{"Version":"2012-10-17","Statement":[{"Sid":"stranger","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:root"},"Action":"lambda:InvokeFunction","Resource":"`+functionARN(fn)+`"}]}`)
-	requestPolicySync(t, owner)
+	requestSync(t, owner)
 	forceSyncs(t, 1, team)
 	waitPolicySids(t, fn, "partner", "s3")
 	if stored, _ := storedStatement(fn, "", "s3"); stored != predicted(t, fn, "", s3Spec) {
@@ -89,12 +88,11 @@ func TestResourcePolicyObserveWritesNothingAndReportsWhatManageWould(t *testing.
 	if st := kstatusOf(t, withKind(got)); st != status.FailedStatus {
 		t.Errorf("kstatus %s, want Failed (Stalled)", st)
 	}
-	time.Sleep(1100 * time.Millisecond)
-	since := time.Now()
-	requestPolicySync(t, obj)
+	request := requestSync(t, obj)
 	eventually(t, "a second check", func() string {
-		c := meta.FindStatusCondition(get(t, obj).Status.Conditions, lambdav1alpha1.ConditionReady)
-		if p := get(t, obj).Status.PendingChange; p == nil || p.Time == nil || p.Time.Time.Before(since.Truncate(time.Second)) || c.Reason != lambdav1alpha1.ReasonDriftDetected {
+		current := get(t, obj)
+		c := meta.FindStatusCondition(current.Status.Conditions, lambdav1alpha1.ConditionReady)
+		if current.Status.LastHandledSyncRequest != request || current.Status.PendingChange == nil || c.Reason != lambdav1alpha1.ReasonDriftDetected {
 			return "not checked again"
 		}
 		return ""

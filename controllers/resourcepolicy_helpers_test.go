@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -84,15 +83,16 @@ func waitPolicyCondition(t *testing.T, obj *lambdav1alpha1.LambdaResourcePolicy,
 	return current
 }
 
-// waitPolicySynced waits until the object is Ready with a lastSyncTime after
-// since: a sync that began after since found or made the policy as declared.
-func waitPolicySynced(t *testing.T, obj *lambdav1alpha1.LambdaResourcePolicy, since time.Time) *lambdav1alpha1.LambdaResourcePolicy {
+// waitPolicySynced waits until the object is Ready and has handled
+// request: a check made after the request found or made the policy as
+// declared.
+func waitPolicySynced(t *testing.T, obj *lambdav1alpha1.LambdaResourcePolicy, request string) *lambdav1alpha1.LambdaResourcePolicy {
 	t.Helper()
 	var current *lambdav1alpha1.LambdaResourcePolicy
 	eventually(t, obj.Name+" synced", func() string {
 		current = waitPolicyCondition(t, obj, metav1.ConditionTrue, lambdav1alpha1.ReasonSynced)
-		if last := current.Status.LastSyncTime; last == nil || last.Time.Before(since.Truncate(time.Second)) {
-			return "not synced since " + since.String()
+		if got := current.Status.LastHandledSyncRequest; got != request {
+			return fmt.Sprintf("last handled sync request %q, want %q", got, request)
 		}
 		return ""
 	})
@@ -100,25 +100,10 @@ func waitPolicySynced(t *testing.T, obj *lambdav1alpha1.LambdaResourcePolicy, si
 }
 
 // syncPolicyNow asks for a check against a fresh read at once and waits
-// until it found or made the policy as declared. lastSyncTime has a
-// resolution of a second: a second apart, the check is told from the last.
+// until it found or made the policy as declared.
 func syncPolicyNow(t *testing.T, obj *lambdav1alpha1.LambdaResourcePolicy) *lambdav1alpha1.LambdaResourcePolicy {
 	t.Helper()
-	time.Sleep(1100 * time.Millisecond)
-	since := time.Now()
-	requestPolicySync(t, obj)
-	return waitPolicySynced(t, obj, since)
-}
-
-// requestPolicySync asks for a check against a fresh read at once.
-func requestPolicySync(t *testing.T, obj *lambdav1alpha1.LambdaResourcePolicy) {
-	t.Helper()
-	update(t, obj, func(o *lambdav1alpha1.LambdaResourcePolicy) {
-		if o.Annotations == nil {
-			o.Annotations = map[string]string{}
-		}
-		o.Annotations[lambdav1alpha1.SyncRequestedAnnotation] = time.Now().Format(time.RFC3339Nano)
-	})
+	return waitPolicySynced(t, obj, requestSync(t, obj))
 }
 
 func deletePolicyObject(t *testing.T, obj *lambdav1alpha1.LambdaResourcePolicy) {

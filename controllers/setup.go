@@ -120,7 +120,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 // reconcile of the kind's objects, woken by their spec, annotation and
 // deletion changes and by their queued writes (wakes), retried with the
 // jittered backoff, workers at a time (0: one).
-func policyController[T kernel.Object](mgr ctrl.Manager, name string, r *kernel.Reconciler[T], wakes <-chan event.GenericEvent, workers int) *builder.Builder {
+func policyController[T kernel.Reconciled](mgr ctrl.Manager, name string, r *kernel.Reconciler[T], wakes <-chan event.GenericEvent, workers int) *builder.Builder {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(name).
 		For(r.Kind.New(), builder.WithPredicates(specChanged)).

@@ -18,10 +18,12 @@ const (
 	ResourcePolicyFinalizer = "lambda.permissions.dev/policy"
 )
 
-// SyncRequestedAnnotation, set to the current time (RFC 3339), makes the
+// SyncRequestedAnnotation, set to a new value (by convention the current
+// time, RFC 3339, as Flux's reconcile.fluxcd.io/requestedAt), makes the
 // operator read the policy again instead of using its view: a check at once
-// rather than at the next sync period. It works on LambdaPermissions and
-// LambdaResourcePolicies.
+// rather than at the next sync period. Each new value is handled once, and
+// status.lastHandledSyncRequest then holds it. It works on
+// LambdaPermissions and LambdaResourcePolicies.
 const SyncRequestedAnnotation = "lambda.permissions.dev/sync-requested"
 
 // Limits of names.

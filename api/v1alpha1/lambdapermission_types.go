@@ -231,7 +231,19 @@ type LambdaPermissionStatus struct {
 	// +optional
 	PolicyRevisionID string `json:"policyRevisionId,omitempty"`
 
-	// LastSyncTime is when the statement was last seen in place.
+	// LastHandledSyncRequest is the value of the
+	// lambda.permissions.dev/sync-requested annotation that the operator
+	// last handled: it read the policy again after it saw the request.
+	// +optional
+	LastHandledSyncRequest string `json:"lastHandledSyncRequest,omitempty"`
+
+	// LastSyncTime is no longer written, and the operator clears it. It was
+	// written at every check, so each object in place cost a status write
+	// per sync period. The lambda_permission_policy_read_timestamp_seconds
+	// metric says when each policy was last read, and Ready's
+	// lastTransitionTime when the statement was last found or put in place.
+	//
+	// Deprecated: read the metric and the Ready condition instead.
 	// +optional
 	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
 

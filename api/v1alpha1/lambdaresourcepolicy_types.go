@@ -190,7 +190,19 @@ type LambdaResourcePolicyStatus struct {
 	// +optional
 	PendingChange *PolicyChange `json:"pendingChange,omitempty"`
 
-	// LastSyncTime is when the policy was last found or made as declared.
+	// LastHandledSyncRequest is the value of the
+	// lambda.permissions.dev/sync-requested annotation that the operator
+	// last handled: it read the policy again after it saw the request.
+	// +optional
+	LastHandledSyncRequest string `json:"lastHandledSyncRequest,omitempty"`
+
+	// LastSyncTime is no longer written, and the operator clears it. It was
+	// written at every check, so each object cost a status write per sync
+	// period. The lambda_permission_policy_read_timestamp_seconds metric says
+	// when each policy was last read, and lastChange when this object last
+	// changed it.
+	//
+	// Deprecated: read the metric and lastChange instead.
 	// +optional
 	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
 }

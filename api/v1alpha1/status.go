@@ -73,3 +73,23 @@ func (in *LambdaPermissionAccount) GetObservedGeneration() int64 { return in.Sta
 func (in *LambdaPermissionAccount) SetObservedGeneration(generation int64) {
 	in.Status.ObservedGeneration = generation
 }
+
+// GetLastHandledSyncRequest returns the last sync request handled.
+func (in *LambdaPermission) GetLastHandledSyncRequest() string {
+	return in.Status.LastHandledSyncRequest
+}
+
+// SetLastHandledSyncRequest records the sync request handled.
+func (in *LambdaPermission) SetLastHandledSyncRequest(request string) {
+	in.Status.LastHandledSyncRequest = request
+}
+
+// GetLastHandledSyncRequest returns the last sync request handled.
+func (in *LambdaResourcePolicy) GetLastHandledSyncRequest() string {
+	return in.Status.LastHandledSyncRequest
+}
+
+// SetLastHandledSyncRequest records the sync request handled.
+func (in *LambdaResourcePolicy) SetLastHandledSyncRequest(request string) {
+	in.Status.LastHandledSyncRequest = request
+}

@@ -226,16 +226,15 @@ func TestImportResourcePolicyObservesThenManagesWithoutAWrite(t *testing.T) {
 	checkNoWrite("switching to Manage")
 
 	// A sync asked for reads the policy afresh: under Manage, it still
-	// finds it exact. (lastSyncTime has whole seconds: ask in a later one.)
-	time.Sleep(time.Until(managed.Status.LastSyncTime.Add(time.Second)))
-	asked := time.Now()
-	kubectlRun(t, "", "annotate", "--overwrite", "lrp", "whole", "-n", namespace, lambdav1alpha1.SyncRequestedAnnotation+"="+asked.UTC().Format(time.RFC3339Nano))
+	// finds it exact.
+	asked := time.Now().UTC().Format(time.RFC3339Nano)
+	kubectlRun(t, "", "annotate", "--overwrite", "lrp", "whole", "-n", namespace, lambdav1alpha1.SyncRequestedAnnotation+"="+asked)
 	eventually(t, "the asked-for sync", func() string {
 		if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: namespace, Name: "whole"}, &managed); err != nil {
 			return err.Error()
 		}
-		if last := managed.Status.LastSyncTime; last == nil || last.Unix() < asked.Unix() {
-			return fmt.Sprintf("last sync at %v, asked at %v", last, asked)
+		if handled := managed.Status.LastHandledSyncRequest; handled != asked {
+			return fmt.Sprintf("last handled sync request %q, asked %q", handled, asked)
 		}
 		return policySynced(&managed)
 	})

@@ -77,6 +77,12 @@ type StatementRef struct {
 	ResourceARN, Sid string
 }
 
+// turnWithin is how long a reconcile waits for its account's next write
+// turn (writer.Writers.TurnWithin): a few turns at AWS's default 15 per
+// second, so that each account keeps a few writes lined up, while a worker
+// never sits out a long queue that objects of other accounts could use.
+const turnWithin = 250 * time.Millisecond
+
 // New builds the engine of an operator.
 func New(c Config) *Engine {
 	e := &Engine{Settings: c.Settings, lambda: c.Lambda, cluster: c.Cluster, events: c.Events,
@@ -84,7 +90,8 @@ func New(c Config) *Engine {
 			PermissionKind:     make(chan event.GenericEvent, 1024),
 			ResourcePolicyKind: make(chan event.GenericEvent, 1024),
 		}}
-	e.writers = &writer.Writers[WriteKey]{Now: e.Clock, Wake: e.wake, Sized: metrics.PolicySized,
+	e.writers = &writer.Writers[WriteKey]{Now: e.Clock, Wake: e.wake, Sized: metrics.PolicySized, Read: metrics.PolicyRead,
+		TurnWithin: turnWithin,
 		Queued: func(key WriteKey, waiting bool) {
 			metrics.ChangeQueued(waiting)
 			if c.OnQueued != nil {
@@ -119,8 +126,8 @@ type actor struct {
 	strategy writer.Strategy
 }
 
-func (e *Engine) freshness(obj metav1.Object) writer.Freshness {
-	return kernel.Freshness(obj, e.SyncPeriod)
+func (e *Engine) freshness(obj kernel.SyncRequester) writer.Freshness {
+	return kernel.Freshness(obj, e.SyncPeriod, e.Clock())
 }
 
 func (e *Engine) defaultStrategy() writer.Strategy {

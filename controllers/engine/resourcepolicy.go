@@ -211,7 +211,7 @@ func (e *Engine) writePolicy(ctx context.Context, obj *lambdav1alpha1.LambdaReso
 // or made the policy as declared: a write now corrects drift.
 func PolicyInPlace(obj *lambdav1alpha1.LambdaResourcePolicy) bool {
 	ready := meta.FindStatusCondition(obj.Status.Conditions, lambdav1alpha1.ConditionReady)
-	return ready != nil && ready.Status == metav1.ConditionTrue && ready.ObservedGeneration == obj.Generation && obj.Status.LastSyncTime != nil
+	return ready != nil && ready.Status == metav1.ConditionTrue && ready.ObservedGeneration == obj.Generation
 }
 
 // ChangeStatus is a change as the status shows it (pendingChange,

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/metrics"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
 )
@@ -26,8 +27,7 @@ const (
 	queuedRecheck = time.Minute
 )
 
-// Object is a kind the kernel reconciles: an API object with the status
-// every kind shares (see api/v1alpha1/status.go).
+// Object is an API object with the status every kind shares (see api/v1alpha1/status.go).
 type Object interface {
 	client.Object
 	GetConditions() []metav1.Condition
@@ -36,8 +36,15 @@ type Object interface {
 	SetObservedGeneration(int64)
 }
 
+// Reconciled is a kind the kernel's Reconciler runs: an Object whose
+// policy a user can ask to check at once.
+type Reconciled interface {
+	Object
+	SyncRequester
+}
+
 // Kind is what one kind adds to the shared reconcile.
-type Kind[T Object] struct {
+type Kind[T Reconciled] struct {
 	New       func() T // an empty object of the kind, to load into
 	Finalizer string   // holds an object's deletion until Cleanup is done
 	// Subject is what the kind keeps in place, in messages: "statement",
@@ -66,7 +73,7 @@ type Kind[T Object] struct {
 }
 
 // Reconciler is the reconcile every policy kind shares.
-type Reconciler[T Object] struct {
+type Reconciler[T Reconciled] struct {
 	Client     client.Client
 	Events     Recorder
 	SyncPeriod time.Duration // how often an object in place is checked
@@ -74,8 +81,7 @@ type Reconciler[T Object] struct {
 }
 
 // Reconcile brings one object in line with its spec: load it; being
-// deleted, clean up and let go; else hold its deletion, say that work has
-// started, sync, and report.
+// deleted, clean up and let go; else hold its deletion, sync, and report.
 func (r *Reconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, reconcileTimeout)
 	defer cancel()
@@ -87,12 +93,22 @@ func (r *Reconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 	if !obj.GetDeletionTimestamp().IsZero() {
 		return r.finalize(ctx, obj)
 	}
-	before, err := startWork(ctx, r.Client, obj, r.Kind.Finalizer, "computing and writing the "+r.Kind.Subject)
-	if err != nil {
+	if err := r.holdDeletion(ctx, obj); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	started := r.announce(ctx, obj)
 	outcome := r.Kind.Sync(ctx, obj)
-	return r.report(ctx, before, obj, outcome)
+	return r.report(ctx, started(), obj, outcome)
+}
+
+// holdDeletion puts the kind's finalizer on obj, so that its deletion waits
+// until Cleanup is done. Where the chart's admission policy is installed,
+// the object was created with it and this writes nothing.
+func (r *Reconciler[T]) holdDeletion(ctx context.Context, obj T) error {
+	if !controllerutil.AddFinalizer(obj, r.Kind.Finalizer) {
+		return nil
+	}
+	return r.Client.Update(ctx, obj)
 }
 
 // finalize takes out what the object wrote unless it is retained, then
@@ -111,13 +127,16 @@ func (r *Reconciler[T]) finalize(ctx context.Context, obj T) (ctrl.Result, error
 	return ctrl.Result{}, client.IgnoreNotFound(r.Client.Update(ctx, obj))
 }
 
-// report writes the status once from the outcome, emits an Event for a
-// failure, and says when to come back (NextReconcile).
-func (r *Reconciler[T]) report(ctx context.Context, before, obj T, outcome error) (ctrl.Result, error) {
-	if errors.Is(outcome, writer.ErrQueued) {
-		// The policy's next write takes the plan and wakes the object; its
-		// status says what it said until then. The requeue is a safety net.
-		return ctrl.Result{RequeueAfter: queuedRecheck}, nil
+// report writes the status from the outcome when that changes it (base:
+// the object as stored), emits an Event for a failure, and says when to
+// come back (NextReconcile). A check that finds everything in place writes
+// nothing: the status is as it was.
+func (r *Reconciler[T]) report(ctx context.Context, base, obj T, outcome error) (ctrl.Result, error) {
+	if later, deferred := deferredFor(outcome); deferred {
+		// The outcome is not known yet: the status says what it said until
+		// then (for a new object, nothing, until it is due to say that work
+		// has started).
+		return ctrl.Result{RequeueAfter: max(min(later, untilAnnounced(base, time.Now())), time.Millisecond)}, nil
 	}
 	obj.SetObservedGeneration(obj.GetGeneration())
 	state := StateOf(outcome)
@@ -130,10 +149,13 @@ func (r *Reconciler[T]) report(ctx context.Context, before, obj T, outcome error
 		r.Events.Event(obj, corev1.EventTypeNormal, state.Reason, "GetPolicy", "checking the %s: %s", r.Kind.Subject, state.Message)
 		return NextReconcile(state, r.SyncPeriod)
 	}
+	if request, pending := SyncRequest(obj); pending {
+		obj.SetLastHandledSyncRequest(request)
+	}
 	conditions := obj.GetConditions()
 	SetConditions(&conditions, obj.GetGeneration(), outcome, lambdav1alpha1.ReasonSynced, r.Kind.ReadyMessage)
 	obj.SetConditions(conditions)
-	if err := r.Client.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil {
+	if err := patchStatus(ctx, r.Client, base, obj); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	r.settled(obj, state == nil)
@@ -148,6 +170,36 @@ func (r *Reconciler[T]) report(ctx context.Context, before, obj T, outcome error
 		}
 	}
 	return NextReconcile(state, r.SyncPeriod)
+}
+
+// deferredFor reports whether outcome defers the reconcile instead of
+// ending it, and when to come back: a plan queued for its policy's next
+// write (the write wakes the object; the requeue is a safety net), or a
+// write whose account has no turn soon (awslambda.Paced: come back when it
+// does, and meanwhile let the worker serve other accounts).
+func deferredFor(outcome error) (time.Duration, bool) {
+	var lambdaErr *awslambda.Error
+	switch {
+	case errors.Is(outcome, writer.ErrQueued):
+		return queuedRecheck, true
+	case errors.As(outcome, &lambdaErr) && lambdaErr.Kind == awslambda.Paced:
+		return lambdaErr.RetryAfter, true
+	}
+	return 0, false
+}
+
+// patchStatus writes obj's status where it differs from base's, and
+// nothing when it does not: a steady state costs no API writes.
+func patchStatus[T Object](ctx context.Context, c client.Client, base, obj T) error {
+	patch := client.MergeFrom(base)
+	data, err := patch.Data(obj)
+	if err != nil {
+		return err
+	}
+	if string(data) == "{}" {
+		return nil
+	}
+	return c.Status().Patch(ctx, obj, patch)
 }
 
 func (r *Reconciler[T]) settled(obj T, inPlace bool) {
@@ -166,30 +218,4 @@ func Retention(management lambdav1alpha1.ManagementPolicy, deletion lambdav1alph
 		return "managementPolicy is Observe: " + kept
 	}
 	return ""
-}
-
-// startWork holds obj's deletion with finalizer until the reconcile has
-// cleaned up, and the first time it sees obj says at once in its status
-// that work has started (what: the work), so that GitOps tools do not take
-// an object without status for one that is done (kstatus does). It returns
-// obj as stored, the base of the one status patch the reconcile makes at
-// its end; a NotFound error means obj is gone.
-func startWork[T Object](ctx context.Context, c client.Client, obj T, finalizer, what string) (T, error) {
-	if controllerutil.AddFinalizer(obj, finalizer) {
-		if err := c.Update(ctx, obj); err != nil {
-			return obj, err
-		}
-	}
-	before := obj.DeepCopyObject().(T)
-	if obj.GetObservedGeneration() != 0 {
-		return before, nil
-	}
-	obj.SetObservedGeneration(obj.GetGeneration())
-	conditions := obj.GetConditions()
-	SetConditions(&conditions, obj.GetGeneration(), Retrying(lambdav1alpha1.ReasonProgressing, nil, "%s", what), "", "")
-	obj.SetConditions(conditions)
-	if err := c.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil {
-		return obj, err
-	}
-	return obj.DeepCopyObject().(T), nil
 }

@@ -134,24 +134,18 @@ func batches(objs []*lambdav1alpha1.LambdaPermission, n int) [][]*lambdav1alpha1
 }
 
 // forceResync makes the operator check every object's statement once more,
-// by setting the sync-requested annotation (how a user forces a check against a fresh read), and waits until
-// each one was checked again and is Ready: its lastSyncTime moved. That
-// time has a resolution of one second, hence the pause first.
+// by setting the sync-requested annotation (how a user forces a check
+// against a fresh read), and waits until each one was checked again and is
+// Ready: its status records the request as handled.
 func forceResync(t *testing.T, namespace string) {
 	t.Helper()
 	var list lambdav1alpha1.LambdaPermissionList
 	if err := kube.List(ctx, &list, client.InNamespace(namespace)); err != nil {
 		t.Fatal(err)
 	}
-	before := map[string]time.Time{}
-	for _, obj := range list.Items {
-		if obj.Status.LastSyncTime != nil {
-			before[obj.Name] = obj.Status.LastSyncTime.Time
-		}
-	}
-	time.Sleep(1100 * time.Millisecond)
+	requests := map[string]string{}
 	for i := range list.Items {
-		touch(t, &list.Items[i])
+		requests[list.Items[i].Name] = touch(t, &list.Items[i])
 	}
 	waitUntil(t, "every object in "+namespace+" checked again", size.wait, func() string {
 		var now lambdav1alpha1.LambdaPermissionList
@@ -160,8 +154,7 @@ func forceResync(t *testing.T, namespace string) {
 		}
 		waiting := 0
 		for _, obj := range now.Items {
-			last := obj.Status.LastSyncTime
-			if last == nil || !last.Time.After(before[obj.Name]) || !meta.IsStatusConditionTrue(obj.Status.Conditions, lambdav1alpha1.ConditionReady) {
+			if obj.Status.LastHandledSyncRequest != requests[obj.Name] || !meta.IsStatusConditionTrue(obj.Status.Conditions, lambdav1alpha1.ConditionReady) {
 				waiting++
 			}
 		}
@@ -172,10 +165,11 @@ func forceResync(t *testing.T, namespace string) {
 	})
 }
 
-// touch changes an annotation of obj, retrying on conflicts with the
-// operator's own writes.
-func touch(t *testing.T, obj *lambdav1alpha1.LambdaPermission) {
+// touch asks for a check of obj (the sync-requested annotation), retrying
+// on conflicts with the operator's own writes, and returns the request.
+func touch(t *testing.T, obj *lambdav1alpha1.LambdaPermission) string {
 	t.Helper()
+	request := time.Now().Format(time.RFC3339Nano)
 	for attempt := 0; ; attempt++ {
 		current := &lambdav1alpha1.LambdaPermission{}
 		if err := kube.Get(ctx, client.ObjectKeyFromObject(obj), current); err != nil {
@@ -184,10 +178,10 @@ func touch(t *testing.T, obj *lambdav1alpha1.LambdaPermission) {
 		if current.Annotations == nil {
 			current.Annotations = map[string]string{}
 		}
-		current.Annotations[lambdav1alpha1.SyncRequestedAnnotation] = time.Now().Format(time.RFC3339Nano)
+		current.Annotations[lambdav1alpha1.SyncRequestedAnnotation] = request
 		err := kube.Update(ctx, current)
 		if err == nil {
-			return
+			return request
 		}
 		if attempt > 10 {
 			t.Fatalf("touching %s: %v", obj.Name, err)

@@ -444,16 +444,18 @@ wait_until "2 operator pods Ready with image tag $new_tag, no other" 120 pods_ar
 mapfile -t pods < <(ready_pods ":$new_tag")
 wait_until "the Lease held by a pod of $new_tag (${pods[*]})" 60 holder_among "${pods[@]}" || fail "a new leader"
 log "pods of $new_tag: ${pods[*]}; leader: $(holder)"
-# The new leader has checked every statement once each object's lastSyncTime
-# ("last seen in place", whole seconds) is no earlier than the second in
-# which it acquired the Lease.
-took=$(kubectl -n $ns get lease $lease -o jsonpath='{.spec.acquireTime}' | cut -c1-19)Z
-all_synced_since() {
-	kubectl get lambdapermissions -o json | jq -e --arg t "$took" \
-		'all(.items[]; (.status.lastSyncTime // "") >= $t)' >/dev/null
+# The new leader checks every statement against a fresh read when asked
+# (the sync-requested annotation, any new value); each object's status then
+# records the request as handled.
+request="e2e-upgrade-$new_tag-$(date +%s)"
+kubectl annotate lambdapermissions --all --overwrite "lambda.permissions.dev/sync-requested=$request" >/dev/null ||
+	fail "asking for a check of every LambdaPermission"
+all_checked() {
+	kubectl get lambdapermissions -o json | jq -e --arg r "$request" \
+		'all(.items[]; (.status.lastHandledSyncRequest // "") == $r)' >/dev/null
 }
-wait_until "every LambdaPermission seen in place (lastSyncTime) by the new leader" 90 all_synced_since ||
-	fail "the new leader's resync"
+wait_until "every LambdaPermission checked again by the new leader (lastHandledSyncRequest)" 90 all_checked ||
+	fail "the new leader's check"
 kubectl wait --for=condition=Ready lambdapermissions --all --timeout 10s || fail "every LambdaPermission still Ready"
 for f in "${functions[@]}"; do
 	set -- $f
