@@ -387,9 +387,13 @@ func TestKustomizeDefault(t *testing.T) {
 		t.Errorf("Namespace %q, want %q", ns, kustomizeNS)
 	}
 	// The admission policies, with the prefix in their bindings too.
-	for _, name := range []string{"lambda-permission-guardrails", "lambda-resource-policy-validation"} {
-		named(t, objs, "ValidatingAdmissionPolicy", kustomizeName+name)
-		binding := named(t, objs, "ValidatingAdmissionPolicyBinding", kustomizeName+name)
+	for name, policyKind := range map[string]string{
+		"lambda-permission-guardrails":      "ValidatingAdmissionPolicy",
+		"lambda-resource-policy-validation": "ValidatingAdmissionPolicy",
+		"lambda-permission-finalizers":      "MutatingAdmissionPolicy",
+	} {
+		named(t, objs, policyKind, kustomizeName+name)
+		binding := named(t, objs, policyKind+"Binding", kustomizeName+name)
 		if got, _, _ := unstructured.NestedString(binding.Object, "spec", "policyName"); got != kustomizeName+name {
 			t.Errorf("binding %s refers to policy %q, want %q", binding.GetName(), got, kustomizeName+name)
 		}
