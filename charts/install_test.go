@@ -113,10 +113,14 @@ func TestHelmDefaults(t *testing.T) {
 		"Deployment": 1, "Service": 1,
 		"Role": 0, "RoleBinding": 0, "ServiceMonitor": 0, "PodDisruptionBudget": 0,
 		"ValidatingAdmissionPolicy": 2, "ValidatingAdmissionPolicyBinding": 2,
+		"MutatingAdmissionPolicy": 1, "MutatingAdmissionPolicyBinding": 1,
 	})
 	checkCRDs(t, objs, true)
 	checkAdmissionPolicy(t, objs, "lpo-lambda-permission-operator-guardrails", "guardrails.yaml", admissionregistrationv1.Warn)
 	checkAdmissionPolicy(t, objs, "lpo-lambda-permission-operator-resource-policy", "resource-policy.yaml", admissionregistrationv1.Deny)
+	if binding := checkMutatingPolicy(t, objs, "lpo-lambda-permission-operator-finalizers", "finalizers.yaml"); binding.Spec.MatchResources != nil {
+		t.Errorf("watching every namespace, the finalizers' binding matches only %+v", binding.Spec.MatchResources)
+	}
 
 	var role rbacv1.ClusterRole
 	convert(t, only(t, objs, "ClusterRole"), &role)
@@ -288,6 +292,13 @@ func TestHelmCustom(t *testing.T) {
 		t.Errorf("PDB minAvailable %v, want 1", minAvailable)
 	}
 
+	// The finalizers only where the operator takes them off again.
+	binding := checkMutatingPolicy(t, objs, "lpo-lambda-permission-operator-finalizers", "finalizers.yaml")
+	if m := binding.Spec.MatchResources; m == nil || m.NamespaceSelector == nil ||
+		!equality.Semantic.DeepEqual(m.NamespaceSelector.MatchLabels, map[string]string{corev1.LabelMetadataName: watched}) {
+		t.Errorf("watching %s, the finalizers' binding matches %+v, want that namespace only", watched, m)
+	}
+
 	createNamespace(t, watched)
 	dryRunApply(t, objs)
 }
@@ -317,6 +328,11 @@ func TestHelmOptions(t *testing.T) {
 		objs := helmTemplate(t, "lpo-options", "--set", "admissionWarnings.enabled=false")
 		wantKinds(t, objs, map[string]int{"ValidatingAdmissionPolicy": 1, "ValidatingAdmissionPolicyBinding": 1})
 		named(t, objs, "ValidatingAdmissionPolicy", "lpo-lambda-permission-operator-resource-policy")
+	})
+	t.Run("admissionFinalizers disabled", func(t *testing.T) {
+		objs := helmTemplate(t, "lpo-options", "--set", "admissionFinalizers.enabled=false")
+		wantKinds(t, objs, map[string]int{"MutatingAdmissionPolicy": 0, "MutatingAdmissionPolicyBinding": 0,
+			"ValidatingAdmissionPolicy": 2, "ValidatingAdmissionPolicyBinding": 2})
 	})
 	t.Run("no metrics Service", func(t *testing.T) {
 		wantKinds(t, helmTemplate(t, "lpo-options", "--set", "metrics.service.enabled=false"), map[string]int{"Service": 0})
@@ -362,6 +378,8 @@ func TestHelmOptions(t *testing.T) {
 			"metrics.serviceMonitor.enabled=true,metrics.service.enabled=false"},
 		"a typo under resourcePolicyValidation": {"--set",
 			"resourcePolicyValidation.enable=false"},
+		"a typo under admissionFinalizers": {"--set",
+			"admissionFinalizers.enable=false"},
 	} {
 		t.Run("rejects "+name, func(t *testing.T) {
 			cmd := exec.Command(helm, append([]string{"template", release, chartDir}, args...)...)
@@ -387,9 +405,13 @@ func TestKustomizeDefault(t *testing.T) {
 		t.Errorf("Namespace %q, want %q", ns, kustomizeNS)
 	}
 	// The admission policies, with the prefix in their bindings too.
-	for _, name := range []string{"lambda-permission-guardrails", "lambda-resource-policy-validation"} {
-		named(t, objs, "ValidatingAdmissionPolicy", kustomizeName+name)
-		binding := named(t, objs, "ValidatingAdmissionPolicyBinding", kustomizeName+name)
+	for name, policyKind := range map[string]string{
+		"lambda-permission-guardrails":      "ValidatingAdmissionPolicy",
+		"lambda-resource-policy-validation": "ValidatingAdmissionPolicy",
+		"lambda-permission-finalizers":      "MutatingAdmissionPolicy",
+	} {
+		named(t, objs, policyKind, kustomizeName+name)
+		binding := named(t, objs, policyKind+"Binding", kustomizeName+name)
 		if got, _, _ := unstructured.NestedString(binding.Object, "spec", "policyName"); got != kustomizeName+name {
 			t.Errorf("binding %s refers to policy %q, want %q", binding.GetName(), got, kustomizeName+name)
 		}
@@ -909,6 +931,32 @@ func firstLines(out []byte, n int) string {
 		lines = append(lines[:n], "…\n")
 	}
 	return strings.Join(lines, "")
+}
+
+// checkMutatingPolicy: the chart's MutatingAdmissionPolicy name is the one
+// in config/admission/file (which kustomize installs), and its binding
+// binds it; the binding is returned for what the values change in it.
+func checkMutatingPolicy(t *testing.T, objs []*unstructured.Unstructured, name, file string) admissionregistrationv1.MutatingAdmissionPolicyBinding {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "config", "admission", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want admissionregistrationv1.MutatingAdmissionPolicy
+	if err := yaml.Unmarshal([]byte(strings.Split(string(data), "\n---\n")[0]), &want); err != nil {
+		t.Fatal(err)
+	}
+	var got admissionregistrationv1.MutatingAdmissionPolicy
+	convert(t, named(t, objs, "MutatingAdmissionPolicy", name), &got)
+	if !equality.Semantic.DeepEqual(got.Spec, want.Spec) {
+		t.Errorf("the chart's MutatingAdmissionPolicy %s differs from config/admission/%s:\n got %+v\nwant %+v", name, file, got.Spec, want.Spec)
+	}
+	var binding admissionregistrationv1.MutatingAdmissionPolicyBinding
+	convert(t, named(t, objs, "MutatingAdmissionPolicyBinding", name), &binding)
+	if binding.Spec.PolicyName != got.Name {
+		t.Errorf("binding %s binds %q, want %s", binding.Name, binding.Spec.PolicyName, got.Name)
+	}
+	return binding
 }
 
 // checkAdmissionPolicy: the chart's ValidatingAdmissionPolicy name is the

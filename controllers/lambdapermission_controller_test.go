@@ -41,6 +41,11 @@ func TestCreatedPermissionBecomesReadyWithThePredictedStatement(t *testing.T) {
 	newFunction(t, fn)
 	obj := permission(newName("s3"), fn, s3Spec)
 	create(t, obj)
+	// No admission policy gives it its finalizer here (see
+	// admission_finalizers_test.go): the operator adds it itself.
+	if len(obj.Finalizers) != 0 {
+		t.Fatalf("created with finalizers %v, want none", obj.Finalizers)
+	}
 
 	got := waitReady(t, obj)
 	want := predicted(t, fn, "", s3Spec)

@@ -411,7 +411,8 @@ func checkInstallYAML(t *testing.T, r releaseUnderTest, digest v1.Hash) {
 		t.Errorf("%d CRDs, want the %d of config/crd/bases", crds, want)
 	}
 	wantKinds := []string{"Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding",
-		"Deployment", "Service", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"}
+		"Deployment", "Service", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
+		"MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding"}
 	for _, kind := range wantKinds {
 		if !slices.ContainsFunc(objs, func(o *unstructured.Unstructured) bool { return o.GetKind() == kind }) {
 			t.Errorf("no %s", kind)

@@ -442,10 +442,13 @@ func refusesSentinel(err error) bool {
 	return false
 }
 
-var (
-	vapGVR     = schema.GroupVersionResource{Group: "admissionregistration.k8s.io", Version: "v1", Resource: "validatingadmissionpolicies"}
-	bindingGVR = schema.GroupVersionResource{Group: "admissionregistration.k8s.io", Version: "v1", Resource: "validatingadmissionpolicybindings"}
-)
+// admissionGVRs are the resources of the kinds config/admission may hold.
+var admissionGVRs = map[string]schema.GroupVersionResource{
+	"ValidatingAdmissionPolicy":        {Group: "admissionregistration.k8s.io", Version: "v1", Resource: "validatingadmissionpolicies"},
+	"ValidatingAdmissionPolicyBinding": {Group: "admissionregistration.k8s.io", Version: "v1", Resource: "validatingadmissionpolicybindings"},
+	"MutatingAdmissionPolicy":          {Group: "admissionregistration.k8s.io", Version: "v1", Resource: "mutatingadmissionpolicies"},
+	"MutatingAdmissionPolicyBinding":   {Group: "admissionregistration.k8s.io", Version: "v1", Resource: "mutatingadmissionpolicybindings"},
+}
 
 // applyAdmission installs to's admission policies, replacing from's (nil
 // for none) as helm upgrade does, and waits until each policy that refuses
@@ -454,12 +457,7 @@ var (
 // waited for.
 func applyAdmission(ctx context.Context, t *testing.T, from, to *bundle, required bool) {
 	t.Helper()
-	gvrOf := func(obj *unstructured.Unstructured) schema.GroupVersionResource {
-		if obj.GetKind() == "ValidatingAdmissionPolicy" {
-			return vapGVR
-		}
-		return bindingGVR
-	}
+	gvrOf := func(obj *unstructured.Unstructured) schema.GroupVersionResource { return admissionGVRs[obj.GetKind()] }
 	has := func(b *bundle, obj *unstructured.Unstructured) bool {
 		return slices.ContainsFunc(b.Admission, func(o *unstructured.Unstructured) bool {
 			return o.GetKind() == obj.GetKind() && o.GetName() == obj.GetName()
@@ -476,7 +474,7 @@ func applyAdmission(ctx context.Context, t *testing.T, from, to *bundle, require
 	}
 	for _, obj := range to.Admission {
 		kind := obj.GetKind()
-		if kind != "ValidatingAdmissionPolicy" && kind != "ValidatingAdmissionPolicyBinding" {
+		if _, known := admissionGVRs[kind]; !known {
 			t.Fatalf("%s: config/admission has a %s, which the test does not know", to.Label, kind)
 		}
 		_, err := dyn.Resource(gvrOf(obj)).Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: "helm", Force: true})
@@ -1100,11 +1098,7 @@ func (u *upgrade) uninstall(t *testing.T) {
 		}
 	}
 	for _, obj := range append(append([]*unstructured.Unstructured{}, u.To.Admission...), u.From.Admission...) {
-		gvr := bindingGVR
-		if obj.GetKind() == "ValidatingAdmissionPolicy" {
-			gvr = vapGVR
-		}
-		if err := dyn.Resource(gvr).Delete(ctx, obj.GetName(), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		if err := dyn.Resource(admissionGVRs[obj.GetKind()]).Delete(ctx, obj.GetName(), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 			t.Errorf("uninstall: deleting %s %s: %v", obj.GetKind(), obj.GetName(), err)
 		}
 	}

@@ -55,6 +55,13 @@ func KubeAPIRate(qps float32, burst int) OperatorOption {
 	return func(c *operatorConfig) { c.rest.QPS, c.rest.Burst = qps, burst }
 }
 
+// UserAgent names the manager's requests to the API server, and so the
+// field manager of what it writes, where a test finds which of an
+// object's fields the operator wrote (managedFields).
+func UserAgent(name string) OperatorOption {
+	return func(c *operatorConfig) { c.rest.UserAgent = name }
+}
+
 // StartOperator runs the operator's controllers with o in a manager of this
 // process on the suite's API server, until stop is called or the suite
 // stops: no metrics endpoint or probes, controller names not checked for
