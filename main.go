@@ -52,6 +52,7 @@ func main() {
 		syncPeriod      time.Duration
 		maxConcurrent   int
 		watchNamespace  string
+		watchSelector   string
 		guardrails      engine.GuardrailSettings
 		dryRun          bool
 		writeStrategy   string
@@ -79,6 +80,9 @@ func main() {
 	flag.DurationVar(&syncPeriod, "sync-period", 10*time.Minute, "how often each statement is checked for drift")
 	flag.IntVar(&maxConcurrent, "max-concurrent-reconciles", 4, "how many objects are reconciled at once")
 	flag.StringVar(&watchNamespace, "watch-namespace", "", "watch only this namespace (default: all)")
+	flag.StringVar(&watchSelector, "watch-label-selector", "",
+		"reconcile only the objects this label selector selects: one shard of several instances, e.g. "+lambdav1alpha1.ShardLabel+"=a, "+
+			"and !"+lambdav1alpha1.ShardLabel+" for the main instance beside the shards; each selector has its own leader election lease (default: all objects)")
 	flag.BoolVar(&guardrails.AllowPublicAccess, "allow-public-access", false,
 		"allow principal * without a narrowing condition (LambdaPermissionAccounts may override per account)")
 	flag.BoolVar(&guardrails.AllowServiceWithoutSource, "allow-service-without-source", false,
@@ -114,6 +118,10 @@ func main() {
 	if err := translate.ValidateStatementIDPrefix(sidPrefix); err != nil {
 		exitWithMessage("bad --statement-id-prefix", err)
 	}
+	shard, err := controllers.ParseShard(watchSelector)
+	if err != nil {
+		exitWithMessage("bad --watch-label-selector", err)
+	}
 
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(lambdav1alpha1.AddToScheme(scheme))
@@ -139,7 +147,7 @@ func main() {
 		Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
 		HealthProbeBindAddress:  probeAddr,
 		LeaderElection:          leaderElect,
-		LeaderElectionID:        "lambda-permission-operator.permissions.dev",
+		LeaderElectionID:        controllers.LeaderElectionID(shard),
 		LeaderElectionNamespace: leaseNamespace,
 		LeaseDuration:           &leaseDuration,
 		RenewDeadline:           &renewDeadline,
@@ -150,7 +158,8 @@ func main() {
 	}
 	// managedFields are the bulk of a cached object and the operator never
 	// reads them: thousands of objects fit in much less memory without.
-	options.Cache = cache.Options{DefaultTransform: cache.TransformStripManagedFields()}
+	// A shard caches only its own objects of the kinds there are many of.
+	options.Cache = cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: controllers.ShardCache(shard)}
 	if watchNamespace != "" {
 		options.Cache.DefaultNamespaces = map[string]cache.Config{watchNamespace: {}}
 	}
@@ -172,6 +181,7 @@ func main() {
 		WriteStrategy:           strategy,
 		MaxConcurrentReconciles: maxConcurrent,
 		StatementIDPrefix:       sidPrefix,
+		Shard:                   shard,
 	})
 	if err != nil {
 		exitWithMessage("setting up the controllers", err)
@@ -184,6 +194,7 @@ func main() {
 	}
 
 	setupLog.Info("starting manager", "region", awsConfig.Region, "syncPeriod", syncPeriod, "watchNamespace", watchNamespace,
+		"watchLabelSelector", watchSelector, "leaderElectionID", options.LeaderElectionID,
 		"allowPublicAccess", guardrails.AllowPublicAccess, "allowServiceWithoutSource", guardrails.AllowServiceWithoutSource, "dryRun", dryRun, "writeStrategy", strategy, "statementIdPrefix", sidPrefix)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		exitWithMessage("running the manager", err)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/version/versiontest"
 )
 
@@ -21,5 +22,18 @@ func TestVersionFlag(t *testing.T) {
 	}
 	if fields := strings.Fields(string(out)); len(fields) < 2 || fields[0] != "lambda-permission-operator" || fields[1] != stamp {
 		t.Errorf("manager --version printed %q, want lambda-permission-operator %s (…)", out, stamp)
+	}
+}
+
+// TestBadWatchLabelSelector: a selector that does not parse stops the
+// manager at start, naming the flag, before it needs AWS or a cluster.
+func TestBadWatchLabelSelector(t *testing.T) {
+	bin := versiontest.Build(t, ".", "v0.0.0-test")
+	out, err := exec.CommandContext(t.Context(), bin, "--watch-label-selector="+lambdav1alpha1.ShardLabel+" in (a").CombinedOutput()
+	if err == nil {
+		t.Fatalf("the manager started with a bad selector:\n%s", out)
+	}
+	if !strings.Contains(string(out), "bad --watch-label-selector") {
+		t.Errorf("the error does not name the flag:\n%s", out)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"k8s.io/apimachinery/pkg/labels"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -60,10 +61,11 @@ func identityOutcome(accountID, callerAccount, arn string, err error) error {
 	return nil
 }
 
-// setup registers the controller.
-func (r *accounts) setup(mgr ctrl.Manager) error {
+// setup registers the controller, for the accounts of shard: every shard
+// reads every account, and one reports on each.
+func (r *accounts) setup(mgr ctrl.Manager, shard labels.Selector) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("lambdapermissionaccount").
 		For(&lambdav1alpha1.LambdaPermissionAccount{}).
-		Complete(r)
+		Complete(inShard(r.Client, shard, func() *lambdav1alpha1.LambdaPermissionAccount { return &lambdav1alpha1.LambdaPermissionAccount{} }, r))
 }

@@ -9,6 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -36,6 +37,12 @@ type functionURLs struct {
 	// StatementIDPrefix starts the Sids derived for objects that set no
 	// spec.statementIdPrefix (--statement-id-prefix).
 	StatementIDPrefix string
+	// Shard selects this instance's objects (--watch-label-selector): the
+	// two LambdaPermissions carry the labels it reads over from their
+	// grant, so that they are in its shard. Live reads what a shard's cache
+	// does not hold.
+	Shard labels.Selector
+	Live  client.Reader
 }
 
 // +kubebuilder:rbac:groups=lambda.permissions.dev,resources=lambdafunctionurlpermissions,verbs=get;list;watch;update;patch
@@ -80,8 +87,15 @@ func (r *functionURLs) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Re
 				// URL off for a moment.
 				child.Spec.StatementID = sid
 			}
+			followShard(r.Shard, url, child)
 			return controllerutil.SetControllerReference(url, child, r.Scheme())
 		})
+		if apierrors.IsAlreadyExists(err) && r.Shard != nil {
+			// Not in this shard's cache: the grant moved here from
+			// another shard, and its LambdaPermission follows it. Its
+			// arrival in the cache wakes the grant again.
+			return ctrl.Result{RequeueAfter: requeueWhileChildrenGo}, r.moveIntoShard(ctx, url, child.Name)
+		}
 		if apierrors.IsInvalid(err) {
 			failure = kernel.Stalled(lambdav1alpha1.ReasonInvalidSpec, "%v", err)
 			break
@@ -123,6 +137,24 @@ func childrenState(children []*lambdav1alpha1.LambdaPermission) error {
 		return kernel.Retrying(lambdav1alpha1.ReasonProgressing, nil, "waiting for %s", strings.Join(waiting, "; "))
 	}
 	return nil
+}
+
+// moveIntoShard gives the grant's LambdaPermission name the labels of the
+// grant's shard. A LambdaPermission of that name that is not the grant's
+// is left alone.
+func (r *functionURLs) moveIntoShard(ctx context.Context, url *lambdav1alpha1.LambdaFunctionURLPermission, name string) error {
+	child := &lambdav1alpha1.LambdaPermission{}
+	if err := r.Live.Get(ctx, client.ObjectKey{Namespace: url.Namespace, Name: name}, child); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if !metav1.IsControlledBy(child, url) {
+		return fmt.Errorf("LambdaPermission %s/%s exists and is not this function URL grant's", url.Namespace, name)
+	}
+	patch, err := shardLabelsPatch(r.Shard, url)
+	if err != nil {
+		return err
+	}
+	return client.IgnoreNotFound(r.Patch(ctx, child, patch))
 }
 
 // finalize deletes both LambdaPermissions and waits until they are gone (so

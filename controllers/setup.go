@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -58,6 +59,10 @@ type Options struct {
 	WriteStrategy           writer.Strategy          // for accounts no LambdaPermissionAccount declares (default Statements)
 	MaxConcurrentReconciles int                      // LambdaPermissions reconciled at once
 	StatementIDPrefix       string                   // starts every derived Sid (see translate.ValidateStatementIDPrefix)
+	// Shard selects the objects this instance reconciles
+	// (--watch-label-selector, ParseShard); nil: all. The manager's cache
+	// must hold what ShardCache says.
+	Shard labels.Selector
 	// Kinds are the controllers to run (default AllKinds): an operator
 	// for one kind beside another's, as tests run them.
 	Kinds []Kind
@@ -84,7 +89,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	events := kernel.Recorder{EventRecorder: o.Recorder}
 	policies := engine.New(engine.Config{
 		Settings: engine.Settings{DefaultRegion: o.DefaultRegion, SyncPeriod: o.SyncPeriod, Guardrails: o.Guardrails,
-			DryRun: o.DryRun, WriteStrategy: o.WriteStrategy, StatementIDPrefix: o.StatementIDPrefix},
+			DryRun: o.DryRun, WriteStrategy: o.WriteStrategy, StatementIDPrefix: o.StatementIDPrefix, Shard: o.Shard},
 		Lambda: o.Lambda, Cluster: engine.CacheCluster{Reader: mgr.GetClient()}, Events: events, OnQueued: o.OnQueued,
 	})
 	if err := policies.IndexFields(context.Background(), mgr.GetFieldIndexer()); err != nil {
@@ -98,12 +103,12 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		},
 		LambdaResourcePolicyKind: func() error {
 			return (&resourcePolicies{client: c, engine: policies}).setup(mgr,
-				&kernel.Reconciler[*lambdav1alpha1.LambdaResourcePolicy]{Client: c, Events: events, SyncPeriod: o.SyncPeriod})
+				&kernel.Reconciler[*lambdav1alpha1.LambdaResourcePolicy]{Client: c, Events: events, SyncPeriod: o.SyncPeriod}, o.Shard)
 		},
 		LambdaFunctionURLPermissionKind: func() error {
-			return (&functionURLs{Client: c, StatementIDPrefix: o.StatementIDPrefix}).setup(mgr)
+			return (&functionURLs{Client: c, StatementIDPrefix: o.StatementIDPrefix, Shard: o.Shard, Live: mgr.GetAPIReader()}).setup(mgr)
 		},
-		LambdaPermissionAccountKind: func() error { return (&accounts{Client: c, AWS: o.Lambda}).setup(mgr) },
+		LambdaPermissionAccountKind: func() error { return (&accounts{Client: c, AWS: o.Lambda}).setup(mgr, o.Shard) },
 	}
 	for _, kind := range AllKinds {
 		if len(o.Kinds) > 0 && !slices.Contains(o.Kinds, kind) {
@@ -139,9 +144,15 @@ func watchAccess(b *builder.Builder, all, inNamespace handler.MapFunc) *builder.
 }
 
 // specChanged passes what a reconcile must follow: spec, annotation and
-// deletion changes. Status writes do not pass (they would make every sync
-// schedule another).
-var specChanged = predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletionStarted)
+// deletion changes, and label changes (an object that moves into this
+// shard). Status writes do not pass (they would make every sync schedule
+// another).
+var specChanged = predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{}, deletionStarted)
+
+// ownerChanged passes the changes of a LambdaResourcePolicy that decide
+// how, and whether, the objects on its policy may write: it came or went,
+// its spec changed, or it moved to another shard.
+var ownerChanged = predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}, deletionStarted)
 
 var deletionStarted = predicate.Funcs{
 	UpdateFunc: func(e event.UpdateEvent) bool {
@@ -190,7 +201,7 @@ func (a *permissions) setup(mgr ctrl.Manager, r *kernel.Reconciler[*lambdav1alph
 		// A LambdaResourcePolicy that comes, changes or goes decides how
 		// the statements on its policy are written, or whether they may be.
 		Watches(&lambdav1alpha1.LambdaResourcePolicy{}, handler.EnqueueRequestsFromMapFunc(a.permissionsOnPolicyOf),
-			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionStarted)))
+			builder.WithPredicates(ownerChanged))
 	return watchAccess(b, a.allObjects, a.objectsInNamespace).Complete(r)
 }
 
@@ -242,8 +253,8 @@ func (a *permissions) requests(ctx context.Context, opts ...client.ListOption) [
 	return requestsFor(list.Items)
 }
 
-// setup registers the controller, reconciling with r.
-func (a *resourcePolicies) setup(mgr ctrl.Manager, r *kernel.Reconciler[*lambdav1alpha1.LambdaResourcePolicy]) error {
+// setup registers the controller, reconciling with r the objects of shard.
+func (a *resourcePolicies) setup(mgr ctrl.Manager, r *kernel.Reconciler[*lambdav1alpha1.LambdaResourcePolicy], shard labels.Selector) error {
 	r.Kind = kernel.Kind[*lambdav1alpha1.LambdaResourcePolicy]{New: func() *lambdav1alpha1.LambdaResourcePolicy { return &lambdav1alpha1.LambdaResourcePolicy{} },
 		Finalizer: lambdav1alpha1.ResourcePolicyFinalizer, Subject: "policy", ReadyMessage: "the policy holds exactly the declared statements and the included LambdaPermissions'",
 		Sync: a.sync, Cleanup: a.engine.RemoveOwnStatements, Retention: policyRetention, InPlace: engine.PolicyInPlace}
@@ -255,8 +266,8 @@ func (a *resourcePolicies) setup(mgr ctrl.Manager, r *kernel.Reconciler[*lambdav
 		Watches(&lambdav1alpha1.LambdaPermission{}, handler.EnqueueRequestsFromMapFunc(a.policiesOnPolicyOf),
 			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionStarted, statementWritten))).
 		Watches(&lambdav1alpha1.LambdaResourcePolicy{}, handler.EnqueueRequestsFromMapFunc(a.policiesOnPolicyOf),
-			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, deletionStarted)))
-	return watchAccess(b, a.allPolicies, a.allPolicies).Complete(r)
+			builder.WithPredicates(ownerChanged))
+	return watchAccess(b, a.allPolicies, a.allPolicies).Complete(inShard(a.client, shard, r.Kind.New, r))
 }
 
 // policiesOnPolicyOf is every LambdaResourcePolicy on the policy that a

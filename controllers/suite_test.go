@@ -13,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/emulator"
@@ -56,13 +55,15 @@ func startSuiteOperator(s *harness.Suite) error {
 	suite, k8s, emu, awsConfig, outside = s, s.Client, s.Emulator, s.AWS, s.Outside
 	// Objects labelled for another manager (see startOperator) are not this one's.
 	var err error
-	if suiteObjects, err = labels.Parse(managerLabel + " notin (admission,admission-crash,dry-run,document,multi-cluster,prefix-change,url-prefix)"); err != nil {
+	if suiteObjects, err = labels.Parse(managerLabel + " notin (admission,admission-crash,dry-run,document,multi-cluster,prefix-change,url-prefix,shards)"); err != nil {
 		return err
 	}
 	// The operator's retryer and instrumentation, as main.go sets them;
 	// limits above the tests' pace.
 	lambdaAPI = &racingLambda{clients: harness.OperatorLambda(s.AWS, awslambda.Limits{GetPolicy: 200, ControlPlane: 200, GetFunction: 200})}
+	// It runs as a shard would: the other managers' LambdaResourcePolicies
+	// and accounts are not its to reconcile either.
 	_, err = s.StartOperator(ctx, controllers.Options{Lambda: lambdaAPI, DefaultRegion: region, SyncPeriod: syncPeriod, MaxConcurrentReconciles: 4},
-		harness.Labelled(suiteObjects, &lambdav1alpha1.LambdaPermission{}, &lambdav1alpha1.LambdaFunctionURLPermission{}))
+		harness.Shard(suiteObjects))
 	return err
 }

@@ -26,6 +26,14 @@ const (
 // LambdaPermissions and LambdaResourcePolicies.
 const SyncRequestedAnnotation = "lambda.permissions.dev/sync-requested"
 
+// ShardLabel sends an object to one shard of the operator: an instance
+// started with --watch-label-selector=lambda.permissions.dev/shard=NAME
+// reconciles the objects labelled NAME, and the main instance beside the
+// shards (--watch-label-selector=!lambda.permissions.dev/shard) those
+// without the label. A LambdaFunctionURLPermission's two LambdaPermissions
+// carry its value over.
+const ShardLabel = "lambda.permissions.dev/shard"
+
 // Limits of names.
 const (
 	// MaxStatementIDLength is Lambda's limit on a Sid, and the CRDs' on
@@ -67,7 +75,7 @@ const (
 	ReasonPublicAccessBlocked      = "PublicAccessBlocked"      // Lambda's public-access block refused the statement
 	ReasonRequiresDocumentStrategy = "RequiresDocumentStrategy" // a Deny or conditions on an account written statement by statement
 	ReasonPolicyOwnerConflict      = "PolicyOwnerConflict"      // another LambdaResourcePolicy owns the same policy
-	ReasonExcludedByPolicyOwner    = "ExcludedByPolicyOwner"    // the policy's LambdaResourcePolicy does not include LambdaPermissions
+	ReasonExcludedByPolicyOwner    = "ExcludedByPolicyOwner"    // the policy's LambdaResourcePolicy does not include LambdaPermissions, or not this shard's
 
 	// Refusals made before any AWS call.
 	ReasonAccountNotAllowed  = "AccountNotAllowed"

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
@@ -25,7 +26,11 @@ type Settings struct {
 	// StatementIDPrefix starts every derived Sid (--statement-id-prefix),
 	// so that clusters applying the same manifests keep apart.
 	StatementIDPrefix string
-	Now               func() time.Time // the clock (default time.Now)
+	// Shard selects the objects this operator reconciles
+	// (--watch-label-selector); nil: all. LambdaResourcePolicies are read
+	// whoever's they are, so that a shard knows a policy another owns.
+	Shard labels.Selector
+	Now   func() time.Time // the clock (default time.Now)
 }
 
 // Config is what an Engine is built from.

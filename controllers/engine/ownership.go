@@ -4,6 +4,8 @@ import (
 	"context"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
@@ -29,6 +31,13 @@ func (e *Engine) policyOwner(ctx context.Context, key PolicyKey) (*lambdav1alpha
 		}
 	}
 	return owner, nil
+}
+
+// inShard reports whether this operator's shard reconciles obj (without a
+// shard, it reconciles every object). The owner of a policy may be another
+// shard's: every shard reads every LambdaResourcePolicy.
+func (e *Engine) inShard(obj metav1.Object) bool {
+	return e.Shard == nil || e.Shard.Matches(labels.Set(obj.GetLabels()))
 }
 
 // ownerOf is the owner of the policy a LambdaPermission is on, or nil.

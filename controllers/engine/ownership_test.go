@@ -4,11 +4,15 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/utils/ptr"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/kernel"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
 )
 
 // The engine's middle layer over a table of objects: who owns a policy,
@@ -135,6 +139,60 @@ func TestIncludedSids(t *testing.T) {
 			}
 			if got := slices.Sorted(maps.Keys(sids)); !slices.Equal(got, tt.want) {
 				t.Errorf("included %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// Shards: a shard sees only its own LambdaPermissions, and every
+// LambdaResourcePolicy. A LambdaPermission on a policy that another
+// shard's LambdaResourcePolicy owns is refused before any write, since
+// that owner cannot include it and would take its statement out; in the
+// owner's shard, or without shards, it is included and written whole.
+func TestShardOfThePolicyOwner(t *testing.T) {
+	inShard := func(shard string) func(*lambdav1alpha1.LambdaResourcePolicy) {
+		return func(p *lambdav1alpha1.LambdaResourcePolicy) {
+			p.Labels = map[string]string{lambdav1alpha1.ShardLabel: shard}
+		}
+	}
+	arn := func(function string) string { return "arn:aws:lambda:us-east-2:" + own + ":function:" + function }
+	cluster := &fakeCluster{
+		namespaces: map[string]map[string]string{"web": {"team": "web"}},
+		policies:   []lambdav1alpha1.LambdaResourcePolicy{lrp("web", "owner", arn("orders"), 0, inShard("a"))},
+	}
+	shard := func(selector string) labels.Selector {
+		s, err := labels.Parse(selector)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	for _, tt := range []struct {
+		name       string
+		shard      labels.Selector
+		function   string
+		wantReason string // "" when written, whole
+	}{
+		{"no shards", nil, "orders", ""},
+		{"the owner's shard", shard(lambdav1alpha1.ShardLabel + "=a"), "orders", ""},
+		{"another shard", shard(lambdav1alpha1.ShardLabel + "=b"), "orders", lambdav1alpha1.ReasonExcludedByPolicyOwner},
+		{"the main instance beside shards", shard("!" + lambdav1alpha1.ShardLabel), "orders", lambdav1alpha1.ReasonExcludedByPolicyOwner},
+		{"another shard, a function nobody owns", shard(lambdav1alpha1.ShardLabel + "=b"), "billing", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newTestEngine(cluster, callerOnly{account: own}, Settings{Shard: tt.shard})
+			obj := lp("web", "grant", arn(tt.function), 1, nil)
+			want, err := e.DesiredStatement(context.Background(), &obj)
+			state := kernel.StateOf(err)
+			switch {
+			case tt.wantReason == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tt.wantReason == "" && tt.function == "orders" && want.Strategy != writer.Document:
+				t.Errorf("strategy %s on an owned policy, want Document", want.Strategy)
+			case tt.wantReason != "" && (state == nil || state.Reason != tt.wantReason || !kernel.IsStalled(err)):
+				t.Fatalf("got %v, want Stalled %s", err, tt.wantReason)
+			case tt.wantReason != "" && !strings.Contains(state.Message, lambdav1alpha1.ShardLabel):
+				t.Errorf("the refusal does not say which label to set: %s", state.Message)
 			}
 		})
 	}

@@ -54,7 +54,7 @@ func (e *Engine) DesiredStatement(ctx context.Context, obj *lambdav1alpha1.Lambd
 	if err != nil {
 		return Desired{}, err
 	}
-	if err := refusedByOwner(owner, named.WithDefaults(e.DefaultRegion, ""), perm.StatementID); err != nil {
+	if err := refusedByOwner(owner, owner == nil || e.inShard(owner), named.WithDefaults(e.DefaultRegion, ""), perm.StatementID); err != nil {
 		return Desired{}, err
 	}
 	allowed, err := e.authorize(ctx, obj.Namespace, named, perm, owner != nil)
@@ -69,14 +69,21 @@ func (e *Engine) DesiredStatement(ctx context.Context, obj *lambdav1alpha1.Lambd
 }
 
 // refusedByOwner refuses a statement on a policy a LambdaResourcePolicy
-// owns when the owner does not include LambdaPermissions, or declares the
-// same Sid itself.
-func refusedByOwner(owner *lambdav1alpha1.LambdaResourcePolicy, target policy.FunctionRef, sid string) error {
+// owns when the owner does not include LambdaPermissions, is another
+// shard's (ownShard false: that shard cannot see this object, so its owner
+// would take the statement out as undeclared), or declares the same Sid
+// itself.
+func refusedByOwner(owner *lambdav1alpha1.LambdaResourcePolicy, ownShard bool, target policy.FunctionRef, sid string) error {
 	switch {
 	case owner != nil && !owner.Includes():
 		return kernel.Stalled(lambdav1alpha1.ReasonExcludedByPolicyOwner,
 			"the policy of %s is owned by LambdaResourcePolicy %s/%s, which does not include LambdaPermissions (includePermissions: false); add the statement to it, or set includePermissions: true",
 			target.ResourceARN(), owner.Namespace, owner.Name)
+	case owner != nil && !ownShard:
+		return kernel.Stalled(lambdav1alpha1.ReasonExcludedByPolicyOwner,
+			"the policy of %s is owned by LambdaResourcePolicy %s/%s, which another shard of the operator reconciles: it includes only the LambdaPermissions of its shard; "+
+				"label this object as the owner is labelled (%s), or move the statement into the owner",
+			target.ResourceARN(), owner.Namespace, owner.Name, lambdav1alpha1.ShardLabel)
 	case owner != nil && declares(owner, sid):
 		return kernel.Stalled(lambdav1alpha1.ReasonSidConflict,
 			"statement %q on %s is declared by LambdaResourcePolicy %s/%s, which owns the policy; choose another statementId, or declare the statement in one place",

@@ -15,13 +15,14 @@ const (
 	apiImport     = "lambdav1alpha1" // the name the code imports api/v1alpha1 under
 )
 
-// apiNames are the finalizers and the annotation: names a user and a GitOps
+// apiNames are the finalizers, the annotation and the shard label: names a user and a GitOps
 // tool see, which no Go file outside api/v1alpha1 spells out.
 var apiNames = []string{
 	"lambda.permissions.dev/statement",
 	"lambda.permissions.dev/permissions",
 	"lambda.permissions.dev/policy",
 	"lambda.permissions.dev/sync-requested",
+	"lambda.permissions.dev/shard",
 }
 
 // statusNames are the condition types and the reason kstatus and users read

@@ -75,3 +75,85 @@ The manager's image.
 {{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
 {{- end }}
 {{- end }}
+
+{{/*
+The instances of the manager: the main one (shard "") and one per value of
+shards, each reconciling the objects labelled lambda.permissions.dev/shard
+with its name (the main one, those without the label). Iterate with
+  range $shard := include "lambda-permission-operator.instances" . | fromJsonArray
+*/}}
+{{- define "lambda-permission-operator.instances" -}}
+{{- include "lambda-permission-operator.checkShards" . }}
+{{- prepend (.Values.shards | default list) "" | toJson }}
+{{- end }}
+
+{{/*
+Refuses shards that cannot work: a name that is no label value or no part
+of an object's name, twice the same shard, or a --watch-label-selector of
+extraArgs beside the chart's own.
+*/}}
+{{- define "lambda-permission-operator.checkShards" -}}
+{{- $seen := dict }}
+{{- range .Values.shards }}
+{{- if not (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" .) }}
+{{- fail (printf "shards: %q is no shard name: lower-case letters, digits and '-', starting and ending with a letter or digit (it is a label value and part of the names of its Deployment and Service)" .) }}
+{{- end }}
+{{- if hasKey $seen . }}
+{{- fail (printf "shards: %q is there twice; each shard is one Deployment and one leader election lease" .) }}
+{{- end }}
+{{- $_ := set $seen . true }}
+{{- end }}
+{{- if .Values.shards }}
+{{- range .Values.extraArgs }}
+{{- if hasPrefix "--watch-label-selector" . }}
+{{- fail "extraArgs: --watch-label-selector is set by the chart for each instance when shards are set" }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The name of an instance's objects (dict "root" $ "shard" NAME): the
+release's full name, with -shard-NAME for a shard. Its metrics Service adds
+-metrics, so the name leaves room for it within 63 characters.
+*/}}
+{{- define "lambda-permission-operator.instanceName" -}}
+{{- $fullname := include "lambda-permission-operator.fullname" .root }}
+{{- if .shard }}
+{{- $name := printf "%s-shard-%s" $fullname .shard }}
+{{- if gt (len $name) 55 }}
+{{- fail (printf "shards: %q makes the name %s, over 55 characters (its metrics Service's would be over 63); use a shorter shard name or fullnameOverride" .shard $name) }}
+{{- end }}
+{{- $name }}
+{{- else }}
+{{- $fullname }}
+{{- end }}
+{{- end }}
+
+{{/*
+Labels that select an instance's pods (dict "root" $ "shard" NAME). A
+shard's pods have a name of their own, so that no Deployment selects
+another's pods.
+*/}}
+{{- define "lambda-permission-operator.instanceSelectorLabels" -}}
+{{- if .shard }}
+app.kubernetes.io/name: {{ include "lambda-permission-operator.name" .root }}-shard
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+lambda.permissions.dev/shard: {{ .shard }}
+{{- else }}
+{{- include "lambda-permission-operator.selectorLabels" .root }}
+{{- end }}
+{{- end }}
+
+{{/*
+The --watch-label-selector of an instance (dict "root" $ "shard" NAME):
+its shard's objects, or, beside shards, the objects of none; without
+shards, none (every object).
+*/}}
+{{- define "lambda-permission-operator.watchLabelSelector" -}}
+{{- if .shard }}
+{{- printf "lambda.permissions.dev/shard=%s" .shard }}
+{{- else if .root.Values.shards }}
+{{- print "!lambda.permissions.dev/shard" }}
+{{- end }}
+{{- end }}

@@ -2,11 +2,13 @@ package harness
 
 import (
 	"context"
+	"maps"
 	"sync"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -24,8 +26,11 @@ const recorderName = "lambda-permission-operator"
 type OperatorOption func(*operatorConfig)
 
 type operatorConfig struct {
-	rest  *rest.Config
-	cache cache.Options
+	rest    *rest.Config
+	cache   cache.Options
+	shard   labels.Selector
+	manager ctrl.Options // its leader election
+	events  func(events.EventRecorder) events.EventRecorder
 }
 
 // Labelled has the manager's caches of the kinds of objs see only the
@@ -40,6 +45,33 @@ func Labelled(selector labels.Selector, objs ...client.Object) OperatorOption {
 			c.cache.ByObject[o] = cache.ByObject{Label: selector}
 		}
 	}
+}
+
+// Shard runs the operator as one shard, as --watch-label-selector does:
+// its caches as controllers.ShardCache says, its Options.Shard selector.
+func Shard(selector labels.Selector) OperatorOption {
+	return func(c *operatorConfig) {
+		c.shard = selector
+		if c.cache.ByObject == nil {
+			c.cache.ByObject = map[client.Object]cache.ByObject{}
+		}
+		maps.Copy(c.cache.ByObject, controllers.ShardCache(selector))
+	}
+}
+
+// LeaderElection has the manager elect its leader with the Lease id in
+// namespace, as --leader-elect does, releasing it when it stops.
+func LeaderElection(id, namespace string) OperatorOption {
+	return func(c *operatorConfig) {
+		c.manager.LeaderElection, c.manager.LeaderElectionID, c.manager.LeaderElectionNamespace = true, id, namespace
+		c.manager.LeaderElectionReleaseOnCancel = true
+	}
+}
+
+// WatchEvents hands the operator's Events, as main.go records them, to
+// wrap's recorder first.
+func WatchEvents(wrap func(events.EventRecorder) events.EventRecorder) OperatorOption {
+	return func(c *operatorConfig) { c.events = wrap }
 }
 
 // WatchNamespace has the manager watch one namespace, as --watch-namespace.
@@ -73,17 +105,22 @@ func (s *Suite) StartOperator(ctx context.Context, o controllers.Options, opts .
 	for _, opt := range opts {
 		opt(&c)
 	}
-	mgr, err := ctrl.NewManager(c.rest, ctrl.Options{
-		Scheme:     s.Scheme,
-		Metrics:    metricsserver.Options{BindAddress: "0"},
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-		Cache:      c.cache,
-	})
+	options := c.manager
+	options.Scheme, options.Cache = s.Scheme, c.cache
+	options.Metrics = metricsserver.Options{BindAddress: "0"}
+	options.Controller = config.Controller{SkipNameValidation: ptr.To(true)}
+	mgr, err := ctrl.NewManager(c.rest, options)
 	if err != nil {
 		return nil, err
 	}
 	if o.Recorder == nil {
 		o.Recorder = mgr.GetEventRecorder(recorderName)
+	}
+	if c.events != nil {
+		o.Recorder = c.events(o.Recorder)
+	}
+	if c.shard != nil {
+		o.Shard = c.shard
 	}
 	if err := controllers.Setup(mgr, o); err != nil {
 		return nil, err
