@@ -1,0 +1,161 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/emulator"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/repo"
+)
+
+// bench holds the control plane, the emulator and the operator.
+type bench struct {
+	root, manager string
+	memoryLimit   string // the operator's GOMEMLIMIT, as the chart sets it
+	clients       int    // objects created at once
+	backlog       bool   // objects created before the operator starts
+	kubeQPS       int    // the operator's --kube-api-qps
+	env           *envtest.Environment
+	kube          client.WithWatch
+	apiMetrics    rest.Interface // the API server's /metrics
+	kubeconfig    string
+	emu           *emulator.Server
+	emuURL        string
+	emuServer     *httptest.Server
+	lambda        *lambda.Client
+	operator      *exec.Cmd
+	dir           string
+}
+
+func start(manager, memoryLimit string, clients int, backlog bool, kubeQPS int) (*bench, error) {
+	b := &bench{root: repo.Root(), memoryLimit: memoryLimit, clients: clients, backlog: backlog, kubeQPS: kubeQPS}
+	b.manager = manager
+	if !filepath.IsAbs(manager) {
+		b.manager = filepath.Join(b.root, manager)
+	}
+	dir, err := os.MkdirTemp("", "lpo-bench-")
+	if err != nil {
+		return nil, err
+	}
+	b.dir = dir
+	if b.env, err = controlplane.New(); err != nil {
+		return nil, err
+	}
+	// A quiet API server: the benchmark measures the operator.
+	b.env.ControlPlane.GetAPIServer().Configure().Set("max-requests-inflight", "2000").Set("max-mutating-requests-inflight", "1000")
+	if _, err := b.env.Start(); err != nil {
+		return nil, fmt.Errorf("starting the control plane: %w", err)
+	}
+	user, err := b.env.AddUser(envtest.User{Name: "bench", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return nil, err
+	}
+	kubeconfig, err := user.KubeConfig()
+	if err != nil {
+		return nil, err
+	}
+	b.kubeconfig = filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(b.kubeconfig, kubeconfig, 0o600); err != nil {
+		return nil, err
+	}
+	cfg := user.Config()
+	cfg.QPS, cfg.Burst = 1000, 2000 // the benchmark's own writes must not be the bottleneck
+	scheme := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = lambdav1alpha1.AddToScheme(scheme)
+	if b.kube, err = client.NewWithWatch(cfg, client.Options{Scheme: scheme}); err != nil {
+		return nil, err
+	}
+	clientset, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	b.apiMetrics = clientset.Discovery().RESTClient()
+	return b, nil
+}
+
+func (b *bench) stop() {
+	b.stopOperator()
+	if b.emuServer != nil {
+		b.emuServer.Close()
+	}
+	if b.env != nil {
+		_ = b.env.Stop()
+	}
+	_ = os.RemoveAll(b.dir)
+}
+
+// startOperator runs bin/manager limited to quota (0: unlimited), writing
+// with strategy, with workers objects reconciled at once.
+func (b *bench) startOperator(quota float64, namespace, strategy string, workers int) error {
+	probe, err := controlplane.FreeLocalAddress()
+	if err != nil {
+		return err
+	}
+	rps := strconv.FormatFloat(quota, 'f', -1, 64)
+	cmd := exec.Command(b.manager, "--metrics-bind-address=0", "--health-probe-bind-address="+probe,
+		"--getpolicy-rps="+rps, "--control-plane-rps="+rps, "--getfunction-rps=0",
+		"--max-concurrent-reconciles="+strconv.Itoa(workers), "--write-strategy="+strategy,
+		"--sync-period=10m", "--zap-log-level=error",
+		"--watch-namespace="+namespace, // each run's objects are its own
+		// Each statement costs about three Kubernetes writes: let them keep up
+		// with the scaled-up AWS quota.
+		"--kube-api-qps="+strconv.Itoa(b.kubeQPS), "--kube-api-burst="+strconv.Itoa(2*b.kubeQPS))
+	log, err := os.Create(filepath.Join(b.dir, "operator.log"))
+	if err != nil {
+		return err
+	}
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.Env = append(os.Environ(), "GOMEMLIMIT="+b.memoryLimit, "KUBECONFIG="+b.kubeconfig, "AWS_ENDPOINT_URL_LAMBDA="+b.emuURL,
+		"AWS_ENDPOINT_URL_STS="+b.emuURL, "AWS_REGION="+region, "AWS_ACCESS_KEY_ID=bench",
+		"AWS_SECRET_ACCESS_KEY=bench", "AWS_EC2_METADATA_DISABLED=true")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	b.operator = cmd
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get("http://" + probe + "/readyz"); err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("the operator was not ready in 60s; see %s", log.Name())
+}
+
+func (b *bench) stopOperator() {
+	if b.operator == nil {
+		return
+	}
+	_ = b.operator.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = b.operator.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = b.operator.Process.Kill()
+		<-done
+	}
+	b.operator = nil
+}

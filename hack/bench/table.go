@@ -1,0 +1,89 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"text/tabwriter"
+	"time"
+)
+
+// floor is the shortest time r's quota allows for its writes.
+func floor(r result) time.Duration {
+	calls := r.n // Statements: one AddPermission per object
+	if r.strategy == "Document" {
+		calls = r.f // one GetPolicy and one PutResourcePolicy per function, in two buckets
+	}
+	return time.Duration(float64(calls) / r.quota * float64(time.Second))
+}
+
+func printTable(results []result) {
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "run\tstrategy\tworkers\tN\tF\tquota/s\tapplied\tstarted\twall\tfloor\tratio\tGetFunction\tGetPolicy\tAddPermission\tRemovePermission\tPutResourcePolicy\tDeleteResourcePolicy\t429s\tp50\tp99\tpeak RSS\t")
+	for _, r := range results {
+		fl, ratio, quota := "-", "-", "none"
+		if r.quota > 0 {
+			f := floor(r)
+			fl, ratio, quota = f.Round(10*time.Millisecond).String(), fmt.Sprintf("%.2f", float64(r.wall)/float64(f)), fmt.Sprint(r.quota)
+		}
+		p50, p99 := "-", "-"
+		if r.latencySample > 0 {
+			p50, p99 = r.p50.Round(time.Millisecond).String(), r.p99.Round(time.Millisecond).String()
+		}
+		applied, started := "-", "-"
+		if r.applied > 0 {
+			applied = r.applied.Round(10 * time.Millisecond).String()
+		}
+		if r.started > 0 {
+			started = r.started.Round(10 * time.Millisecond).String()
+		}
+		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%.0f MiB\t\n", r.name, r.strategy, r.workers,
+			r.n, r.f, quota, applied, started, r.wall.Round(10*time.Millisecond), fl, ratio, r.calls["GetFunction"], r.calls["GetPolicy"],
+			r.calls["AddPermission"], r.calls["RemovePermission"], r.calls["PutResourcePolicy"], r.calls["DeleteResourcePolicy"],
+			r.throttled, p50, p99, float64(r.peakRSS)/(1<<20))
+	}
+	_ = w.Flush()
+	fmt.Println()
+	fmt.Println("floor: Statements N/quota (one AddPermission per object); Document F/quota (one GetPolicy and one PutResourcePolicy per function, in two buckets).")
+	fmt.Println("applied: the last object created; started: the last object's reconcile started (its first status patch, as a watch saw it); wall: the last statement in place.")
+}
+
+// printComparison says, at each quota that both strategies ran at, how much
+// faster the fastest Document run was than the fastest Statements run.
+func printComparison(results []result) {
+	var quotas []float64
+	best := map[float64]map[string]result{}
+	for _, r := range results {
+		if r.quota == 0 || r.n == 0 {
+			continue
+		}
+		if best[r.quota] == nil {
+			best[r.quota] = map[string]result{}
+			quotas = append(quotas, r.quota)
+		}
+		if b, ok := best[r.quota][r.strategy]; !ok || r.wall < b.wall {
+			best[r.quota][r.strategy] = r
+		}
+	}
+	for _, q := range quotas {
+		s, okS := best[q]["Statements"]
+		d, okD := best[q]["Document"]
+		if !okS || !okD || s.n != d.n || s.f != d.f {
+			continue
+		}
+		at := fmt.Sprintf("at %v/s", q)
+		if q == 15 {
+			at = "at AWS's quotas"
+		}
+		speed := fmt.Sprintf("%.1f× faster", float64(s.wall)/float64(d.wall))
+		if d.wall > s.wall {
+			speed = fmt.Sprintf("%.1f× slower", float64(d.wall)/float64(s.wall))
+		}
+		fmt.Printf("Document is %s than Statements %s (%s with %d workers against %s with %d; %d policy writes against %d)\n", speed, at,
+			d.wall.Round(10*time.Millisecond), d.workers, s.wall.Round(10*time.Millisecond), s.workers, writes(d), writes(s))
+	}
+}
+
+// writes counts the policy writes a run made.
+func writes(r result) int {
+	return r.calls["AddPermission"] + r.calls["RemovePermission"] + r.calls["PutResourcePolicy"] + r.calls["DeleteResourcePolicy"]
+}
