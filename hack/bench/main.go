@@ -4,25 +4,24 @@
 // once with one write strategy (the operator's --write-strategy: Statements
 // at each of -quotas, Document at each of -document-quotas) and reports the
 // operator's workers (--max-concurrent-reconciles), when the last object was
-// created (applied), when the last object's reconcile started (started),
-// when the last statement was in place (wall) against its floor, the calls
-// made by operation, the latency from an object applied to its statement in
-// place on an idle system, and the manager's peak memory. A memory run
-// follows. Last, how much faster Document was than Statements at each quota
+// created (applied), when the last object's first status was seen (first
+// status), when the last statement was in place (wall) against its floor,
+// the Kubernetes writes the operator made per object and its CPU time, the
+// calls made by operation, the latency from an object applied to its
+// statement in place on an idle system, and the manager's peak memory. A
+// memory run follows. Last, how much faster Document was than Statements at each quota
 // both ran at.
 //
 // The floor is what the quota allows at best. Statements writes one
 // statement per AddPermission, all on the control-plane bucket: N / quota.
 // Document reads each policy once (GetPolicy, its own bucket) and writes it
 // once (PutResourcePolicy, on the control-plane bucket): F / quota for the
-// reads and as much for the writes, which overlap. When started comes close
-// to wall, the run was held back by Kubernetes (each object costs about five
-// API writes: its creation, the finalizer, two status patches, an Event),
-// not by AWS.
+// reads and as much for the writes, which overlap. When first status comes
+// close to wall, the run was held back by Kubernetes, not by AWS.
 //
 // A benchmark prints figures; it asserts nothing. Flags scale the runs and
-// choose what runs; BENCH_DEBUG=1 prints the errors and the API writes of
-// each run.
+// choose what runs; BENCH_DEBUG=1 prints the errors and the Kubernetes
+// writes of each run by resource and verb.
 package main
 
 import (

@@ -18,7 +18,7 @@ func floor(r result) time.Duration {
 
 func printTable(results []result) {
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "run\tstrategy\tworkers\tN\tF\tquota/s\tapplied\tstarted\twall\tfloor\tratio\tGetFunction\tGetPolicy\tAddPermission\tRemovePermission\tPutResourcePolicy\tDeleteResourcePolicy\t429s\tp50\tp99\tpeak RSS\t")
+	fmt.Fprintln(w, "run\tstrategy\tworkers\tN\tF\tquota/s\tapplied\tfirst status\twall\tfloor\tratio\tAPI writes/obj\tCPU s\tGetFunction\tGetPolicy\tAddPermission\tRemovePermission\tPutResourcePolicy\tDeleteResourcePolicy\t429s\tp50\tp99\tpeak RSS\t")
 	for _, r := range results {
 		fl, ratio, quota := "-", "-", "none"
 		if r.quota > 0 {
@@ -36,15 +36,18 @@ func printTable(results []result) {
 		if r.started > 0 {
 			started = r.started.Round(10 * time.Millisecond).String()
 		}
-		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%.0f MiB\t\n", r.name, r.strategy, r.workers,
-			r.n, r.f, quota, applied, started, r.wall.Round(10*time.Millisecond), fl, ratio, r.calls["GetFunction"], r.calls["GetPolicy"],
+		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%.1f\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%.0f MiB\t\n", r.name, r.strategy, r.workers,
+			r.n, r.f, quota, applied, started, r.wall.Round(10*time.Millisecond), fl, ratio,
+			float64(r.usage.writes)/float64(max(r.n, 1)), r.usage.cpu, r.calls["GetFunction"], r.calls["GetPolicy"],
 			r.calls["AddPermission"], r.calls["RemovePermission"], r.calls["PutResourcePolicy"], r.calls["DeleteResourcePolicy"],
 			r.throttled, p50, p99, float64(r.peakRSS)/(1<<20))
 	}
 	_ = w.Flush()
 	fmt.Println()
 	fmt.Println("floor: Statements N/quota (one AddPermission per object); Document F/quota (one GetPolicy and one PutResourcePolicy per function, in two buckets).")
-	fmt.Println("applied: the last object created; started: the last object's reconcile started (its first status patch, as a watch saw it); wall: the last statement in place.")
+	fmt.Println("applied: the last object created; first status: the last object's first status, as a watch saw it; wall: the last statement in place.")
+	fmt.Println("API writes/obj: Kubernetes writes of any resource, Events included, from the API server's apiserver_request_total, less the benchmark's own N creates and the API server's lease renewals (the metric names no client), per object; BENCH_DEBUG=1 breaks them down.")
+	fmt.Println("CPU s: the manager's user and system CPU seconds (/proc/PID/stat) over the same window: from the first create until all were Ready.")
 }
 
 // printComparison says, at each quota that both strategies ran at, how much
