@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -8,11 +9,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -44,7 +48,7 @@ type bench struct {
 	dir           string
 }
 
-func start(manager, memoryLimit string, clients int, backlog bool, kubeQPS int) (*bench, error) {
+func start(manager, memoryLimit string, clients int, backlog bool, kubeQPS int, admission bool) (*bench, error) {
 	b := &bench{root: repo.Root(), memoryLimit: memoryLimit, clients: clients, backlog: backlog, kubeQPS: kubeQPS}
 	b.manager = manager
 	if !filepath.IsAbs(manager) {
@@ -88,7 +92,42 @@ func start(manager, memoryLimit string, clients int, backlog bool, kubeQPS int) 
 		return nil, err
 	}
 	b.apiMetrics = clientset.Discovery().RESTClient()
+	if admission {
+		b.installAdmission(context.Background())
+	}
 	return b, nil
+}
+
+// installAdmission creates the admission policies of config/admission, as
+// the kustomize install and the chart ship them: whatever they cost or
+// save the API server and the operator is part of what is measured. One
+// the API server does not serve is left out, and said so.
+func (b *bench) installAdmission(ctx context.Context) {
+	files, _ := filepath.Glob(filepath.Join(b.root, "config", "admission", "*.yaml"))
+	for _, file := range files {
+		if strings.HasPrefix(filepath.Base(file), "kustomize") {
+			continue
+		}
+		f, err := os.Open(file)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench: admission:", err)
+			continue
+		}
+		decoder := utilyaml.NewYAMLOrJSONDecoder(f, 4096)
+		for {
+			obj := &unstructured.Unstructured{}
+			if err := decoder.Decode(&obj.Object); err != nil {
+				break
+			}
+			if len(obj.Object) == 0 || obj.GetKind() == "Kustomization" {
+				continue
+			}
+			if err := b.kube.Create(ctx, obj); err != nil {
+				fmt.Fprintf(os.Stderr, "bench: admission: %s %s from %s left out: %v\n", obj.GetKind(), obj.GetName(), filepath.Base(file), err)
+			}
+		}
+		_ = f.Close()
+	}
 }
 
 func (b *bench) stop() {

@@ -58,7 +58,8 @@ func main() {
 		backlog    = flag.Bool("backlog", false, "create the objects before starting the operator, and time from its start (a backlog, as after an upgrade or an outage)")
 		kubeQPS    = flag.Int("kube-api-qps", 1000, "the operator's --kube-api-qps (its burst twice that)")
 		clients    = flag.Int("create-clients", 16, "objects the benchmark creates at once")
-		memLimit   = flag.String("gomemlimit", "100MiB", "the operator's GOMEMLIMIT (the chart sets it to 80 % of the memory limit); off: none")
+		memLimit   = flag.String("gomemlimit", "200MiB", "the operator's GOMEMLIMIT (the chart's goMemLimit: 80 % of its 256Mi memory limit); off: none")
+		admission  = flag.Bool("admission", true, "install the admission policies of config/admission, as the chart does")
 	)
 	flag.Parse()
 	type runAt struct {
@@ -91,7 +92,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench: -create-clients and -kube-api-qps: want at least 1")
 		os.Exit(2)
 	}
-	b, err := start(*manager, *memLimit, *clients, *backlog, *kubeQPS)
+	b, err := start(*manager, *memLimit, *clients, *backlog, *kubeQPS, *admission)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
