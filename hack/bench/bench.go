@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -13,7 +14,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -33,7 +37,7 @@ import (
 type bench struct {
 	root, manager string
 	memoryLimit   string // the operator's GOMEMLIMIT, as the chart sets it
-	clients       int    // objects created at once
+	clients       int    // objects created or deleted at once
 	backlog       bool   // objects created before the operator starts
 	kubeQPS       int    // the operator's --kube-api-qps
 	env           *envtest.Environment
@@ -43,7 +47,7 @@ type bench struct {
 	emu           *emulator.Server
 	emuURL        string
 	emuServer     *httptest.Server
-	lambda        *lambda.Client
+	lambda        *lambda.Client // the operator's own account
 	operator      *exec.Cmd
 	dir           string
 }
@@ -141,23 +145,82 @@ func (b *bench) stop() {
 	_ = os.RemoveAll(b.dir)
 }
 
-// startOperator runs bin/manager limited to quota (0: unlimited), writing
-// with strategy, with workers objects reconciled at once.
-func (b *bench) startOperator(quota float64, namespace, strategy string, workers int) error {
+// newEmulator starts a fresh emulator with quotas (per bucket), and a
+// client of the operator's own account.
+func (b *bench) newEmulator(quotas map[string]float64) {
+	b.emu = emulator.New(emulator.Config{Region: region, AccountID: account, Quotas: quotas})
+	if b.emuServer != nil {
+		b.emuServer.Close()
+	}
+	b.emuServer = httptest.NewServer(b.emu)
+	b.emuURL = b.emuServer.URL
+	b.lambda = b.lambdaAs("bench", "bench")
+}
+
+// lambdaAs is a Lambda client of the emulator with a long-term key.
+func (b *bench) lambdaAs(key, secret string) *lambda.Client {
+	return lambda.New(lambda.Options{Region: region, BaseEndpoint: aws.String(b.emuURL),
+		Credentials: credentials.NewStaticCredentialsProvider(key, secret, ""), Retryer: aws.NopRetryer{}})
+}
+
+// quotasAt are AWS's GetPolicy and control-plane quotas at quota requests
+// per second (0: none).
+func quotasAt(quota float64) map[string]float64 {
+	if quota == 0 {
+		return map[string]float64{}
+	}
+	return map[string]float64{emulator.BucketGetPolicy: quota, emulator.BucketControlPlane: quota}
+}
+
+// createFunctions creates f functions named prefix-fn-NNN with c (in c's
+// account) and returns their names.
+func (b *bench) createFunctions(ctx context.Context, c *lambda.Client, prefix string, f int) ([]string, error) {
+	var names []string
+	for i := range f {
+		fn := fmt.Sprintf("%s-fn-%03d", prefix, i)
+		for {
+			_, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(fn),
+				Runtime: lambdatypes.RuntimePython312, Handler: aws.String("h"), Role: aws.String("arn:aws:iam::" + account + ":role/r"),
+				Code: &lambdatypes.FunctionCode{ZipFile: []byte("x")}})
+			var throttled *lambdatypes.TooManyRequestsException
+			if errors.As(err, &throttled) {
+				time.Sleep(100 * time.Millisecond) // the functions share the quota the run measures
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			names = append(names, fn)
+			break
+		}
+	}
+	return names, nil
+}
+
+// operatorRun is how one run starts the operator.
+type operatorRun struct {
+	namespace, strategy string // the objects it watches, its --write-strategy
+	workers             int    // its --max-concurrent-reconciles
+	getPolicyRPS        float64
+	controlPlaneRPS     float64
+}
+
+// startOperator runs bin/manager as o says, and waits until it is ready.
+func (b *bench) startOperator(o operatorRun) error {
 	probe, err := controlplane.FreeLocalAddress()
 	if err != nil {
 		return err
 	}
-	rps := strconv.FormatFloat(quota, 'f', -1, 64)
+	rps := func(quota float64) string { return strconv.FormatFloat(quota, 'f', -1, 64) }
 	cmd := exec.Command(b.manager, "--metrics-bind-address=0", "--health-probe-bind-address="+probe,
-		"--getpolicy-rps="+rps, "--control-plane-rps="+rps, "--getfunction-rps=0",
-		"--max-concurrent-reconciles="+strconv.Itoa(workers), "--write-strategy="+strategy,
+		"--getpolicy-rps="+rps(o.getPolicyRPS), "--control-plane-rps="+rps(o.controlPlaneRPS), "--getfunction-rps=0",
+		"--max-concurrent-reconciles="+strconv.Itoa(o.workers), "--write-strategy="+o.strategy,
 		"--sync-period=10m", "--zap-log-level=error",
-		"--watch-namespace="+namespace, // each run's objects are its own
+		"--watch-namespace="+o.namespace, // each run's objects are its own
 		// Each statement costs about three Kubernetes writes: let them keep up
 		// with the scaled-up AWS quota.
 		"--kube-api-qps="+strconv.Itoa(b.kubeQPS), "--kube-api-burst="+strconv.Itoa(2*b.kubeQPS))
-	log, err := os.Create(filepath.Join(b.dir, "operator.log"))
+	log, err := os.OpenFile(filepath.Join(b.dir, "operator-"+o.namespace+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
 	}

@@ -8,9 +8,11 @@
 // status), when the last statement was in place (wall) against its floor,
 // the Kubernetes writes the operator made per object and its CPU time, the
 // calls made by operation, the latency from an object applied to its
-// statement in place on an idle system, and the manager's peak memory. A
-// memory run follows. Last, how much faster Document was than Statements at each quota
-// both ran at.
+// statement in place on an idle system, and the manager's peak memory.
+// After the first run of each strategy at each of -delete-quotas, a delete
+// run deletes its objects and times until every statement and every
+// object is gone. A memory run follows. Last, how much faster Document was
+// than Statements at each quota both ran at.
 //
 // The floor is what the quota allows at best. Statements writes one
 // statement per AddPermission, all on the control-plane bucket: N / quota.
@@ -49,6 +51,7 @@ func main() {
 		f          = flag.Int("f", 50, "functions in the throughput run")
 		quotas     = flag.String("quotas", "15,150", "GetPolicy and control-plane quotas to run the Statements strategy at, requests per second: AWS's 15, and scaled up (empty: none)")
 		docQuotas  = flag.String("document-quotas", "15", "quotas to run the Document strategy at (empty: none)")
+		delQuotas  = flag.String("delete-quotas", "15", "after the first run of each strategy at these quotas, delete its objects and time it (empty: none)")
 		latencyN   = flag.Int("latency-objects", 50, "objects applied one at a time on an idle system")
 		memoryN    = flag.Int("memory-objects", 10000, "objects in the memory run (0: skip it)")
 		memoryF    = flag.Int("memory-functions", 200, "functions in the memory run (a policy holds about 100 statements)")
@@ -57,7 +60,7 @@ func main() {
 		docWorkers = flag.String("document-max-concurrent-reconciles", "8", "the operator's --max-concurrent-reconciles in the Document runs (a queued write holds no worker); a list runs each")
 		backlog    = flag.Bool("backlog", false, "create the objects before starting the operator, and time from its start (a backlog, as after an upgrade or an outage)")
 		kubeQPS    = flag.Int("kube-api-qps", 1000, "the operator's --kube-api-qps (its burst twice that)")
-		clients    = flag.Int("create-clients", 16, "objects the benchmark creates at once")
+		clients    = flag.Int("create-clients", 16, "objects the benchmark creates or deletes at once")
 		memLimit   = flag.String("gomemlimit", "200MiB", "the operator's GOMEMLIMIT (the chart's goMemLimit: 80 % of its 256Mi memory limit); off: none")
 		admission  = flag.Bool("admission", true, "install the admission policies of config/admission, as the chart does")
 	)
@@ -100,19 +103,28 @@ func main() {
 	defer b.stop()
 
 	var results []result
-	run := func(r result, err error) {
+	run := func(name string, rs []result, err error) {
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "bench:", r.name, err)
+			fmt.Fprintln(os.Stderr, "bench:", name, err)
 			b.stop()
 			os.Exit(1)
 		}
-		results = append(results, r)
+		results = append(results, rs...)
 	}
+	deleteQuotas := numbers("-delete-quotas", *delQuotas, 0)
+	deleted := map[string]bool{} // strategy@quota already timed
 	for i, at := range runs {
-		run(b.throughput(fmt.Sprintf("throughput-%d", i+1), at.strategy, at.workers, *n, *f, at.quota, *latencyN))
+		key, deleteName := fmt.Sprintf("%s@%v", at.strategy, at.quota), ""
+		if slices.Contains(deleteQuotas, at.quota) && !deleted[key] {
+			deleted[key], deleteName = true, fmt.Sprintf("delete-%d", i+1)
+		}
+		name := fmt.Sprintf("throughput-%d", i+1)
+		rs, err := b.throughput(name, at.strategy, at.workers, *n, *f, at.quota, *latencyN, deleteName)
+		run(name, rs, err)
 	}
 	if *memoryN > 0 {
-		run(b.throughput("memory", "Statements", statementsWorkers[0], *memoryN, *memoryF, 0, 0))
+		rs, err := b.throughput("memory", "Statements", statementsWorkers[0], *memoryN, *memoryF, 0, 0, "")
+		run("memory", rs, err)
 	}
 	printTable(results)
 	printComparison(results)

@@ -7,23 +7,16 @@ import (
 	"time"
 )
 
-// floor is the shortest time r's quota allows for its writes.
-func floor(r result) time.Duration {
-	calls := r.n // Statements: one AddPermission per object
-	if r.strategy == "Document" {
-		calls = r.f // one GetPolicy and one PutResourcePolicy per function, in two buckets
-	}
-	return time.Duration(float64(calls) / r.quota * float64(time.Second))
-}
-
 func printTable(results []result) {
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w, "run\tstrategy\tworkers\tN\tF\tquota/s\tapplied\tfirst status\twall\tfloor\tratio\tAPI writes/obj\tCPU s\tGetFunction\tGetPolicy\tAddPermission\tRemovePermission\tPutResourcePolicy\tDeleteResourcePolicy\t429s\tp50\tp99\tpeak RSS\t")
 	for _, r := range results {
 		fl, ratio, quota := "-", "-", "none"
 		if r.quota > 0 {
-			f := floor(r)
-			fl, ratio, quota = f.Round(10*time.Millisecond).String(), fmt.Sprintf("%.2f", float64(r.wall)/float64(f)), fmt.Sprint(r.quota)
+			quota = fmt.Sprint(r.quota)
+		}
+		if r.floor > 0 {
+			fl, ratio = r.floor.Round(10*time.Millisecond).String(), fmt.Sprintf("%.2f", float64(r.wall)/float64(r.floor))
 		}
 		p50, p99 := "-", "-"
 		if r.latencySample > 0 {
@@ -45,9 +38,16 @@ func printTable(results []result) {
 	_ = w.Flush()
 	fmt.Println()
 	fmt.Println("floor: Statements N/quota (one AddPermission per object); Document F/quota (one GetPolicy and one PutResourcePolicy per function, in two buckets).")
-	fmt.Println("applied: the last object created; first status: the last object's first status, as a watch saw it; wall: the last statement in place.")
-	fmt.Println("API writes/obj: Kubernetes writes of any resource, Events included, from the API server's apiserver_request_total, less the benchmark's own N creates and the API server's lease renewals (the metric names no client), per object; BENCH_DEBUG=1 breaks them down.")
-	fmt.Println("CPU s: the manager's user and system CPU seconds (/proc/PID/stat) over the same window: from the first create until all were Ready.")
+	fmt.Println("delete rows: every object of the run above deleted at once, until every statement and every object is gone; floor Statements N/quota (one RemovePermission each), Document F/quota.")
+	fmt.Println("applied: the last object created (deleted); first status: the last object's first status, as a watch saw it; wall: the last statement in place (gone).")
+	fmt.Println("API writes/obj: Kubernetes writes of any resource, Events included, from the API server's apiserver_request_total, less the benchmark's own N creates (deletes) and the API server's lease renewals (the metric names no client), per object; BENCH_DEBUG=1 breaks them down.")
+	fmt.Println("CPU s: the manager's user and system CPU seconds (/proc/PID/stat) over the same window: from the first create (delete) until all were Ready (gone).")
+	for _, r := range results {
+		if r.kind == deleteRow && r.strategy == "Document" {
+			fmt.Printf("%s: %d policy calls (GetPolicy and writes) for %d functions; the target is at most 3F = %d (a read and two writes each).\n",
+				r.name, policyCalls(r), r.f, 3*r.f)
+		}
+	}
 }
 
 // printComparison says, at each quota that both strategies ran at, how much
@@ -56,7 +56,7 @@ func printComparison(results []result) {
 	var quotas []float64
 	best := map[float64]map[string]result{}
 	for _, r := range results {
-		if r.quota == 0 || r.n == 0 {
+		if r.kind != createRow || r.quota == 0 || r.n == 0 {
 			continue
 		}
 		if best[r.quota] == nil {

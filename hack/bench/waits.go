@@ -17,24 +17,36 @@ func (b *bench) hasStatement(function, sid string) bool {
 	return ok && strings.Contains(policy, `"Sid":"`+sid+`"`)
 }
 
+// statements counts the statements in the functions' policies.
+func (b *bench) statements(functions []string) int {
+	total := 0
+	for _, fn := range functions {
+		if policy, _, ok := b.emu.Policy(fn, ""); ok {
+			total += strings.Count(policy, `"Sid":`)
+		}
+	}
+	return total
+}
+
+// pollEvery is how often to count n statements: every 20 ms for a
+// thousand, less often for more, so that reading the emulator's policies
+// (under its lock) does not hold back the run it measures.
+func pollEvery(n int) time.Duration {
+	return max(20*time.Millisecond, time.Duration(n)*20*time.Microsecond)
+}
+
 // waitInPlace waits until the functions' policies hold n statements.
 func (b *bench) waitInPlace(functions []string, n int, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
-		total := 0
-		for _, fn := range functions {
-			policy, _, ok := b.emu.Policy(fn, "")
-			if ok {
-				total += strings.Count(policy, `"Sid":`)
-			}
-		}
+		total := b.statements(functions)
 		if total >= n {
 			return nil
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%d of %d statements in place after %s", total, n, timeout)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(pollEvery(n))
 	}
 }
 
@@ -59,5 +71,28 @@ func (b *bench) waitReady(ctx context.Context, ns string, n int) error {
 			return fmt.Errorf("%d of %d objects Ready", ready, n)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// waitGone waits until the functions' policies hold no statement and ns no
+// object.
+func (b *bench) waitGone(ctx context.Context, ns string, functions []string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		left := b.statements(functions)
+		objects := -1
+		if left == 0 {
+			var list lambdav1alpha1.LambdaPermissionList
+			if err := b.kube.List(ctx, &list, client.InNamespace(ns)); err != nil {
+				return err
+			}
+			if objects = len(list.Items); objects == 0 {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d statements and %d objects left after %s", left, objects, timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
