@@ -145,10 +145,10 @@ func (b *bench) stop() {
 	_ = os.RemoveAll(b.dir)
 }
 
-// newEmulator starts a fresh emulator with quotas (per bucket), and a
-// client of the operator's own account.
-func (b *bench) newEmulator(quotas map[string]float64) {
-	b.emu = emulator.New(emulator.Config{Region: region, AccountID: account, Quotas: quotas})
+// newEmulator starts a fresh emulator with quotas (per bucket, for each
+// account) and roles, and a client of the operator's own account.
+func (b *bench) newEmulator(quotas map[string]float64, roles []emulator.Role) {
+	b.emu = emulator.New(emulator.Config{Region: region, AccountID: account, Quotas: quotas, Roles: roles})
 	if b.emuServer != nil {
 		b.emuServer.Close()
 	}

@@ -17,7 +17,7 @@ import (
 // it once (the last write of a function deletes its policy), F / quota.
 func (b *bench) deleteAll(ctx context.Context, name string, created result, ns string, functions []string) (result, error) {
 	r := result{name: name, kind: deleteRow, strategy: created.strategy, workers: created.workers, f: created.f,
-		quota: created.quota}
+		accounts: created.accounts, quota: created.quota}
 	var list lambdav1alpha1.LambdaPermissionList
 	if err := b.kube.List(ctx, &list, client.InNamespace(ns)); err != nil {
 		return r, err

@@ -11,8 +11,11 @@
 // statement in place on an idle system, and the manager's peak memory.
 // After the first run of each strategy at each of -delete-quotas, a delete
 // run deletes its objects and times until every statement and every
-// object is gone. A memory run follows. Last, how much faster Document was
-// than Statements at each quota both ran at.
+// object is gone. An accounts run spreads N objects over functions in
+// several AWS accounts, each with its own quotas, reached through
+// LambdaPermissionAccounts and roles the operator assumes. A memory run
+// follows. Last, how much faster Document was than Statements at each
+// quota both ran at.
 //
 // The floor is what the quota allows at best. Statements writes one
 // statement per AddPermission, all on the control-plane bucket: N / quota.
@@ -55,8 +58,12 @@ func main() {
 		latencyN   = flag.Int("latency-objects", 50, "objects applied one at a time on an idle system")
 		memoryN    = flag.Int("memory-objects", 10000, "objects in the memory run (0: skip it)")
 		memoryF    = flag.Int("memory-functions", 200, "functions in the memory run (a policy holds about 100 statements)")
+		accountN   = flag.Int("account-objects", 1000, "objects in the accounts run (0: skip it)")
+		accounts   = flag.Int("accounts", 10, "AWS accounts in the accounts run, each with its own quotas")
+		perAccount = flag.Int("account-functions", 5, "functions per account in the accounts run")
+		acctQuota  = flag.Float64("account-quota", 15, "GetPolicy and control-plane quotas of each account in the accounts run")
 		manager    = flag.String("manager", "bin/manager", "the operator binary")
-		concurrent = flag.String("max-concurrent-reconciles", "8", "the operator's --max-concurrent-reconciles in the Statements and memory runs; a list runs each")
+		concurrent = flag.String("max-concurrent-reconciles", "8", "the operator's --max-concurrent-reconciles in the Statements, accounts and memory runs; a list runs each (the accounts and memory runs use the first)")
 		docWorkers = flag.String("document-max-concurrent-reconciles", "8", "the operator's --max-concurrent-reconciles in the Document runs (a queued write holds no worker); a list runs each")
 		backlog    = flag.Bool("backlog", false, "create the objects before starting the operator, and time from its start (a backlog, as after an upgrade or an outage)")
 		kubeQPS    = flag.Int("kube-api-qps", 1000, "the operator's --kube-api-qps (its burst twice that)")
@@ -91,8 +98,8 @@ func main() {
 			runs = append(runs, runAt{"Document", quota, w})
 		}
 	}
-	if *clients < 1 || *kubeQPS < 1 {
-		fmt.Fprintln(os.Stderr, "bench: -create-clients and -kube-api-qps: want at least 1")
+	if *clients < 1 || *kubeQPS < 1 || *accounts < 1 || *perAccount < 1 || *acctQuota <= 0 {
+		fmt.Fprintln(os.Stderr, "bench: -create-clients, -kube-api-qps, -accounts and -account-functions: want at least 1; -account-quota: above 0")
 		os.Exit(2)
 	}
 	b, err := start(*manager, *memLimit, *clients, *backlog, *kubeQPS, *admission)
@@ -121,6 +128,10 @@ func main() {
 		name := fmt.Sprintf("throughput-%d", i+1)
 		rs, err := b.throughput(name, at.strategy, at.workers, *n, *f, at.quota, *latencyN, deleteName)
 		run(name, rs, err)
+	}
+	if *accountN > 0 {
+		r, err := b.acrossAccounts("accounts", statementsWorkers[0], *accountN, *accounts, *perAccount, *acctQuota)
+		run("accounts", []result{r}, err)
 	}
 	if *memoryN > 0 {
 		rs, err := b.throughput("memory", "Statements", statementsWorkers[0], *memoryN, *memoryF, 0, 0, "")

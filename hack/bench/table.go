@@ -14,6 +14,9 @@ func printTable(results []result) {
 		fl, ratio, quota := "-", "-", "none"
 		if r.quota > 0 {
 			quota = fmt.Sprint(r.quota)
+			if r.accounts > 1 {
+				quota = fmt.Sprintf("%v×%d accts", r.quota, r.accounts)
+			}
 		}
 		if r.floor > 0 {
 			fl, ratio = r.floor.Round(10*time.Millisecond).String(), fmt.Sprintf("%.2f", float64(r.wall)/float64(r.floor))
@@ -37,7 +40,7 @@ func printTable(results []result) {
 	}
 	_ = w.Flush()
 	fmt.Println()
-	fmt.Println("floor: Statements N/quota (one AddPermission per object); Document F/quota (one GetPolicy and one PutResourcePolicy per function, in two buckets).")
+	fmt.Println("floor: Statements N/quota (one AddPermission per object); Document F/quota (one GetPolicy and one PutResourcePolicy per function, in two buckets); accounts: the busiest account's objects/quota (quotas are per account).")
 	fmt.Println("delete rows: every object of the run above deleted at once, until every statement and every object is gone; floor Statements N/quota (one RemovePermission each), Document F/quota.")
 	fmt.Println("applied: the last object created (deleted); first status: the last object's first status, as a watch saw it; wall: the last statement in place (gone).")
 	fmt.Println("API writes/obj: Kubernetes writes of any resource, Events included, from the API server's apiserver_request_total, less the benchmark's own N creates (deletes) and the API server's lease renewals (the metric names no client), per object; BENCH_DEBUG=1 breaks them down.")

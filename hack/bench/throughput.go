@@ -18,16 +18,18 @@ import (
 
 // Kinds of rows in the table.
 const (
-	createRow = "create" // objects created at once
-	deleteRow = "delete" // the objects of a create row deleted at once
+	createRow   = "create"   // objects created at once
+	deleteRow   = "delete"   // the objects of a create row deleted at once
+	accountsRow = "accounts" // objects created at once over several accounts
 )
 
 type result struct {
 	name          string
-	kind          string // createRow, deleteRow
+	kind          string // createRow, deleteRow, accountsRow
 	strategy      string // the operator's --write-strategy
 	workers       int    // the operator's --max-concurrent-reconciles
 	n, f          int
+	accounts      int           // the AWS accounts the functions are in, each with its own quota
 	quota         float64       // requests per second per quota bucket; 0: none
 	floor         time.Duration // the shortest the quota allows; 0: none
 	applied       time.Duration // until the last object was created (or deleted)
@@ -46,7 +48,7 @@ type result struct {
 // objects one at a time on the idle system, then reads the peak memory,
 // then (deleteName != "") deletes every object and measures that too.
 func (b *bench) throughput(name, strategy string, workers, n, f int, quota float64, latencyN int, deleteName string) ([]result, error) {
-	r := result{name: name, kind: createRow, strategy: strategy, workers: workers, n: n, f: f, quota: quota}
+	r := result{name: name, kind: createRow, strategy: strategy, workers: workers, n: n, f: f, accounts: 1, quota: quota}
 	if quota > 0 {
 		r.floor = floorOf(n, quota) // Statements: one AddPermission per object
 		if strategy == "Document" {
@@ -55,7 +57,7 @@ func (b *bench) throughput(name, strategy string, workers, n, f int, quota float
 	}
 	ctx := context.Background()
 	// A fresh emulator per run, with the run's quotas.
-	b.newEmulator(quotasAt(quota))
+	b.newEmulator(quotasAt(quota), nil)
 	functions, err := b.createFunctions(ctx, b.lambda, name, f)
 	if err != nil {
 		return nil, err
@@ -86,10 +88,10 @@ func (b *bench) throughput(name, strategy string, workers, n, f int, quota float
 	return results, nil
 }
 
-// createAndWait starts the operator as run says and creates r.n objects in
-// ns over functions (the other way round with -backlog), and measures
-// until every statement is in place and every object Ready. The operator
-// is left running.
+// createAndWait starts the operator as run says unless one is running and
+// creates r.n objects in ns over functions (the other way round with
+// -backlog), and measures until every statement is in place and every
+// object Ready. The operator is left running.
 func (b *bench) createAndWait(ctx context.Context, r *result, run operatorRun, ns string, functions []string) error {
 	time.Sleep(2 * time.Second) // let the quota's bucket fill again before the clock starts
 	b.emu.ResetStats()
@@ -107,8 +109,10 @@ func (b *bench) createAndWait(ctx context.Context, r *result, run operatorRun, n
 		}
 		began = time.Now()
 	}
-	if err := b.startOperator(run); err != nil {
-		return err
+	if b.operator == nil {
+		if err := b.startOperator(run); err != nil {
+			return err
+		}
 	}
 	if !b.backlog {
 		m = b.mark(ctx) // from the operator's start: its start-up is not the run's
@@ -277,7 +281,11 @@ func object(ns string, i int, function string) *lambdav1alpha1.LambdaPermission 
 	}
 }
 
-// floorOf is the time calls take at quota requests per second.
+// floorOf is the time calls take at quota requests per second (0: no
+// quota, no floor).
 func floorOf(calls int, quota float64) time.Duration {
+	if quota <= 0 {
+		return 0
+	}
 	return time.Duration(float64(calls) / quota * float64(time.Second))
 }
