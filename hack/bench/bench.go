@@ -49,6 +49,7 @@ type bench struct {
 	emuServer     *httptest.Server
 	lambda        *lambda.Client // the operator's own account
 	operator      *exec.Cmd
+	operatorAddr  string // the operator's metrics endpoint, host:port
 	dir           string
 }
 
@@ -68,6 +69,10 @@ func start(manager, memoryLimit string, clients int, backlog bool, kubeQPS int, 
 	}
 	// A quiet API server: the benchmark measures the operator.
 	b.env.ControlPlane.GetAPIServer().Configure().Set("max-requests-inflight", "2000").Set("max-mutating-requests-inflight", "1000")
+	// The growth table keeps tens of thousands of objects and their
+	// history: more than etcd's default 2 GiB of backend would hold.
+	b.env.ControlPlane.Etcd = &envtest.Etcd{}
+	b.env.ControlPlane.Etcd.Configure().Set("quota-backend-bytes", strconv.Itoa(8<<30))
 	if _, err := b.env.Start(); err != nil {
 		return nil, fmt.Errorf("starting the control plane: %w", err)
 	}
@@ -202,7 +207,8 @@ type operatorRun struct {
 	namespace, strategy string // the objects it watches, its --write-strategy
 	workers             int    // its --max-concurrent-reconciles
 	getPolicyRPS        float64
-	controlPlaneRPS     float64
+	controlPlaneRPS     float64       // 0: unlimited
+	syncPeriod          time.Duration // 0: 10m, the default
 }
 
 // startOperator runs bin/manager as o says, and waits until it is ready.
@@ -211,11 +217,17 @@ func (b *bench) startOperator(o operatorRun) error {
 	if err != nil {
 		return err
 	}
+	if b.operatorAddr, err = controlplane.FreeLocalAddress(); err != nil {
+		return err
+	}
+	if o.syncPeriod == 0 {
+		o.syncPeriod = 10 * time.Minute
+	}
 	rps := func(quota float64) string { return strconv.FormatFloat(quota, 'f', -1, 64) }
-	cmd := exec.Command(b.manager, "--metrics-bind-address=0", "--health-probe-bind-address="+probe,
+	cmd := exec.Command(b.manager, "--metrics-bind-address="+b.operatorAddr, "--health-probe-bind-address="+probe,
 		"--getpolicy-rps="+rps(o.getPolicyRPS), "--control-plane-rps="+rps(o.controlPlaneRPS), "--getfunction-rps=0",
 		"--max-concurrent-reconciles="+strconv.Itoa(o.workers), "--write-strategy="+o.strategy,
-		"--sync-period=10m", "--zap-log-level=error",
+		"--sync-period="+o.syncPeriod.String(), "--zap-log-level=error",
 		"--watch-namespace="+o.namespace, // each run's objects are its own
 		// Each statement costs about three Kubernetes writes: let them keep up
 		// with the scaled-up AWS quota.

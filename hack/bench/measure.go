@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // mark is a reading taken at the start of a window: the API server's
@@ -171,4 +174,36 @@ func memoryOf(pid int) (peak, now int64) {
 		}
 	}
 	return peak, now
+}
+
+// operatorMetric sums the running operator's samples of a metric whose
+// labels contain every one of labels (`controller="lambdapermission"`);
+// ok is false when it exposes none.
+func (b *bench) operatorMetric(name string, labels ...string) (sum float64, ok bool) {
+	client := http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Get("http://" + b.operatorAddr + "/metrics")
+	if err != nil {
+		return 0, false
+	}
+	defer func() { _ = resp.Body.Close() }()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, false
+	}
+lines:
+	for _, line := range strings.Split(string(raw), "\n") {
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		for _, l := range labels {
+			if !strings.Contains(line, l) {
+				continue lines
+			}
+		}
+		value, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+		if err == nil {
+			sum, ok = sum+value, true
+		}
+	}
+	return sum, ok
 }

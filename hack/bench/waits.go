@@ -96,3 +96,47 @@ func (b *bench) waitGone(ctx context.Context, ns string, functions []string, tim
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// Metrics of the operator the growth table reads: no status says that an
+// object was reconciled once a sync that finds it in place writes none.
+const (
+	// managedMetric is the operator's gauge of LambdaPermissions whose
+	// statement it found or put in place.
+	managedMetric = "lambda_permission_statements_managed"
+	// reconcilesMetric is controller-runtime's count of reconciles.
+	reconcilesMetric = "controller_runtime_reconcile_total"
+	ofPermissions    = `controller="lambdapermission"`
+)
+
+// waitManaged waits until the running operator has reconciled n objects
+// to in place: its managedMetric, or where it has none its reconciles
+// since it started.
+func (b *bench) waitManaged(n int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		managed, ok := b.operatorMetric(managedMetric)
+		if !ok {
+			managed, _ = b.operatorMetric(reconcilesMetric, ofPermissions)
+		}
+		if int(managed) >= n {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%.0f of %d objects reconciled after %s", managed, n, timeout)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// waitReconciles waits until the running operator has made n reconciles
+// more than from, and returns how many it made (fewer on timeout).
+func (b *bench) waitReconciles(from float64, n int, timeout time.Duration) int {
+	deadline := time.Now().Add(timeout)
+	for {
+		now, _ := b.operatorMetric(reconcilesMetric, ofPermissions)
+		if made := int(now - from); made >= n || time.Now().After(deadline) {
+			return made
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
