@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -136,6 +137,28 @@ func (b *bench) installAdmission(ctx context.Context) {
 			}
 		}
 		_ = f.Close()
+	}
+	b.waitAdmission(ctx)
+}
+
+// waitAdmission waits until the API server applies the policies just
+// created: a dry-run create of an object is admitted and comes back with
+// the finalizer the finalizer policy adds. Until the API server has synced
+// the new kinds, its admission refuses the objects ("Resource kind … not
+// found"), and the first run would measure that.
+func (b *bench) waitAdmission(ctx context.Context) {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		probe := object("default", 0, "admission-probe")
+		err := b.kube.Create(ctx, probe, client.DryRunAll)
+		if err == nil && slices.Contains(probe.Finalizers, lambdav1alpha1.PermissionFinalizer) {
+			return
+		}
+		if time.Now().After(deadline) {
+			fmt.Fprintf(os.Stderr, "bench: admission: the policies are not in effect after a minute (finalizers %v, %v)\n", probe.Finalizers, err)
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 

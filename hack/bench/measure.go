@@ -29,6 +29,17 @@ type usage struct {
 	cpu       float64
 }
 
+// events is how many of the writes were Events.
+func (u usage) events() int {
+	n := 0
+	for key, count := range u.breakdown {
+		if strings.HasPrefix(key, "events ") || strings.HasPrefix(key, "events/") {
+			n += count
+		}
+	}
+	return n
+}
+
 func (b *bench) mark(ctx context.Context) mark {
 	m := mark{writes: b.apiWrites(ctx)}
 	if b.operator != nil {
