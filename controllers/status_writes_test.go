@@ -4,6 +4,7 @@ package controllers_test
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -103,7 +104,8 @@ func TestANewObjectWithALateOutcomeSaysWorkHasStarted(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = emu.SetFaults(emulator.Faults{}) })
-	seen := watchUntilReady(t, permission(newName("late"), fn, s3Spec))
+	obj := permission(newName("late"), fn, s3Spec)
+	seen := watchUntilReady(t, obj)
 	announced := -1
 	for i, s := range seen {
 		if s.reconciling && s.ready == metav1.ConditionFalse && s.observed != 0 {
@@ -116,6 +118,13 @@ func TestANewObjectWithALateOutcomeSaysWorkHasStarted(t *testing.T) {
 	}
 	if took := seen[len(seen)-1].at.Sub(seen[announced].at); took < time.Second {
 		t.Errorf("Reconciling said %s before Ready; want it said while the write was under way (8s)", took)
+	}
+	// The outcome was written in the same reconcile as the write: no
+	// failed status patch, and no later reconcile that adopts the
+	// statement (it would have said so before the object was Ready).
+	waitEvent(t, obj, lambdav1alpha1.EventAdded)
+	if reasons := eventReasons(t, obj); !slices.Equal(reasons, []string{lambdav1alpha1.EventAdded}) {
+		t.Errorf("Events %v, want only %s", reasons, lambdav1alpha1.EventAdded)
 	}
 }
 

@@ -38,9 +38,12 @@ func (r *Reconciler[T]) announce(ctx context.Context, obj T) (stop func() T) {
 			return
 		}
 		started := startedStatus(base, "computing and writing the "+r.Kind.Subject)
-		// A failed patch is not retried: this reconcile's report writes the
-		// status in any case.
-		if err := r.Client.Status().Patch(ctx, started, client.MergeFrom(base)); err == nil {
+		// The patch is sent from a copy: the answer's metadata (a new
+		// resourceVersion) must not become the base of the final patch,
+		// which would then carry the loaded resourceVersion as a
+		// precondition and conflict with this very write. A failed patch
+		// is not retried: this reconcile's report writes the status anyway.
+		if err := r.Client.Status().Patch(ctx, started.DeepCopyObject().(T), client.MergeFrom(base)); err == nil {
 			base = started
 		}
 	}

@@ -170,6 +170,10 @@ func (b *bench) stop() {
 	if b.env != nil {
 		_ = b.env.Stop()
 	}
+	if os.Getenv("BENCH_DEBUG") != "" {
+		fmt.Fprintln(os.Stderr, "bench: the operator's log and the kubeconfig are kept in", b.dir)
+		return
+	}
 	_ = os.RemoveAll(b.dir)
 }
 

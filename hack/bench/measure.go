@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	eventsv1 "k8s.io/api/events/v1"
 )
 
 // mark is a reading taken at the start of a window: the API server's
@@ -89,6 +91,14 @@ func (b *bench) usageSince(ctx context.Context, name string, m mark, own map[str
 		}
 		for k, n := range own {
 			fmt.Fprintf(os.Stderr, "%s benchmark's own API writes %s: %d (not counted)\n", name, k, n)
+		}
+		var events eventsv1.EventList
+		if err := b.kube.List(ctx, &events); err == nil {
+			reasons := map[string]int{}
+			for _, e := range events.Items {
+				reasons[e.Type+" "+e.Reason] += max(1, int(e.DeprecatedCount))
+			}
+			fmt.Fprintf(os.Stderr, "%s Events so far, by reason: %v\n", name, reasons)
 		}
 	}
 	return u
