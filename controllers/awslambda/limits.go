@@ -60,43 +60,56 @@ func wait(ctx context.Context, bucket *rate.Limiter, operation string) error {
 // Turns is what a port that paces its writes offers: a caller can wait for
 // its turn first and decide what to write once the turn is granted (the
 // Document strategy seals a batch then, so every change that reached the
-// policy while it waited shares the write), or decline a turn that is far
-// off (a reconcile then gives its worker back to objects of other accounts).
-// A port without it writes at once.
+// policy while it waited shares the write), or keep a turn that is far off
+// for later and give its worker back meanwhile (a reconcile then serves
+// objects of other accounts, and comes back at its turn). A port without
+// it writes at once.
 type Turns interface {
-	// TakeWriteTurn waits until the account and region of ref may make one
-	// more control-plane call, and returns a ctx whose next control-plane
-	// call uses that turn instead of waiting for another. With within > 0,
-	// a turn further off than that is not taken: it fails at once with Kind
-	// Paced and RetryAfter when the turn would come.
-	TakeWriteTurn(ctx context.Context, ref policy.FunctionRef, within time.Duration) (context.Context, error)
+	// TakeWriteTurn reserves the next control-plane call of the account and
+	// region of ref, and waits for it. With within > 0, a turn further off
+	// than that is not waited for: it comes back at once, still reserved
+	// for the caller, with an error of Kind Paced whose RetryAfter says
+	// when it comes.
+	TakeWriteTurn(ctx context.Context, ref policy.FunctionRef, within time.Duration) (*Turn, error)
+}
+
+// Turn is one control-plane call that its account's bucket allows at At.
+type Turn struct {
+	At   time.Time
+	used atomic.Bool
+}
+
+// Wait waits until the turn has come, or ctx ends.
+func (t *Turn) Wait(ctx context.Context) error { return sleep(ctx, time.Until(t.At)) }
+
+// WithTurn returns ctx whose next control-plane call uses turn (which has
+// come: see Wait) instead of waiting for another.
+func WithTurn(ctx context.Context, turn *Turn) context.Context {
+	return context.WithValue(ctx, turnKey{}, turn)
 }
 
 // turnKey holds in a ctx a write turn taken and not yet used.
 type turnKey struct{}
 
-// writeTurn is one control-plane call that its bucket already allowed.
-type writeTurn struct{ used atomic.Bool }
-
-func (c *Client) TakeWriteTurn(ctx context.Context, ref policy.FunctionRef, within time.Duration) (context.Context, error) {
-	bucket := c.region(ref.Region).limiters.controlPlane
-	if within > 0 {
-		turn := bucket.Reserve()
-		if delay := turn.Delay(); delay > within {
-			turn.Cancel()
-			return ctx, &Error{Operation: "TakeWriteTurn", Kind: Paced, RetryAfter: delay,
-				Err: fmt.Errorf("the account's next write turn is %s away", delay.Round(time.Millisecond))}
-		} else if err := sleep(ctx, delay); err != nil {
-			turn.Cancel()
-			return ctx, &Error{Operation: "TakeWriteTurn", Kind: Unavailable, Err: err}
-		}
-	} else if err := wait(ctx, bucket, "TakeWriteTurn"); err != nil {
-		return ctx, err
+func (c *Client) TakeWriteTurn(ctx context.Context, ref policy.FunctionRef, within time.Duration) (*Turn, error) {
+	reservation := c.region(ref.Region).limiters.controlPlane.Reserve()
+	delay := reservation.Delay()
+	turn := &Turn{At: time.Now().Add(delay)}
+	if within > 0 && delay > within {
+		return turn, &Error{Operation: "TakeWriteTurn", Kind: Paced, RetryAfter: delay,
+			Err: fmt.Errorf("the account's next write turn is %s away", delay.Round(time.Millisecond))}
 	}
-	return context.WithValue(ctx, turnKey{}, &writeTurn{}), nil
+	if err := turn.Wait(ctx); err != nil {
+		reservation.Cancel()
+		return nil, &Error{Operation: "TakeWriteTurn", Kind: Unavailable, Err: err}
+	}
+	return turn, nil
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	select {
@@ -110,7 +123,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 // waitControlPlane waits for the control-plane bucket, unless ctx carries a
 // turn taken for this call.
 func waitControlPlane(ctx context.Context, r regional, operation string) error {
-	if turn, ok := ctx.Value(turnKey{}).(*writeTurn); ok && turn.used.CompareAndSwap(false, true) {
+	if turn, ok := ctx.Value(turnKey{}).(*Turn); ok && turn.used.CompareAndSwap(false, true) {
 		return nil
 	}
 	if err := r.limiters.controlPlane.Wait(ctx); err != nil {

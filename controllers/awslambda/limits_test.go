@@ -49,10 +49,11 @@ func TestAWriteTurnPaysForOneCall(t *testing.T) {
 	limited := awslambda.New(awslambda.Config{AWS: portConfig(t, emu), Limits: awslambda.Limits{ControlPlane: 4}})
 	f := policy.FunctionRef{Partition: "aws", Region: region, AccountID: account, Name: "f"}
 	start := time.Now()
-	withTurn, err := limited.TakeWriteTurn(ctx, f, 0)
+	turn, err := limited.TakeWriteTurn(ctx, f, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
+	withTurn := awslambda.WithTurn(ctx, turn)
 	turnAt := time.Since(start)
 	add := func(ctx context.Context, sid string) time.Duration {
 		t.Helper()
@@ -72,28 +73,33 @@ func TestAWriteTurnPaysForOneCall(t *testing.T) {
 	}
 }
 
-// A caller that will not wait long declines a turn further off: Paced,
-// with when the turn would come, and the declined turn is not spent.
-func TestAFarTurnIsDeclinedNotSpent(t *testing.T) {
+// A caller that will not wait long gets a turn further off at once, with
+// Paced and when it comes; the turn stays the caller's, so the next caller
+// gets the one after it.
+func TestAFarTurnIsKeptForItsCaller(t *testing.T) {
 	_, _, emu := newPort(t, emulator.Config{})
 	limited := awslambda.New(awslambda.Config{AWS: portConfig(t, emu), Limits: awslambda.Limits{ControlPlane: 2}})
 	f := policy.FunctionRef{Partition: "aws", Region: region, AccountID: account, Name: "f"}
 	if _, err := limited.TakeWriteTurn(ctx, f, 0); err != nil { // the bucket's one token
 		t.Fatal(err)
 	}
-	_, err := limited.TakeWriteTurn(ctx, f, 100*time.Millisecond)
-	var paced *awslambda.Error
-	if !errors.As(err, &paced) || paced.Kind != awslambda.Paced || paced.RetryAfter < 300*time.Millisecond || paced.RetryAfter > 500*time.Millisecond {
-		t.Fatalf("a turn 500ms off, taken within 100ms: %v; want Paced, retry after about 500ms", err)
-	}
-	// Declined, it is still the next turn: waited for, it comes when the
-	// first decline said, not a turn later.
 	start := time.Now()
-	if _, err := limited.TakeWriteTurn(ctx, f, time.Second); err != nil {
+	kept, err := limited.TakeWriteTurn(ctx, f, 100*time.Millisecond)
+	var paced *awslambda.Error
+	if !errors.As(err, &paced) || paced.Kind != awslambda.Paced || paced.RetryAfter < 300*time.Millisecond || paced.RetryAfter > 500*time.Millisecond ||
+		time.Since(start) > 100*time.Millisecond {
+		t.Fatalf("a turn 500ms off, taken within 100ms: %v after %s; want Paced at once, retry after about 500ms", err, time.Since(start))
+	}
+	if d := kept.At.Sub(start); d < 300*time.Millisecond || d > 600*time.Millisecond {
+		t.Errorf("the kept turn is at +%s, want about +500ms", d)
+	}
+	// The kept turn is not given away: the next caller's comes after it.
+	next, err := limited.TakeWriteTurn(ctx, f, 0)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if waited := time.Since(start); waited > paced.RetryAfter+300*time.Millisecond {
-		t.Errorf("the turn came after %s; the declined one was spent (want about %s)", waited, paced.RetryAfter)
+	if gap := next.At.Sub(kept.At); gap < 400*time.Millisecond {
+		t.Errorf("the next turn is %s after the kept one, want a turn (500ms) after it", gap)
 	}
 }
 

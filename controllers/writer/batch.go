@@ -97,8 +97,8 @@ func (w *documentWriter[K]) takeTurn(ctx context.Context) context.Context {
 	if !ok {
 		return ctx
 	}
-	if withTurn, err := turns.TakeWriteTurn(ctx, w.target, 0); err == nil {
-		return withTurn
+	if turn, err := turns.TakeWriteTurn(ctx, w.target, 0); err == nil {
+		return awslambda.WithTurn(ctx, turn)
 	}
 	return ctx
 }

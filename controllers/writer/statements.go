@@ -28,8 +28,9 @@ func (e errChanged) Error() string { return e.err.Error() }
 // no revision to guard the replacement with: read the policy and plan again.
 var errNeedRevision = errors.New("a replacement needs the policy's revision")
 
-// Write makes the plan's writes before it returns: the key is not needed.
-func (w *statementsWriter[K]) Write(ctx context.Context, _ K, fresh Freshness, plan Planner) (applied Applied, err error) {
+// Write makes the plan's writes before it returns; the key holds a write
+// turn it declined (Paced) until it comes back for it.
+func (w *statementsWriter[K]) Write(ctx context.Context, key K, fresh Freshness, plan Planner) (applied Applied, err error) {
 	defer w.shared.lock()()
 	sizeBefore := 0 // of the policy the first writes were planned against
 	defer func(keptBefore int) { w.shared.measure(&applied, sizeBefore, keptBefore) }(len(w.shared.kept))
@@ -51,7 +52,7 @@ func (w *statementsWriter[K]) Write(ctx context.Context, _ K, fresh Freshness, p
 		if len(applied.Writes) == 0 {
 			sizeBefore = observed.Document.Size()
 		}
-		err = w.apply(ctx, observed.RevisionID, p, &applied)
+		err = w.apply(ctx, key, observed.RevisionID, p, &applied)
 		var changed errChanged
 		switch {
 		case err == nil:
@@ -69,24 +70,44 @@ func (w *statementsWriter[K]) Write(ctx context.Context, _ K, fresh Freshness, p
 	}
 }
 
-// takeTurn takes the account's next write turn for the first write, when
+// takeTurn takes the account's next write turn for key's first write, when
 // the port paces its writes and the turn comes within turnWithin; the
-// writes after it wait for their own. A declined turn (Paced) leaves the
-// view as it is: nothing was sent.
-func (w *statementsWriter[K]) takeTurn(ctx context.Context) (context.Context, error) {
+// writes after it wait for their own. A turn further off is kept for key,
+// which is told to come back then (Paced): the turn is not given away, so
+// keys that come back do not all contend again for the next one. Nothing
+// was sent, and the view is as it was.
+func (w *statementsWriter[K]) takeTurn(ctx context.Context, key K) (context.Context, error) {
 	turns, ok := w.port.(awslambda.Turns)
 	if !ok || w.turnWithin <= 0 {
 		return ctx, nil
 	}
-	return turns.TakeWriteTurn(ctx, w.target, w.turnWithin)
+	turn, kept := w.shared.keptTurn(key)
+	if !kept {
+		var err error
+		if turn, err = turns.TakeWriteTurn(ctx, w.target, w.turnWithin); err != nil {
+			if awslambda.KindOf(err) == awslambda.Paced {
+				w.shared.keepTurn(key, turn)
+			}
+			return ctx, err
+		}
+	}
+	if wait := time.Until(turn.At); wait > w.turnWithin {
+		w.shared.keepTurn(key, turn) // back early: still its turn, later
+		return ctx, &awslambda.Error{Operation: "TakeWriteTurn", Kind: awslambda.Paced, RetryAfter: wait,
+			Err: fmt.Errorf("the account's next write turn is %s away", wait.Round(time.Millisecond))}
+	}
+	if err := turn.Wait(ctx); err != nil {
+		return ctx, err
+	}
+	return awslambda.WithTurn(ctx, turn), nil
 }
 
 // apply makes the plan's writes: removals first, then each put. The
 // revision guards the first write only; Lambda's answer does not give the
 // next one.
-func (w *statementsWriter[K]) apply(ctx context.Context, revision string, p Plan, applied *Applied) error {
+func (w *statementsWriter[K]) apply(ctx context.Context, key K, revision string, p Plan, applied *Applied) error {
 	arn := w.target.ResourceARN()
-	ctx, err := w.takeTurn(ctx)
+	ctx, err := w.takeTurn(ctx, key)
 	if err != nil {
 		return &Error{Doing: "waiting for the account's turn to write to " + arn, Err: err}
 	}

@@ -295,9 +295,10 @@ func TestRemoval(t *testing.T) {
 }
 
 // A Statements Write whose account has no write turn within TurnWithin
-// declines it: Paced, with when the turn comes; nothing is sent, and the
-// view is kept, so the Write made then reads nothing again.
-func TestStatementsWriteDeclinesAFarTurn(t *testing.T) {
+// keeps the turn for its key and fails with Paced, with when it comes;
+// nothing is sent, and the view is kept. The key, back at its turn, writes
+// at once with it, from the view it had.
+func TestStatementsWriteKeepsAFarTurnForItsKey(t *testing.T) {
 	w := newWorld(t)
 	fn := w.function("paced")
 	w.port = &recordingPort{Lambda: awslambda.New(awslambda.Config{AWS: w.cfg, Limits: awslambda.Limits{ControlPlane: 2}})}
@@ -306,8 +307,8 @@ func TestStatementsWriteDeclinesAFarTurn(t *testing.T) {
 	if _, err := w.writerWith(fn, writer.Statements).Write(ctx, nextKey(), hourly, ensure(grant(fn, "first", "223456789012"), &runs)); err != nil {
 		t.Fatal(err)
 	}
-	second := ensure(grant(fn, "second", "223456789012"), &runs)
-	applied, err := w.writerWith(fn, writer.Statements).Write(ctx, nextKey(), hourly, second)
+	second, key := ensure(grant(fn, "second", "223456789012"), &runs), nextKey()
+	applied, err := w.writerWith(fn, writer.Statements).Write(ctx, key, hourly, second)
 	var paced *awslambda.Error
 	if !errors.As(err, &paced) || paced.Kind != awslambda.Paced || len(applied.Writes) != 0 {
 		t.Fatalf("a write half a second off, within 100ms: %v, writes %v; want Paced and none", err, applied.Writes)
@@ -315,9 +316,17 @@ func TestStatementsWriteDeclinesAFarTurn(t *testing.T) {
 	if _, found := w.stored("paced")["second"]; found || w.port.count("AddPermission") != 1 {
 		t.Fatalf("declined, yet %d AddPermission and second stored %v", w.port.count("AddPermission"), found)
 	}
+	// Back early, still Paced; at its turn, written without another wait.
+	if _, err := w.writerWith(fn, writer.Statements).Write(ctx, key, hourly, second); awslambda.KindOf(err) != awslambda.Paced {
+		t.Fatalf("back at once: %v, want Paced", err)
+	}
 	time.Sleep(paced.RetryAfter)
-	if _, err := w.writerWith(fn, writer.Statements).Write(ctx, nextKey(), hourly, second); err != nil {
+	start := time.Now()
+	if _, err := w.writerWith(fn, writer.Statements).Write(ctx, key, hourly, second); err != nil {
 		t.Fatalf("at its turn: %v", err)
+	}
+	if took := time.Since(start); took > 200*time.Millisecond {
+		t.Errorf("the write at its kept turn took %s; want no wait for another turn", took)
 	}
 	if _, found := w.stored("paced")["second"]; !found || w.port.count("GetPolicy") != 1 {
 		t.Errorf("second stored %v after %d GetPolicy; want it stored from the one read", found, w.port.count("GetPolicy"))

@@ -29,6 +29,36 @@ type sharedPolicy[K comparable] struct {
 	replacement *Replacement
 	// batches queue the Document strategy's Writes.
 	batches batches[K]
+	// turns are the write turns Statements Writes declined for their keys,
+	// which come back for them (see statementsWriter.takeTurn).
+	turns map[K]*awslambda.Turn
+}
+
+// staleTurn is how long past its time a kept turn is still used: one much
+// older is dropped (its key came back late, or never), so that calls made
+// with old turns cannot bunch above the quota.
+const staleTurn = time.Second
+
+// keptTurn takes out the turn kept for key, if one is still good. The
+// caller holds the lock.
+func (p *sharedPolicy[K]) keptTurn(key K) (*awslambda.Turn, bool) {
+	turn, ok := p.turns[key]
+	delete(p.turns, key)
+	return turn, ok && time.Since(turn.At) < staleTurn
+}
+
+// keepTurn keeps turn for key, and drops the kept turns gone stale. The
+// caller holds the lock.
+func (p *sharedPolicy[K]) keepTurn(key K, turn *awslambda.Turn) {
+	if p.turns == nil {
+		p.turns = map[K]*awslambda.Turn{}
+	}
+	for k, t := range p.turns {
+		if time.Since(t.At) >= staleTurn {
+			delete(p.turns, k)
+		}
+	}
+	p.turns[key] = turn
 }
 
 // view is the policy as last read, with the operator's own writes since.

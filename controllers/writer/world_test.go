@@ -212,7 +212,7 @@ type recordingPort struct {
 
 // TakeWriteTurn is the real port's (awslambda.Turns), after the test's own
 // wait when one is set.
-func (p *recordingPort) TakeWriteTurn(ctx context.Context, ref policy.FunctionRef, within time.Duration) (context.Context, error) {
+func (p *recordingPort) TakeWriteTurn(ctx context.Context, ref policy.FunctionRef, within time.Duration) (*awslambda.Turn, error) {
 	p.mu.Lock()
 	turn := p.turn
 	p.mu.Unlock()
