@@ -66,7 +66,7 @@ type flags struct {
 	growth                               []int
 	growthF                              int
 	growthQuota                          float64
-	growthSyncPeriod                     time.Duration
+	growthSyncPeriod, growthTimeout      time.Duration
 	manager, memLimit                    string
 	backlog, admission                   bool
 	kubeQPS, clients                     int
@@ -95,6 +95,7 @@ func parseFlags() flags {
 	flag.IntVar(&fl.growthF, "growth-functions", 500, "functions in the growth table (its largest size over them: statements per policy; Lambda's 20 KB fit about 100)")
 	flag.Float64Var(&fl.growthQuota, "growth-getpolicy-quota", 15, "the GetPolicy quota in the growth table (writes are unlimited there)")
 	flag.DurationVar(&fl.growthSyncPeriod, "growth-sync-period", time.Minute, "the manager's --sync-period for the growth table's restart and sync round")
+	flag.DurationVar(&fl.growthTimeout, "growth-timeout", 10*time.Minute, "the longest the growth table waits for a restart, and for a sync round (it prints what it has then)")
 	flag.StringVar(&fl.manager, "manager", "bin/manager", "the operator binary")
 	flag.StringVar(&statementsWorkers, "max-concurrent-reconciles", "8", "the operator's --max-concurrent-reconciles in the Statements, accounts and growth runs; a list runs each (the accounts and growth runs use the first)")
 	flag.StringVar(&documentWorkers, "document-max-concurrent-reconciles", "8", "the operator's --max-concurrent-reconciles in the Document runs (a queued write holds no worker); a list runs each")
@@ -116,8 +117,8 @@ func parseFlags() flags {
 	if fl.clients < 1 || fl.kubeQPS < 1 || fl.accounts < 1 || fl.accountFunctions < 1 || fl.growthF < 1 {
 		fail("-create-clients, -kube-api-qps, -accounts, -account-functions and -growth-functions: want at least 1")
 	}
-	if fl.accountQuota <= 0 || fl.growthQuota <= 0 || fl.growthSyncPeriod <= 0 {
-		fail("-account-quota, -growth-getpolicy-quota and -growth-sync-period: want more than 0")
+	if fl.accountQuota <= 0 || fl.growthQuota <= 0 || fl.growthSyncPeriod <= 0 || fl.growthTimeout <= 0 {
+		fail("-account-quota, -growth-getpolicy-quota, -growth-sync-period and -growth-timeout: want more than 0")
 	}
 	if len(fl.growth) > 0 {
 		if per := (slices.Max(fl.growth) + fl.growthF - 1) / fl.growthF; per > 100 {
@@ -202,9 +203,8 @@ func main() {
 		printComparison(results)
 	}
 	if len(fl.growth) > 0 {
-		rows, err := b.growth(fl.growth, fl.growthF, fl.statementsWorkers[0], fl.growthQuota, fl.growthSyncPeriod)
-		check("growth", err)
-		printGrowth(rows, fl.growthQuota, fl.growthSyncPeriod, fl.memLimit)
+		check("growth", b.growth(fl.growth, growthRun{f: fl.growthF, workers: fl.statementsWorkers[0], quota: fl.growthQuota,
+			syncPeriod: fl.growthSyncPeriod, timeout: fl.growthTimeout}))
 	}
 }
 
