@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -52,6 +53,7 @@ type bench struct {
 	operator      *exec.Cmd
 	operatorAddr  string // the operator's metrics endpoint, host:port
 	dir           string
+	stopped       sync.Once
 }
 
 func start(manager, memoryLimit string, clients int, backlog bool, kubeQPS int, admission bool) (*bench, error) {
@@ -162,19 +164,22 @@ func (b *bench) waitAdmission(ctx context.Context) {
 	}
 }
 
+// stop stops the operator, the emulator and the control plane, once.
 func (b *bench) stop() {
-	b.stopOperator()
-	if b.emuServer != nil {
-		b.emuServer.Close()
-	}
-	if b.env != nil {
-		_ = b.env.Stop()
-	}
-	if os.Getenv("BENCH_DEBUG") != "" {
-		fmt.Fprintln(os.Stderr, "bench: the operator's log and the kubeconfig are kept in", b.dir)
-		return
-	}
-	_ = os.RemoveAll(b.dir)
+	b.stopped.Do(func() {
+		b.stopOperator()
+		if b.emuServer != nil {
+			b.emuServer.Close()
+		}
+		if b.env != nil {
+			_ = b.env.Stop()
+		}
+		if os.Getenv("BENCH_DEBUG") != "" {
+			fmt.Fprintln(os.Stderr, "bench: the operator's log and the kubeconfig are kept in", b.dir)
+			return
+		}
+		_ = os.RemoveAll(b.dir)
+	})
 }
 
 // newEmulator starts a fresh emulator with quotas (per bucket, for each

@@ -41,9 +41,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"go.uber.org/zap/zapcore"
@@ -168,6 +170,16 @@ func main() {
 		os.Exit(1)
 	}
 	defer b.stop()
+	// Stopped from outside (Ctrl-C, SIGTERM), stop the operator and the
+	// control plane too rather than leave them running; what was printed
+	// stays.
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		fmt.Fprintln(os.Stderr, "bench: stopped by", <-signals)
+		b.stop()
+		os.Exit(1)
+	}()
 	check := func(what string, err error) {
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", what, err)
