@@ -83,10 +83,11 @@ type StatementRef struct {
 }
 
 // turnWithin is how long a reconcile waits for its account's next write
-// turn (writer.Writers.TurnWithin): a few turns at AWS's default 15 per
-// second, so that each account keeps a few writes lined up, while a worker
-// never sits out a long queue that objects of other accounts could use.
-const turnWithin = 250 * time.Millisecond
+// turn (writer.Writers.TurnWithin): hardly at all. A turn further off is
+// kept for the object, which comes back for it a little before it;
+// meanwhile the worker serves other objects, of other accounts too,
+// instead of sleeping through one account's quota.
+const turnWithin = 40 * time.Millisecond
 
 // New builds the engine of an operator.
 func New(c Config) *Engine {

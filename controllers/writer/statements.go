@@ -84,22 +84,30 @@ func (w *statementsWriter[K]) takeTurn(ctx context.Context, key K) (context.Cont
 	turn, kept := w.shared.keptTurn(key)
 	if !kept {
 		var err error
-		if turn, err = turns.TakeWriteTurn(ctx, w.target, w.turnWithin); err != nil {
-			if awslambda.KindOf(err) == awslambda.Paced {
-				w.shared.keepTurn(key, turn)
-			}
+		if turn, err = turns.TakeWriteTurn(ctx, w.target, w.turnWithin); awslambda.KindOf(err) == awslambda.Paced {
+			return ctx, w.comeBack(key, turn)
+		} else if err != nil {
 			return ctx, err
 		}
 	}
-	if wait := time.Until(turn.At); wait > w.turnWithin {
-		w.shared.keepTurn(key, turn) // back early: still its turn, later
-		return ctx, &awslambda.Error{Operation: "TakeWriteTurn", Kind: awslambda.Paced, RetryAfter: wait,
-			Err: fmt.Errorf("the account's next write turn is %s away", wait.Round(time.Millisecond))}
+	if time.Until(turn.At) > w.turnWithin {
+		return ctx, w.comeBack(key, turn) // back early
 	}
 	if err := turn.Wait(ctx); err != nil {
 		return ctx, err
 	}
 	return awslambda.WithTurn(ctx, turn), nil
+}
+
+// comeBack keeps turn for key and says when key is to come back for it:
+// half of turnWithin before it, so that the call, made after a short wait,
+// is on time. A call made late would come right after the next turn's and
+// bunch two calls inside AWS's bucket.
+func (w *statementsWriter[K]) comeBack(key K, turn *awslambda.Turn) error {
+	w.shared.keepTurn(key, turn)
+	wait := time.Until(turn.At)
+	return &awslambda.Error{Operation: "TakeWriteTurn", Kind: awslambda.Paced, RetryAfter: max(wait-w.turnWithin/2, time.Millisecond),
+		Err: fmt.Errorf("the account's next write turn is %s away", wait.Round(time.Millisecond))}
 }
 
 // apply makes the plan's writes: removals first, then each put. The

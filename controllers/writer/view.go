@@ -34,10 +34,10 @@ type sharedPolicy[K comparable] struct {
 	turns map[K]*awslambda.Turn
 }
 
-// staleTurn is how long past its time a kept turn is still used: one much
-// older is dropped (its key came back late, or never), so that calls made
-// with old turns cannot bunch above the quota.
-const staleTurn = time.Second
+// staleTurn is how long past its time a kept turn is still used: one older
+// is dropped (its key came back late, or never) and its slot lost, so that
+// a late call cannot bunch with the next turn's above the quota.
+const staleTurn = 200 * time.Millisecond
 
 // keptTurn takes out the turn kept for key, if one is still good. The
 // caller holds the lock.
@@ -54,7 +54,7 @@ func (p *sharedPolicy[K]) keepTurn(key K, turn *awslambda.Turn) {
 		p.turns = map[K]*awslambda.Turn{}
 	}
 	for k, t := range p.turns {
-		if time.Since(t.At) >= staleTurn {
+		if time.Since(t.At) >= time.Minute { // keys that never came back
 			delete(p.turns, k)
 		}
 	}
