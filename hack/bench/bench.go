@@ -20,9 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -120,25 +118,19 @@ func (b *bench) installAdmission(ctx context.Context) {
 		if strings.HasPrefix(filepath.Base(file), "kustomize") {
 			continue
 		}
-		f, err := os.Open(file)
+		objs, err := repo.Objects(file)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench: admission:", err)
 			continue
 		}
-		decoder := utilyaml.NewYAMLOrJSONDecoder(f, 4096)
-		for {
-			obj := &unstructured.Unstructured{}
-			if err := decoder.Decode(&obj.Object); err != nil {
-				break
-			}
-			if len(obj.Object) == 0 || obj.GetKind() == "Kustomization" {
+		for _, obj := range objs {
+			if obj.GetKind() == "Kustomization" {
 				continue
 			}
 			if err := b.kube.Create(ctx, obj); err != nil {
 				fmt.Fprintf(os.Stderr, "bench: admission: %s %s from %s left out: %v\n", obj.GetKind(), obj.GetName(), filepath.Base(file), err)
 			}
 		}
-		_ = f.Close()
 	}
 	b.waitAdmission(ctx)
 }

@@ -711,7 +711,7 @@ func (d *demo) applySamples(ctx context.Context) error {
 		return failed(step, err)
 	}
 	for _, file := range resourcePolicySamples {
-		more, err := readSampleFile(filepath.Join(d.root, samplesDir, file))
+		more, err := repo.Objects(filepath.Join(d.root, samplesDir, file))
 		if err != nil {
 			return failed(step, err)
 		}
@@ -743,30 +743,13 @@ func readSamples(dir string) ([]*unstructured.Unstructured, error) {
 	}
 	var samples []*unstructured.Unstructured
 	for _, resource := range kustomization.Resources {
-		more, err := readSampleFile(filepath.Join(dir, resource))
+		more, err := repo.Objects(filepath.Join(dir, resource))
 		if err != nil {
 			return nil, err
 		}
 		samples = append(samples, more...)
 	}
 	return samples, nil
-}
-
-// readSampleFile parses the objects of one YAML file.
-func readSampleFile(path string) ([]*unstructured.Unstructured, error) {
-	var samples []*unstructured.Unstructured
-	err := decodeYAMLFile(path, func(decode func(any) error) error {
-		for {
-			obj := &unstructured.Unstructured{}
-			if err := decode(&obj.Object); err != nil {
-				return err
-			}
-			if len(obj.Object) > 0 { // skip empty documents
-				samples = append(samples, obj)
-			}
-		}
-	})
-	return samples, err
 }
 
 // decodeYAMLFile calls read with a decoder of the file's YAML documents;

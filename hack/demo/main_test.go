@@ -119,7 +119,7 @@ func resourcePolicySampleObjects(t *testing.T) (map[string]lambdav1alpha1.Lambda
 	policies := map[string]lambdav1alpha1.LambdaResourcePolicy{}
 	var permissions []lambdav1alpha1.LambdaPermission
 	for _, file := range resourcePolicySamples {
-		samples, err := readSampleFile(filepath.Join(repo.Root(), samplesDir, file))
+		samples, err := repo.Objects(filepath.Join(repo.Root(), samplesDir, file))
 		if err != nil {
 			t.Fatal(err)
 		}
