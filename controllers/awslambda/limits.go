@@ -79,6 +79,13 @@ type Turn struct {
 	used atomic.Bool
 }
 
+// PacedError is the failure of a call that waits for turn: Kind Paced, to
+// be tried again after retryAfter.
+func PacedError(turn *Turn, retryAfter time.Duration) *Error {
+	return &Error{Operation: "TakeWriteTurn", Kind: Paced, RetryAfter: retryAfter,
+		Err: fmt.Errorf("the account's next write turn is %s away", time.Until(turn.At).Round(time.Millisecond))}
+}
+
 // Wait waits until the turn has come, or ctx ends.
 func (t *Turn) Wait(ctx context.Context) error { return sleep(ctx, time.Until(t.At)) }
 
@@ -96,8 +103,7 @@ func (c *Client) TakeWriteTurn(ctx context.Context, ref policy.FunctionRef, with
 	delay := reservation.Delay()
 	turn := &Turn{At: time.Now().Add(delay)}
 	if within > 0 && delay > within {
-		return turn, &Error{Operation: "TakeWriteTurn", Kind: Paced, RetryAfter: delay,
-			Err: fmt.Errorf("the account's next write turn is %s away", delay.Round(time.Millisecond))}
+		return turn, PacedError(turn, delay)
 	}
 	if err := turn.Wait(ctx); err != nil {
 		reservation.Cancel()

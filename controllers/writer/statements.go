@@ -105,9 +105,7 @@ func (w *statementsWriter[K]) takeTurn(ctx context.Context, key K) (context.Cont
 // bunch two calls inside AWS's bucket.
 func (w *statementsWriter[K]) comeBack(key K, turn *awslambda.Turn) error {
 	w.shared.keepTurn(key, turn)
-	wait := time.Until(turn.At)
-	return &awslambda.Error{Operation: "TakeWriteTurn", Kind: awslambda.Paced, RetryAfter: max(wait-w.turnWithin/2, time.Millisecond),
-		Err: fmt.Errorf("the account's next write turn is %s away", wait.Round(time.Millisecond))}
+	return awslambda.PacedError(turn, max(time.Until(turn.At)-w.turnWithin/2, time.Millisecond))
 }
 
 // apply makes the plan's writes: removals first, then each put. The
