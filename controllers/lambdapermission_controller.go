@@ -52,21 +52,31 @@ func (a *permissions) sync(ctx context.Context, obj *lambdav1alpha1.LambdaPermis
 	if err := a.engine.CheckClaim(ctx, obj, want); err != nil {
 		return err
 	}
+	recorded := engine.PolicyFacts{Size: int(obj.Status.PolicySize), Revision: obj.Status.PolicyRevisionID}
+	inPlaceBefore, statementBefore := engine.StatementInPlace(obj), obj.Status.Statement
 	placed, err := a.engine.PlaceStatement(ctx, obj, want)
-	if placed.Policy.Known {
-		obj.Status.PolicySize, obj.Status.PolicySizeLimit = int32(placed.Policy.Bytes), policy.MaxPolicySize
+	if err == nil {
+		// Create before destroy: the statement the object wrote under
+		// another Sid, function, version or alias goes only once the new
+		// one is in place, so that the grant never lapses while it moves.
+		err = a.engine.RemovePreviousStatement(ctx, obj, want)
 	}
+	fresh := recorded
+	if placed.Policy.Known {
+		fresh.Size = placed.Policy.Bytes
+		obj.Status.PolicySizeLimit = policy.MaxPolicySize
+	}
+	if err == nil {
+		fresh.Revision = placed.Revision
+		obj.Status.Statement = placed.Statement
+	}
+	_, syncRequested := kernel.SyncRequest(obj)
+	statementChanged := err == nil && (!inPlaceBefore || placed.Statement != statementBefore)
+	facts := engine.RecordedPolicyFacts(recorded, fresh, statementChanged, syncRequested)
+	obj.Status.PolicySize, obj.Status.PolicyRevisionID = int32(facts.Size), facts.Revision
 	if err != nil {
 		return err
 	}
-	// Create before destroy: the statement the object wrote under another
-	// Sid, function, version or alias goes only once the new one is in
-	// place, so that the grant never lapses while it moves.
-	if err := a.engine.RemovePreviousStatement(ctx, obj, want); err != nil {
-		return err
-	}
-	obj.Status.Statement = placed.Statement
-	obj.Status.PolicyRevisionID = placed.Revision
 	obj.Status.LastSyncTime = nil // deprecated: see its doc
 	return nil
 }

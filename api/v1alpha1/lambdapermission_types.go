@@ -226,8 +226,11 @@ type LambdaPermissionStatus struct {
 	// +optional
 	Statement string `json:"statement,omitempty"`
 
-	// PolicyRevisionID is the policy's RevisionId when the statement was last
-	// seen or written.
+	// PolicyRevisionID is the policy's RevisionId when the statement was
+	// last written or first found in place, or at the last requested sync
+	// (empty after an AddPermission, which returns none). Changes others
+	// make to the policy do not update it: that would cost a status write
+	// per object on the policy for each change.
 	// +optional
 	PolicyRevisionID string `json:"policyRevisionId,omitempty"`
 
@@ -249,9 +252,11 @@ type LambdaPermissionStatus struct {
 
 	// PolicySize is the size in bytes of the whole policy the statement is
 	// in (the function's, version's or alias's), as Lambda counts it
-	// (estimated), when the operator last read or wrote it for this object:
-	// after its write, if it made one. Lambda refuses a statement that
-	// would take it past policySizeLimit.
+	// (estimated): after the statement was last written or first found in
+	// place, at the last requested sync, and whenever a check finds the
+	// policy has crossed 90 % of policySizeLimit either way. Lambda refuses
+	// a statement that would take it past policySizeLimit. The gauge
+	// lambda_permission_policy_size_bytes has every policy's current size.
 	// +optional
 	PolicySize int32 `json:"policySize,omitempty"`
 

@@ -26,3 +26,27 @@ func TestCrossesNearLimit(t *testing.T) {
 		}
 	}
 }
+
+func TestRecordedPolicyFacts(t *testing.T) {
+	recorded := PolicyFacts{Size: 4000, Revision: "r1"}
+	grown := PolicyFacts{Size: 4300, Revision: "r2"}
+	full := PolicyFacts{Size: 18500, Revision: "r3"} // over 90 % of 20480
+	for _, c := range []struct {
+		name                   string
+		recorded, fresh        PolicyFacts
+		changed, syncRequested bool
+		want                   PolicyFacts
+	}{
+		{"others' statements grew the policy: kept", recorded, grown, false, false, recorded},
+		{"its own statement written: fresh", recorded, grown, true, false, grown},
+		{"a sync requested: fresh", recorded, grown, false, true, grown},
+		{"grown past the near-limit mark: fresh", recorded, full, false, false, full},
+		{"shrunk below the mark: fresh", full, grown, false, false, grown},
+		{"grown while past the mark: kept", full, PolicyFacts{Size: 19000, Revision: "r4"}, false, false, full},
+		{"nothing changed", recorded, recorded, false, false, recorded},
+	} {
+		if got := RecordedPolicyFacts(c.recorded, c.fresh, c.changed, c.syncRequested); got != c.want {
+			t.Errorf("%s: got %+v, want %+v", c.name, got, c.want)
+		}
+	}
+}
