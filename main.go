@@ -41,6 +41,7 @@ func main() {
 	var (
 		metricsAddr     string
 		probeAddr       string
+		pprofAddr       string
 		leaderElect     bool
 		leaseDuration   time.Duration
 		renewDeadline   time.Duration
@@ -69,6 +70,7 @@ func main() {
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address the metrics endpoint binds to; 0 disables it")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address the health and readiness probes bind to")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "0", "address Go's profiler (/debug/pprof/) binds to; 0 disables it")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "elect a leader, so that only one replica reconciles at a time")
 	flag.Float64Var(&kubeQPS, "kube-api-qps", 100, "requests per second to the Kubernetes API; each statement written costs about three")
 	flag.IntVar(&kubeBurst, "kube-api-burst", 200, "burst of requests to the Kubernetes API")
@@ -146,6 +148,7 @@ func main() {
 		Scheme:                  scheme,
 		Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
 		HealthProbeBindAddress:  probeAddr,
+		PprofBindAddress:        pprofAddr,
 		LeaderElection:          leaderElect,
 		LeaderElectionID:        controllers.LeaderElectionID(shard),
 		LeaderElectionNamespace: leaseNamespace,

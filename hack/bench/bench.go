@@ -50,6 +50,7 @@ type bench struct {
 	lambda        *lambda.Client // the operator's own account
 	operator      *exec.Cmd
 	operatorAddr  string // the operator's metrics endpoint, host:port
+	stopProfile   context.CancelFunc
 	dir           string
 	stopped       sync.Once
 }
@@ -256,6 +257,13 @@ func (b *bench) startOperator(o operatorRun) error {
 		// Each statement costs about three Kubernetes writes: let them keep up
 		// with the scaled-up AWS quota.
 		"--kube-api-qps="+strconv.Itoa(b.kubeQPS), "--kube-api-burst="+strconv.Itoa(2*b.kubeQPS))
+	profileDir, pprofAddr := os.Getenv("BENCH_PROFILE"), ""
+	if profileDir != "" {
+		if pprofAddr, err = controlplane.FreeLocalAddress(); err != nil {
+			return err
+		}
+		cmd.Args = append(cmd.Args, "--pprof-bind-address="+pprofAddr)
+	}
 	log, err := os.OpenFile(filepath.Join(b.dir, "operator-"+o.namespace+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
@@ -274,6 +282,11 @@ func (b *bench) startOperator(o operatorRun) error {
 		if resp, err := http.Get("http://" + probe + "/readyz"); err == nil {
 			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
+				if profileDir != "" {
+					var ctx context.Context
+					ctx, b.stopProfile = context.WithCancel(context.Background())
+					go profileOperator(ctx, pprofAddr, profileDir, fmt.Sprintf("%s-%d", o.namespace, cmd.Process.Pid))
+				}
 				return nil
 			}
 		}
@@ -285,6 +298,10 @@ func (b *bench) startOperator(o operatorRun) error {
 func (b *bench) stopOperator() {
 	if b.operator == nil {
 		return
+	}
+	if b.stopProfile != nil {
+		b.stopProfile()
+		b.stopProfile = nil
 	}
 	_ = b.operator.Process.Signal(syscall.SIGTERM)
 	done := make(chan struct{})
