@@ -6,6 +6,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -191,6 +192,9 @@ func deferredFor(outcome error) (time.Duration, bool) {
 // patchStatus writes obj's status where it differs from base's, and
 // nothing when it does not: a steady state costs no API writes.
 func patchStatus[T Object](ctx context.Context, c client.Client, base, obj T) error {
+	if equality.Semantic.DeepEqual(base, obj) {
+		return nil // the usual check: cheaper than computing an empty patch
+	}
 	patch := client.MergeFrom(base)
 	data, err := patch.Data(obj)
 	if err != nil {
