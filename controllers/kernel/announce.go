@@ -11,7 +11,8 @@ import (
 )
 
 // announceAfter is how long a new object may go without a status, counted
-// from its creation, while its first reconcile works. kstatus reads an
+// from its creation (or from when this operator began to reconcile, if
+// later), while its first reconcile works. kstatus reads an
 // object without status as Current (see the README on Flux), so one whose
 // outcome is not known by then says first that work has started. Most are
 // known sooner, and a new object then costs one status write, not two:
@@ -47,7 +48,7 @@ func (r *Reconciler[T]) announce(ctx context.Context, obj T) (stop func() T) {
 			base = started
 		}
 	}
-	wait := untilAnnounced(base, time.Now())
+	wait := untilAnnounced(base, r.began(), time.Now())
 	if wait <= 0 {
 		announceNow()
 		return func() T { return base }
@@ -64,11 +65,27 @@ func (r *Reconciler[T]) announce(ctx context.Context, obj T) (stop func() T) {
 
 // untilAnnounced is how long from now a new object may still go without a
 // status (≤ 0: no longer), or queuedRecheck for an object that has one.
-func untilAnnounced(obj Object, now time.Time) time.Duration {
+// The time counts from the object's creation, or from began, when this
+// operator began to reconcile, if that is later: objects created while no
+// operator ran (a backlog after an install, an upgrade, an outage) went
+// without status until then anyway, and announcing each at once would cost
+// a status write per object before any of their work, which then waits.
+func untilAnnounced(obj Object, began, now time.Time) time.Duration {
 	if obj.GetObservedGeneration() != 0 {
 		return queuedRecheck
 	}
-	return obj.GetCreationTimestamp().Add(announceAfter).Sub(now)
+	from := obj.GetCreationTimestamp().Time
+	if began.After(from) {
+		from = began
+	}
+	return from.Add(announceAfter).Sub(now)
+}
+
+// began is when this Reconciler first reconciled: under leader election,
+// when this replica began to lead, not when it started.
+func (r *Reconciler[T]) began() time.Time {
+	r.beganOnce.Do(func() { r.beganAt = time.Now() })
+	return r.beganAt
 }
 
 // startedStatus is obj with the status that says work on its generation

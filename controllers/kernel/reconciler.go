@@ -3,6 +3,7 @@ package kernel
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -79,6 +80,9 @@ type Reconciler[T Reconciled] struct {
 	Events     Recorder
 	SyncPeriod time.Duration // how often an object in place is checked
 	Kind       Kind[T]
+
+	beganOnce sync.Once
+	beganAt   time.Time // see began
 }
 
 // Reconcile brings one object in line with its spec: load it; being
@@ -137,7 +141,7 @@ func (r *Reconciler[T]) report(ctx context.Context, base, obj T, outcome error) 
 		// The outcome is not known yet: the status says what it said until
 		// then (for a new object, nothing, until it is due to say that work
 		// has started).
-		return ctrl.Result{RequeueAfter: max(min(later, untilAnnounced(base, time.Now())), time.Millisecond)}, nil
+		return ctrl.Result{RequeueAfter: max(min(later, untilAnnounced(base, r.began(), time.Now())), time.Millisecond)}, nil
 	}
 	obj.SetObservedGeneration(obj.GetGeneration())
 	state := StateOf(outcome)
