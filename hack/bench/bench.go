@@ -182,7 +182,11 @@ func (b *bench) newEmulator(quotas map[string]float64, roles []emulator.Role) {
 	if b.emuServer != nil {
 		b.emuServer.Close()
 	}
-	b.emuServer = httptest.NewServer(b.emu)
+	var handler http.Handler = b.emu
+	if name := os.Getenv("BENCH_TIMELINE"); name != "" {
+		handler = timeline(name, b.emu)
+	}
+	b.emuServer = httptest.NewServer(handler)
 	b.emuURL = b.emuServer.URL
 	b.lambda = b.lambdaAs("bench", "bench")
 }

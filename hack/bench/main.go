@@ -34,7 +34,9 @@
 //
 // A benchmark prints figures; it asserts nothing. Flags scale the runs and
 // choose what runs; BENCH_DEBUG=1 prints the errors and the Kubernetes
-// writes of each run by resource and verb.
+// writes of each run by resource and verb; BENCH_PROFILE=dir records CPU
+// profiles of the operator; BENCH_TIMELINE=file logs each call the
+// emulator answers, with its time.
 package main
 
 import (
