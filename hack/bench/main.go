@@ -172,11 +172,12 @@ func main() {
 		os.Exit(1)
 	}
 	defer b.stop()
-	// Stopped from outside (Ctrl-C, SIGTERM), stop the operator and the
+	// Stopped from outside (Ctrl-C, SIGTERM, a closed terminal, or a
+	// reader such as `head` gone: SIGPIPE), stop the operator and the
 	// control plane too rather than leave them running; what was printed
 	// stays.
 	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
 	go func() {
 		fmt.Fprintln(os.Stderr, "bench: stopped by", <-signals)
 		b.stop()
