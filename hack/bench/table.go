@@ -46,6 +46,14 @@ func printTable(results []result) {
 	fmt.Println("API writes/obj: Kubernetes writes of any resource, Events included, from the API server's apiserver_request_total, less the benchmark's own N creates (deletes) and the API server's lease renewals (the metric names no client), per object; BENCH_DEBUG=1 breaks them down. Of them Events: the Events among them (one per object written: Added, Removed), per object; the rest are writes to the objects themselves (finalizer, status).")
 	fmt.Println("CPU s: the manager's user and system CPU seconds (/proc/PID/stat) over the same window: from the first create (delete) until all were Ready (gone).")
 	for _, r := range results {
+		if r.kind == createRow && r.strategy == "Document" && r.floor > 0 && r.applied > 0 {
+			// Objects are created round robin over the functions, so each
+			// function has a change among the last ones created, and each
+			// needs a write after the last create.
+			bound := r.applied + r.floor
+			fmt.Printf("%s: the objects took %s to create, round robin over the functions, so no operator can finish before applied + floor = %s; wall is %.2f × that.\n",
+				r.name, r.applied.Round(10*time.Millisecond), bound.Round(10*time.Millisecond), float64(r.wall)/float64(bound))
+		}
 		if r.kind == deleteRow && r.strategy == "Document" {
 			fmt.Printf("%s: %d policy calls (GetPolicy and writes) for %d functions; the target is at most 3F = %d (a read and two writes each).\n",
 				r.name, policyCalls(r), r.f, 3*r.f)
