@@ -110,6 +110,15 @@ func TestSizeAfter(t *testing.T) {
 	if got := empty.Size(); got != 0 {
 		t.Errorf("Size() of no policy = %d, want 0: Lambda keeps none", got)
 	}
+	// A statement returned with whitespace counts as its compact form.
+	pretty := `{"Version": "2012-10-17", "Statement": [` + strings.ReplaceAll(account, `,"`, `, "`) + `,` + "\n  " + base + `]}`
+	prettyDoc, err := ParsePolicy(pretty)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := prettyDoc.Size(); got != len(policy) {
+		t.Errorf("Size() of a policy with whitespace = %d, want the compact %d", got, len(policy))
+	}
 }
 
 // About 20480 bytes hold a little over a hundred typical S3 statements: the
