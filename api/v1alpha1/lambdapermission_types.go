@@ -253,10 +253,10 @@ type LambdaPermissionStatus struct {
 	// PolicySize is the size in bytes of the whole policy the statement is
 	// in (the function's, version's or alias's), as Lambda counts it
 	// (estimated): after the statement was last written or first found in
-	// place, at the last requested sync, and whenever a check finds the
-	// policy has crossed 90 % of policySizeLimit either way. Lambda refuses
-	// a statement that would take it past policySizeLimit. The gauge
-	// lambda_permission_policy_size_bytes has every policy's current size.
+	// place, or at the last requested sync. Lambda refuses a statement that
+	// would take it past policySizeLimit. Others' statements coming and
+	// going do not update it; the gauge lambda_permission_policy_size_bytes
+	// has every policy's current size.
 	// +optional
 	PolicySize int32 `json:"policySize,omitempty"`
 
@@ -275,7 +275,7 @@ type LambdaPermissionStatus struct {
 // +kubebuilder:printcolumn:name="Function",type=string,JSONPath=`.spec.functionName`
 // +kubebuilder:printcolumn:name="Qualifier",type=string,JSONPath=`.spec.qualifier`
 // +kubebuilder:printcolumn:name="Principal",type=string,JSONPath=`.spec.principal`
-// +kubebuilder:printcolumn:name="Policy",type=integer,JSONPath=`.status.policySize`,description="Size in bytes of the function's policy, of Lambda's 20480 (status.policySizeLimit)"
+// +kubebuilder:printcolumn:name="Policy",type=integer,JSONPath=`.status.policySize`,description="Size in bytes of the function's policy when the statement was last written or checked on request, of Lambda's 20480 (status.policySizeLimit)"
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type LambdaPermission struct {

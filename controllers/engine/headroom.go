@@ -51,17 +51,16 @@ type PolicyFacts struct {
 
 // RecordedPolicyFacts are the policy facts an object's status is to show
 // after a sync: the fresh ones when the object's own statement was written
-// or first found in place (statementChanged), when a sync was requested,
-// or when the size crossed nearLimitPercent of Lambda's limit either way;
-// else the ones it recorded before. Every statement added to a policy
-// changes its size and revision, and refreshing them in each object on it
-// at every check would cost a status write per object on the policy for
-// each change: N² writes as the policy fills. The gauge
-// lambda_permission_policy_size_bytes has every policy's current size.
+// or first found in place (statementChanged) or a sync was requested; else
+// the ones it recorded before. Every statement added to a policy changes
+// its size and revision, and refreshing them in each object on it at every
+// check would cost a status write per object on the policy for each
+// change: N² writes as the policy fills. The gauge
+// lambda_permission_policy_size_bytes has every policy's current size, the
+// PolicyNearLimit Event marks the write that took it past 90 % of the
+// limit, and `kubectl lperm audit` lists the policies near it.
 func RecordedPolicyFacts(recorded, fresh PolicyFacts, statementChanged, syncRequested bool) PolicyFacts {
-	threshold := policy.MaxPolicySize * nearLimitPercent / 100
-	crossed := (recorded.Size > threshold) != (fresh.Size > threshold)
-	if statementChanged || syncRequested || crossed {
+	if statementChanged || syncRequested {
 		return fresh
 	}
 	return recorded

@@ -40,9 +40,8 @@ func TestRecordedPolicyFacts(t *testing.T) {
 		{"others' statements grew the policy: kept", recorded, grown, false, false, recorded},
 		{"its own statement written: fresh", recorded, grown, true, false, grown},
 		{"a sync requested: fresh", recorded, grown, false, true, grown},
-		{"grown past the near-limit mark: fresh", recorded, full, false, false, full},
-		{"shrunk below the mark: fresh", full, grown, false, false, grown},
-		{"grown while past the mark: kept", full, PolicyFacts{Size: 19000, Revision: "r4"}, false, false, full},
+		{"grown past 90 % of the limit by others: kept (the gauge and the Event show it)", recorded, full, false, false, recorded},
+		{"its own statement written on a full policy: fresh", recorded, full, true, false, full},
 		{"nothing changed", recorded, recorded, false, false, recorded},
 	} {
 		if got := RecordedPolicyFacts(c.recorded, c.fresh, c.changed, c.syncRequested); got != c.want {
