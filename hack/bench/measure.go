@@ -18,17 +18,19 @@ import (
 // mark is a reading taken at the start of a window: the API server's
 // writes so far and the operator's CPU time so far.
 type mark struct {
-	writes map[string]int
-	pid    int     // the operator read, 0: none was running
-	cpu    float64 // its CPU seconds then
+	writes     map[string]int
+	pid        int     // the operator read, 0: none was running
+	cpu        float64 // its CPU seconds then
+	reconciles float64 // its LambdaPermission reconciles then
 }
 
 // usage is what the operator cost over a window: the Kubernetes writes it
 // made (by "resource[/subresource] VERB" in breakdown) and its CPU seconds.
 type usage struct {
-	writes    int
-	breakdown map[string]int
-	cpu       float64
+	writes     int
+	breakdown  map[string]int
+	cpu        float64
+	reconciles int // the operator's LambdaPermission reconciles
 }
 
 // events is how many of the writes were Events.
@@ -47,6 +49,7 @@ func (b *bench) mark(ctx context.Context) mark {
 	if b.operator != nil {
 		m.pid = b.operator.Process.Pid
 		m.cpu = cpuSeconds(m.pid)
+		m.reconciles, _ = b.operatorMetric(reconcilesMetric, ofPermissions)
 	}
 	return m
 }
@@ -74,11 +77,13 @@ func (b *bench) usageSince(ctx context.Context, name string, m mark, own map[str
 		}
 	}
 	if b.operator != nil {
-		before := m.cpu
+		before, reconciledBefore := m.cpu, m.reconciles
 		if m.pid != b.operator.Process.Pid {
-			before = 0
+			before, reconciledBefore = 0, 0
 		}
 		u.cpu = cpuSeconds(b.operator.Process.Pid) - before
+		reconciled, _ := b.operatorMetric(reconcilesMetric, ofPermissions)
+		u.reconciles = int(reconciled - reconciledBefore)
 	}
 	if debug {
 		var keys []string

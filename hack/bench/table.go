@@ -9,7 +9,7 @@ import (
 
 func printTable(results []result) {
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "run\tstrategy\tworkers\tN\tF\tquota/s\tapplied\tfirst status\twall\tfloor\tratio\tAPI writes/obj\tof them Events\tCPU s\tGetFunction\tGetPolicy\tAddPermission\tRemovePermission\tPutResourcePolicy\tDeleteResourcePolicy\t429s\tp50\tp99\tpeak RSS\t")
+	fmt.Fprintln(w, "run\tstrategy\tworkers\tN\tF\tquota/s\tapplied\tfirst status\twall\tfloor\tratio\tAPI writes/obj\tof them Events\treconciles/obj\tCPU s\tGetFunction\tGetPolicy\tAddPermission\tRemovePermission\tPutResourcePolicy\tDeleteResourcePolicy\t429s\tp50\tp99\tpeak RSS\t")
 	for _, r := range results {
 		fl, ratio, quota := "-", "-", "none"
 		if r.quota > 0 {
@@ -32,9 +32,9 @@ func printTable(results []result) {
 		if r.started > 0 {
 			started = r.started.Round(10 * time.Millisecond).String()
 		}
-		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%.2f\t%.1f\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%.0f MiB\t\n", r.name, r.strategy, r.workers,
+		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%.2f\t%.2f\t%.1f\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%.0f MiB\t\n", r.name, r.strategy, r.workers,
 			r.n, r.f, quota, applied, started, r.wall.Round(10*time.Millisecond), fl, ratio,
-			float64(r.usage.writes)/float64(max(r.n, 1)), float64(r.usage.events())/float64(max(r.n, 1)), r.usage.cpu, r.calls["GetFunction"], r.calls["GetPolicy"],
+			float64(r.usage.writes)/float64(max(r.n, 1)), float64(r.usage.events())/float64(max(r.n, 1)), float64(r.usage.reconciles)/float64(max(r.n, 1)), r.usage.cpu, r.calls["GetFunction"], r.calls["GetPolicy"],
 			r.calls["AddPermission"], r.calls["RemovePermission"], r.calls["PutResourcePolicy"], r.calls["DeleteResourcePolicy"],
 			r.throttled, p50, p99, float64(r.peakRSS)/(1<<20))
 	}
@@ -44,6 +44,7 @@ func printTable(results []result) {
 	fmt.Println("delete rows: every object of the run above deleted at once, until every statement and every object is gone; floor Statements N/quota (one RemovePermission each), Document F/quota.")
 	fmt.Println("applied: the last object created (deleted); first status: the last object's first status, as a watch saw it; wall: the last statement in place (gone).")
 	fmt.Println("API writes/obj: Kubernetes writes of any resource, Events included, from the API server's apiserver_request_total, less the benchmark's own N creates (deletes) and the API server's lease renewals (the metric names no client), per object; BENCH_DEBUG=1 breaks them down. Of them Events: the Events among them (one per object written: Added, Removed), per object; the rest are writes to the objects themselves (finalizer, status).")
+	fmt.Println("reconciles/obj: the operator's LambdaPermission reconciles (controller_runtime_reconcile_total) over the same window, per object.")
 	fmt.Println("CPU s: the manager's user and system CPU seconds (/proc/PID/stat) over the same window: from the first create (delete) until all were Ready (gone).")
 	for _, r := range results {
 		if r.kind == createRow && r.strategy == "Document" && r.floor > 0 && r.applied > 0 {
