@@ -184,7 +184,12 @@ func (b *bench) newEmulator(quotas map[string]float64, roles []emulator.Role) {
 	}
 	var handler http.Handler = b.emu
 	if name := os.Getenv("BENCH_TIMELINE"); name != "" {
-		handler = timeline(name, b.emu)
+		// Appended to: each run's emulator adds its calls after the last's.
+		f, err := os.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			panic(err)
+		}
+		handler = emulator.LogRequests(b.emu, f)
 	}
 	b.emuServer = httptest.NewServer(handler)
 	b.emuURL = b.emuServer.URL

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 )
 
@@ -62,36 +61,4 @@ func fetchProfile(ctx context.Context, url, name string) error {
 		return err
 	}
 	return f.Close()
-}
-
-// timeline logs each request the emulator answers to the file name, one
-// line per request: seconds since the first, method, path, status. With
-// BENCH_TIMELINE=file it shows where a run's time went between the calls.
-func timeline(name string, next http.Handler) http.Handler {
-	f, err := os.Create(name)
-	if err != nil {
-		panic(err)
-	}
-	var mu sync.Mutex
-	var first time.Time
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(rec, r)
-		mu.Lock()
-		defer mu.Unlock()
-		if first.IsZero() {
-			first = time.Now()
-		}
-		fmt.Fprintf(f, "%.3f %s %s %d\n", time.Since(first).Seconds(), r.Method, r.URL.Path, rec.status)
-	})
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(status int) {
-	r.status = status
-	r.ResponseWriter.WriteHeader(status)
 }

@@ -469,7 +469,7 @@ func (d *demo) startEmulator(context.Context) error {
 			TrustedAccounts: []string{accountID},
 		}},
 	})
-	d.emulatorHTTP = &http.Server{Handler: logRequests(d.emulator, logFile), ReadHeaderTimeout: 10 * time.Second}
+	d.emulatorHTTP = &http.Server{Handler: emulator.LogRequests(d.emulator, logFile), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = d.emulatorHTTP.Serve(listener) }()
 	d.emulatorURL = "http://" + listener.Addr().String()
 
@@ -1077,27 +1077,6 @@ func (d *demo) createLog(name string) (*os.File, error) {
 
 // rel names a file of .demo/ relative to the repository root, as printed.
 func (d *demo) rel(name string) string { return filepath.Join(demoDirName, name) }
-
-// logRequests writes one line per emulator request: method, path, status.
-func logRequests(next http.Handler, out io.Writer) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		started := time.Now()
-		recorder := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(recorder, r)
-		_, _ = fmt.Fprintf(out, "%s %s %s %d %s\n", started.Format(time.RFC3339Nano), r.Method, r.URL.RequestURI(),
-			recorder.status, time.Since(started).Round(time.Microsecond))
-	})
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(status int) {
-	r.status = status
-	r.ResponseWriter.WriteHeader(status)
-}
 
 // objectName is namespace/name, or the name alone of a cluster-scoped object.
 func objectName(obj client.Object) string {
