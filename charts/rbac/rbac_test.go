@@ -1046,9 +1046,7 @@ func (r *managerRun) reset(t *testing.T) {
 	samples := readSamples(t)
 	r.emulator = newEmulator(t, samples)
 	for _, sample := range samples {
-		if err := kube.Create(ctx, sample); err != nil {
-			t.Fatalf("creating %s %s: %v", sample.GetKind(), sample.GetName(), err)
-		}
+		createWhenServed(t, sample)
 		if sample.GetKind() == "LambdaPermission" {
 			r.samplePermissions = append(r.samplePermissions, sample.GetName())
 		}
@@ -1057,9 +1055,7 @@ func (r *managerRun) reset(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Namespace: watched, Name: urlGrant},
 		Spec:       lambdav1alpha1.LambdaFunctionURLPermissionSpec{FunctionName: "my-function", AuthType: "AWS_IAM", Principal: "223456789012"},
 	}
-	if err := kube.Create(ctx, url); err != nil {
-		t.Fatal(err)
-	}
+	createWhenServed(t, url)
 	owned := &lambdav1alpha1.LambdaResourcePolicy{
 		ObjectMeta: metav1.ObjectMeta{Namespace: watched, Name: resourcePolicy},
 		Spec: lambdav1alpha1.LambdaResourcePolicySpec{
@@ -1072,9 +1068,28 @@ func (r *managerRun) reset(t *testing.T) {
 			}}},
 		},
 	}
-	if err := kube.Create(ctx, owned); err != nil {
-		t.Fatal(err)
+	createWhenServed(t, owned)
+}
+
+// createWhenServed creates obj. Right after helm installs the CRDs and the
+// chart's mutating admission policy, the API server refuses a create of
+// the new kinds for a moment (503: the policy's dispatcher has no type
+// converter for the kind yet), though a List of them is served: the create
+// waits for that, and fails on anything else.
+func createWhenServed(t *testing.T, obj client.Object) {
+	t.Helper()
+	kind := obj.GetObjectKind().GroupVersionKind().Kind // a sample's; a typed object leaves it empty
+	if kind == "" {
+		kind = fmt.Sprintf("%T", obj)
 	}
+	what := fmt.Sprintf("creating %s %s", kind, obj.GetName())
+	waitUntil(t, what, convergeTimeout, func() (bool, error) {
+		err := kube.Create(t.Context(), obj)
+		if apierrors.IsServiceUnavailable(err) || meta.IsNoMatchError(err) {
+			return false, nil
+		}
+		return err == nil, err
+	})
 }
 
 // newEmulator starts an emulator with the samples' LambdaPermissionAccount's
