@@ -324,14 +324,17 @@ func TestDocumentQueuesAndWakes(t *testing.T) {
 		return func(o writer.Observed) (writer.Plan, string) { return ensured(o), note }
 	}
 	woken := w.expectWake("obj")
+	release := w.holdFirstTurn()
+	defer release()
 	if _, _, err := writer.WriteDecided(ctx, raw, "obj", hourly, noted(grant(fn, "x", "223456789012"), "first")); !errors.Is(err, writer.ErrQueued) {
 		t.Fatalf("err = %v, want ErrQueued", err)
 	}
-	// Before the batch closes, the object's spec changes: its new plan
-	// replaces the queued one.
+	// Before the batch closes (its write waits for its turn), the object's
+	// spec changes: its new plan replaces the queued one.
 	if _, _, err := writer.WriteDecided(ctx, raw, "obj", hourly, noted(grant(fn, "x", "323456789012"), "second")); !errors.Is(err, writer.ErrQueued) {
 		t.Fatalf("err = %v, want ErrQueued", err)
 	}
+	release()
 	select {
 	case <-woken:
 	case <-time.After(10 * time.Second):

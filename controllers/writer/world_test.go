@@ -258,6 +258,26 @@ func (w *world) turnWhenQueued(n int) {
 	}
 }
 
+// holdFirstTurn holds the first write turn until release is called, as
+// AWS's quota holds a write while an object's spec changes again; the
+// turns after it come at once.
+func (w *world) holdFirstTurn() (release func()) {
+	released := make(chan struct{})
+	var once sync.Once
+	w.port.mu.Lock()
+	defer w.port.mu.Unlock()
+	w.port.turn = func() {
+		once.Do(func() {
+			select {
+			case <-released:
+			case <-time.After(20 * time.Second):
+				w.t.Error("the first write turn was never released")
+			}
+		})
+	}
+	return sync.OnceFunc(func() { close(released) })
+}
+
 type call struct{ operation, revision string }
 
 func (p *recordingPort) record(operation, revision string) {
