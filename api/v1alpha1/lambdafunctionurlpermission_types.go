@@ -97,7 +97,13 @@ type LambdaFunctionURLPermission struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	Spec   LambdaFunctionURLPermissionSpec   `json:"spec"`
+	Spec LambdaFunctionURLPermissionSpec `json:"spec"`
+
+	// Status is what the controller last observed and did. A new object's
+	// status says observedGeneration 0 until the controller's first status,
+	// so that kstatus (Flux, Argo CD) reads the object as in progress, not
+	// as Current, from its creation on.
+	// +kubebuilder:default={observedGeneration: 0}
 	Status LambdaFunctionURLPermissionStatus `json:"status,omitempty"`
 }
 

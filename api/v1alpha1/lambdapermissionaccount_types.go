@@ -153,7 +153,13 @@ type LambdaPermissionAccount struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	Spec   LambdaPermissionAccountSpec   `json:"spec"`
+	Spec LambdaPermissionAccountSpec `json:"spec"`
+
+	// Status is what the controller last observed and did. A new object's
+	// status says observedGeneration 0 until the controller's first status,
+	// so that kstatus (Flux, Argo CD) reads the object as in progress, not
+	// as Current, from its creation on.
+	// +kubebuilder:default={observedGeneration: 0}
 	Status LambdaPermissionAccountStatus `json:"status,omitempty"`
 }
 

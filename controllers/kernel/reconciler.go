@@ -3,7 +3,6 @@ package kernel
 import (
 	"context"
 	"errors"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -80,9 +79,6 @@ type Reconciler[T Reconciled] struct {
 	Events     Recorder
 	SyncPeriod time.Duration // how often an object in place is checked
 	Kind       Kind[T]
-
-	beganOnce sync.Once
-	beganAt   time.Time // see began
 }
 
 // Reconcile brings one object in line with its spec: load it; being
@@ -101,9 +97,9 @@ func (r *Reconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 	if err := r.holdDeletion(ctx, obj); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	started := r.announce(ctx, obj)
+	stored := obj.DeepCopyObject().(T)
 	outcome := r.Kind.Sync(ctx, obj)
-	return r.report(ctx, started(), obj, outcome)
+	return r.report(ctx, stored, obj, outcome)
 }
 
 // holdDeletion puts the kind's finalizer on obj, so that its deletion waits
@@ -139,9 +135,9 @@ func (r *Reconciler[T]) finalize(ctx context.Context, obj T) (ctrl.Result, error
 func (r *Reconciler[T]) report(ctx context.Context, base, obj T, outcome error) (ctrl.Result, error) {
 	if later, deferred := deferredFor(outcome); deferred {
 		// The outcome is not known yet: the status says what it said until
-		// then (for a new object, nothing, until it is due to say that work
-		// has started).
-		return ctrl.Result{RequeueAfter: max(min(later, untilAnnounced(base, r.began(), time.Now())), time.Millisecond)}, nil
+		// then. A new object has none: its CRD's default status (generation
+		// not yet observed) reads as in progress meanwhile.
+		return ctrl.Result{RequeueAfter: max(later, time.Millisecond)}, nil
 	}
 	obj.SetObservedGeneration(obj.GetGeneration())
 	state := StateOf(outcome)
