@@ -237,3 +237,53 @@ func nonNil(m map[string][]string) map[string][]string {
 	}
 	return m
 }
+
+// Expand is the inverse of compaction, for adopting a policy someone
+// compacted by hand: a statement that lists several values in exactly one
+// Dimension (and is otherwise one grant) as one statement per value, each
+// named sid(value). It returns the statement alone, with no Dimension, when
+// it lists one value in each, and ok false when it lists several values in
+// more than one: that statement grants a cross product no set of
+// single-valued grants of one Dimension each spells, and is left as it is.
+func Expand(st Statement, sid func(value string) string) (grants []Statement, d Dimension, ok bool) {
+	if len(st.Unmodelled) > 0 {
+		return []Statement{st}, "", true
+	}
+	for _, candidate := range dimensions {
+		if values := listedIn(st, candidate); len(values) > 1 {
+			if d != "" {
+				return nil, "", false
+			}
+			d = candidate
+		}
+	}
+	if d == "" {
+		return []Statement{st}, "", true
+	}
+	for _, value := range listedIn(st, d) {
+		g := cloneStatement(st)
+		setValues(&g, d, []string{value})
+		g.Sid = sid(value)
+		grants = append(grants, g)
+	}
+	return grants, d, true
+}
+
+// listedIn is what st lists in d, where a compacted statement lists it.
+func listedIn(st Statement, d Dimension) []string {
+	switch d {
+	case BySourceArn:
+		if operator := arnOperator(st.Condition); operator != "" {
+			return st.Condition[operator][keySourceArn]
+		}
+		return nil
+	case BySourceAccount:
+		return st.Condition["StringEquals"][keySourceAccount]
+	case ByPrincipal:
+		if st.Principal.Anyone {
+			return nil
+		}
+		return st.Principal.IDs["AWS"]
+	}
+	return st.Action
+}

@@ -239,7 +239,7 @@ func TestCompact(t *testing.T) {
 				}
 				members = append(members, strings.Join(sids, " "))
 				if c.Dimension != "" {
-					lists = append(lists, strings.Join(listed(c), " "))
+					lists = append(lists, strings.Join(listedIn(c.Statement, c.Dimension), " "))
 				}
 			}
 			slices.Sort(members)
@@ -271,18 +271,6 @@ func TestCompactSidIsStable(t *testing.T) {
 	if !regexp.MustCompile(`^[a-zA-Z0-9\-_.]{1,100}$`).MatchString(two[0].Statement.Sid) {
 		t.Errorf("Sid %q is not one Lambda accepts", two[0].Statement.Sid)
 	}
-}
-
-func listed(c Compacted) []string {
-	switch c.Dimension {
-	case BySourceArn:
-		return c.Statement.Condition[arnOperator(c.Statement.Condition)][keySourceArn]
-	case BySourceAccount:
-		return c.Statement.Condition["StringEquals"][keySourceAccount]
-	case ByPrincipal:
-		return c.Statement.Principal.IDs["AWS"]
-	}
-	return c.Statement.Action
 }
 
 func sids(statements []Statement) []string {
@@ -357,4 +345,69 @@ func (r *recordingTB) firstLine() string {
 		}
 	}
 	return strings.Join(r.logs, "\n")
+}
+
+// The point of compaction: 300 buckets invoking one function are far past
+// Lambda's 20 KB one statement each, and well under it compacted.
+func TestCompactFits300Buckets(t *testing.T) {
+	target := FunctionRef{Partition: "aws", Region: "us-east-1", AccountID: "123456789012", Name: "image-resizer"}
+	var grants []Statement
+	for i := range 300 {
+		grants = append(grants, DesiredStatement(target, Permission{StatementID: fmt.Sprintf("lpo-media-bucket-%03d", i),
+			Action: "lambda:InvokeFunction", Principal: "s3.amazonaws.com",
+			SourceArn: fmt.Sprintf("arn:aws:s3:::media-uploads-%03d", i), SourceAccount: "111111111111"}))
+	}
+	size := func(statements []Statement) int { return PolicyDocument{}.SizeAfter(nil, statements...) }
+	one, compacted := size(grants), size(Statements(Compact(grants, "lpo-")))
+	t.Logf("300 S3 grants: %d bytes one statement each, %d compacted (Lambda's limit: %d)", one, compacted, MaxPolicySize)
+	if one <= MaxPolicySize || compacted > MaxPolicySize {
+		t.Errorf("%d bytes one statement each, %d compacted: want over and under %d", one, compacted, MaxPolicySize)
+	}
+}
+
+// Expand undoes Compact: the grants it gives back decide every request as
+// the compacted statement does, and a statement listing values in two
+// dimensions is left alone.
+func TestExpand(t *testing.T) {
+	all := requests()
+	rapid.Check(t, func(t *rapid.T) {
+		n := rapid.IntRange(1, 12).Draw(t, "grants")
+		grants := make([]Statement, n)
+		for i := range grants {
+			grants[i] = grantGen(fmt.Sprintf("g%02d", i)).Draw(t, fmt.Sprintf("grant %d", i))
+		}
+		for _, c := range Compact(grants, "p-") {
+			expanded, d, ok := Expand(c.Statement, func(v string) string { return "x-" + v })
+			values, wantD := distinct(c.Members), c.Dimension
+			if len(values) == 1 {
+				wantD = "" // duplicate grants, listed once: nothing to expand
+			}
+			if !ok || d != wantD || len(expanded) != len(values) {
+				t.Fatalf("Expand(%s) = %d statements along %q, %v; want %d along %q", c.Statement.Render(), len(expanded), d, ok, len(values), wantD)
+			}
+			for _, r := range all {
+				if got, want := Evaluate(expanded, r), Evaluate([]Statement{c.Statement}, r); got != want {
+					t.Fatalf("%+v: expanded %s, compacted %s", r, got, want)
+				}
+			}
+		}
+	})
+	target := FunctionRef{Partition: "aws", Region: "us-east-1", AccountID: "123456789012", Name: "fn"}
+	st := DesiredStatement(target, Permission{StatementID: "both", Action: "lambda:InvokeFunction", Principal: "s3.amazonaws.com", SourceArn: "arn:aws:s3:::a", SourceAccount: "111111111111"})
+	st.Condition["ArnLike"][keySourceArn] = []string{"arn:aws:s3:::a", "arn:aws:s3:::b"}
+	st.Condition["StringEquals"][keySourceAccount] = []string{"111111111111", "222222222222"}
+	if got, _, ok := Expand(st, func(v string) string { return v }); ok || got != nil {
+		t.Errorf("a statement listing source ARNs and accounts expanded into %d grants; want it left alone", len(got))
+	}
+}
+
+// distinct counts the distinct values among members.
+func distinct(members []Member) []string {
+	var out []string
+	for _, m := range members {
+		if !slices.Contains(out, m.Value) {
+			out = append(out, m.Value)
+		}
+	}
+	return out
 }
