@@ -68,10 +68,10 @@ func Compact(grants []Statement, sidPrefix string) []Compacted {
 	slices.SortFunc(left, func(a, b Statement) int { return strings.Compare(a.Sid, b.Sid) })
 	var out []Compacted
 	for _, d := range dimensions {
-		groups := map[string][]int{} // by what the members share: indexes into left
+		groups := map[string][]grouped{} // by what the members share
 		for i, g := range left {
-			if shared, _, ok := split(g, d); ok {
-				groups[shared] = append(groups[shared], i)
+			if shared, value, ok := split(g, d); ok {
+				groups[shared] = append(groups[shared], grouped{i, value})
 			}
 		}
 		taken := map[int]bool{}
@@ -81,8 +81,8 @@ func Compact(grants []Statement, sidPrefix string) []Compacted {
 				continue
 			}
 			out = append(out, merge(left, members, d, shared, sidPrefix))
-			for _, i := range members {
-				taken[i] = true
+			for _, m := range members {
+				taken[m.i] = true
 			}
 		}
 		var rest []Statement
@@ -109,13 +109,19 @@ func Statements(compacted []Compacted) []Statement {
 	return out
 }
 
-// merge writes the grants at members of left, which share shared, as one
+// grouped is a grant of a group: its index in the grants left, and its
+// value in the group's dimension.
+type grouped struct {
+	i     int
+	value string
+}
+
+// merge writes the grants members of left, which share shared, as one
 // statement listing their values in d.
-func merge(left []Statement, members []int, d Dimension, shared, sidPrefix string) Compacted {
+func merge(left []Statement, members []grouped, d Dimension, shared, sidPrefix string) Compacted {
 	c := Compacted{Dimension: d}
-	for _, i := range members {
-		_, value, _ := split(left[i], d)
-		c.Members = append(c.Members, Member{Sid: left[i].Sid, Value: value})
+	for _, m := range members {
+		c.Members = append(c.Members, Member{Sid: left[m.i].Sid, Value: m.value})
 	}
 	slices.SortFunc(c.Members, func(a, b Member) int {
 		if v := strings.Compare(a.Value, b.Value); v != 0 {
@@ -129,7 +135,7 @@ func merge(left []Statement, members []int, d Dimension, shared, sidPrefix strin
 			values = append(values, m.Value) // duplicates granted twice, listed once
 		}
 	}
-	st := cloneStatement(left[members[0]])
+	st := cloneStatement(left[members[0].i])
 	setValues(&st, d, values)
 	sum := sha256.Sum256([]byte(shared))
 	st.Sid = sidPrefix + "c-" + strings.ToLower(string(d)) + "-" + hex.EncodeToString(sum[:])[:16]

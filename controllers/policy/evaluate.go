@@ -2,7 +2,6 @@ package policy
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 )
 
@@ -137,8 +136,6 @@ func principalMatches(p Principal, who RequestPrincipal) bool {
 	return false
 }
 
-var accountID = regexp.MustCompile(`^[0-9]{12}$`)
-
 func principalEntryMatches(kind, id string, who RequestPrincipal) bool {
 	if kind != "AWS" {
 		// Service principals compare exactly: no AWS page states their case
@@ -169,21 +166,16 @@ func principalEntryMatches(kind, id string, who RequestPrincipal) bool {
 // rootAccountOf returns the account a principal entry delegates to, if the
 // entry is a 12-digit account id or arn:PARTITION:iam::ACCOUNT:root.
 func rootAccountOf(id string) (string, bool) {
-	if accountID.MatchString(id) {
+	if accountIDPrincipal.MatchString(id) {
 		return id, true
 	}
-	parts := strings.SplitN(id, ":", 6)
-	if len(parts) == 6 && parts[0] == "arn" && parts[2] == "iam" && parts[3] == "" &&
-		accountID.MatchString(parts[4]) && parts[5] == "root" {
-		return parts[4], true
-	}
-	return "", false
+	return rootAccount(id)
 }
 
 // callerAccount is the account field of a caller's IAM or STS ARN; a bare
 // account id stands for that account.
 func callerAccount(id string) string {
-	if accountID.MatchString(id) {
+	if accountIDPrincipal.MatchString(id) {
 		return id
 	}
 	parts := strings.SplitN(id, ":", 6)

@@ -316,17 +316,13 @@ func TestWildcardMatch(t *testing.T) {
 func TestEvaluateGoldenStatementsGrantWhatAddPermissionAsked(t *testing.T) {
 	for _, c := range loadGoldenCases(t) {
 		t.Run(c.ID, func(t *testing.T) {
-			target := c.target(t)
-			stored, err := ParseStatement(c.expectedStatement(t, target))
-			if err != nil {
-				t.Fatal(err)
-			}
+			target, stored := c.storedStatement(t)
 			in := c.Input
 			req := Request{Action: in.Action, Resource: target.ResourceARN(), Context: map[string][]string{}}
 			switch kind := principalKind(in.Principal); {
 			case kind == "*":
 				req.Principal = RequestPrincipal{"Anonymous", ""}
-			case kind == "AWS" && accountID.MatchString(in.Principal):
+			case kind == "AWS" && accountIDPrincipal.MatchString(in.Principal):
 				req.Principal = RequestPrincipal{"AWS", "arn:aws:iam::" + in.Principal + ":role/any-role"}
 			default:
 				req.Principal = RequestPrincipal{kind, in.Principal}

@@ -50,6 +50,18 @@ func (c goldenCase) target(t testing.TB) FunctionRef {
 	return ref
 }
 
+// storedStatement is the case's target and the statement AWS stored there,
+// parsed.
+func (c goldenCase) storedStatement(t testing.TB) (FunctionRef, Statement) {
+	t.Helper()
+	target := c.target(t)
+	stored, err := ParseStatement(c.expectedStatement(t, target))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return target, stored
+}
+
 // expectedStatement is the case's statement in compact JSON. The two cases
 // marked skip_in_diff print an output their authors edited by hand; Lambda
 // stores SourceArn verbatim and puts the qualifier on Resource (SPEC §3.3),

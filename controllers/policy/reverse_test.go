@@ -10,11 +10,7 @@ import (
 func TestPermissionFromInvertsTheRecordedCases(t *testing.T) {
 	for _, c := range loadGoldenCases(t) {
 		t.Run(c.ID, func(t *testing.T) {
-			target := c.target(t)
-			stored, err := ParseStatement(c.expectedStatement(t, target))
-			if err != nil {
-				t.Fatal(err)
-			}
+			target, stored := c.storedStatement(t)
 			got, err := PermissionFrom(target, stored)
 			if err != nil {
 				t.Fatalf("PermissionFrom: %v", err)

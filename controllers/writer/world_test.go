@@ -244,18 +244,7 @@ func (w *world) turnWhenQueued(n int) {
 			close(reached)
 		}
 	}
-	var once sync.Once
-	w.port.mu.Lock()
-	defer w.port.mu.Unlock()
-	w.port.turn = func() {
-		once.Do(func() {
-			select {
-			case <-reached:
-			case <-time.After(20 * time.Second):
-				w.t.Errorf("%d plans were never queued together", n)
-			}
-		})
-	}
+	w.holdFirstTurnUntil(reached, fmt.Sprintf("%d plans were never queued together", n))
 }
 
 // holdFirstTurn holds the first write turn until release is called, as
@@ -263,19 +252,26 @@ func (w *world) turnWhenQueued(n int) {
 // turns after it come at once.
 func (w *world) holdFirstTurn() (release func()) {
 	released := make(chan struct{})
+	w.holdFirstTurnUntil(released, "the first write turn was never released")
+	return sync.OnceFunc(func() { close(released) })
+}
+
+// holdFirstTurnUntil holds the first write turn until done is closed (the
+// test fails with never if that takes 20 s); the turns after it come at
+// once.
+func (w *world) holdFirstTurnUntil(done <-chan struct{}, never string) {
 	var once sync.Once
 	w.port.mu.Lock()
 	defer w.port.mu.Unlock()
 	w.port.turn = func() {
 		once.Do(func() {
 			select {
-			case <-released:
+			case <-done:
 			case <-time.After(20 * time.Second):
-				w.t.Error("the first write turn was never released")
+				w.t.Error(never)
 			}
 		})
 	}
-	return sync.OnceFunc(func() { close(released) })
 }
 
 type call struct{ operation, revision string }
