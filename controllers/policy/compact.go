@@ -1,8 +1,6 @@
 package policy
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"slices"
 	"strings"
 )
@@ -56,8 +54,8 @@ type Member struct {
 // Compact groups grants that differ in one Dimension only into one
 // statement each, and returns every grant exactly once: in a group, or as
 // it is. The result depends on the set of grants alone, not on their
-// order, and a group's Sid (sidPrefix, the dimension and a hash of what
-// the members share) stays the same as members come and go, so the same
+// order, and a group's Sid (sidPrefix, "compacted-", the dimension and a
+// hash of what the members share) stays the same as members come and go, so the same
 // objects always give the same document. Grants with elements the model
 // does not know (Unmodelled) are never merged; nor are values under
 // negated or multi-valued operators, where a list does not mean "any of".
@@ -137,8 +135,7 @@ func merge(left []Statement, members []grouped, d Dimension, shared, sidPrefix s
 	}
 	st := cloneStatement(left[members[0].i])
 	setValues(&st, d, values)
-	sum := sha256.Sum256([]byte(shared))
-	st.Sid = sidPrefix + "c-" + strings.ToLower(string(d)) + "-" + hex.EncodeToString(sum[:])[:16]
+	st.Sid = compactedSid(sidPrefix, d, shared)
 	c.Statement = st
 	return c
 }

@@ -193,13 +193,9 @@ func TestCompact(t *testing.T) {
 // A group keeps its Sid as members come and go: adding a bucket rewrites
 // the statement's list, not its name.
 func TestCompactSidIsStable(t *testing.T) {
-	target := FunctionRef{Partition: "aws", Region: "us-east-1", AccountID: "123456789012", Name: "fn"}
-	bucket := func(sid, name string) Statement {
-		return DesiredStatement(target, Permission{StatementID: sid, Action: "lambda:InvokeFunction", Principal: "s3.amazonaws.com", SourceArn: "arn:aws:s3:::" + name})
-	}
 	two := Compact([]Statement{bucket("a", "one"), bucket("b", "two")}, "p-")
 	three := Compact([]Statement{bucket("a", "one"), bucket("b", "two"), bucket("c", "three")}, "p-")
-	if len(two) != 1 || len(three) != 1 || two[0].Statement.Sid != three[0].Statement.Sid || !strings.HasPrefix(two[0].Statement.Sid, "p-c-sourcearn-") {
+	if len(two) != 1 || len(three) != 1 || two[0].Statement.Sid != three[0].Statement.Sid || !strings.HasPrefix(two[0].Statement.Sid, "p-compacted-sourcearn-") {
 		t.Errorf("%s and %s: want one statement each, the same Sid, with the prefix", render(Statements(two)), render(Statements(three)))
 	}
 	if !regexp.MustCompile(`^[a-zA-Z0-9\-_.]{1,100}$`).MatchString(two[0].Statement.Sid) {
