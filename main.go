@@ -39,31 +39,33 @@ var version string
 
 func main() {
 	var (
-		metricsAddr     string
-		probeAddr       string
-		pprofAddr       string
-		leaderElect     bool
-		leaseDuration   time.Duration
-		renewDeadline   time.Duration
-		retryPeriod     time.Duration
-		leaseNamespace  string
-		kubeQPS         float64
-		kubeBurst       int
-		region          string
-		syncPeriod      time.Duration
-		maxConcurrent   int
-		watchNamespace  string
-		watchSelector   string
-		guardrails      engine.GuardrailSettings
-		dryRun          bool
-		writeStrategy   string
-		sidPrefix       string
-		showVersion     bool
-		limits          = awslambda.DefaultLimits
-		zapOptions      = zap.Options{}
-		setupLog        = ctrl.Log.WithName("setup")
-		scheme          = runtime.NewScheme()
-		exitWithMessage = func(msg string, err error) {
+		metricsAddr       string
+		probeAddr         string
+		pprofAddr         string
+		leaderElect       bool
+		leaseDuration     time.Duration
+		renewDeadline     time.Duration
+		retryPeriod       time.Duration
+		leaseNamespace    string
+		kubeQPS           float64
+		kubeBurst         int
+		region            string
+		syncPeriod        time.Duration
+		maxConcurrent     int
+		watchNamespace    string
+		watchSelector     string
+		guardrails        engine.GuardrailSettings
+		dryRun            bool
+		writeStrategy     string
+		compaction        string
+		compactionPercent int
+		sidPrefix         string
+		showVersion       bool
+		limits            = awslambda.DefaultLimits
+		zapOptions        = zap.Options{}
+		setupLog          = ctrl.Log.WithName("setup")
+		scheme            = runtime.NewScheme()
+		exitWithMessage   = func(msg string, err error) {
 			setupLog.Error(err, msg)
 			os.Exit(1)
 		}
@@ -99,6 +101,11 @@ func main() {
 	flag.StringVar(&writeStrategy, "write-strategy", string(writer.Statements),
 		"how policies are written in accounts no LambdaPermissionAccount declares: Statements (AddPermission/RemovePermission, one call per statement) "+
 			"or Document (one PutResourcePolicy per function for many statements; needs lambda:PutResourcePolicy)")
+	flag.StringVar(&compaction, "compaction", string(lambdav1alpha1.CompactionOff),
+		"where policies are written whole (Document strategy, LambdaResourcePolicy-owned), in accounts whose LambdaPermissionAccount sets no spec.compaction: "+
+			"write grants that differ in one respect only as one statement listing them: Off, Threshold (once the policy would pass --compaction-threshold-percent of Lambda's limit) or Always")
+	flag.IntVar(&compactionPercent, "compaction-threshold-percent", lambdav1alpha1.DefaultCompactionThresholdPercent,
+		"for --compaction=Threshold: the share of Lambda's 20,480-byte limit the uncompacted policy may take (1-100)")
 	flag.StringVar(&sidPrefix, "statement-id-prefix", "",
 		"prepended to every derived Sid (objects without spec.statementId), so that clusters applying the same manifests to one function "+
 			"keep their statements apart; letters, digits, '-' and '_', at most "+fmt.Sprint(lambdav1alpha1.MaxStatementIDPrefixLength)+" characters")
@@ -116,6 +123,14 @@ func main() {
 	strategy := writer.Strategy(writeStrategy)
 	if strategy != writer.Statements && strategy != writer.Document {
 		exitWithMessage("bad --write-strategy", fmt.Errorf("%q: want Statements or Document", writeStrategy))
+	}
+	switch lambdav1alpha1.CompactionMode(compaction) {
+	case lambdav1alpha1.CompactionOff, lambdav1alpha1.CompactionThreshold, lambdav1alpha1.CompactionAlways:
+	default:
+		exitWithMessage("bad --compaction", fmt.Errorf("%q: want Off, Threshold or Always", compaction))
+	}
+	if compactionPercent < 1 || compactionPercent > 100 {
+		exitWithMessage("bad --compaction-threshold-percent", fmt.Errorf("%d: want 1 to 100", compactionPercent))
 	}
 	if err := translate.ValidateStatementIDPrefix(sidPrefix); err != nil {
 		exitWithMessage("bad --statement-id-prefix", err)
@@ -182,6 +197,7 @@ func main() {
 		Guardrails:              guardrails,
 		DryRun:                  dryRun,
 		WriteStrategy:           strategy,
+		Compaction:              lambdav1alpha1.Compaction{Mode: lambdav1alpha1.CompactionMode(compaction), ThresholdPercent: int32(compactionPercent)},
 		MaxConcurrentReconciles: maxConcurrent,
 		StatementIDPrefix:       sidPrefix,
 		Shard:                   shard,

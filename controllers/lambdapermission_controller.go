@@ -68,7 +68,7 @@ func (a *permissions) sync(ctx context.Context, obj *lambdav1alpha1.LambdaPermis
 	}
 	if err == nil {
 		fresh.Revision = placed.Revision
-		obj.Status.Statement = placed.Statement
+		obj.Status.Statement, obj.Status.Compacted = placed.Statement, placed.Compacted
 	}
 	_, syncRequested := kernel.SyncRequest(obj)
 	statementChanged := err == nil && (!inPlaceBefore || placed.Statement != statementBefore)

@@ -52,13 +52,14 @@ type Options struct {
 	// metrics.ObserveAWSCall, so that every call is counted.
 	Lambda                  awslambda.Provider
 	Recorder                events.EventRecorder
-	DefaultRegion           string                   // region of functions named without one
-	SyncPeriod              time.Duration            // how often a Ready statement is checked for drift
-	Guardrails              engine.GuardrailSettings // operator-wide; LambdaPermissionAccounts may override
-	DryRun                  bool                     // report intended writes instead of making them
-	WriteStrategy           writer.Strategy          // for accounts no LambdaPermissionAccount declares (default Statements)
-	MaxConcurrentReconciles int                      // LambdaPermissions reconciled at once
-	StatementIDPrefix       string                   // starts every derived Sid (see translate.ValidateStatementIDPrefix)
+	DefaultRegion           string                    // region of functions named without one
+	SyncPeriod              time.Duration             // how often a Ready statement is checked for drift
+	Guardrails              engine.GuardrailSettings  // operator-wide; LambdaPermissionAccounts may override
+	DryRun                  bool                      // report intended writes instead of making them
+	WriteStrategy           writer.Strategy           // for accounts no LambdaPermissionAccount declares (default Statements)
+	Compaction              lambdav1alpha1.Compaction // for accounts that set none (--compaction); zero: Off
+	MaxConcurrentReconciles int                       // LambdaPermissions reconciled at once
+	StatementIDPrefix       string                    // starts every derived Sid (see translate.ValidateStatementIDPrefix)
 	// Shard selects the objects this instance reconciles
 	// (--watch-label-selector, ParseShard); nil: all. The manager's cache
 	// must hold what ShardCache says.
@@ -89,7 +90,7 @@ func Setup(mgr ctrl.Manager, o Options) error {
 	events := kernel.Recorder{EventRecorder: o.Recorder}
 	policies := engine.New(engine.Config{
 		Settings: engine.Settings{DefaultRegion: o.DefaultRegion, SyncPeriod: o.SyncPeriod, Guardrails: o.Guardrails,
-			DryRun: o.DryRun, WriteStrategy: o.WriteStrategy, StatementIDPrefix: o.StatementIDPrefix, Shard: o.Shard},
+			DryRun: o.DryRun, WriteStrategy: o.WriteStrategy, Compaction: o.Compaction, StatementIDPrefix: o.StatementIDPrefix, Shard: o.Shard},
 		Lambda: o.Lambda, Cluster: engine.CacheCluster{Reader: mgr.GetClient()}, Events: events, OnQueued: o.OnQueued,
 	})
 	if err := policies.IndexFields(context.Background(), mgr.GetFieldIndexer()); err != nil {

@@ -55,7 +55,7 @@ func startSuiteOperator(s *harness.Suite) error {
 	suite, k8s, emu, awsConfig, outside = s, s.Client, s.Emulator, s.AWS, s.Outside
 	// Objects labelled for another manager (see startOperator) are not this one's.
 	var err error
-	if suiteObjects, err = labels.Parse(managerLabel + " notin (admission,admission-crash,dry-run,document,multi-cluster,prefix-change,url-prefix,shards)"); err != nil {
+	if suiteObjects, err = labels.Parse(managerLabel + " notin (admission,admission-crash,dry-run,document,multi-cluster,prefix-change,url-prefix,shards,compaction)"); err != nil {
 		return err
 	}
 	// The operator's retryer and instrumentation, as main.go sets them;

@@ -46,6 +46,7 @@ type LambdaPermissionSpec struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=100
 	// +kubebuilder:validation:XValidation:rule=`self.matches('^[a-zA-Z0-9_-]+$')`,message="statementId must contain only letters, digits, '-' and '_' (Lambda refuses '.')"
+	// +kubebuilder:validation:XValidation:rule=`!self.matches('compacted-(sourcearn|sourceaccount|principal|action)-[0-9a-f]{16}$')`,message="statementId must not end in compacted-<dimension>-<16 hex digits>: that names a statement the operator compacts, and rewrites"
 	StatementID string `json:"statementId,omitempty"`
 
 	// Action the principal may call: lambda:InvokeFunction,
@@ -226,6 +227,14 @@ type LambdaPermissionStatus struct {
 	// +optional
 	Statement string `json:"statement,omitempty"`
 
+	// Compacted is set when the object's grant is written in one statement
+	// with others' (the account's compaction): statement is then that
+	// statement, and this says which value in its list is this object's.
+	// Like policySize, it is as of the object's last write or check:
+	// members coming and going rewrite the list, not every member's status.
+	// +optional
+	Compacted *CompactedGrant `json:"compacted,omitempty"`
+
 	// PolicyRevisionID is the policy's RevisionId when the statement was
 	// last written or first found in place, or at the last requested sync
 	// (empty after an AddPermission, which returns none). Changes others
@@ -263,6 +272,24 @@ type LambdaPermissionStatus struct {
 	// PolicySizeLimit is Lambda's limit on policySize: 20480.
 	// +optional
 	PolicySizeLimit int32 `json:"policySizeLimit,omitempty"`
+}
+
+// CompactedGrant is where a compacted statement holds an object's grant.
+type CompactedGrant struct {
+	// StatementID is the compacted statement's Sid: the operator's prefix,
+	// "compacted-", what the members differ in and a hash of what they
+	// share, so it stays as members come and go.
+	StatementID string `json:"statementId"`
+
+	// Dimension is what the members differ in: SourceArn, SourceAccount,
+	// Principal or Action. Empty when the statement holds this grant alone.
+	// +optional
+	Dimension string `json:"dimension,omitempty"`
+
+	// Value is this object's own value in the statement's list (its source
+	// ARN, source account, principal or action).
+	// +optional
+	Value string `json:"value,omitempty"`
 }
 
 // LambdaPermission keeps one statement in a Lambda function's resource-based

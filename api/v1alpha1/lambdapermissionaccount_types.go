@@ -69,7 +69,47 @@ type LambdaPermissionAccountSpec struct {
 	// +kubebuilder:validation:Enum=Statements;Document
 	// +kubebuilder:default=Statements
 	WriteStrategy WriteStrategy `json:"writeStrategy,omitempty"`
+
+	// Compaction writes grants that differ in one respect only (many S3
+	// buckets, topics or rules invoking one function) as one statement
+	// listing them, so that a policy holds far more grants than Lambda's
+	// 20,480 bytes allow at one statement each. It applies where policies
+	// are written whole: writeStrategy Document, and policies a
+	// LambdaResourcePolicy owns (AddPermission writes one grant per
+	// statement). Unset: the operator's --compaction.
+	// +optional
+	Compaction *Compaction `json:"compaction,omitempty"`
 }
+
+// Compaction says when the operator compacts the grants of LambdaPermissions.
+type Compaction struct {
+	// Mode: Off (never), Threshold (once the policy, written one statement
+	// per grant, would pass thresholdPercent of Lambda's limit) or Always.
+	// +optional
+	// +kubebuilder:validation:Enum=Off;Threshold;Always
+	// +kubebuilder:default=Off
+	Mode CompactionMode `json:"mode,omitempty"`
+
+	// ThresholdPercent is, for mode Threshold, the share of Lambda's limit
+	// the uncompacted policy may take before it is compacted.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	// +kubebuilder:default=75
+	ThresholdPercent int32 `json:"thresholdPercent,omitempty"`
+}
+
+// CompactionMode is when grants are compacted.
+type CompactionMode string
+
+const (
+	CompactionOff       CompactionMode = "Off"
+	CompactionThreshold CompactionMode = "Threshold"
+	CompactionAlways    CompactionMode = "Always"
+)
+
+// DefaultCompactionThresholdPercent is thresholdPercent's default.
+const DefaultCompactionThresholdPercent = 75
 
 // WriteStrategy is how the operator writes a function's policy.
 type WriteStrategy string

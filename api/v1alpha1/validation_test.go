@@ -170,6 +170,7 @@ const (
 	msgQualifierLatest = "qualifier: Lambda does not support policies on $LATEST"
 	msgQualifierMatch  = "qualifier must match the qualifier suffix of functionName"
 	msgStatementID     = "statementId must contain only letters, digits, '-' and '_' (Lambda refuses '.')"
+	msgCompactedSid    = "statementId must not end in compacted-<dimension>-<16 hex digits>"
 	msgAction          = "action must be lambda:ActionName, lambda:* or *"
 	msgPrincipal       = "principal must be *, a 12-digit account id, an IAM ARN (arn:aws:iam::123456789012:role/name) or a service principal (s3.amazonaws.com)"
 	msgSourceArn       = "sourceArn must be an ARN (arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE)"
@@ -296,6 +297,8 @@ func TestInvalidObjectsAreRefused(t *testing.T) {
 			field: "spec.statementId", wantMessage: msgStatementID},
 		{name: "statementId with a space", mutate: func(o *v1alpha1.LambdaPermission) { o.Spec.StatementID = "a b" },
 			field: "spec.statementId", wantMessage: msgStatementID},
+		{name: "statementId of a compacted statement", mutate: func(o *v1alpha1.LambdaPermission) { o.Spec.StatementID = "team-compacted-sourcearn-0123456789abcdef" },
+			field: "spec.statementId", wantMessage: msgCompactedSid},
 		{name: "statementId of 101", mutate: func(o *v1alpha1.LambdaPermission) { o.Spec.StatementID = strings.Repeat("s", 101) },
 			field: "spec.statementId", wantMessage: tooLong(100)},
 

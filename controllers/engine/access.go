@@ -37,6 +37,7 @@ type grant struct {
 	identity   awslambda.Identity
 	target     policy.FunctionRef
 	strategy   writer.Strategy
+	compaction lambdav1alpha1.Compaction
 	guardrails GuardrailSettings // in force for the account
 }
 
@@ -59,7 +60,7 @@ func (e *Engine) authorize(ctx context.Context, namespace string, target policy.
 	}
 	return decideAccess(accessRequest{
 		Namespace: namespace, NamespaceLabels: labels, Target: target, Permission: perm,
-		Accounts: accounts, OwnAccount: own, Guardrails: e.Guardrails, DefaultStrategy: e.defaultStrategy(), OwnedPolicy: owned,
+		Accounts: accounts, OwnAccount: own, Guardrails: e.Guardrails, DefaultStrategy: e.defaultStrategy(), DefaultCompaction: e.Compaction, OwnedPolicy: owned,
 	})
 }
 
@@ -82,6 +83,9 @@ type accessRequest struct {
 	OwnAccount      string            // the operator's own AWS account
 	Guardrails      GuardrailSettings // the operator's flags
 	DefaultStrategy writer.Strategy   // the operator's flag, for its own account when no account object declares it
+	// DefaultCompaction is the operator's flag, for accounts that do not
+	// set their own.
+	DefaultCompaction lambdav1alpha1.Compaction
 	// OwnedPolicy: a LambdaResourcePolicy owns the target's policy, which
 	// is then written as a whole document whatever the account says.
 	OwnedPolicy bool
@@ -102,7 +106,7 @@ func decideAccess(req accessRequest) (grant, error) {
 	if accountID == "" {
 		accountID = req.OwnAccount // a bare name is in the operator's own account
 	}
-	g := grant{target: req.Target, strategy: req.DefaultStrategy, guardrails: req.Guardrails}
+	g := grant{target: req.Target, strategy: req.DefaultStrategy, compaction: req.DefaultCompaction, guardrails: req.Guardrails}
 	if req.OwnedPolicy {
 		g.strategy = writer.Document
 	}
@@ -132,6 +136,7 @@ func decideAccess(req accessRequest) (grant, error) {
 			"namespace %s may not grant on function %s: LambdaPermissionAccount %s allows it only %v", req.Namespace, g.target.Name, account.Name, allowedPatterns(rules))
 	}
 	g.identity, g.guardrails = IdentityOf(account), req.Guardrails.overriddenBy(account.Spec.Guardrails)
+	g.compaction = compactionOf(account, req.DefaultCompaction)
 	if !req.OwnedPolicy {
 		g.strategy = strategyOf(account)
 	}

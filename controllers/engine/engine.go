@@ -23,6 +23,9 @@ type Settings struct {
 	Guardrails    GuardrailSettings // operator-wide; LambdaPermissionAccounts may override
 	DryRun        bool              // report intended writes instead of making them
 	WriteStrategy writer.Strategy   // for accounts no LambdaPermissionAccount declares (default Statements)
+	// Compaction is when grants are compacted where accounts do not say
+	// (--compaction); the zero value is Off.
+	Compaction lambdav1alpha1.Compaction
 	// StatementIDPrefix starts every derived Sid (--statement-id-prefix),
 	// so that clusters applying the same manifests keep apart.
 	StatementIDPrefix string
@@ -128,8 +131,9 @@ func (e *Engine) writerFor(by actor, target policy.FunctionRef) writer.Writer[Wr
 
 // actor is who acts on a policy, and how it writes.
 type actor struct {
-	identity awslambda.Identity
-	strategy writer.Strategy
+	identity   awslambda.Identity
+	strategy   writer.Strategy
+	compaction lambdav1alpha1.Compaction // the account's (or the operator's)
 }
 
 func (e *Engine) freshness(obj kernel.SyncRequester) writer.Freshness {

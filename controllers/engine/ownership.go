@@ -150,6 +150,9 @@ func writtenStatement(obj *lambdav1alpha1.LambdaPermission) (location, bool) {
 		return location{}, false
 	}
 	st, err := policy.ParseStatement(obj.Status.Statement)
+	if grant, ok := compactedGrantOf(obj); ok {
+		st = grant // its own grant, under its own Sid, not the list's
+	}
 	if err != nil || len(st.Resource) != 1 {
 		return location{}, false
 	}

@@ -24,8 +24,12 @@ type mode struct {
 type statementPlan struct {
 	Writes   writer.Plan
 	Existing *policy.StoredStatement // what the Sid holds now; nil when it is free
-	// InPlace: the Sid already grants what the spec says; nothing to write.
+	// InPlace: the Sid already grants what the spec says, or a compacted
+	// statement holds the grant (Held); nothing to write.
 	InPlace bool
+	// Held is the compacted statement that holds the grant, when it is in
+	// place there.
+	Held *policy.Holding
 	// Revision is the policy's revision the plan was made at, when known.
 	Revision string
 	// Refusal: writes are needed and may not be made (Observe, dry run, or
@@ -48,18 +52,30 @@ func planStatement(observed writer.Observed, want Desired, m mode, wasInPlace bo
 	existing, found := observed.Document.Find(sid)
 	if found {
 		plan.Existing = &existing
-		if policy.SameGrant(existing.Statement, want.Statement) {
-			plan.InPlace = true
-			if !m.Observe && !m.DryRun {
-				plan.Writes.Keep = []string{sid} // the operator keeps it there
-			}
-			return plan
+	}
+	held, isHeld := observed.Document.Holds(want.Statement, want.Compaction.SidPrefix)
+	drop := compactedDrops(observed.Document, want, isHeld)
+	writable := !m.Observe && !m.DryRun
+	switch {
+	case len(drop) > 0:
+	case found && policy.SameGrant(existing.Statement, want.Statement):
+		plan.InPlace = true
+		if writable {
+			plan.Writes.Keep, plan.Writes.Grants = []string{sid}, grantsOf(want) // the operator keeps it there
 		}
+		return plan
+	case !found && isHeld:
+		plan.InPlace, plan.Held = true, &held
+		if writable {
+			plan.Writes.Keep, plan.Writes.Grants = []string{held.Statement.Sid}, grantsOf(want)
+		}
+		return plan
 	}
 	if plan.Refusal = refusal(want, plan.Existing, m); plan.Refusal != nil {
 		return plan
 	}
 	switch {
+	case isHeld:
 	case !found && observed.Replacement.Lacks(sid):
 		plan.Drift, plan.Lost = "replaced", observed.Replacement.Lost
 	case wasInPlace && found:
@@ -67,14 +83,42 @@ func planStatement(observed writer.Observed, want Desired, m mode, wasInPlace bo
 	case wasInPlace:
 		plan.Drift = "missing"
 	}
-	if size := observed.Document.SizeAfter([]string{sid}, want.Statement); size > policy.MaxPolicySize {
-		plan.Refusal = kernel.Stalled(lambdav1alpha1.ReasonPolicyTooLarge,
-			"adding statement %q would make the policy of %s about %d bytes, over Lambda's limit of %d; remove other statements or grant more per statement",
-			sid, want.Target.ResourceARN(), size, policy.MaxPolicySize)
+	if plan.Refusal = tooLarge(observed.Document, want, drop); plan.Refusal != nil {
 		return plan
 	}
-	plan.Writes = writer.Plan{Puts: []writer.Put{{Permission: want.Permission, Statement: want.Statement, Replaces: plan.Existing}}}
+	plan.Writes = writer.Plan{Drop: drop, Grants: grantsOf(want), Compaction: compactionFor(want)}
+	if !found || !policy.SameGrant(existing.Statement, want.Statement) {
+		plan.Writes.Puts = []writer.Put{{Permission: want.Permission, Statement: want.Statement, Replaces: plan.Existing}}
+	}
 	return plan
+}
+
+// tooLarge refuses a statement the policy cannot hold, before the write
+// Lambda would refuse: compacted, when the policy's writer compacts.
+func tooLarge(doc policy.PolicyDocument, want Desired, drop []writer.Grant) *kernel.StateError {
+	sid, prefix := want.Permission.StatementID, want.Compaction.SidPrefix
+	size := doc.SizeAfter([]string{sid}, want.Statement)
+	if size <= policy.MaxPolicySize {
+		return nil
+	}
+	// Compacted as if every grant in the policy were the operator's: the
+	// writer knows which are, and Lambda refuses what still does not fit.
+	after := doc.WithoutGrants(statementsOf(drop), prefix).With([]policy.Statement{want.Statement}, nil)
+	compacted := after.Recompacted(func(string) bool { return true }, prefix).Size()
+	if want.Compaction.On && compacted <= policy.MaxPolicySize {
+		return nil
+	}
+	hint := "remove other statements or grant more per statement"
+	if !want.Compaction.On && compacted < size {
+		hint = fmt.Sprintf("compacted, grants that differ only in their source, account, principal or action as one statement each, the policy would be about %d bytes: "+
+			"set the LambdaPermissionAccount's writeStrategy to Document and compaction.mode to Threshold or Always", compacted)
+		if compacted > policy.MaxPolicySize {
+			hint = fmt.Sprintf("even compacted it would be about %d bytes: remove other statements or grant more per statement", compacted)
+		}
+	}
+	return kernel.Stalled(lambdav1alpha1.ReasonPolicyTooLarge,
+		"adding statement %q would make the policy of %s about %d bytes, over Lambda's limit of %d; %s",
+		sid, want.Target.ResourceARN(), size, policy.MaxPolicySize, hint)
 }
 
 // refusal stops a write that managementPolicy Observe or --dry-run forbids,
@@ -108,6 +152,10 @@ type removalPlan struct {
 	LeftInPlace bool
 	// Refused: a removal is needed and the mode forbids it.
 	Refused bool
+	// Compacted is the compacted statement that holds the grant; with
+	// Writes empty and Refused false, the policy is written statement by
+	// statement, which cannot change a list, and it is left in place.
+	Compacted *policy.Holding
 }
 
 // planRemoval plans removing statement sid if it still grants what one of

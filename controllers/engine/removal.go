@@ -74,9 +74,10 @@ func (e *Engine) removeStatement(ctx context.Context, obj *lambdav1alpha1.Lambda
 		by.strategy = writer.Document // written through the owner's policy writes
 	}
 	key := permissionKey(obj, StatementRef{ResourceARN: target.ResourceARN(), Sid: sid})
+	compaction, document := e.writerCompaction(by.compaction, by.strategy), by.strategy == writer.Document
 	applied, plan, err := writer.WriteDecided(ctx, e.writerFor(by, target), key, e.freshness(obj),
 		func(observed writer.Observed) (writer.Plan, removalPlan) {
-			plan := planRemoval(observed, sid, ours, m)
+			plan := planCompactedRemoval(observed, sid, ours, m, compaction, document)
 			return plan.Writes, plan
 		})
 	if errors.Is(err, writer.ErrQueued) {
@@ -86,6 +87,10 @@ func (e *Engine) removeStatement(ctx context.Context, obj *lambdav1alpha1.Lambda
 	switch {
 	case err != nil:
 		return kernel.PolicyFailure(err)
+	case plan.Compacted != nil && !plan.Refused && plan.Writes.Empty():
+		e.events.Event(obj, corev1.EventTypeWarning, lambdav1alpha1.EventLeftInPlace, "RemovePermission",
+			"the grant of statement %q is listed in compacted statement %q on %s, which only a whole-document write can change, and this account's policies are written statement by statement; left in place: "+
+				"set writeStrategy Document on its LambdaPermissionAccount to take it out", sid, plan.Compacted.Statement.Sid, target.ResourceARN())
 	case plan.LeftInPlace:
 		e.events.Event(obj, corev1.EventTypeWarning, lambdav1alpha1.EventLeftInPlace, "RemovePermission",
 			"statement %q on %s was changed outside this operator; left in place", sid, target.ResourceARN())
@@ -107,7 +112,7 @@ func (e *Engine) actorIn(ctx context.Context, accountID string) (actor, error) {
 		return actor{}, err
 	}
 	if a := findAccount(accounts, accountID); a != nil {
-		return actor{identity: IdentityOf(a), strategy: strategyOf(a)}, nil
+		return actor{identity: IdentityOf(a), strategy: strategyOf(a), compaction: compactionOf(a, e.Compaction)}, nil
 	}
-	return actor{strategy: e.defaultStrategy()}, nil
+	return actor{strategy: e.defaultStrategy(), compaction: e.Compaction}, nil
 }

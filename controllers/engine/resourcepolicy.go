@@ -202,7 +202,10 @@ func (e *Engine) writePolicy(ctx context.Context, obj *lambdav1alpha1.LambdaReso
 		if err != nil {
 			return writer.Plan{}, policyPlan{Refusal: kernel.Retrying(lambdav1alpha1.ReasonRetrying, err, "listing the LambdaPermissions on the policy: %v", err)}
 		}
-		made := plan(observed, func(sid string) bool { return included[sid] })
+		// The operator's compacted statements hold included objects' grants.
+		made := plan(observed, func(sid string) bool {
+			return included[sid] || obj.Includes() && policy.IsCompacted(sid, e.StatementIDPrefix)
+		})
 		return made.Writes, made
 	})
 }

@@ -32,9 +32,20 @@ type Desired struct {
 	Strategy   writer.Strategy    // how Target's policy is written
 	Permission policy.Permission
 	Statement  policy.Statement
+	// Compaction is how Target's policy compacts grants (off for the
+	// Statements strategy); its Sid prefix names the operator's compacted
+	// statements either way.
+	Compaction writer.Compaction
+	// Previous is the grant the object placed last, when a compacted
+	// statement holds it and the spec now says otherwise: it leaves the
+	// list in the write that puts the new one.
+	Previous *policy.Statement
+	account  lambdav1alpha1.Compaction
 }
 
-func (d Desired) actor() actor { return actor{identity: d.Identity, strategy: d.Strategy} }
+func (d Desired) actor() actor {
+	return actor{identity: d.Identity, strategy: d.Strategy, compaction: d.account}
+}
 
 // DesiredStatement computes, from the spec alone (and the function's account
 // for a bare name), the statement Lambda will store, refusing before any
@@ -65,7 +76,8 @@ func (e *Engine) DesiredStatement(ctx context.Context, obj *lambdav1alpha1.Lambd
 	if err != nil {
 		return Desired{}, err
 	}
-	return Desired{Target: target, Identity: allowed.identity, Strategy: allowed.strategy, Permission: perm, Statement: policy.DesiredStatement(target, perm)}, nil
+	return Desired{Target: target, Identity: allowed.identity, Strategy: allowed.strategy, Permission: perm, Statement: policy.DesiredStatement(target, perm),
+		Compaction: e.writerCompaction(allowed.compaction, allowed.strategy), account: allowed.compaction}, nil
 }
 
 // refusedByOwner refuses a statement on a policy a LambdaResourcePolicy
@@ -111,12 +123,18 @@ type Placed struct {
 	Statement string
 	Revision  string
 	Policy    PolicySize // the policy's size as the Write left it (also when it failed)
+	// Compacted is set when Statement is a compacted statement that lists
+	// the grant with others'.
+	Compacted *lambdav1alpha1.CompactedGrant
 }
 
 // PlaceStatement plans the statement against the policy as observed, has
 // the policy's writer apply the plan, and reports what was written.
 func (e *Engine) PlaceStatement(ctx context.Context, obj *lambdav1alpha1.LambdaPermission, want Desired) (Placed, error) {
 	m, inPlaceBefore := e.modeOf(obj.Spec.ManagementPolicy), StatementInPlace(obj)
+	if previous, ok := compactedGrantOf(obj); ok {
+		want.Previous = &previous
+	}
 	applied, plan, err := writer.WriteDecided(ctx, e.writerFor(want.actor(), want.Target), permissionKey(obj, StatementRef{}), e.freshness(obj),
 		func(observed writer.Observed) (writer.Plan, statementPlan) {
 			plan := planStatement(observed, want, m, inPlaceBefore)
@@ -142,17 +160,28 @@ func (e *Engine) PlaceStatement(ctx context.Context, obj *lambdav1alpha1.LambdaP
 		}
 		return placed, plan.Refusal
 	case plan.InPlace:
-		if obj.Status.Statement == "" {
+		if obj.Status.Statement == "" && plan.Held != nil {
+			e.events.Event(obj, corev1.EventTypeNormal, lambdav1alpha1.EventAdopted, "GetPolicy",
+				"compacted statement %q on %s already grants what the spec says (its %s %s); adopted without a write", plan.Held.Statement.Sid, want.Target.ResourceARN(), plan.Held.Dimension, plan.Held.Value)
+		} else if obj.Status.Statement == "" {
 			e.events.Event(obj, corev1.EventTypeNormal, lambdav1alpha1.EventAdopted, "GetPolicy",
 				"statement %q on %s already grants what the spec says; adopted without a write", want.Permission.StatementID, want.Target.ResourceARN())
 		}
-		placed.Statement, placed.Revision = plan.Existing.Raw, plan.Revision
+		placed.Revision = plan.Revision
+		if plan.Held != nil {
+			placed.Statement, placed.Compacted = plan.Held.Statement.Raw, compactedStatus(plan.Held)
+		} else {
+			placed.Statement = plan.Existing.Raw
+		}
 		return placed, nil
 	}
 	added := lastAdded(applied, want.Permission.StatementID)
 	e.reportDrift(obj, plan, added.Operation, want)
 	e.warnOnUnexpectedStatement(obj, added, want)
-	placed.Statement = added.Stored
+	placed.Statement, placed.Compacted = added.Stored, compactedStatus(added.Compacted)
+	if added.Operation == "" && plan.Existing != nil {
+		placed.Statement = plan.Existing.Raw // only a list changed: the grant was in place under its Sid
+	}
 	return placed, nil
 }
 
@@ -191,6 +220,11 @@ func lastAdded(applied writer.Applied, sid string) writer.Written {
 func (e *Engine) recordWrites(obj client.Object, target policy.FunctionRef, applied writer.Applied, replaced *policy.StoredStatement, want policy.Statement) {
 	for _, w := range applied.Writes {
 		switch {
+		case w.Compacted != nil && w.Change == writer.Removed:
+			e.events.Event(obj, corev1.EventTypeNormal, lambdav1alpha1.EventRemoved, w.Operation, "took the grant of statement %q out of its compacted statement on %s", w.Sid, target.ResourceARN())
+		case w.Compacted != nil:
+			e.events.Event(obj, corev1.EventTypeNormal, lambdav1alpha1.EventAdded, w.Operation, "added the grant of statement %q to %s, listed in compacted statement %q (its %s %s)",
+				w.Sid, target.ResourceARN(), w.Compacted.Statement.Sid, w.Compacted.Dimension, w.Compacted.Value)
 		case w.Change == writer.Added:
 			e.events.Event(obj, corev1.EventTypeNormal, lambdav1alpha1.EventAdded, w.Operation, "added statement %q to %s", w.Sid, target.ResourceARN())
 		case w.Change == writer.Replaced && replaced != nil:
@@ -210,8 +244,13 @@ func (e *Engine) recordWrites(obj client.Object, target policy.FunctionRef, appl
 // show as a replacement at every sync.
 func (e *Engine) warnOnUnexpectedStatement(obj *lambdav1alpha1.LambdaPermission, added writer.Written, want Desired) {
 	got, err := policy.ParseStatement(added.Stored)
-	if err == nil && policy.SameGrant(got, want.Statement) {
-		return
+	if added.Operation == "" || err == nil && policy.SameGrant(got, want.Statement) {
+		return // no statement was added: a list changed
+	}
+	if c := added.Compacted; c != nil && err == nil {
+		if member, ok := policy.MemberOf(got, c.Value, want.Permission.StatementID); ok && policy.SameGrant(member, want.Statement) {
+			return
+		}
 	}
 	e.events.Event(obj, corev1.EventTypeWarning, lambdav1alpha1.EventUnexpectedStatement, added.Operation,
 		"Lambda stored %s, not the predicted %s; please report this", added.Stored, want.Statement.Render())

@@ -19,6 +19,20 @@ import (
 // of a statement it compacted.
 var compactedSidPattern = regexp.MustCompile(`^compacted-(sourcearn|sourceaccount|principal|action)-[0-9a-f]{16}$`)
 
+// compactedSidSuffix is compactedSidPattern at the end of any Sid.
+var compactedSidSuffix = regexp.MustCompile(`compacted-(sourcearn|sourceaccount|principal|action)-[0-9a-f]{16}$`)
+
+// CompactedSidPrefix reports whether sid names a statement an operator
+// compacted, whatever its Sid prefix, and returns that prefix: for tools
+// that read a policy without knowing the operator's settings.
+func CompactedSidPrefix(sid string) (string, bool) {
+	loc := compactedSidSuffix.FindStringIndex(sid)
+	if loc == nil {
+		return "", false
+	}
+	return sid[:loc[0]], true
+}
+
 // compactedSid names the statement that lists, along d, the grants sharing
 // shared: the same whichever members come and go.
 func compactedSid(sidPrefix string, d Dimension, shared string) string {
@@ -55,6 +69,20 @@ func (d PolicyDocument) Holds(grant Statement, sidPrefix string) (Holding, bool)
 		}
 	}
 	return Holding{}, false
+}
+
+// MemberOf is the grant a compacted statement holds with value, named sid;
+// the statement itself when it lists one value in each dimension.
+func MemberOf(st Statement, value, sid string) (Statement, bool) {
+	dim, members := membersOf(st)
+	for _, m := range members {
+		if dim == "" || m.value == value {
+			g := cloneStatement(m.grant)
+			g.Sid = sid
+			return g, true
+		}
+	}
+	return Statement{}, false
 }
 
 // member is one grant of a compacted statement, with its value in the

@@ -87,10 +87,7 @@ func (w *documentWriter[K]) planInPlace(fresh Freshness, plan Planner) (Applied,
 		return Applied{}, false
 	}
 	keptBefore := len(w.shared.kept)
-	w.shared.keep(p.Keep...)
-	for _, sid := range p.Release {
-		w.shared.settle(sid, false)
-	}
+	w.shared.accept(p)
 	applied := Applied{note: p.note}
 	w.shared.measure(&applied, 0, keptBefore)
 	return applied, true
@@ -216,10 +213,7 @@ func (w *documentWriter[K]) merge(observed Observed, batch []*pendingWrite[K]) (
 		p := req.plan(view)
 		req.planned = p
 		req.applied = Applied{}
-		w.shared.keep(p.Keep...)
-		for _, sid := range p.Release {
-			w.shared.settle(sid, false)
-		}
+		w.shared.accept(p)
 		if p.Empty() {
 			continue
 		}
@@ -232,10 +226,11 @@ func (w *documentWriter[K]) merge(observed Observed, batch []*pendingWrite[K]) (
 		for _, rm := range p.Removes {
 			removes = append(removes, rm.Sid)
 		}
-		doc = doc.With(puts, removes)
+		doc = w.shared.drop(doc, p.Drop).With(puts, removes)
 		if p.DropUnnamed {
 			doc = doc.WithoutUnnamed()
 		}
+		doc = w.shared.compact(doc)
 		req.resize = Resize{Before: size, After: doc.Size()}
 		size = req.resize.After
 	}
@@ -279,16 +274,16 @@ func (w *documentWriter[K]) put(ctx context.Context, revision string, merged pol
 			if put.Replaces != nil {
 				change = Replaced
 			}
-			raw := put.Statement.Render()
-			if st, ok := stored.Document.Find(sid); ok {
-				raw = st.Raw
-			}
-			req.applied.Writes = append(req.applied.Writes, Written{Operation: operation, Sid: sid, Change: change, Stored: raw})
-			w.shared.settle(sid, true)
+			st, held := w.shared.where(stored.Document, put)
+			req.applied.Writes = append(req.applied.Writes, Written{Operation: operation, Sid: sid, Change: change, Stored: st.Raw, Compacted: held})
+			w.shared.settle(st.Sid, true)
 		}
 		for _, rm := range req.planned.Removes {
 			req.applied.Writes = append(req.applied.Writes, Written{Operation: operation, Sid: rm.Sid, Change: Removed})
 			w.shared.settle(rm.Sid, false)
+		}
+		for _, g := range req.planned.Drop {
+			req.applied.Writes = append(req.applied.Writes, Written{Operation: operation, Sid: g.Sid, Change: Removed, Compacted: &policy.Holding{}})
 		}
 	}
 	return nil

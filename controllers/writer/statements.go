@@ -42,10 +42,7 @@ func (w *statementsWriter[K]) Write(ctx context.Context, key K, fresh Freshness,
 		}
 		p := plan(observed)
 		applied.note = p.note
-		w.shared.keep(p.Keep...)
-		for _, sid := range p.Release {
-			w.shared.settle(sid, false)
-		}
+		w.shared.accept(p)
 		if p.Empty() {
 			return applied, nil
 		}

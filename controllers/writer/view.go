@@ -27,6 +27,10 @@ type sharedPolicy[K comparable] struct {
 	// replacement is the last time several kept statements disappeared
 	// together, until they are all back (or no longer kept).
 	replacement *Replacement
+	// grants are the objects' grants that may be compacted, by Sid, and
+	// compaction how (see compaction.go).
+	grants     map[string]policy.Statement
+	compaction *Compaction
 	// batches queue the Document strategy's Writes.
 	batches batches[K]
 	// turns are the write turns Statements Writes declined for their keys,
@@ -198,6 +202,7 @@ func (p *sharedPolicy[K]) settle(sid string, kept bool) {
 		p.keep(sid)
 	} else {
 		delete(p.kept, sid)
+		delete(p.grants, sid)
 	}
 	if r := p.replacement; r != nil {
 		r.Missing = slices.DeleteFunc(slices.Clone(r.Missing), func(s string) bool { return s == sid })

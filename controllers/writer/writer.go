@@ -135,13 +135,23 @@ type Plan struct {
 	// DropUnnamed takes out the statements without a Sid, which only a
 	// whole-document write can (Document strategy; Statements ignores it).
 	DropUnnamed bool
+	// Grants are the plan's grants that may be compacted with others: the
+	// ones it puts and the ones it finds in place (Document strategy).
+	Grants []Grant
+	// Drop takes grants out of the compacted statements that hold them
+	// (Document strategy): an object's grant that it no longer wants.
+	Drop []Grant
+	// Compaction, when set, is how the policy compacts its grants.
+	Compaction *Compaction
 	// note is a Decider's own account of its decision, handed back by
 	// WriteDecided: the writer does not read it.
 	note any
 }
 
 // Empty reports whether the plan writes nothing.
-func (p Plan) Empty() bool { return len(p.Puts) == 0 && len(p.Removes) == 0 && !p.DropUnnamed }
+func (p Plan) Empty() bool {
+	return len(p.Puts) == 0 && len(p.Removes) == 0 && len(p.Drop) == 0 && !p.DropUnnamed
+}
 
 // Put puts one statement in the policy under its Sid.
 type Put struct {
@@ -194,6 +204,9 @@ type Written struct {
 	Change    Change
 	Stored    string // Added, Replaced: the statement as Lambda stored it
 	Replacing bool   // Removed: to put a new statement under the same Sid
+	// Compacted is set when the grant is written in a compacted statement
+	// (Stored is then that statement), or was taken out of one.
+	Compacted *policy.Holding
 }
 
 // Change is what a write did to a statement.

@@ -102,6 +102,25 @@ spec:
 `,
 		Refusal: "conditions may hold each (operator, key) pair only once",
 	},
+	{
+		// A rule on a scalar: ratcheted while the value is unchanged. The
+		// Sid it refuses names a statement the operator compacts (issue
+		// 25); an object stored with it keeps working, spelled as it was.
+		Change: "LambdaPermission/v1alpha1 .spec.statementId rule: " +
+			"!self.matches('compacted-(sourcearn|sourceaccount|principal|action)-[0-9a-f]{16}$')",
+		Object: `
+apiVersion: lambda.permissions.dev/v1alpha1
+kind: LambdaPermission
+metadata:
+  name: sid-like-a-compacted-one
+spec:
+  functionName: my-function
+  statementId: team-compacted-sourcearn-0123456789abcdef
+  principal: s3.amazonaws.com
+  sourceArn: arn:aws:s3:::uploads
+`,
+		Refusal: "statementId must not end in compacted-<dimension>-<16 hex digits>",
+	},
 }
 
 // conditionKeysOfFieldsRule is LambdaPermission's rule that a condition
