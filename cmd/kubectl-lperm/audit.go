@@ -28,42 +28,68 @@ const nearLimit = 0.8
 type finding struct {
 	Resource string `json:"resource"` // the function, version or alias ARN
 	Sid      string `json:"sid,omitempty"`
-	Kind     string `json:"finding"`
-	Detail   string `json:"detail"`
+	// Value is the grant's own value when the statement lists several
+	// (source ARNs, source accounts, AWS principals or actions) and the
+	// finding is about that one grant.
+	Value  string `json:"value,omitempty"`
+	Kind   string `json:"finding"`
+	Detail string `json:"detail"`
 }
 
 // audit lists what is risky or unmanaged in the policies. managed holds the
-// statements LambdaPermissions manage, by managedKey; nil when no cluster
-// was asked, and then no statement is called unmanaged.
+// statements LambdaPermissions manage, by managedKey, and the grants of
+// compacted statements they manage, by memberKey; nil when no cluster was
+// asked, and then no statement is called unmanaged.
 func audit(policies []policyRead, managed map[string]bool) []finding {
 	var findings []finding
 	for _, p := range policies {
-		resource := p.Target.ResourceARN()
-		add := func(sid, kind, format string, args ...any) {
-			findings = append(findings, finding{Resource: resource, Sid: sid, Kind: kind, Detail: fmt.Sprintf(format, args...)})
-		}
 		if size := p.Document.SizeAfter(nil); float64(size) > nearLimit*policy.MaxPolicySize {
-			add("", findingNearLimit, "the policy is %d of Lambda's %d (%d %%): a few more statements and AddPermission fails",
-				size, policy.MaxPolicySize, size*100/policy.MaxPolicySize)
+			findings = append(findings, finding{Resource: p.Target.ResourceARN(), Kind: findingNearLimit, Detail: fmt.Sprintf(
+				"the policy is %d of Lambda's %d (%d %%): a few more statements and AddPermission fails",
+				size, policy.MaxPolicySize, size*100/policy.MaxPolicySize)})
 		}
 		for _, st := range p.Document.Statements {
-			service := serviceWithoutSource(st.Statement)
-			switch {
-			case isPublic(st.Statement):
-				add(st.Sid, findingPublic, "anyone may call %s: principal * with no condition on the source, organization, network or authentication",
-					strings.Join(st.Action, ", "))
-			case service != "":
-				add(st.Sid, findingConfusedDeputy, "%s may invoke on behalf of any resource in any account: add sourceArn or sourceAccount", service)
+			findings = append(findings, auditStatement(p, st, managed)...)
+		}
+	}
+	return findings
+}
+
+// auditStatement checks one statement of p's policy. One that lists several
+// values in one respect (compacted, by the operator or by hand) is checked
+// grant by grant: one risky or unmanaged value is not hidden by the others,
+// and each finding names its value.
+func auditStatement(p policyRead, st policy.StoredStatement, managed map[string]bool) []finding {
+	resource := p.Target.ResourceARN()
+	grants, d, _ := grantsOf(st.Statement, func(string) string { return st.Sid })
+	if len(grants) == 0 {
+		grants = []listedGrant{{statement: st.Statement}} // one grant, or a cross product: read whole
+	}
+	var findings []finding
+	for _, g := range grants {
+		add := func(kind, format string, args ...any) {
+			findings = append(findings, finding{Resource: resource, Sid: st.Sid, Value: g.value, Kind: kind, Detail: fmt.Sprintf(format, args...)})
+		}
+		service := serviceWithoutSource(g.statement)
+		switch {
+		case isPublic(g.statement):
+			add(findingPublic, "anyone may call %s: principal * with no condition on the source, organization, network or authentication",
+				strings.Join(g.statement.Action, ", "))
+		case service != "":
+			add(findingConfusedDeputy, "%s may invoke on behalf of any resource in any account: add sourceArn or sourceAccount", service)
+		}
+		if p.URLAuthType != "" {
+			for _, who := range urlPrincipalsWithoutInvoke(p.Document, g.statement) {
+				add(findingURLMissingInvoke, "the function URL (AuthType %s) lets %s call lambda:InvokeFunctionUrl, but no statement grants it lambda:InvokeFunction: since November 2026 the URL refuses its calls; add one limited to lambda:InvokedViaFunctionUrl (a LambdaFunctionURLPermission declares both)",
+					p.URLAuthType, who)
 			}
-			if p.URLAuthType != "" {
-				for _, who := range urlPrincipalsWithoutInvoke(p.Document, st.Statement) {
-					add(st.Sid, findingURLMissingInvoke, "the function URL (AuthType %s) lets %s call lambda:InvokeFunctionUrl, but no statement grants it lambda:InvokeFunction: since November 2026 the URL refuses its calls; add one limited to lambda:InvokedViaFunctionUrl (a LambdaFunctionURLPermission declares both)",
-						p.URLAuthType, who)
-				}
-			}
-			if managed != nil && !managed[managedKey(resource, st.Sid)] {
-				add(st.Sid, findingUnmanaged, "no LambdaPermission or LambdaResourcePolicy (Manage) in the cluster manages this statement")
-			}
+		}
+		switch {
+		case managed == nil || managed[managedKey(resource, st.Sid)]:
+		case g.value == "":
+			add(findingUnmanaged, "no LambdaPermission or LambdaResourcePolicy (Manage) in the cluster manages this statement")
+		case !managed[memberKey(resource, st.Sid, d, g.value)]:
+			add(findingUnmanaged, "no LambdaPermission in the cluster holds this grant of the statement (status.compacted naming its Sid and this value), and no LambdaResourcePolicy (Manage) manages the statement")
 		}
 	}
 	return findings
@@ -185,13 +211,16 @@ func renderFindings(w io.Writer, findings []finding, format string) error {
 		return enc.Encode(findings)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RESOURCE\tSID\tFINDING\tDETAIL")
+	fmt.Fprintln(tw, "RESOURCE\tSID\tVALUE\tFINDING\tDETAIL")
 	for _, f := range findings {
-		sid := f.Sid
-		if sid == "" {
-			sid = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", f.Resource, sid, f.Kind, f.Detail)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Resource, orDash(f.Sid), orDash(f.Value), f.Kind, f.Detail)
 	}
 	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

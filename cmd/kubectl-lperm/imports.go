@@ -44,12 +44,21 @@ func importManifest(policies []policyRead, opts importOptions) []manifestItem {
 		declared := map[string]policy.Permission{}
 		var order []string
 		for _, st := range p.Document.Statements {
+			grants, d, ok := grantsOf(st.Statement, func(value string) string { return grantSid(st.Sid, value) })
+			switch {
+			case !ok:
+				lists, combinations := crossProduct(st.Statement)
+				items = append(items, notImported(st, location, fmt.Sprintf(
+					"lists %s: it grants all %d combinations, a cross product that LambdaPermissions of one grant each do not adopt as it stands; split it by hand into statements that each list values in one respect, and import again",
+					lists, combinations)))
+				continue
+			case d != "":
+				items = append(items, listedItems(p.Target, st, d, grants, opts, names)...)
+				continue
+			}
 			perm, err := policy.PermissionFrom(p.Target, st.Statement)
 			if err != nil {
-				items = append(items, manifestItem{comments: []string{
-					fmt.Sprintf("Not imported: statement %q on %s %v.", st.Sid, location, err),
-					"  " + st.Raw,
-				}})
+				items = append(items, notImported(st, location, err.Error()))
 				continue
 			}
 			declared[st.Sid] = perm
@@ -73,29 +82,39 @@ func importManifest(policies []policyRead, opts importOptions) []manifestItem {
 				})
 				continue
 			}
-			perm := declared[sid]
-			obj := &lambdav1alpha1.LambdaPermission{
-				TypeMeta:   metav1.TypeMeta{APIVersion: lambdav1alpha1.GroupVersion.String(), Kind: "LambdaPermission"},
-				ObjectMeta: metav1.ObjectMeta{Name: names.take(p.Target, sid), Namespace: opts.namespace},
-				Spec:       translate.SpecOf(p.Target, perm),
-			}
-			if opts.observe {
-				obj.Spec.ManagementPolicy = lambdav1alpha1.ManagementPolicyObserve
-			}
-			comments := []string{fmt.Sprintf("Statement %q on %s.", sid, location)}
-			switch {
-			case perm.IsPublic():
-				comments = append(comments, "Public (principal * with no source, organization or IAM auth): the operator's guardrail refuses it (Stalled, PublicAccessDenied) unless allowPublicAccess is set for the account (LambdaPermissionAccount guardrails or --allow-public-access).")
-			case perm.IsServiceWithoutSource():
-				comments = append(comments, "A service with no sourceArn or sourceAccount: the operator's guardrail refuses it (Stalled, SourceRequired) unless allowServiceWithoutSource is set for the account (LambdaPermissionAccount guardrails or --allow-service-without-source).")
-			}
-			if perm.NeedsDocument() {
-				comments = append(comments, fmt.Sprintf("Deny or extra conditions: needs a LambdaPermissionAccount for account %s with writeStrategy: Document; elsewhere it is Stalled (RequiresDocumentStrategy) and writes nothing.", p.Target.AccountID))
-			}
-			items = append(items, manifestItem{comments: comments, object: obj})
+			items = append(items, permissionItem(p.Target, declared[sid], opts, names, fmt.Sprintf("Statement %q on %s.", sid, location)))
 		}
 	}
 	return items
+}
+
+// notImported is the comment for a statement no object declares: why, and
+// the statement.
+func notImported(st policy.StoredStatement, location, why string) manifestItem {
+	return manifestItem{comments: []string{fmt.Sprintf("Not imported: statement %q on %s %s.", st.Sid, location, why), "  " + st.Raw}}
+}
+
+// permissionItem is the LambdaPermission that declares perm on target, with
+// the comments given and those saying what the operator needs to accept it.
+func permissionItem(target policy.FunctionRef, perm policy.Permission, opts importOptions, names objectNames, comments ...string) manifestItem {
+	obj := &lambdav1alpha1.LambdaPermission{
+		TypeMeta:   metav1.TypeMeta{APIVersion: lambdav1alpha1.GroupVersion.String(), Kind: "LambdaPermission"},
+		ObjectMeta: metav1.ObjectMeta{Name: names.take(target, perm.StatementID), Namespace: opts.namespace},
+		Spec:       translate.SpecOf(target, perm),
+	}
+	if opts.observe {
+		obj.Spec.ManagementPolicy = lambdav1alpha1.ManagementPolicyObserve
+	}
+	switch {
+	case perm.IsPublic():
+		comments = append(comments, "Public (principal * with no source, organization or IAM auth): the operator's guardrail refuses it (Stalled, PublicAccessDenied) unless allowPublicAccess is set for the account (LambdaPermissionAccount guardrails or --allow-public-access).")
+	case perm.IsServiceWithoutSource():
+		comments = append(comments, "A service with no sourceArn or sourceAccount: the operator's guardrail refuses it (Stalled, SourceRequired) unless allowServiceWithoutSource is set for the account (LambdaPermissionAccount guardrails or --allow-service-without-source).")
+	}
+	if perm.NeedsDocument() {
+		comments = append(comments, fmt.Sprintf("Deny or extra conditions: needs a LambdaPermissionAccount for account %s with writeStrategy: Document; elsewhere it is Stalled (RequiresDocumentStrategy) and writes nothing.", target.AccountID))
+	}
+	return manifestItem{comments: comments, object: obj}
 }
 
 // urlGrant is the LambdaFunctionURLPermission that declares the statement

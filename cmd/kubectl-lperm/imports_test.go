@@ -44,11 +44,11 @@ func TestImportAdoptsEveryDeclarableStatement(t *testing.T) {
 	lonelyURL := policy.Permission{StatementID: "lonely-url", Action: "lambda:InvokeFunctionUrl", Principal: "*", FunctionURLAuthType: "AWS_IAM"}
 	everyone := policy.Permission{StatementID: "everyone", Action: "lambda:InvokeFunction", Principal: "*"}
 	sns := policy.Permission{StatementID: "sns", Action: "lambda:InvokeFunction", Principal: "sns.amazonaws.com"}
-	twoActions := `{"Sid":"two","Effect":"Allow","Principal":"*","Action":["lambda:InvokeFunction","lambda:GetFunction"],"Resource":"arn:aws:lambda:us-east-1:111122223333:function:orders"}`
+	federated := `{"Sid":"web-identity","Effect":"Allow","Principal":{"Federated":"cognito-identity.amazonaws.com"},"Action":"lambda:InvokeFunction","Resource":"arn:aws:lambda:us-east-1:111122223333:function:orders"}`
 
 	policies := []policyRead{
 		policyOf(t, orders, stored(orders, s3), stored(orders, account), stored(orders, urlHalf), stored(orders, invokeHalf),
-			stored(orders, deny), stored(orders, lonelyURL), stored(orders, everyone), stored(orders, sns), twoActions),
+			stored(orders, deny), stored(orders, lonelyURL), stored(orders, everyone), stored(orders, sns), federated),
 		policyOf(t, live, stored(live, s3)),
 	}
 	items := importManifest(policies, importOptions{namespace: "payments", observe: true})
@@ -107,7 +107,7 @@ func TestImportAdoptsEveryDeclarableStatement(t *testing.T) {
 		url.Spec.ManagementPolicy != lambdav1alpha1.ManagementPolicyObserve {
 		t.Errorf("URL grant %+v; want prefix public, AuthType NONE, principal *, function %s, Observe", url.Spec, orders.FunctionARN())
 	}
-	if !strings.Contains(skipped[0].comments[0], `"two"`) || !strings.Contains(skipped[0].comments[0], "grants 2 actions") || !strings.Contains(skipped[0].comments[1], twoActions) {
+	if !strings.Contains(skipped[0].comments[0], `"web-identity"`) || !strings.Contains(skipped[0].comments[0], "names a Federated principal") || !strings.Contains(skipped[0].comments[1], federated) {
 		t.Errorf("the skipped statement's comment %q does not name it, say why and show it", skipped[0].comments)
 	}
 	// What the operator's default guardrails refuse says so.
@@ -135,7 +135,7 @@ func TestImportAdoptsEveryDeclarableStatement(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := out.String()
-	for _, want := range []string{"# Not imported: statement \"two\"", "kind: LambdaFunctionURLPermission", "apiVersion: lambda.permissions.dev/v1alpha1", "statementId: AllowS3"} {
+	for _, want := range []string{"# Not imported: statement \"web-identity\"", "kind: LambdaFunctionURLPermission", "apiVersion: lambda.permissions.dev/v1alpha1", "statementId: AllowS3"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the manifest lacks %q:\n%s", want, text)
 		}

@@ -12,7 +12,8 @@
 // audit lists risky statements (public, confused deputy, a function URL
 // without its lambda:InvokeFunction statement), policies near Lambda's size
 // limit, and — when a kubeconfig is reachable — Sids that no LambdaPermission
-// manages. Both only read from AWS, through the SDK's standard configuration
+// manages; a statement listing several values in one respect (compacted) is
+// checked, and imported, grant by grant. Both only read from AWS, through the SDK's standard configuration
 // (profiles, SSO, AWS_ENDPOINT_URL_LAMBDA), paced within Lambda's quotas.
 package main
 
@@ -60,7 +61,11 @@ const usage = `kubectl lperm: bring Lambda permissions under lambda-permission-o
 
   kubectl lperm import --function NAME|ARN [--qualifier Q] | --all-functions [flags]
       YAML for kubectl apply: one LambdaPermission per statement, set so that
-      applying it adopts the statement with no write.
+      applying it adopts the statement with no write. A statement listing
+      several source ARNs, source accounts, AWS principals or actions (one
+      compacted, by the operator or by hand) gives one LambdaPermission per
+      grant; its comment says whether applying them adopts it or leaves it for
+      you to remove. One listing several values in two respects is a comment.
   kubectl lperm import --resource-policy --function NAME|ARN [--qualifier Q] | --all-functions [flags]
       YAML for kubectl apply: one LambdaResourcePolicy per policy (function,
       version, alias) holding all its statements as IAM JSON, with
@@ -71,7 +76,11 @@ const usage = `kubectl lperm: bring Lambda permissions under lambda-permission-o
   kubectl lperm audit --function NAME|ARN [--qualifier Q] | --all-functions [flags]
       Public grants, services without a source, function URLs without their
       lambda:InvokeFunction statement, policies near the size limit, and Sids
-      no LambdaPermission manages (when a kubeconfig is reachable).
+      no LambdaPermission manages (when a kubeconfig is reachable). A statement
+      listing several values in one respect (compacted) is checked grant by
+      grant: a finding names its Sid and the grant's value (column VALUE;
+      "value" with -o json), and a grant is managed when a LambdaPermission's
+      status.compacted names that Sid and value.
   kubectl lperm version
       The plugin's version (also --version).
 
@@ -279,7 +288,8 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 // managedStatements are the statements the cluster's LambdaPermissions have
 // written or adopted (status.statement), and those the LambdaResourcePolicies
-// that manage a policy declare, by managedKey.
+// that manage a policy declare, by managedKey; and the grants LambdaPermissions
+// hold in compacted statements (status.compacted), by memberKey.
 func managedStatements(ctx context.Context, kubeconfig, kubeContext string) (map[string]bool, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = kubeconfig
@@ -307,6 +317,12 @@ func managedIn(ctx context.Context, k8s dynamic.Interface) (map[string]bool, err
 		}
 		st, err := policy.ParseStatement(obj.Status.Statement)
 		if err != nil || len(st.Resource) != 1 {
+			continue
+		}
+		// A grant in a compacted statement manages its own value in the
+		// list, not the statement: status.statement is the whole list.
+		if c := obj.Status.Compacted; c != nil && c.Dimension != "" {
+			managed[memberKey(st.Resource[0], c.StatementID, policy.Dimension(c.Dimension), c.Value)] = true
 			continue
 		}
 		managed[managedKey(st.Resource[0], st.Sid)] = true
