@@ -168,8 +168,8 @@ func (w *documentWriter[K]) writeTogether(ctx context.Context, fresh Freshness, 
 			return &Error{Doing: "reading the policy of " + w.target.ResourceARN(), Read: true, Err: err}
 		}
 		merged, changed := w.merge(observed, reqs)
-		if !changed {
-			return nil
+		if !changed || merged.Text() == observed.Document.Text() {
+			return nil // e.g. a grant left its list, which another object's same grant keeps
 		}
 		if len(observed.Document.Statements) > 0 && observed.RevisionID == "" {
 			needRevision = true // written by AddPermission since the read: read again
