@@ -107,6 +107,7 @@ type ResourcePolicyStatement struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=100
 	// +kubebuilder:validation:XValidation:rule=`self.matches('^[a-zA-Z0-9_-]+$')`,message="policy.Statement[].Sid must contain only letters, digits, '-' and '_' (Lambda refuses '.')"
+	// +kubebuilder:validation:XValidation:rule=`!self.matches('compacted-(sourcearn|sourceaccount|principal|action)-[0-9a-f]{16}$')`,message="policy.Statement[].Sid must not end in compacted-<dimension>-<16 hex digits>: that names a statement the operator compacts from LambdaPermissions"
 	Sid string `json:"Sid"`
 
 	// Effect is Allow or Deny.

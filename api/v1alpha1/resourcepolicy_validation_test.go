@@ -176,6 +176,9 @@ func TestResourcePolicyInvalidObjectsAreRefused(t *testing.T) {
 			field: "spec.policy.Statement[0].Sid", wantMessage: msgSid},
 		{name: "Sid with a space", mutate: func(o *v1alpha1.LambdaResourcePolicy) { o.Spec.Policy.Statement[0].Sid = "s3 invoke" },
 			field: "spec.policy.Statement[0].Sid", wantMessage: msgSid},
+		{name: "Sid of a compacted statement", mutate: func(o *v1alpha1.LambdaResourcePolicy) {
+			o.Spec.Policy.Statement[0].Sid = "compacted-principal-0123456789abcdef"
+		}, field: "spec.policy.Statement[0].Sid", wantMessage: "must not end in compacted-<dimension>-<16 hex digits>"},
 		{name: "Sid of the second statement with a colon", mutate: func(o *v1alpha1.LambdaResourcePolicy) {
 			o.Spec.Policy.Statement = append(o.Spec.Policy.Statement, statement("sns:invoke"))
 		}, field: "spec.policy.Statement[1].Sid", wantMessage: msgSid},
