@@ -110,8 +110,9 @@ func tooLarge(doc policy.PolicyDocument, want Desired, drop []writer.Grant) *ker
 	}
 	hint := "remove other statements or grant more per statement"
 	if !want.Compaction.On && compacted < size {
-		hint = fmt.Sprintf("compacted, grants that differ only in their source, account, principal or action as one statement each, the policy would be about %d bytes: "+
-			"set the LambdaPermissionAccount's writeStrategy to Document and compaction.mode to Threshold or Always", compacted)
+		hint = fmt.Sprintf("compacted (grants that differ only in their source, account, principal or action written as one statement), the policy's statements and this one would take about %d bytes: "+
+			"write the account's policies whole and compacted, with writeStrategy: Document and compaction.mode: Threshold or Always on its LambdaPermissionAccount "+
+			"(for the operator's own account without one: --write-strategy=Document --compaction=Threshold)", compacted)
 		if compacted > policy.MaxPolicySize {
 			hint = fmt.Sprintf("even compacted it would be about %d bytes: remove other statements or grant more per statement", compacted)
 		}

@@ -239,6 +239,7 @@ func (b *bench) createFunctions(ctx context.Context, c *lambda.Client, prefix st
 // operatorRun is how one run starts the operator.
 type operatorRun struct {
 	namespace, strategy string // the objects it watches, its --write-strategy
+	compaction          string // its --compaction; empty: the flag left out (Off)
 	workers             int    // its --max-concurrent-reconciles
 	getPolicyRPS        float64
 	controlPlaneRPS     float64       // 0: unlimited
@@ -266,6 +267,9 @@ func (b *bench) startOperator(o operatorRun) error {
 		// Each statement costs about three Kubernetes writes: let them keep up
 		// with the scaled-up AWS quota.
 		"--kube-api-qps="+strconv.Itoa(b.kubeQPS), "--kube-api-burst="+strconv.Itoa(2*b.kubeQPS))
+	if o.compaction != "" {
+		cmd.Args = append(cmd.Args, "--compaction="+o.compaction)
+	}
 	profileDir, pprofAddr := os.Getenv("BENCH_PROFILE"), ""
 	if profileDir != "" {
 		if pprofAddr, err = controlplane.FreeLocalAddress(); err != nil {

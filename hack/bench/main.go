@@ -1,6 +1,6 @@
 // Command bench is `make bench`: it runs the operator (bin/manager) against a
 // real kube-apiserver and etcd and the Lambda emulator with AWS's quotas, and
-// prints two tables.
+// prints three tables.
 //
 // The first has a row per run. Each throughput run creates N objects over F
 // functions at once with one write strategy (the operator's
@@ -20,7 +20,18 @@
 // follows with -memory-objects. Last, how much faster Document was than
 // Statements at each quota both ran at.
 //
-// The second, growth, grows one namespace to each of -growth objects and
+// The second, compaction, grants -compaction-objects S3 buckets on one
+// function at AWS's quotas, as issue 25's compaction is for: written whole
+// and compacted (--write-strategy=Document --compaction=Always), then, on
+// a fresh function with a fresh operator, statement by statement
+// (Statements), where the policy fills and the rest stall with
+// PolicyTooLarge. Each row reports the objects Ready (and stalled), the
+// time until each was one or the other, the policy's size, statements and
+// compacted lists as the emulator holds it, what the objects' statuses say
+// (policySize, compacted) and the calls; under it, one PolicyTooLarge
+// message as the operator wrote it.
+//
+// The third, growth, grows one namespace to each of -growth objects and
 // reports the manager's peak memory, how long a restarted manager takes to
 // reconcile every object, and what one sync round of every object costs in
 // steady state: GetPolicy calls, Kubernetes writes, CPU.
@@ -67,6 +78,8 @@ type flags struct {
 	statementsWorkers, documentWorkers   []int
 	accounts, accountFunctions, accountN int
 	accountQuota                         float64
+	compactionN                          int
+	compactionTimeout                    time.Duration
 	growth                               []int
 	growthF                              int
 	growthQuota                          float64
@@ -95,6 +108,8 @@ func parseFlags() flags {
 	flag.IntVar(&fl.accounts, "accounts", 10, "AWS accounts in the accounts run, each with its own quotas")
 	flag.IntVar(&fl.accountFunctions, "account-functions", 5, "functions per account in the accounts run")
 	flag.Float64Var(&fl.accountQuota, "account-quota", 15, "GetPolicy and control-plane quotas of each account in the accounts run")
+	flag.IntVar(&fl.compactionN, "compaction-objects", 300, "S3-bucket grants on one function in the compaction table (0: no compaction table)")
+	flag.DurationVar(&fl.compactionTimeout, "compaction-timeout", 10*time.Minute, "the longest each compaction row waits for its objects to be Ready or stalled (it prints what it has then)")
 	flag.StringVar(&growth, "growth", "1000,10000,50000", "sizes the growth table grows one namespace to (empty: no growth table)")
 	flag.IntVar(&fl.growthF, "growth-functions", 500, "functions in the growth table (its largest size over them: statements per policy; Lambda's 20 KB fit about 100)")
 	flag.Float64Var(&fl.growthQuota, "growth-getpolicy-quota", 15, "the GetPolicy quota in the growth table (writes are unlimited there)")
@@ -121,8 +136,8 @@ func parseFlags() flags {
 	if fl.clients < 1 || fl.kubeQPS < 1 || fl.accounts < 1 || fl.accountFunctions < 1 || fl.growthF < 1 {
 		fail("-create-clients, -kube-api-qps, -accounts, -account-functions and -growth-functions: want at least 1")
 	}
-	if fl.accountQuota <= 0 || fl.growthQuota <= 0 || fl.growthSyncPeriod <= 0 || fl.growthTimeout <= 0 {
-		fail("-account-quota, -growth-getpolicy-quota, -growth-sync-period and -growth-timeout: want more than 0")
+	if fl.accountQuota <= 0 || fl.growthQuota <= 0 || fl.growthSyncPeriod <= 0 || fl.growthTimeout <= 0 || fl.compactionTimeout <= 0 {
+		fail("-account-quota, -growth-getpolicy-quota, -growth-sync-period, -growth-timeout and -compaction-timeout: want more than 0")
 	}
 	if len(fl.growth) > 0 {
 		if per := (slices.Max(fl.growth) + fl.growthF - 1) / fl.growthF; per > 100 {
@@ -216,6 +231,10 @@ func main() {
 	if len(results) > 0 {
 		printTable(results)
 		printComparison(results)
+	}
+	if fl.compactionN > 0 {
+		check("compaction", b.compactionTable(compactionRun{n: fl.compactionN, statementsWorkers: fl.statementsWorkers[0],
+			documentWorkers: fl.documentWorkers[0], timeout: fl.compactionTimeout}))
 	}
 	if len(fl.growth) > 0 {
 		check("growth", b.growth(fl.growth, growthRun{f: fl.growthF, workers: fl.statementsWorkers[0], quota: fl.growthQuota,
