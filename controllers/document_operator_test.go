@@ -53,6 +53,13 @@ func (q *changeQueue) told(key engine.WriteKey, waiting bool) {
 	}
 }
 
+// waitingFor reports whether key's change waits for its policy's write.
+func (q *changeQueue) waitingFor(key engine.WriteKey) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.waiting[key]
+}
+
 // notWaiting counts the objects with no change waiting: of their own
 // statement, or (removal) of a statement they take out.
 func (q *changeQueue) notWaiting(objs []*lambdav1alpha1.LambdaPermission, removal bool) int {

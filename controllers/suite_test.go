@@ -15,6 +15,7 @@ import (
 
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/engine"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/emulator"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/harness"
 )
@@ -40,6 +41,10 @@ var (
 	// suiteObjects selects the objects of the suite's operator, not those
 	// of the tests' other operators (startOperator).
 	suiteObjects labels.Selector
+	// suiteQueue knows which keys' changes wait for a policy write in the
+	// suite's operator: a test waits for its own, whatever other tests'
+	// objects do meanwhile.
+	suiteQueue *changeQueue
 )
 
 // managerLabel sends an object to a test's own manager instead of the suite's.
@@ -63,7 +68,9 @@ func startSuiteOperator(s *harness.Suite) error {
 	lambdaAPI = &racingLambda{clients: harness.OperatorLambda(s.AWS, awslambda.Limits{GetPolicy: 200, ControlPlane: 200, GetFunction: 200})}
 	// It runs as a shard would: the other managers' LambdaResourcePolicies
 	// and accounts are not its to reconcile either.
-	_, err = s.StartOperator(ctx, controllers.Options{Lambda: lambdaAPI, DefaultRegion: region, SyncPeriod: syncPeriod, MaxConcurrentReconciles: 4},
+	suiteQueue = &changeQueue{waiting: map[engine.WriteKey]bool{}}
+	_, err = s.StartOperator(ctx, controllers.Options{Lambda: lambdaAPI, DefaultRegion: region, SyncPeriod: syncPeriod, MaxConcurrentReconciles: 4,
+		OnQueued: suiteQueue.told},
 		harness.Shard(suiteObjects))
 	return err
 }
