@@ -69,6 +69,9 @@ type Options struct {
 	// Emulator starts a Lambda emulator and points the SDK's standard
 	// environment (AWSEnvironment) of this process at it.
 	Emulator bool
+	// Roles are IAM roles in other accounts that the emulator lets be
+	// assumed (LambdaPermissionAccount.spec.roleArn).
+	Roles []emulator.Role
 	// VerboseEnv names the environment variable that shows the operator's
 	// whole log (default DefaultVerboseEnv). Without it only errors are
 	// logged, or nothing when Quiet is set: faults the suite injects make
@@ -245,7 +248,7 @@ func (s *Suite) writeKubeconfig() error {
 // standard environment of this process at it: the operator and the tests
 // find it as they find AWS.
 func (s *Suite) startEmulator() error {
-	s.Emulator = emulator.New(emulator.Config{Region: s.Options.Region, AccountID: s.Options.Account})
+	s.Emulator = emulator.New(emulator.Config{Region: s.Options.Region, AccountID: s.Options.Account, Roles: s.Options.Roles})
 	server := httptest.NewServer(s.Emulator)
 	s.Cleanup(server.Close)
 	s.EmulatorURL = server.URL
