@@ -31,6 +31,10 @@ demo: control-plane manager ## Run the operator on a local control plane against
 	$(GO) build -o bin/demo ./hack/demo
 	KUBEBUILDER_ASSETS="$$(hack/control-plane/build.sh)" bin/demo
 
+.PHONY: gitops
+gitops: control-plane ## Flux built from its Go modules applies, waits on and prunes our objects on a local control plane (hack/gitops). Not part of test: a cold build of the engines takes about 20 minutes.
+	FLUX_DIR="$$(hack/gitops/build-flux.sh)" KUBEBUILDER_ASSETS="$$(hack/control-plane/build.sh)" $(GO) test -tags 'integration gitops' -count=1 -timeout 30m -v ./hack/gitops/
+
 .PHONY: e2e
 e2e: ## A real one-node cluster built from source (root): the chart installed, the operator's image, every sample Ready, leader handover, upgrade to a new image tag keeping every statement, uninstall keeping the CRDs. Not part of test.
 	hack/e2e/run.sh
@@ -115,9 +119,9 @@ lint-workflows: ## Lint .github/workflows with actionlint (and shellcheck, when 
 	bin/actionlint -shellcheck="$$(command -v shellcheck || true)" -pyflakes= .github/workflows/*.yml
 
 .PHONY: vet
-vet: ## go vet, of the unit build and of the integration build (-tags integration).
+vet: ## go vet, of the unit build and of the integration build (-tags integration; and gitops, which make gitops runs).
 	$(GO) vet ./...
-	$(GO) vet -tags integration ./...
+	$(GO) vet -tags 'integration gitops' ./...
 
 .PHONY: build
 build: ## Build every package.

@@ -1,0 +1,90 @@
+//go:build integration && gitops
+
+package gitops
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/emulator"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/harness"
+)
+
+const (
+	region  = "us-east-2"
+	account = "123456789012"
+	// syncPeriod is the operator's: how soon it heals a statement someone
+	// removed through the Lambda API.
+	syncPeriod = 5 * time.Second
+	// partnerAccount is a second AWS account, which the operator reaches
+	// through partnerRole once a LambdaPermissionAccount declares it.
+	partnerAccount = "210987654321"
+	partnerRole    = "arn:aws:iam::" + partnerAccount + ":role/lambda-permission-operator"
+)
+
+// What every engine's scenarios share: a control plane with the project's
+// CRDs, the Lambda emulator, the operator, and a Git server.
+var (
+	ctx   = context.Background()
+	suite *harness.Suite
+	kube  client.Client
+)
+
+func TestMain(m *testing.M) {
+	harness.Main(m, harness.Options{Name: "gitops", Region: region, Account: account, InstallCRDs: true, Emulator: true,
+		Roles: []emulator.Role{{ARN: partnerRole, TrustedAccounts: []string{account}}}, VerboseEnv: "GITOPS_OPERATOR_LOG"}, setUp)
+}
+
+func setUp(s *harness.Suite) error {
+	suite, kube = s, s.Client
+	lambdaAPI := harness.OperatorLambda(s.AWS, awslambda.Limits{GetPolicy: 100, ControlPlane: 100, GetFunction: 100})
+	_, err := s.StartOperator(ctx, controllers.Options{Lambda: lambdaAPI, DefaultRegion: region, SyncPeriod: syncPeriod, MaxConcurrentReconciles: 4})
+	return err
+}
+
+// say prints a line of the transcript: what the run did and saw.
+func say(format string, args ...any) {
+	fmt.Fprintf(os.Stdout, "%s  %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
+}
+
+// createPartnerFunction creates a function in the partner account, as its
+// owners would, with their own credentials.
+func createPartnerFunction(t *testing.T, name string) string {
+	t.Helper()
+	key, secret := suite.Emulator.AccessKeyFor(partnerAccount)
+	partner := lambda.New(lambda.Options{Region: region, BaseEndpoint: aws.String(suite.EmulatorURL),
+		Credentials: credentials.NewStaticCredentialsProvider(key, secret, ""), Retryer: aws.NopRetryer{}})
+	if _, err := partner.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(name), Runtime: types.RuntimePython312,
+		Handler: aws.String("index.handler"), Role: aws.String("arn:aws:iam::" + partnerAccount + ":role/fn"), Code: &types.FunctionCode{ZipFile: []byte("code")}}); err != nil {
+		t.Fatalf("CreateFunction %s in %s: %v", name, partnerAccount, err)
+	}
+	return "arn:aws:lambda:" + region + ":" + partnerAccount + ":function:" + name
+}
+
+// createFunction creates a function with a statement the engines and the
+// operator must leave as it is, and returns that statement's text.
+func createFunction(t *testing.T, name string) string {
+	t.Helper()
+	if _, err := suite.Outside.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(name), Runtime: types.RuntimePython312,
+		Handler: aws.String("index.handler"), Role: aws.String("arn:aws:iam::" + account + ":role/fn"), Code: &types.FunctionCode{ZipFile: []byte("code")}}); err != nil {
+		t.Fatalf("CreateFunction %s: %v", name, err)
+	}
+	out, err := suite.Outside.AddPermission(ctx, &lambda.AddPermissionInput{FunctionName: aws.String(name), StatementId: aws.String("terraform-events"),
+		Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("events.amazonaws.com"),
+		SourceArn: aws.String("arn:aws:events:" + region + ":" + account + ":rule/nightly")})
+	if err != nil {
+		t.Fatalf("AddPermission outside on %s: %v", name, err)
+	}
+	return aws.ToString(out.Statement)
+}
