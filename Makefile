@@ -32,8 +32,10 @@ demo: control-plane manager ## Run the operator on a local control plane against
 	KUBEBUILDER_ASSETS="$$(hack/control-plane/build.sh)" bin/demo
 
 .PHONY: gitops
-gitops: control-plane ## Flux built from its Go modules applies, waits on and prunes our objects on a local control plane (hack/gitops). Not part of test: a cold build of the engines takes about 20 minutes.
-	FLUX_DIR="$$(hack/gitops/build-flux.sh)" KUBEBUILDER_ASSETS="$$(hack/control-plane/build.sh)" $(GO) test -tags 'integration gitops' -count=1 -timeout 30m -v ./hack/gitops/
+gitops: control-plane ## Flux and Argo CD, built from their Go modules, apply, wait on and prune our objects on a local control plane (hack/gitops; needs redis-server). Not part of test: a cold build of the engines takes about 40 minutes.
+	@command -v redis-server >/dev/null || { echo "make gitops: Argo CD needs redis-server (apt-get install redis-server)"; exit 1; }
+	FLUX_DIR="$$(hack/gitops/build-flux.sh)" ARGO_DIR="$$(hack/gitops/build-argocd.sh)" KUBEBUILDER_ASSETS="$$(hack/control-plane/build.sh)" \
+		$(GO) test -tags 'integration gitops' -count=1 -timeout 30m -v ./hack/gitops/
 
 .PHONY: e2e
 e2e: ## A real one-node cluster built from source (root): the chart installed, the operator's image, every sample Ready, leader handover, upgrade to a new image tag keeping every statement, uninstall keeping the CRDs. Not part of test.

@@ -79,7 +79,7 @@ func TestFlux(t *testing.T) {
 			}
 			return ""
 		})
-		stalled := permissionCondition(t, "public", lambdav1alpha1.ConditionStalled)
+		stalled := permissionCondition(t, team, "public", lambdav1alpha1.ConditionStalled)
 		say("flux: Kustomization permissions: %s", message)
 		say("flux: LambdaPermission %s/public Stalled: %s: %s", team, stalled.Reason, stalled.Message)
 		if stalled.Reason != lambdav1alpha1.ReasonPublicAccessDenied {
@@ -94,21 +94,21 @@ func TestFlux(t *testing.T) {
 		revision = repo.commit(t, "logs no longer invokes orders", map[string]string{"teams/kustomization.yaml": kustomizationYAML(resources...)}, "teams/logs.yaml")
 		fetch(t)
 		waitKustomizationReady(t, "permissions", revision, false)
-		waitGone(t, "logs")
+		waitGone(t, team, "logs")
 		wantSids(t, fn, "terraform-events", team+"_uploads", team+"_images")
 		if got := storedStatement(t, fn, "terraform-events"); got != foreign {
 			t.Errorf("flux: the foreign statement on %s became %s", fn, got)
 		}
 	})
 	t.Run("refreshes change nothing", func(t *testing.T) {
-		before := versions(t)
+		before := versions(t, team)
 		for i := range 3 {
 			for _, k := range []string{"accounts", "permissions"} {
 				requestReconcile(t, k)
 			}
 			say("flux: refresh %d of both Kustomizations done", i+1)
 		}
-		if after := versions(t); !maps.Equal(before, after) {
+		if after := versions(t, team); !maps.Equal(before, after) {
 			t.Errorf("flux: three refreshes changed objects: before %v, after %v", before, after)
 		}
 	})
@@ -281,10 +281,10 @@ func permissions(t *testing.T, namespace string) []lambdav1alpha1.LambdaPermissi
 	return list.Items
 }
 
-func permissionCondition(t *testing.T, name, conditionType string) metav1.Condition {
+func permissionCondition(t *testing.T, namespace, name, conditionType string) metav1.Condition {
 	t.Helper()
 	var p lambdav1alpha1.LambdaPermission
-	if err := kube.Get(ctx, client.ObjectKey{Namespace: team, Name: name}, &p); err != nil {
+	if err := kube.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &p); err != nil {
 		t.Fatal(err)
 	}
 	if c := meta.FindStatusCondition(p.Status.Conditions, conditionType); c != nil {
@@ -293,26 +293,27 @@ func permissionCondition(t *testing.T, name, conditionType string) metav1.Condit
 	return metav1.Condition{}
 }
 
-func waitGone(t *testing.T, name string) {
+func waitGone(t *testing.T, namespace, name string) {
 	t.Helper()
-	eventually(t, "LambdaPermission "+team+"/"+name+" gone", func() string {
+	eventually(t, "LambdaPermission "+namespace+"/"+name+" gone", func() string {
 		var p lambdav1alpha1.LambdaPermission
-		if err := kube.Get(ctx, client.ObjectKey{Namespace: team, Name: name}, &p); err == nil {
+		if err := kube.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &p); err == nil {
 			return "still there, finalizers " + strings.Join(p.Finalizers, ",")
 		}
 		return ""
 	})
 }
 
-// versions are the resourceVersions of everything the engines applied.
-func versions(t *testing.T) map[string]string {
+// versions are the resourceVersions of everything the engines applied in
+// namespace, and of the accounts.
+func versions(t *testing.T, namespace string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	for _, p := range permissions(t, team) {
+	for _, p := range permissions(t, namespace) {
 		out["LambdaPermission/"+p.Name] = p.ResourceVersion
 	}
 	var policies lambdav1alpha1.LambdaResourcePolicyList
-	if err := kube.List(ctx, &policies, client.InNamespace(team)); err != nil {
+	if err := kube.List(ctx, &policies, client.InNamespace(namespace)); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range policies.Items {

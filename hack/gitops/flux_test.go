@@ -53,12 +53,18 @@ func startFlux(t *testing.T) {
 // when the test ends.
 func startProcess(t *testing.T, name, binary string, args ...string) {
 	t.Helper()
+	startProcessWith(t, name, binary, nil, args...)
+}
+
+// startProcessWith is startProcess with env added to the environment.
+func startProcessWith(t *testing.T, name, binary string, env []string, args ...string) {
+	t.Helper()
 	log, err := os.Create(filepath.Join(suite.Dir, name+".log"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(binary, args...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+suite.Kubeconfig, "RUNTIME_NAMESPACE="+fluxNamespace)
+	cmd.Env = append(append(os.Environ(), "KUBECONFIG="+suite.Kubeconfig, "RUNTIME_NAMESPACE="+fluxNamespace), env...)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", name, err)
