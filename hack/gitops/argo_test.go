@@ -179,16 +179,7 @@ func waitApplication(t *testing.T, name, what string, check func(appState) strin
 // it has.
 func refreshApplication(t *testing.T, name string) {
 	t.Helper()
-	a := application(t, name)
-	annotations := a.GetAnnotations()
-	if annotations == nil {
-		annotations = map[string]string{}
-	}
-	annotations["argocd.argoproj.io/refresh"] = "normal"
-	a.SetAnnotations(annotations)
-	if err := kube.Update(ctx, a); err != nil {
-		t.Fatal(err)
-	}
+	annotate(t, application(t, name), "argocd.argoproj.io/refresh", "normal")
 	eventually(t, "argo cd: Application "+name+" refreshed", func() string {
 		if _, pending := application(t, name).GetAnnotations()["argocd.argoproj.io/refresh"]; pending {
 			return "the refresh annotation is still there"

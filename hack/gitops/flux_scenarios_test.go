@@ -205,15 +205,7 @@ func requestReconcileOf(t *testing.T, kind schema.GroupVersionKind, name string)
 	if err := kube.Get(ctx, client.ObjectKey{Namespace: fluxNamespace, Name: name}, k); err != nil {
 		t.Fatal(err)
 	}
-	annotations := k.GetAnnotations()
-	if annotations == nil {
-		annotations = map[string]string{}
-	}
-	annotations["reconcile.fluxcd.io/requestedAt"] = at
-	k.SetAnnotations(annotations)
-	if err := kube.Update(ctx, k); err != nil {
-		t.Fatal(err)
-	}
+	annotate(t, k, "reconcile.fluxcd.io/requestedAt", at)
 	eventually(t, "flux: "+kind.Kind+" "+name+" handles the reconcile request", func() string {
 		if err := kube.Get(ctx, client.ObjectKey{Namespace: fluxNamespace, Name: name}, k); err != nil {
 			return err.Error()

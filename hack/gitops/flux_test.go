@@ -137,6 +137,22 @@ func applyYAML(t *testing.T, manifest string) *unstructured.Unstructured {
 	return obj
 }
 
+// annotate sets an annotation with a merge patch: the engine's controller
+// writes the object too, and an update would conflict with it.
+func annotate(t *testing.T, obj *unstructured.Unstructured, key, value string) {
+	t.Helper()
+	patch := client.MergeFrom(obj.DeepCopy())
+	annotations := obj.GetAnnotations()
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	annotations[key] = value
+	obj.SetAnnotations(annotations)
+	if err := kube.Patch(ctx, obj, patch); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // gitRepositoryYAML is Flux's source of repo's main branch.
 func gitRepositoryYAML(name, url string) string {
 	return fmt.Sprintf(`apiVersion: source.toolkit.fluxcd.io/v1
