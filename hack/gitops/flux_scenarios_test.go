@@ -12,6 +12,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -135,7 +137,7 @@ func TestFlux(t *testing.T) {
 // waitKustomizationReady waits until Kustomization name has applied
 // revision and says Ready, and returns when it said so. With strict, it
 // checks at every poll that Ready is never said before every
-// LambdaPermission of the team is Ready.
+// object of the team (LambdaPermission, LambdaResourcePolicy) is Ready.
 func waitKustomizationReady(t *testing.T, name, revision string, strict bool) time.Time {
 	t.Helper()
 	var at time.Time
@@ -145,7 +147,7 @@ func waitKustomizationReady(t *testing.T, name, revision string, strict bool) ti
 			return fmt.Sprintf("Ready %+v, applied %q", c, lastApplied(k))
 		}
 		if strict {
-			if notReady := notReadyPermissions(t, team); len(notReady) > 0 {
+			if notReady := notReady(t, team); len(notReady) > 0 {
 				t.Fatalf("flux: Kustomization %s says Ready while %v are not", name, notReady)
 			}
 		}
@@ -240,26 +242,51 @@ func lastAttempted(k *unstructured.Unstructured) string {
 	return s
 }
 
-// lastReady is when the last of the team's LambdaPermissions turned Ready.
+// lastReady is when the last of the team's objects turned Ready.
 func lastReady(t *testing.T, namespace string) time.Time {
 	t.Helper()
 	var last time.Time
-	for _, p := range permissions(t, namespace) {
-		if c := meta.FindStatusCondition(p.Status.Conditions, lambdav1alpha1.ConditionReady); c != nil && c.LastTransitionTime.After(last) {
+	for _, o := range objectsIn(t, namespace) {
+		if c := meta.FindStatusCondition(o.conditions, lambdav1alpha1.ConditionReady); c != nil && c.LastTransitionTime.After(last) {
 			last = c.LastTransitionTime.Time
 		}
 	}
 	return last
 }
 
-func notReadyPermissions(t *testing.T, namespace string) []string {
+// notReady names the team's objects that are not Ready at their generation.
+func notReady(t *testing.T, namespace string) []string {
 	t.Helper()
 	var out []string
-	for _, p := range permissions(t, namespace) {
-		c := meta.FindStatusCondition(p.Status.Conditions, lambdav1alpha1.ConditionReady)
-		if c == nil || c.Status != metav1.ConditionTrue || c.ObservedGeneration != p.Generation {
-			out = append(out, p.Name)
+	for _, o := range objectsIn(t, namespace) {
+		c := meta.FindStatusCondition(o.conditions, lambdav1alpha1.ConditionReady)
+		if c == nil || c.Status != metav1.ConditionTrue || c.ObservedGeneration != o.generation {
+			out = append(out, o.name)
 		}
+	}
+	return out
+}
+
+// object is what the scenarios read of a LambdaPermission or a
+// LambdaResourcePolicy: its kind/name, generation and conditions.
+type object struct {
+	name       string
+	generation int64
+	conditions []metav1.Condition
+}
+
+func objectsIn(t *testing.T, namespace string) []object {
+	t.Helper()
+	var out []object
+	for _, p := range permissions(t, namespace) {
+		out = append(out, object{"LambdaPermission/" + p.Name, p.Generation, p.Status.Conditions})
+	}
+	var policies lambdav1alpha1.LambdaResourcePolicyList
+	if err := kube.List(ctx, &policies, client.InNamespace(namespace)); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range policies.Items {
+		out = append(out, object{"LambdaResourcePolicy/" + p.Name, p.Generation, p.Status.Conditions})
 	}
 	return out
 }
@@ -285,6 +312,56 @@ func permissionCondition(t *testing.T, namespace, name, conditionType string) me
 	return metav1.Condition{}
 }
 
+// getPermission is LambdaPermission namespace/name, if it exists.
+func getPermission(t *testing.T, namespace, name string) (lambdav1alpha1.LambdaPermission, bool) {
+	t.Helper()
+	var p lambdav1alpha1.LambdaPermission
+	err := kube.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &p)
+	if apierrors.IsNotFound(err) {
+		return p, false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, true
+}
+
+// accountReadySince is when LambdaPermissionAccount name became Ready, or
+// zero while it is not (or does not exist).
+func accountReadySince(t *testing.T, name string) time.Time {
+	t.Helper()
+	var a lambdav1alpha1.LambdaPermissionAccount
+	if err := kube.Get(ctx, client.ObjectKey{Name: name}, &a); apierrors.IsNotFound(err) {
+		return time.Time{}
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	c := meta.FindStatusCondition(a.Status.Conditions, lambdav1alpha1.ConditionReady)
+	if c == nil || c.Status != metav1.ConditionTrue || c.ObservedGeneration != a.Generation {
+		return time.Time{}
+	}
+	return c.LastTransitionTime.Time
+}
+
+// eventReasons are the reasons of the Events about object kind
+// namespace/name, oldest first.
+func eventReasons(t *testing.T, namespace, kind, name string) []string {
+	t.Helper()
+	var list eventsv1.EventList
+	if err := kube.List(ctx, &list, client.InNamespace(namespace)); err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(list.Items, func(a, b eventsv1.Event) int { return a.CreationTimestamp.Compare(b.CreationTimestamp.Time) })
+	var reasons []string
+	for _, e := range list.Items {
+		if e.Regarding.Kind == kind && e.Regarding.Name == name {
+			reasons = append(reasons, e.Reason)
+		}
+	}
+	return reasons
+}
+
+// waitGone waits until LambdaPermission namespace/name is deleted.
 func waitGone(t *testing.T, namespace, name string) {
 	t.Helper()
 	eventually(t, "LambdaPermission "+namespace+"/"+name+" gone", func() string {
@@ -378,9 +455,9 @@ func eventually(t *testing.T, what string, check func() string) {
 func TestFluxWithoutOrdering(t *testing.T) {
 	startFlux(t)
 	repo := startGitServer(t).newRepo(t, "partner")
-	fn := createPartnerFunction(t, "partner-orders")
+	fn := createFunctionIn(t, partnerAccount, "partner-orders")
 	revision := repo.commit(t, "a partner account and a grant in it, unordered", map[string]string{
-		"partner/account.yaml":       partnerAccountYAML("partner"),
+		"partner/account.yaml":       otherAccountYAML("partner", partnerAccount, ""),
 		"partner/namespace.yaml":     namespaceYAML("team-b"),
 		"partner/grant.yaml":         bucketPermissionYAML("team-b", "partner-uploads", fn, "partner-uploads"),
 		"partner/kustomization.yaml": kustomizationYAML("namespace.yaml", "account.yaml", "grant.yaml"),
@@ -407,4 +484,43 @@ func TestFluxWithoutOrdering(t *testing.T) {
 		t.Errorf("flux: LambdaPermission team-b/partner-uploads: %+v", p.Status.Conditions)
 	}
 	say("flux: without ordering, the Kustomization went through %v and converged", seen)
+}
+
+// Without dependsOn between two Kustomizations: an application team's grant
+// in an account the platform team's Kustomization has not declared yet. The
+// grant is Stalled (AccountNotAllowed) and the health check fails at once,
+// naming it; once the account's Kustomization applies, the operator takes
+// the grant up again and the grants' Kustomization is Ready on its next
+// try (retryInterval), with nothing done by hand.
+func TestFluxWithoutDependsOn(t *testing.T) {
+	startFlux(t)
+	repo := startGitServer(t).newRepo(t, "late")
+	fn := createFunctionIn(t, lateAccount, "late-orders")
+	revision := repo.commit(t, "a grant in an undeclared account, and the account apart", map[string]string{
+		"grants/namespace.yaml":     namespaceYAML("team-g"),
+		"grants/grant.yaml":         bucketPermissionYAML("team-g", "late-uploads", fn, "late-uploads"),
+		"grants/kustomization.yaml": kustomizationYAML("namespace.yaml", "grant.yaml"),
+		"account/account.yaml":      otherAccountYAML("late", lateAccount, ""),
+	})
+	applyYAML(t, gitRepositoryYAML("late", repo.url))
+	applyYAML(t, kustomizationFluxYAML("late-grants", "late", "./grants"))
+	message := waitKustomization(t, "late-grants", "Ready=False naming LambdaPermission late-uploads", func(k *unstructured.Unstructured) string {
+		c := condition(k, "Ready")
+		if c == nil || c.Status != metav1.ConditionFalse || !strings.Contains(c.Message, "late-uploads") || !strings.Contains(lastAttempted(k), revision) {
+			return fmt.Sprintf("Ready %+v", c)
+		}
+		return ""
+	})
+	stalled := permissionCondition(t, "team-g", "late-uploads", lambdav1alpha1.ConditionStalled)
+	say("flux: Kustomization late-grants: %s", message)
+	say("flux: LambdaPermission team-g/late-uploads Stalled: %s: %s", stalled.Reason, stalled.Message)
+	if stalled.Reason != lambdav1alpha1.ReasonAccountNotAllowed {
+		t.Errorf("flux: LambdaPermission team-g/late-uploads Stalled %s, want %s", stalled.Reason, lambdav1alpha1.ReasonAccountNotAllowed)
+	}
+	applyYAML(t, kustomizationFluxYAML("late-account", "late", "./account"))
+	waitKustomizationReady(t, "late-account", revision, false)
+	readyAt := waitKustomizationReady(t, "late-grants", revision, false)
+	say("flux: once Kustomization late-account applied (account Ready at %s), Kustomization late-grants Ready at %s",
+		accountReadySince(t, "late").Format("15:04:05"), readyAt.Format("15:04:05"))
+	wantSids(t, fn, "team-g_late-uploads")
 }

@@ -28,10 +28,16 @@ const (
 	// removed through the Lambda API.
 	syncPeriod = 5 * time.Second
 	// partnerAccount is a second AWS account, which the operator reaches
-	// through partnerRole once a LambdaPermissionAccount declares it.
-	partnerAccount = "210987654321"
-	partnerRole    = "arn:aws:iam::" + partnerAccount + ":role/lambda-permission-operator"
+	// through roleIn(partnerAccount) once a LambdaPermissionAccount declares
+	// it. The Argo CD ordering scenarios each use an account of their own.
+	partnerAccount   = "210987654321"
+	orderedAccount   = "345678901234"
+	unorderedAccount = "456789012345"
+	lateAccount      = "567890123456"
 )
+
+// roleIn is the role the operator assumes to act in account id.
+func roleIn(id string) string { return "arn:aws:iam::" + id + ":role/lambda-permission-operator" }
 
 // What every engine's scenarios share: a control plane with the project's
 // CRDs, the Lambda emulator, the operator, and a Git server.
@@ -43,7 +49,10 @@ var (
 
 func TestMain(m *testing.M) {
 	harness.Main(m, harness.Options{Name: "gitops", Region: region, Account: account, InstallCRDs: true, Emulator: true,
-		Roles: []emulator.Role{{ARN: partnerRole, TrustedAccounts: []string{account}}}, VerboseEnv: "GITOPS_OPERATOR_LOG"}, setUp)
+		Roles: []emulator.Role{{ARN: roleIn(partnerAccount), TrustedAccounts: []string{account}},
+			{ARN: roleIn(orderedAccount), TrustedAccounts: []string{account}}, {ARN: roleIn(unorderedAccount), TrustedAccounts: []string{account}},
+			{ARN: roleIn(lateAccount), TrustedAccounts: []string{account}}},
+		VerboseEnv: "GITOPS_OPERATOR_LOG"}, setUp)
 }
 
 func setUp(s *harness.Suite) error {
@@ -58,18 +67,18 @@ func say(format string, args ...any) {
 	fmt.Fprintf(os.Stdout, "%s  %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
 }
 
-// createPartnerFunction creates a function in the partner account, as its
-// owners would, with their own credentials.
-func createPartnerFunction(t *testing.T, name string) string {
+// createFunctionIn creates a function in another account, as its owners
+// would, with their own credentials, and returns its ARN.
+func createFunctionIn(t *testing.T, id, name string) string {
 	t.Helper()
-	key, secret := suite.Emulator.AccessKeyFor(partnerAccount)
+	key, secret := suite.Emulator.AccessKeyFor(id)
 	partner := lambda.New(lambda.Options{Region: region, BaseEndpoint: aws.String(suite.EmulatorURL),
 		Credentials: credentials.NewStaticCredentialsProvider(key, secret, ""), Retryer: aws.NopRetryer{}})
 	if _, err := partner.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(name), Runtime: types.RuntimePython312,
-		Handler: aws.String("index.handler"), Role: aws.String("arn:aws:iam::" + partnerAccount + ":role/fn"), Code: &types.FunctionCode{ZipFile: []byte("code")}}); err != nil {
-		t.Fatalf("CreateFunction %s in %s: %v", name, partnerAccount, err)
+		Handler: aws.String("index.handler"), Role: aws.String("arn:aws:iam::" + id + ":role/fn"), Code: &types.FunctionCode{ZipFile: []byte("code")}}); err != nil {
+		t.Fatalf("CreateFunction %s in %s: %v", name, id, err)
 	}
-	return "arn:aws:lambda:" + region + ":" + partnerAccount + ":function:" + name
+	return "arn:aws:lambda:" + region + ":" + id + ":function:" + name
 }
 
 // createFunction creates a function with a statement the engines and the

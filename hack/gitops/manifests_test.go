@@ -23,18 +23,23 @@ spec:
 `, name, account)
 }
 
-// partnerAccountYAML declares the partner account and the role to act in it.
-func partnerAccountYAML(name string) string {
+// otherAccountYAML declares account id and the role to act in it, in Argo
+// CD's sync wave if wave is not empty.
+func otherAccountYAML(name, id, wave string) string {
+	annotations := ""
+	if wave != "" {
+		annotations = fmt.Sprintf("\n  annotations:\n    argocd.argoproj.io/sync-wave: %q", wave)
+	}
 	return fmt.Sprintf(`apiVersion: lambda.permissions.dev/v1alpha1
 kind: LambdaPermissionAccount
 metadata:
-  name: %s
+  name: %s%s
 spec:
   accountID: "%s"
   roleArn: %s
   access:
   - namespaceSelector: {}
-`, name, partnerAccount, partnerRole)
+`, name, annotations, id, roleIn(id))
 }
 
 func namespaceYAML(name string) string {
