@@ -14,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/repo"
 )
 
 // Argo CD: the application-controller and the repo-server, one argocd
@@ -65,7 +67,9 @@ spec:
 	repoServer := freeAddress(t)
 	_, repoPort, _ := strings.Cut(repoServer, ":")
 	_, repoMetrics, _ := strings.Cut(freeAddress(t), ":")
-	env := []string{"PATH=" + dir + ":" + os.Getenv("PATH"), "ARGOCD_GPG_ENABLED=false", "ARGOCD_ASK_PASS_SOCK=" + filepath.Join(t.TempDir(), "askpass.sock")}
+	// The repo-server renders charts with the helm on its PATH: the one
+	// make tools builds into bin/.
+	env := []string{"PATH=" + dir + ":" + filepath.Join(repo.Root(), "bin") + ":" + os.Getenv("PATH"), "ARGOCD_GPG_ENABLED=false", "ARGOCD_ASK_PASS_SOCK=" + filepath.Join(t.TempDir(), "askpass.sock")}
 	startProcessWith(t, "argocd-repo-server", filepath.Join(dir, "argocd-repo-server"), env,
 		"--disable-tls", "--client-ca-path=", "--redis", redisAddr, "--address", "127.0.0.1", "--port", repoPort,
 		"--metrics-address", "127.0.0.1", "--metrics-port", repoMetrics, "--logformat", "text")
