@@ -32,7 +32,7 @@ demo: control-plane manager ## Run the operator on a local control plane against
 	KUBEBUILDER_ASSETS="$$(hack/control-plane/build.sh)" bin/demo
 
 .PHONY: gitops
-gitops: control-plane tools ## Flux and Argo CD, built from their Go modules, apply, wait on and prune our objects, and Argo CD installs the chart, on a local control plane (hack/gitops; needs redis-server). Not part of test: a cold build of the engines takes about 40 minutes.
+gitops: control-plane tools ## Flux and Argo CD, built from their Go modules, apply, wait on and prune our objects, and Argo CD installs the chart, on a local control plane (hack/gitops; needs redis-server). Not part of test: built with empty Go caches, it takes about 40 minutes (the control plane, Flux and Argo CD).
 	@command -v redis-server >/dev/null || { echo "make gitops: Argo CD needs redis-server (apt-get install redis-server)"; exit 1; }
 	FLUX_DIR="$$(hack/gitops/build-flux.sh)" ARGO_DIR="$$(hack/gitops/build-argocd.sh)" KUBEBUILDER_ASSETS="$$(hack/control-plane/build.sh)" \
 		$(GO) test -tags 'integration gitops' -count=1 -timeout 30m -v ./hack/gitops/
