@@ -61,6 +61,7 @@ func main() {
 		compactionPercent int
 		sidPrefix         string
 		showVersion       bool
+		objectNames       bool
 		limits            = awslambda.DefaultLimits
 		zapOptions        = zap.Options{}
 		setupLog          = ctrl.Log.WithName("setup")
@@ -72,6 +73,8 @@ func main() {
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address the metrics endpoint binds to; 0 disables it")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address the health and readiness probes bind to")
+	flag.BoolVar(&objectNames, "metrics-object-names", true,
+		"name each object in lambda_permission_objects (a series per object); false: a series per namespace and state, counting its objects")
 	flag.StringVar(&pprofAddr, "pprof-bind-address", "0", "address Go's profiler (/debug/pprof/) binds to; 0 disables it")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "elect a leader, so that only one replica reconciles at a time")
 	flag.Float64Var(&kubeQPS, "kube-api-qps", 100, "requests per second to the Kubernetes API; each statement written costs about three")
@@ -118,6 +121,7 @@ func main() {
 		return
 	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOptions)))
+	metrics.SetObjectNames(objectNames)
 	setupLog.Info("lambda-permission-operator", "version", v, "goVersion", goruntime.Version(), "platform", goruntime.GOOS+"/"+goruntime.GOARCH)
 
 	strategy := writer.Strategy(writeStrategy)

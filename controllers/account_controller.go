@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -12,10 +13,14 @@ import (
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/engine"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/kernel"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/metrics"
 )
 
 // accountRecheck is how often a failing account's identity is tried again.
 const accountRecheck = 5 * time.Minute
+
+// accountKind names LambdaPermissionAccounts in the metrics.
+const accountKind = "LambdaPermissionAccount"
 
 // accounts reports whether the operator can act as each
 // LambdaPermissionAccount's identity, and in the right account.
@@ -30,6 +35,9 @@ type accounts struct {
 func (r *accounts) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	account := &lambdav1alpha1.LambdaPermissionAccount{}
 	if err := r.Get(ctx, req.NamespacedName, account); err != nil {
+		if apierrors.IsNotFound(err) {
+			metrics.ForgetObject(accountKind, req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	before := account.DeepCopy()
@@ -42,6 +50,7 @@ func (r *accounts) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result
 	if err := r.Status().Patch(ctx, account, client.MergeFrom(before)); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	metrics.ReportObject(accountKind, req.NamespacedName, account.Status.Conditions)
 	if outcome != nil {
 		return ctrl.Result{RequeueAfter: accountRecheck}, nil
 	}

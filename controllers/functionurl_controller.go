@@ -16,12 +16,16 @@ import (
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/kernel"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/metrics"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/translate"
 )
 
 // requeueWhileChildrenGo is how soon a deleted function URL grant looks
 // again at its LambdaPermissions while their statements are being removed.
 const requeueWhileChildrenGo = 2 * time.Second
+
+// functionURLKind names LambdaFunctionURLPermissions in the metrics.
+const functionURLKind = "LambdaFunctionURLPermission"
 
 // legacyURLFinalizer is the name FunctionURLFinalizer had before it had
 // its own; objects that still carry it are moved to FunctionURLFinalizer.
@@ -59,6 +63,9 @@ type functionURLs struct {
 func (r *functionURLs) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	url := &lambdav1alpha1.LambdaFunctionURLPermission{}
 	if err := r.Get(ctx, req.NamespacedName, url); err != nil {
+		if apierrors.IsNotFound(err) {
+			metrics.ForgetObject(functionURLKind, req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !url.DeletionTimestamp.IsZero() {
@@ -114,7 +121,11 @@ func (r *functionURLs) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Re
 		failure = childrenState(children)
 	}
 	kernel.SetConditions(&url.Status.Conditions, url.Generation, failure, lambdav1alpha1.ReasonSynced, "both statements of the function URL are in place")
-	return ctrl.Result{}, client.IgnoreNotFound(r.Status().Patch(ctx, url, client.MergeFrom(before)))
+	if err := r.Status().Patch(ctx, url, client.MergeFrom(before)); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	metrics.ReportObject(functionURLKind, req.NamespacedName, url.Status.Conditions)
+	return ctrl.Result{}, nil
 }
 
 // childrenState is nil when both statements are in place, else the worse
@@ -188,6 +199,7 @@ func (r *functionURLs) finalize(ctx context.Context, url *lambdav1alpha1.LambdaF
 	}
 	controllerutil.RemoveFinalizer(url, lambdav1alpha1.FunctionURLFinalizer)
 	controllerutil.RemoveFinalizer(url, legacyURLFinalizer)
+	metrics.ForgetObject(functionURLKind, client.ObjectKeyFromObject(url))
 	return ctrl.Result{}, client.IgnoreNotFound(r.Update(ctx, url))
 }
 

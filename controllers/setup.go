@@ -193,7 +193,7 @@ func requestsFor[T any, P interface {
 
 // setup registers the controller, reconciling with r.
 func (a *permissions) setup(mgr ctrl.Manager, r *kernel.Reconciler[*lambdav1alpha1.LambdaPermission], workers int) error {
-	r.Kind = kernel.Kind[*lambdav1alpha1.LambdaPermission]{New: func() *lambdav1alpha1.LambdaPermission { return &lambdav1alpha1.LambdaPermission{} },
+	r.Kind = kernel.Kind[*lambdav1alpha1.LambdaPermission]{Name: "LambdaPermission", New: func() *lambdav1alpha1.LambdaPermission { return &lambdav1alpha1.LambdaPermission{} },
 		Finalizer: lambdav1alpha1.PermissionFinalizer, Subject: "statement", ReadyMessage: "the statement is in the function's policy as specified",
 		Sync: a.sync, Cleanup: a.engine.RemoveOwnStatement, Retention: statementRetention, InPlace: engine.StatementInPlace, Settled: a.managed.Set}
 	b := policyController(mgr, "lambdapermission", r, a.engine.Wakes(engine.PermissionKind), workers).
@@ -256,7 +256,7 @@ func (a *permissions) requests(ctx context.Context, opts ...client.ListOption) [
 
 // setup registers the controller, reconciling with r the objects of shard.
 func (a *resourcePolicies) setup(mgr ctrl.Manager, r *kernel.Reconciler[*lambdav1alpha1.LambdaResourcePolicy], shard labels.Selector) error {
-	r.Kind = kernel.Kind[*lambdav1alpha1.LambdaResourcePolicy]{New: func() *lambdav1alpha1.LambdaResourcePolicy { return &lambdav1alpha1.LambdaResourcePolicy{} },
+	r.Kind = kernel.Kind[*lambdav1alpha1.LambdaResourcePolicy]{Name: "LambdaResourcePolicy", New: func() *lambdav1alpha1.LambdaResourcePolicy { return &lambdav1alpha1.LambdaResourcePolicy{} },
 		Finalizer: lambdav1alpha1.ResourcePolicyFinalizer, Subject: "policy", ReadyMessage: "the policy holds exactly the declared statements and the included LambdaPermissions'",
 		Sync: a.sync, Cleanup: a.engine.RemoveOwnStatements, Retention: policyRetention, InPlace: engine.PolicyInPlace}
 	// A LambdaPermission that comes or goes changes what the policy

@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -46,6 +47,7 @@ type Reconciled interface {
 
 // Kind is what one kind adds to the shared reconcile.
 type Kind[T Reconciled] struct {
+	Name      string   // the kind's name, as metrics name it
 	New       func() T // an empty object of the kind, to load into
 	Finalizer string   // holds an object's deletion until Cleanup is done
 	// Subject is what the kind keeps in place, in messages: "statement",
@@ -89,6 +91,9 @@ func (r *Reconciler[T]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 
 	obj := r.Kind.New()
 	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			metrics.ForgetObject(r.Kind.Name, req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !obj.GetDeletionTimestamp().IsZero() {
@@ -125,6 +130,7 @@ func (r *Reconciler[T]) finalize(ctx context.Context, obj T) (ctrl.Result, error
 	}
 	controllerutil.RemoveFinalizer(obj, r.Kind.Finalizer)
 	r.settled(obj, false)
+	metrics.ForgetObject(r.Kind.Name, client.ObjectKeyFromObject(obj))
 	return ctrl.Result{}, client.IgnoreNotFound(r.Client.Update(ctx, obj))
 }
 
@@ -147,6 +153,7 @@ func (r *Reconciler[T]) report(ctx context.Context, base, obj T, outcome error) 
 		metrics.ReconcileFailed(state.Reason)
 	}
 	if checkFailedInPlace(state, r.Kind.InPlace(obj)) {
+		r.reportState(base)
 		r.Events.Event(obj, corev1.EventTypeNormal, state.Reason, "GetPolicy", "checking the %s: %s", r.Kind.Subject, state.Message)
 		return NextReconcile(state, r.SyncPeriod)
 	}
@@ -160,6 +167,7 @@ func (r *Reconciler[T]) report(ctx context.Context, base, obj T, outcome error) 
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	r.settled(obj, state == nil)
+	r.reportState(obj)
 	if state != nil {
 		eventType := corev1.EventTypeWarning
 		if state.Reason == lambdav1alpha1.ReasonDryRun {
@@ -204,6 +212,11 @@ func patchStatus[T Object](ctx context.Context, c client.Client, base, obj T) er
 		return nil
 	}
 	return c.Status().Patch(ctx, obj, patch)
+}
+
+// reportState records the state obj's status shows in the metrics.
+func (r *Reconciler[T]) reportState(obj T) {
+	metrics.ReportObject(r.Kind.Name, client.ObjectKeyFromObject(obj), obj.GetConditions())
 }
 
 func (r *Reconciler[T]) settled(obj T, inPlace bool) {
