@@ -51,8 +51,23 @@ var (
 	}, []string{"reason"})
 )
 
+// operations are the AWS calls the operator makes, as the SDK names them.
+var operations = []string{"GetFunction", "GetPolicy", "AddPermission", "RemovePermission", "PutResourcePolicy", "DeleteResourcePolicy",
+	"GetCallerIdentity", "AssumeRole"}
+
 func init() {
 	ctrlmetrics.Registry.MustRegister(awsCalls, awsCallDuration, statementsManaged, driftCorrections, reconcileErrors, changesQueued, policySizeBytes, policyReadTimestamp)
+	// The counters the alerts watch for a single event start at 0, so that
+	// the first one is an increase: a series that appears at 1 is not one
+	// to Prometheus's increase() and rate().
+	for _, drift := range []string{"missing", "changed", "replaced", "policy"} {
+		driftCorrections.WithLabelValues(drift)
+	}
+	for _, operation := range operations {
+		for _, outcome := range []string{string(awslambda.AccessDenied), string(awslambda.Throttled)} {
+			awsCalls.WithLabelValues(operation, outcome)
+		}
+	}
 }
 
 // ObserveAWSCall is the AWS port's observer (awslambda.Config.Observe): it
