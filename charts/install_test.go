@@ -54,8 +54,9 @@ const (
 )
 
 // TestMain starts one kube-apiserver for every test: the project's CRDs (as
-// testenv installs them) and a stand-in for the ServiceMonitor CRD, which the
-// chart renders on request but which only the Prometheus Operator installs.
+// testenv installs them) and the Prometheus Operator's ServiceMonitor and
+// PrometheusRule CRDs, which the chart renders on request (make tools copies
+// them from that project's Go module into bin/prometheus-operator-crds).
 func TestMain(m *testing.M) {
 	os.Exit(testMain(m))
 }
@@ -77,7 +78,7 @@ func testMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	env.CRDDirectoryPaths = append(env.CRDDirectoryPaths, filepath.Join(root, "charts", "testdata", "crds"))
+	env.CRDDirectoryPaths = append(env.CRDDirectoryPaths, filepath.Join(root, "bin", "prometheus-operator-crds"))
 	cfg, err := env.Start()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting envtest:", err)
@@ -111,7 +112,7 @@ func TestHelmDefaults(t *testing.T) {
 		"CustomResourceDefinition": len(baseCRDs(t)),
 		"ServiceAccount":           1, "ClusterRole": 1, "ClusterRoleBinding": 1,
 		"Deployment": 1, "Service": 1,
-		"Role": 0, "RoleBinding": 0, "ServiceMonitor": 0, "PodDisruptionBudget": 0,
+		"Role": 0, "RoleBinding": 0, "ServiceMonitor": 0, "PodDisruptionBudget": 0, "PrometheusRule": 0, "ConfigMap": 0,
 		"ValidatingAdmissionPolicy": 2, "ValidatingAdmissionPolicyBinding": 2,
 		"MutatingAdmissionPolicy": 1, "MutatingAdmissionPolicyBinding": 1,
 	})
@@ -150,7 +151,7 @@ func TestHelmDefaults(t *testing.T) {
 		"--write-strategy=Statements",
 	})
 	for _, arg := range c.Args {
-		for _, unwanted := range []string{"--leader-elect", "--watch-namespace", "--region", "--allow-", "--dry-run", "--statement-id-prefix"} {
+		for _, unwanted := range []string{"--leader-elect", "--watch-namespace", "--region", "--allow-", "--dry-run", "--statement-id-prefix", "--metrics-object-names"} {
 			if strings.HasPrefix(arg, unwanted) {
 				t.Errorf("default args have %s: %q", unwanted, c.Args)
 			}

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Builds the release tools the chart and kustomize tests use: helm v3.22.0
-# and kustomize v5.8.2, from source through the Go module proxy (release
-# binaries cannot be downloaded from our machines). Each is built from its
-# own module here (hack/tools/helm, hack/tools/kustomize), so that its
-# dependencies are exactly the ones its release pins. Binaries go to bin/; a
+# Builds the release tools the tests use: helm v3.22.0 and kustomize v5.8.2
+# (the chart and kustomize tests), and Prometheus and promtool v3.16.0 (the
+# alerts and dashboard tests, hack/monitoring), from source through the Go
+# module proxy (release binaries cannot be downloaded from our machines).
+# Each is built from its own module here (hack/tools/helm,
+# hack/tools/kustomize, hack/tools/prometheus), so that its dependencies are
+# exactly the ones its release pins. Prometheus's Go module numbers release
+# 3.X.Y as v0.3XX.Y. It also copies the Prometheus Operator's CRDs for
+# ServiceMonitor and PrometheusRule from that project's Go module into
+# bin/prometheus-operator-crds, for the chart's tests. Binaries go to bin/; a
 # binary that already reports the wanted version is not built again. Prints
 # the bin directory on stdout; progress goes to stderr.
 set -euo pipefail
@@ -49,6 +54,30 @@ fi
 if [[ ! -x $dir/kustomize || "$("$dir/kustomize" version 2>/dev/null)" != "$kustomize_version" ]]; then
 	ldflags="-s -w -X sigs.k8s.io/kustomize/api/provenance.version=kustomize/$kustomize_version -X sigs.k8s.io/kustomize/api/provenance.gitCommit=unknown"
 	build kustomize kustomize sigs.k8s.io/kustomize/kustomize/v5 "$ldflags" sigs.k8s.io/kustomize/kustomize/v5 "$kustomize_version"
+fi
+
+# prometheus and promtool, stamped with their version as Prometheus's own
+# build does (promtool --version, prometheus --version).
+prometheus_version=3.16.0
+prometheus_module=v0.316.0
+for cmd in prometheus promtool; do
+	if [[ ! -x $dir/$cmd || "$("$dir/$cmd" --version 2>/dev/null | head -n 1)" != "$cmd, version $prometheus_version "* ]]; then
+		ldflags="-s -w -X github.com/prometheus/common/version.Version=$prometheus_version -X github.com/prometheus/common/version.Branch=release"
+		build prometheus "$cmd" "github.com/prometheus/prometheus/cmd/$cmd" "$ldflags" github.com/prometheus/prometheus "$prometheus_module"
+	fi
+done
+
+# The Prometheus Operator's ServiceMonitor and PrometheusRule CRDs, as that
+# project ships them in its Go module (example/prometheus-operator-crd).
+operator_version=v0.85.0
+crds=$dir/prometheus-operator-crds
+if [[ "$(cat "$crds/.version" 2>/dev/null)" != "$operator_version" ]]; then
+	src=$(go mod download -json "github.com/prometheus-operator/prometheus-operator@$operator_version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+	rm -rf "$crds" && mkdir -p "$crds"
+	for kind in servicemonitors prometheusrules; do
+		cp "$src/example/prometheus-operator-crd/monitoring.coreos.com_$kind.yaml" "$crds/"
+	done
+	echo "$operator_version" >"$crds/.version"
 fi
 
 echo "$dir"
