@@ -19,6 +19,12 @@
 //     one namespace: a Role there gets the namespaced ones, and the
 //     cluster-scoped ones (which a Role cannot grant) stay in a ClusterRole.
 //
+// It copies the monitoring the chart installs on request, verbatim, into
+// charts/lambda-permission-operator/files: alerts.yaml from
+// config/prometheus/alerts.yaml (the PrometheusRule's groups) and
+// dashboard.json from config/grafana/lambda-permission-operator.json (the
+// Grafana dashboard's ConfigMap).
+//
 // Run it from the repository's top directory: go run ./hack/sync-chart
 package main
 
@@ -66,7 +72,32 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	return syncRules(scopes)
+	if err := syncRules(scopes); err != nil {
+		return err
+	}
+	return syncMonitoring()
+}
+
+// monitoringFiles are the chart's copies of the alerts and the dashboard,
+// by their sources.
+var monitoringFiles = map[string]string{
+	"config/prometheus/alerts.yaml":                  chartFilesDir + "/alerts.yaml",
+	"config/grafana/lambda-permission-operator.json": chartFilesDir + "/dashboard.json",
+}
+
+// syncMonitoring copies the alerts and the dashboard into the chart, which
+// cannot read files outside its directory.
+func syncMonitoring() error {
+	for _, from := range slices.Sorted(maps.Keys(monitoringFiles)) {
+		text, err := os.ReadFile(from)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(monitoringFiles[from], text, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // syncCRDs writes the CRD templates and config/crd/kustomization.yaml, and
