@@ -81,6 +81,10 @@ func TestOnARealPrometheus(t *testing.T) {
 		{"LambdaPermissionThrottled", map[string]string{"operation": "AddPermission"}},
 		{"LambdaPolicyReplaced", map[string]string{}},
 		{"LambdaPermissionAccessDenied", map[string]string{"operation": "AssumeRole"}},
+		// Most reconciles here fail: the Stalled grant is looked at again
+		// every sync period, the missing function and the throttled grant
+		// are retried.
+		{"LambdaPermissionReconcileErrors", map[string]string{}},
 	}
 	for _, a := range want {
 		state := prom.waitAlert(t, a)
