@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/harness"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/repo"
 )
 
@@ -42,7 +43,7 @@ func TestArgoCDChart(t *testing.T) {
 	createFunction(t, fn)
 	ensureNamespace(t, ns)
 	applyYAML(t, bucketPermissionYAML(ns, "uploads", fn, "chart-uploads"))
-	eventually(t, "LambdaPermission team-f/uploads Ready", func() string {
+	harness.Eventually(t, "LambdaPermission team-f/uploads Ready", func() string {
 		if notReady := notReady(t, ns); len(notReady) > 0 {
 			return fmt.Sprint(notReady)
 		}
@@ -100,7 +101,7 @@ func TestArgoCDChart(t *testing.T) {
 		if err := kube.Delete(ctx, app); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "argo cd: Application operator deleted with its resources", func() string {
+		harness.Eventually(t, "argo cd: Application operator deleted with its resources", func() string {
 			err := kube.Get(ctx, client.ObjectKeyFromObject(app), app.DeepCopy())
 			if apierrors.IsNotFound(err) {
 				return ""

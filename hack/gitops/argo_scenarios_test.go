@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/harness"
 )
 
 // The Argo CD scenarios: an Application of a directory of our objects,
@@ -96,7 +98,7 @@ func TestArgoCD(t *testing.T) {
 			t.Fatal(err)
 		}
 		say("argo cd: removed statement %s_uploads from %s through the Lambda API", ns, fn)
-		eventually(t, "the operator puts the statement back", func() string {
+		harness.Eventually(t, "the operator puts the statement back", func() string {
 			if _, ok := storedPolicy(t, fn).Find(ns + "_uploads"); !ok {
 				return "still missing"
 			}

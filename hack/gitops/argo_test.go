@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/harness"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/repo"
 )
 
@@ -61,19 +62,19 @@ spec:
   destinations: [{server: "*", namespace: "*"}]
   clusterResourceWhitelist: [{group: "*", kind: "*"}]
 `)
-	redisAddr := freeAddress(t)
+	redisAddr := harness.FreeAddress(t)
 	_, redisPort, _ := strings.Cut(redisAddr, ":")
 	startProcess(t, "redis", redis, "--bind", "127.0.0.1", "--port", redisPort, "--save", "", "--appendonly", "no")
-	repoServer := freeAddress(t)
+	repoServer := harness.FreeAddress(t)
 	_, repoPort, _ := strings.Cut(repoServer, ":")
-	_, repoMetrics, _ := strings.Cut(freeAddress(t), ":")
+	_, repoMetrics, _ := strings.Cut(harness.FreeAddress(t), ":")
 	// The repo-server renders charts with the helm on its PATH: the one
 	// make tools builds into bin/.
 	env := []string{"PATH=" + dir + ":" + filepath.Join(repo.Root(), "bin") + ":" + os.Getenv("PATH"), "ARGOCD_GPG_ENABLED=false", "ARGOCD_ASK_PASS_SOCK=" + filepath.Join(t.TempDir(), "askpass.sock")}
 	startProcessWith(t, "argocd-repo-server", filepath.Join(dir, "argocd-repo-server"), env,
 		"--disable-tls", "--client-ca-path=", "--redis", redisAddr, "--address", "127.0.0.1", "--port", repoPort,
 		"--metrics-address", "127.0.0.1", "--metrics-port", repoMetrics, "--logformat", "text")
-	_, controllerMetrics, _ := strings.Cut(freeAddress(t), ":")
+	_, controllerMetrics, _ := strings.Cut(harness.FreeAddress(t), ":")
 	startProcessWith(t, "argocd-application-controller", filepath.Join(dir, "argocd-application-controller"), append(env, "ARGOCD_FAKE_IN_CLUSTER=true"),
 		"--kubeconfig", suite.Kubeconfig, "--namespace", argoNamespace, "--redis", redisAddr, "--repo-server", repoServer,
 		"--repo-server-plaintext", "--metrics-port", controllerMetrics, "--app-resync", "10", "--logformat", "text",
@@ -171,7 +172,7 @@ func stateOf(a *unstructured.Unstructured) appState {
 func waitApplication(t *testing.T, name, what string, check func(appState) string) appState {
 	t.Helper()
 	var s appState
-	eventually(t, "argo cd: Application "+name+" "+what, func() string {
+	harness.Eventually(t, "argo cd: Application "+name+" "+what, func() string {
 		s = stateOf(application(t, name))
 		return check(s)
 	})
@@ -184,7 +185,7 @@ func waitApplication(t *testing.T, name, what string, check func(appState) strin
 func refreshApplication(t *testing.T, name string) {
 	t.Helper()
 	annotate(t, application(t, name), "argocd.argoproj.io/refresh", "normal")
-	eventually(t, "argo cd: Application "+name+" refreshed", func() string {
+	harness.Eventually(t, "argo cd: Application "+name+" refreshed", func() string {
 		if _, pending := application(t, name).GetAnnotations()["argocd.argoproj.io/refresh"]; pending {
 			return "the refresh annotation is still there"
 		}

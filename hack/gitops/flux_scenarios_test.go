@@ -23,6 +23,7 @@ import (
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/harness"
 )
 
 // The scenarios, in the order a platform team lives them: the first commit,
@@ -119,7 +120,7 @@ func TestFlux(t *testing.T) {
 			t.Fatal(err)
 		}
 		say("flux: removed statement %s_uploads from %s through the Lambda API", team, fn)
-		eventually(t, "the operator puts the statement back", func() string {
+		harness.Eventually(t, "the operator puts the statement back", func() string {
 			if _, ok := storedPolicy(t, fn).Find(team + "_uploads"); !ok {
 				return "still missing"
 			}
@@ -160,7 +161,7 @@ func waitKustomizationReady(t *testing.T, name, revision string, strict bool) ti
 func waitKustomization(t *testing.T, name, what string, check func(*unstructured.Unstructured) string) string {
 	t.Helper()
 	var message string
-	eventually(t, "flux: Kustomization "+name+" "+what, func() string {
+	harness.Eventually(t, "flux: Kustomization "+name+" "+what, func() string {
 		k := kustomization(t, name)
 		if why := check(k); why != "" {
 			return why
@@ -208,7 +209,7 @@ func requestReconcileOf(t *testing.T, kind schema.GroupVersionKind, name string)
 		t.Fatal(err)
 	}
 	annotate(t, k, "reconcile.fluxcd.io/requestedAt", at)
-	eventually(t, "flux: "+kind.Kind+" "+name+" handles the reconcile request", func() string {
+	harness.Eventually(t, "flux: "+kind.Kind+" "+name+" handles the reconcile request", func() string {
 		if err := kube.Get(ctx, client.ObjectKey{Namespace: fluxNamespace, Name: name}, k); err != nil {
 			return err.Error()
 		}
@@ -364,7 +365,7 @@ func eventReasons(t *testing.T, namespace, kind, name string) []string {
 // waitGone waits until LambdaPermission namespace/name is deleted.
 func waitGone(t *testing.T, namespace, name string) {
 	t.Helper()
-	eventually(t, "LambdaPermission "+namespace+"/"+name+" gone", func() string {
+	harness.Eventually(t, "LambdaPermission "+namespace+"/"+name+" gone", func() string {
 		var p lambdav1alpha1.LambdaPermission
 		if err := kube.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &p); err == nil {
 			return "still there, finalizers " + strings.Join(p.Finalizers, ",")
@@ -427,22 +428,6 @@ func wantSids(t *testing.T, function string, want ...string) {
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Errorf("the policy of %s holds %v, want %v", function, got, want)
-	}
-}
-
-// eventually polls check until it returns "" or two minutes pass.
-func eventually(t *testing.T, what string, check func() string) {
-	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		why := check()
-		if why == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not after 2m: %s", what, why)
-		}
-		time.Sleep(200 * time.Millisecond)
 	}
 }
 

@@ -19,7 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
 
-	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/harness"
 )
 
 // Flux: source-controller and kustomize-controller as processes, built by
@@ -40,12 +40,12 @@ func startFlux(t *testing.T) {
 		t.Fatalf("installing Flux's CRDs: %v", err)
 	}
 	ensureNamespace(t, fluxNamespace)
-	storage := freeAddress(t)
+	storage := harness.FreeAddress(t)
 	startProcess(t, "source-controller", filepath.Join(dir, "source-controller"),
 		"--storage-path="+t.TempDir(), "--storage-addr="+storage, "--storage-adv-addr="+storage,
-		"--metrics-addr="+freeAddress(t), "--health-addr="+freeAddress(t), "--enable-leader-election=false", "--log-level=info")
+		"--metrics-addr="+harness.FreeAddress(t), "--health-addr="+harness.FreeAddress(t), "--enable-leader-election=false", "--log-level=info")
 	startProcess(t, "kustomize-controller", filepath.Join(dir, "kustomize-controller"),
-		"--metrics-addr="+freeAddress(t), "--health-addr="+freeAddress(t), "--enable-leader-election=false", "--log-level=info",
+		"--metrics-addr="+harness.FreeAddress(t), "--health-addr="+harness.FreeAddress(t), "--enable-leader-election=false", "--log-level=info",
 		"--requeue-dependency=2s")
 }
 
@@ -86,15 +86,6 @@ func startProcessWith(t *testing.T, name, binary string, env []string, args ...s
 			t.Logf("the end of %s's log:\n%s", name, tailOf(log.Name(), 30))
 		}
 	})
-}
-
-func freeAddress(t *testing.T) string {
-	t.Helper()
-	addr, err := controlplane.FreeLocalAddress()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return addr
 }
 
 func tailOf(path string, n int) string {

@@ -25,7 +25,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
-	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/controlplane"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/emulator"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/harness"
 )
@@ -39,7 +38,7 @@ import (
 // the operator itself, for the last two alerts.
 func TestOnARealPrometheus(t *testing.T) {
 	const ns = "team-a"
-	metricsAddr := freeAddress(t)
+	metricsAddr := harness.FreeAddress(t)
 	operator := startOperator(t, "operator", metricsAddr)
 	prom := startPrometheus(t, metricsAddr)
 	// Prometheus must have the counters at 0 before the states below move
@@ -135,7 +134,7 @@ scrape_configs:
 	if err := os.WriteFile(configFile, []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := &prometheus{addr: freeAddress(t)}
+	p := &prometheus{addr: harness.FreeAddress(t)}
 	start(t, "prometheus", tool(t, "prometheus"), nil, "--config.file="+configFile, "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+p.addr, "--log.level=warn")
 	return p
@@ -167,7 +166,7 @@ func (p *prometheus) api(path string, query url.Values, out any) error {
 func (p *prometheus) waitAlert(t *testing.T, a alert) string {
 	t.Helper()
 	var state string
-	eventually(t, fmt.Sprintf("prometheus: alert %s %v pending or firing", a.name, a.labels), func() string {
+	harness.Eventually(t, fmt.Sprintf("prometheus: alert %s %v pending or firing", a.name, a.labels), func() string {
 		var data struct {
 			Alerts []struct {
 				Labels map[string]string `json:"labels"`
@@ -196,7 +195,7 @@ func (p *prometheus) waitAlert(t *testing.T, a alert) string {
 // waitData waits until query returns at least one series.
 func (p *prometheus) waitData(t *testing.T, query string) {
 	t.Helper()
-	eventually(t, "prometheus: data for the dashboard's "+query, func() string {
+	harness.Eventually(t, "prometheus: data for the dashboard's "+query, func() string {
 		var data struct {
 			Result []json.RawMessage `json:"result"`
 		}
@@ -264,7 +263,7 @@ func startOperator(t *testing.T, name, metricsAddr string, args ...string) *proc
 		}
 	}
 	return start(t, name, suite.ManagerBinary, env, append([]string{"--metrics-bind-address=" + metricsAddr,
-		"--health-probe-bind-address=" + freeAddress(t), "--sync-period=2s"}, args...)...)
+		"--health-probe-bind-address=" + harness.FreeAddress(t), "--sync-period=2s"}, args...)...)
 }
 
 // start runs binary with env added to a clean environment, logging to the
@@ -358,7 +357,7 @@ func replacePolicy(t *testing.T, function string) {
 // waitInPolicy waits until function's policy holds every one of sids.
 func waitInPolicy(t *testing.T, function string, sids ...string) {
 	t.Helper()
-	eventually(t, fmt.Sprintf("%v back in the policy of %s", sids, function), func() string {
+	harness.Eventually(t, fmt.Sprintf("%v back in the policy of %s", sids, function), func() string {
 		text, _, _ := suite.Emulator.Policy(function, "")
 		for _, sid := range sids {
 			if !strings.Contains(text, fmt.Sprintf("%q", sid)) {
@@ -397,7 +396,7 @@ func create(t *testing.T, obj client.Object) {
 // waitReady waits until LambdaPermission namespace/name is Ready.
 func waitReady(t *testing.T, namespace, name string) {
 	t.Helper()
-	eventually(t, "LambdaPermission "+namespace+"/"+name+" Ready", func() string {
+	harness.Eventually(t, "LambdaPermission "+namespace+"/"+name+" Ready", func() string {
 		var p lambdav1alpha1.LambdaPermission
 		if err := kube.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &p); err != nil {
 			return err.Error()
@@ -407,29 +406,4 @@ func waitReady(t *testing.T, namespace, name string) {
 		}
 		return ""
 	})
-}
-
-func freeAddress(t *testing.T) string {
-	t.Helper()
-	addr, err := controlplane.FreeLocalAddress()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return addr
-}
-
-// eventually polls check until it returns "" or two minutes pass.
-func eventually(t *testing.T, what string, check func() string) {
-	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		why := check()
-		if why == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not after 2m: %s", what, why)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
 }
