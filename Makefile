@@ -180,9 +180,11 @@ release-check: release-version control-plane tools ## Verify make release VERSIO
 
 CONTROLLER_GEN ?= $(GO) tool controller-gen
 
+# controller-gen reads only the packages with markers: "./..." would also
+# load the Go modules that make gitops checks out under bin/.
 .PHONY: manifests
 manifests: ## Generate the CRD and RBAC manifests under config/.
-	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./api/...;./controllers/..." output:crd:artifacts:config=config/crd/bases
 	$(GO) run ./hack/sync-chart
 
 .PHONY: generate

@@ -194,7 +194,7 @@ func main() {
 
 	err = controllers.Setup(mgr, controllers.Options{
 		// Every call to AWS is counted, by whichever controller makes it.
-		Lambda:                  awslambda.NewClients(awslambda.Config{AWS: awsConfig, Limits: limits, Observe: metrics.ObserveAWSCall}),
+		Lambda:                  awslambda.NewClients(awslambda.Config{AWS: awsConfig, Limits: limits, Observe: metrics.AWSCallObserver{}}),
 		Recorder:                mgr.GetEventRecorder("lambda-permission-operator"),
 		DefaultRegion:           awsConfig.Region,
 		SyncPeriod:              syncPeriod,

@@ -49,7 +49,7 @@ var AllKinds = []Kind{LambdaPermissionKind, LambdaResourcePolicyKind, LambdaFunc
 // Options configure the operator's controllers.
 type Options struct {
 	// Lambda reaches AWS: awslambda.NewClients with the observer of
-	// metrics.ObserveAWSCall, so that every call is counted.
+	// metrics.AWSCallObserver, so that every call is counted.
 	Lambda                  awslambda.Provider
 	Recorder                events.EventRecorder
 	DefaultRegion           string                    // region of functions named without one

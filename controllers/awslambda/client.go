@@ -67,7 +67,7 @@ type regional struct {
 // New returns a Client acting with c's own credentials, that keeps below
 // c's limits in each region.
 func New(c Config) *Client {
-	return newClient(c.observed(), c.Limits, c.LambdaOptions)
+	return newClient(c.observed(c.AWS, ownAccount()), c.Limits, c.LambdaOptions)
 }
 
 func newClient(cfg aws.Config, limits Limits, options []func(*lambda.Options)) *Client {

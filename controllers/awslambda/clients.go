@@ -30,7 +30,8 @@ type Provider interface {
 // Clients implements Provider: one Client per identity, assumed-role
 // credentials cached and refreshed before they expire.
 type Clients struct {
-	config  aws.Config // observed (see Config.Observe)
+	base    Config
+	config  aws.Config // the operator's own, observed (see Config.Observe)
 	limits  Limits
 	options []func(*lambda.Options)
 
@@ -45,7 +46,7 @@ type Clients struct {
 // config.LoadDefaultConfig, so that AWS_ENDPOINT_URL_LAMBDA and
 // AWS_ENDPOINT_URL_STS are honoured.
 func NewClients(c Config) *Clients {
-	return &Clients{config: c.observed(), limits: c.Limits, options: c.LambdaOptions,
+	return &Clients{base: c, config: c.observed(c.AWS, ownAccount()), limits: c.Limits, options: c.LambdaOptions,
 		configs: map[Identity]aws.Config{}, byID: map[Identity]*Client{}, stsFor: map[Identity]*sts.Client{},
 		callers: map[Identity][2]string{}}
 }
@@ -72,8 +73,11 @@ func (c *Clients) configFor(id Identity) aws.Config {
 	if cfg, ok := c.configs[id]; ok {
 		return cfg
 	}
-	cfg := c.config.Copy()
-	provider := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(c.config), id.RoleARN, func(o *stscreds.AssumeRoleOptions) {
+	// The role's calls, and the AssumeRole behind its credentials (made
+	// with the operator's own), count in the role's account.
+	ownCredentials := c.base.observed(c.base.AWS, roleAccount(id.RoleARN))
+	cfg := ownCredentials.Copy()
+	provider := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(ownCredentials), id.RoleARN, func(o *stscreds.AssumeRoleOptions) {
 		o.RoleSessionName = id.SessionName
 		if id.ExternalID != "" {
 			o.ExternalID = aws.String(id.ExternalID)

@@ -2,11 +2,15 @@ package awslambda
 
 import (
 	"context"
+	"slices"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/middleware"
 )
 
@@ -27,31 +31,81 @@ type Config struct {
 	LambdaOptions []func(*lambda.Options)
 }
 
-// Observer is told of one AWS call, after the SDK's own retries: its
-// operation (GetPolicy, AssumeRole, …), how long it took, and its failure
-// as Classify sees it (nil when it succeeded). Answers the port caches,
-// such as an identity's account, are not calls and are not told.
-type Observer func(operation string, took time.Duration, err error)
+// Call is one AWS call, after the SDK's own retries.
+type Call struct {
+	// Account is the AWS account the call acts in: an assumed role's
+	// (its AssumeRole included), else the operator's own, which is empty
+	// until STS has told it (GetCallerIdentity).
+	Account   string
+	Operation string // GetPolicy, AssumeRole, …
+	Took      time.Duration
+	Err       error // as Classify sees it; nil when the call succeeded
+}
 
-// observed is cfg's AWS configuration with the observer in every client's
-// middleware stack.
-func (c Config) observed() aws.Config {
-	cfg := c.AWS.Copy()
+// Observer is told of the port's AWS calls. Answers the port caches, such
+// as an identity's account, are not calls and are not told.
+type Observer interface {
+	// Account is told of an account before the first call in it, when the
+	// port knows it beforehand (an assumed role's), else as soon as it
+	// learns it (the operator's own), so that counters can start at 0.
+	Account(id string)
+	// Call is told of each call.
+	Call(Call)
+}
+
+// callAccount is the account an identity's calls are counted in. The
+// operator's own is learnt from the first GetCallerIdentity that succeeds.
+type callAccount struct {
+	id    atomic.Pointer[string]
+	learn bool // the operator's own: unknown until STS says
+}
+
+func ownAccount() *callAccount { return &callAccount{learn: true} }
+
+// roleAccount is the account in roleARN (arn:aws:iam::ACCOUNT:role/NAME).
+func roleAccount(roleARN string) *callAccount {
+	a := &callAccount{}
+	if parts := strings.Split(roleARN, ":"); len(parts) >= 6 {
+		a.id.Store(&parts[4])
+	}
+	return a
+}
+
+func (a *callAccount) String() string {
+	if id := a.id.Load(); id != nil {
+		return *id
+	}
+	return ""
+}
+
+// observed is cfg with the observer in every client's middleware stack,
+// telling it each call in account.
+func (c Config) observed(cfg aws.Config, account *callAccount) aws.Config {
+	cfg = cfg.Copy()
 	if c.Observe == nil {
 		return cfg
 	}
-	observe := c.Observe
-	cfg.APIOptions = append(cfg.APIOptions, func(stack *middleware.Stack) error {
+	observer := c.Observe
+	if known := account.String(); known != "" {
+		observer.Account(known)
+	}
+	// Clipped: each identity's configuration appends its own observer.
+	cfg.APIOptions = append(slices.Clip(cfg.APIOptions), func(stack *middleware.Stack) error {
 		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("lambda-permission-operator/observe",
 			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 				start := time.Now()
 				out, metadata, err := next.HandleInitialize(ctx, in)
-				operation := awsmiddleware.GetOperationName(ctx)
-				var failure error
+				call := Call{Operation: awsmiddleware.GetOperationName(ctx), Took: time.Since(start)}
 				if err != nil {
-					failure = Classify(operation, err)
+					call.Err = Classify(call.Operation, err)
 				}
-				observe(operation, time.Since(start), failure)
+				if caller, ok := out.Result.(*sts.GetCallerIdentityOutput); ok && account.learn && account.String() == "" {
+					own := aws.ToString(caller.Account)
+					account.id.Store(&own)
+					observer.Account(own)
+				}
+				call.Account = account.String()
+				observer.Call(call)
 				return out, metadata, err
 			}), middleware.Before)
 	})

@@ -18,8 +18,8 @@ import (
 var (
 	awsCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "lambda_permission_aws_calls_total",
-		Help: "Calls to AWS (Lambda, and STS for the accounts' identities), by operation and outcome (success, or the failure kind: NotFound, Throttled, StaleRevision, …).",
-	}, []string{"operation", "outcome"})
+		Help: "Calls to AWS (Lambda, and STS for the accounts' identities), by operation, outcome (success, or the failure kind: NotFound, Throttled, StaleRevision, …) and the AWS account the call acts in (an assumed role's, else the operator's own; empty before STS has told the operator its own).",
+	}, []string{"operation", "outcome", "account"})
 	awsCallDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "lambda_permission_aws_call_duration_seconds",
 		Help:    "Duration of calls to AWS (Lambda and STS), by operation, including the SDK's retries.",
@@ -59,27 +59,35 @@ func init() {
 	ctrlmetrics.Registry.MustRegister(awsCalls, awsCallDuration, statementsManaged, driftCorrections, reconcileErrors, changesQueued, policySizeBytes, policyReadTimestamp)
 	// The counters the alerts watch for a single event start at 0, so that
 	// the first one is an increase: a series that appears at 1 is not one
-	// to Prometheus's increase() and rate().
+	// to Prometheus's increase() and rate(). AWS calls' start per account,
+	// as the port learns of each (AWSCallObserver.Account).
 	for _, drift := range []string{"missing", "changed", "replaced", "policy"} {
 		driftCorrections.WithLabelValues(drift)
 	}
+}
+
+// AWSCallObserver is the AWS port's observer (awslambda.Config.Observe): it
+// counts and times each call in lambda_permission_aws_calls_total and
+// lambda_permission_aws_call_duration_seconds.
+type AWSCallObserver struct{}
+
+// Account starts each operation's AccessDenied and Throttled counters in
+// account at 0, for the alerts (see init).
+func (AWSCallObserver) Account(account string) {
 	for _, operation := range operations {
 		for _, outcome := range []string{string(awslambda.AccessDenied), string(awslambda.Throttled)} {
-			awsCalls.WithLabelValues(operation, outcome)
+			awsCalls.WithLabelValues(operation, outcome, account)
 		}
 	}
 }
 
-// ObserveAWSCall is the AWS port's observer (awslambda.Config.Observe): it
-// counts and times each call in lambda_permission_aws_calls_total and
-// lambda_permission_aws_call_duration_seconds.
-func ObserveAWSCall(operation string, took time.Duration, err error) {
+func (AWSCallObserver) Call(call awslambda.Call) {
 	outcome := "success"
-	if err != nil {
-		outcome = string(awslambda.KindOf(err))
+	if call.Err != nil {
+		outcome = string(awslambda.KindOf(call.Err))
 	}
-	awsCalls.WithLabelValues(operation, outcome).Inc()
-	awsCallDuration.WithLabelValues(operation).Observe(took.Seconds())
+	awsCalls.WithLabelValues(call.Operation, outcome, call.Account).Inc()
+	awsCallDuration.WithLabelValues(call.Operation).Observe(call.Took.Seconds())
 }
 
 // ReconcileFailed counts a reconcile that ended without its object in place.

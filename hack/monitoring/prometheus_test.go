@@ -77,9 +77,9 @@ func TestOnARealPrometheus(t *testing.T) {
 		{"LambdaPermissionStalled", map[string]string{"kind": "LambdaPermission", "object_namespace": ns, "object_name": "public", "reason": "PublicAccessDenied"}},
 		{"LambdaPermissionStalled", map[string]string{"kind": "LambdaPermissionAccount", "object_name": "denied", "reason": "IdentityFailed"}},
 		{"LambdaPolicyNearSizeLimit", map[string]string{"function": bigARN}},
-		{"LambdaPermissionThrottled", map[string]string{"operation": "AddPermission"}},
+		{"LambdaPermissionThrottled", map[string]string{"operation": "AddPermission", "account": account}},
 		{"LambdaPolicyReplaced", map[string]string{}},
-		{"LambdaPermissionAccessDenied", map[string]string{"operation": "AssumeRole"}},
+		{"LambdaPermissionAccessDenied", map[string]string{"operation": "AssumeRole", "account": deniedAccount}},
 		// Most reconciles here fail: the Stalled grant is looked at again
 		// every sync period, the missing function and the throttled grant
 		// are retried.

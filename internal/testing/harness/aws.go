@@ -44,5 +44,5 @@ func LoadAWS(ctx context.Context, optFns ...func(*awsconfig.LoadOptions) error) 
 func OperatorLambda(cfg aws.Config, limits awslambda.Limits) *awslambda.Clients {
 	cfg = cfg.Copy()
 	cfg.Retryer = awslambda.Retryer
-	return awslambda.NewClients(awslambda.Config{AWS: cfg, Limits: limits, Observe: metrics.ObserveAWSCall})
+	return awslambda.NewClients(awslambda.Config{AWS: cfg, Limits: limits, Observe: metrics.AWSCallObserver{}})
 }
