@@ -23,6 +23,7 @@ import (
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/engine"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/kernel"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/metrics"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/translate"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
 )
@@ -119,7 +120,15 @@ func Setup(mgr ctrl.Manager, o Options) error {
 			return fmt.Errorf("setting up the %s controller: %w", kind, err)
 		}
 	}
-	return nil
+	return mgr.Add(metrics.Leadership{Shard: shardName(o.Shard), Elected: mgr.Elected()})
+}
+
+// shardName is shard's selector, empty for the instance of all objects.
+func shardName(shard labels.Selector) string {
+	if shard == nil {
+		return ""
+	}
+	return shard.String()
 }
 
 // policyController is the builder of a policy kind's controller: r's

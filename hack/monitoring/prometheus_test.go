@@ -99,6 +99,7 @@ func TestOnARealPrometheus(t *testing.T) {
 	}
 
 	t.Run("no leader", func(t *testing.T) {
+		prom.waitData(t, `lambda_permission_leader == 1`) // the operator leads, without an election
 		operator.stop(t)
 		holdLease(t)
 		standby := startOperator(t, "standby", metricsAddr, "--leader-elect", "--leader-elect-namespace=default")
