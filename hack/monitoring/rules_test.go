@@ -3,11 +3,15 @@
 package monitoring
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -169,4 +173,58 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// Every condition reason the API defines has its runbook section, and
+// every Event reason is named in it: what the operator can tell a user, the
+// runbook explains.
+func TestRunbookCoversEveryReason(t *testing.T) {
+	sections := headings(t)
+	text := string(mustRead(t, runbook))
+	reasons, events := apiReasons(t)
+	if len(reasons) < 20 || len(events) < 10 {
+		t.Fatalf("found %d condition reasons and %d Event reasons in the API: the parse is wrong", len(reasons), len(events))
+	}
+	for _, r := range reasons {
+		if !slices.Contains(sections, strings.ToLower(r)) {
+			t.Errorf("condition reason %s: docs/runbook.md has no section ### %s", r, r)
+		}
+	}
+	for _, e := range events {
+		if !strings.Contains(text, "`"+e+"`") && !strings.Contains(text, "**"+e+".**") {
+			t.Errorf("Event reason %s: docs/runbook.md does not name it", e)
+		}
+	}
+}
+
+// apiReasons are the values of api/v1alpha1's Reason* and Event*
+// constants.
+func apiReasons(t *testing.T) (reasons, events []string) {
+	t.Helper()
+	file, err := parser.ParseFile(token.NewFileSet(), filepath.Join(root, "api", "v1alpha1", "constants.go"), nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, decl := range file.Decls {
+		gen, ok := decl.(*ast.GenDecl)
+		if !ok || gen.Tok != token.CONST {
+			continue
+		}
+		for _, spec := range gen.Specs {
+			for i, name := range spec.(*ast.ValueSpec).Names {
+				lit, ok := spec.(*ast.ValueSpec).Values[i].(*ast.BasicLit)
+				if !ok || lit.Kind != token.STRING {
+					continue
+				}
+				value, _ := strconv.Unquote(lit.Value)
+				switch {
+				case strings.HasPrefix(name.Name, "Reason"):
+					reasons = append(reasons, value)
+				case strings.HasPrefix(name.Name, "Event"):
+					events = append(events, value)
+				}
+			}
+		}
+	}
+	return reasons, events
 }
