@@ -968,7 +968,7 @@ func (d *demo) printUsage() {
 	documentKey, _ := d.emulator.AccessKeyFor(documentAccountID)
 	fmt.Printf(`==> the demo is running; in another shell, at the repository root:
     export KUBECONFIG=$PWD/%[1]s/%[2]s
-    export AWS_ENDPOINT_URL_LAMBDA=$(cat %[1]s/%[3]s) AWS_ENDPOINT_URL_STS=$(cat %[1]s/%[3]s) AWS_REGION=%[4]s AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo
+    export AWS_ENDPOINT_URL_LAMBDA=$(cat %[1]s/%[3]s) AWS_ENDPOINT_URL_STS=$(cat %[1]s/%[3]s) AWS_REGION=%[4]s AWS_DEFAULT_REGION=%[4]s AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo
     alias kubectl=%[5]s   # the kubectl built for the demo
     kubectl get lambdapermissionaccounts
     kubectl get lambdapermissions -A
