@@ -1,5 +1,5 @@
 // Package metrics holds the operator's own Prometheus metrics, served
-// beside controller-runtime's on the manager's metrics endpoint (the README
+// beside controller-runtime's on the manager's metrics endpoint (docs/metrics.md
 // lists them), and what records them.
 package metrics
 

@@ -471,7 +471,7 @@ log "step 3 passed: upgraded to $new_tag, $(jq '[.Statement[]] | length' "$e2e"/
 step_t=$SECONDS
 # --- 4. helm uninstall leaves the CRDs (crds.keep: helm.sh/resource-policy:
 # keep) and every LambdaPermission, with its finalizer: no operator is left to
-# remove it (README, Uninstall: delete the objects first while the operator
+# remove it (docs/operations.md, Uninstall: delete the objects first while the operator
 # runs, if their statements are to go).
 helm uninstall lperm --namespace $ns --wait --timeout 120s || fail "helm uninstall"
 kubectl -n $ns wait --for=delete pod -l $selector --timeout 60s || fail "the operator's pods gone"

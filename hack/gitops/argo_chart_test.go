@@ -157,7 +157,7 @@ func chartFiles(t *testing.T) map[string]string {
 }
 
 // chartApplicationYAML installs the chart from the repository at url into
-// namespace, as README's Argo CD install shows, with a region (the operator
+// namespace, as docs/guides/gitops.md's Argo CD install shows, with a region (the operator
 // does not start without one). Deleting it deletes what it made, except
 // what the chart marks helm.sh/resource-policy: keep.
 func chartApplicationYAML(url, namespace string) string {

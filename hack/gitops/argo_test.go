@@ -28,7 +28,7 @@ const argoNamespace = "argocd"
 var applicationKind = schema.GroupVersionKind{Group: "argoproj.io", Version: "v1alpha1", Kind: "Application"}
 
 // startArgo installs Argo CD's CRDs and settings, with the health checks
-// the README tells users to install, and runs its two components.
+// docs/guides/gitops.md tells users to install, and runs its two components.
 func startArgo(t *testing.T) {
 	t.Helper()
 	dir := os.Getenv("ARGO_DIR")
@@ -84,7 +84,7 @@ spec:
 }
 
 // argoSettingsYAML is argocd-cm with the shipped health check under each of
-// the group's kinds, as the README's Argo CD section installs it.
+// the group's kinds, as docs/guides/gitops.md's Argo CD section installs it.
 func argoSettingsYAML(t *testing.T) string {
 	t.Helper()
 	lua, err := os.ReadFile(filepath.Join("..", "..", "resource_customizations", "lambda.permissions.dev", "LambdaPermission", "health.lua"))

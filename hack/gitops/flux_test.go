@@ -160,7 +160,7 @@ spec:
 }
 
 // kustomizationFluxYAML applies path of source, prunes, and waits for what
-// it applies, as the README shows; dependsOn names Kustomizations first.
+// it applies, as docs/guides/gitops.md shows; dependsOn names Kustomizations first.
 func kustomizationFluxYAML(name, source, path string, dependsOn ...string) string {
 	deps := ""
 	for _, d := range dependsOn {

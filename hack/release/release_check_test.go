@@ -610,7 +610,7 @@ func helmInstall(t *testing.T, r releaseUnderTest, digest v1.Hash) {
 	checkDeploymentImage(t, []*unstructured.Unstructured{dep}, r.image+"@"+digest.String())
 }
 
-// kubectlApply applies install.yaml as the README says: every object in it
+// kubectlApply applies install.yaml as docs/install.md says: every object in it
 // is created, the CRDs are established, and the Deployment runs the image by
 // digest.
 func kubectlApply(t *testing.T, r releaseUnderTest, digest v1.Hash) {
