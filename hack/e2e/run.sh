@@ -343,8 +343,12 @@ operator_logs() {
 }
 helm() { "$root/bin/helm" "$@" >>"$logs/helm.log"; } # its notes: not for the console
 fail() { log "FAIL: $*"; operator_logs; exit 1; }
-helm install lperm charts/lambda-permission-operator --namespace $ns --create-namespace \
-	--values "$e2e/values.yaml" --wait --timeout 180s || fail "helm install"
+# The namespace enforces the restricted Pod Security Standard, as a
+# hardened cluster's would: the chart's pod must pass it to run at all.
+kubectl create namespace $ns
+kubectl label namespace $ns pod-security.kubernetes.io/enforce=restricted pod-security.kubernetes.io/enforce-version=latest
+helm install lperm charts/lambda-permission-operator --namespace $ns \
+	--values "$e2e/values.yaml" --wait --timeout 180s || fail "helm install (in a namespace enforcing restricted)"
 kubectl -n $ns get pods -o wide
 
 step_t=$SECONDS
