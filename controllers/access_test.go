@@ -199,7 +199,7 @@ func TestCrossAccountThroughAnAssumedRole(t *testing.T) {
 		t.Errorf("%d more AssumeRole calls for one object; credentials should be cached", n)
 	}
 
-	t.Run("a wrong external id is reported, not retried into a write", func(t *testing.T) {
+	t.Run("a refused external id is reported, not retried into a write", func(t *testing.T) {
 		bad := declareAccount(t, lambdav1alpha1.LambdaPermissionAccountSpec{AccountID: "310987654321",
 			RoleARN: "arn:aws:iam::310987654321:role/nobody", ExternalID: "wrong", Access: []lambdav1alpha1.AccountAccessRule{{}}})
 		eventually(t, "account not Ready", func() string {
@@ -207,16 +207,17 @@ func TestCrossAccountThroughAnAssumedRole(t *testing.T) {
 			if err := k8s.Get(ctx, client.ObjectKeyFromObject(bad), &got); err != nil {
 				t.Fatal(err)
 			}
-			if c := meta.FindStatusCondition(got.Status.Conditions, lambdav1alpha1.ConditionReady); c == nil || c.Status != metav1.ConditionFalse || c.Reason != "IdentityFailed" {
+			if c := meta.FindStatusCondition(got.Status.Conditions, lambdav1alpha1.ConditionReady); c == nil || c.Status != metav1.ConditionFalse || c.Reason != lambdav1alpha1.ReasonExternalIDDenied {
 				return "condition " + conditionString(c)
 			}
 			return ""
 		})
 		obj := permission(newName("unreachable"), "arn:aws:lambda:us-east-2:310987654321:function:f", s3Spec)
 		create(t, obj)
-		got := waitCondition(t, obj, lambdav1alpha1.ConditionReady, metav1.ConditionFalse, lambdav1alpha1.ReasonAccessDenied)
-		if c := meta.FindStatusCondition(got.Status.Conditions, lambdav1alpha1.ConditionStalled); c == nil || !strings.Contains(c.Message, "not authorized to perform: sts:AssumeRole") {
-			t.Errorf("Stalled = %s, want AWS's refusal to assume the role", conditionString(c))
+		got := waitCondition(t, obj, lambdav1alpha1.ConditionReady, metav1.ConditionFalse, lambdav1alpha1.ReasonExternalIDDenied)
+		if c := meta.FindStatusCondition(got.Status.Conditions, lambdav1alpha1.ConditionStalled); c == nil || !strings.Contains(c.Message, "not authorized to perform: sts:AssumeRole") ||
+			!strings.Contains(c.Message, "sts:ExternalId") {
+			t.Errorf("Stalled = %s, want AWS's refusal to assume the role, and the external id to check", conditionString(c))
 		}
 		if n := lambdaAPI.WritesTo("f"); n != 0 {
 			t.Errorf("%d writes with an identity that cannot be assumed", n)

@@ -63,6 +63,9 @@ func (r *accounts) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result
 func identityOutcome(accountID, callerAccount, arn string, err error) error {
 	switch {
 	case err != nil:
+		if state := kernel.IdentityFailure(err, "acting as this account's identity"); state != nil {
+			return state
+		}
 		return kernel.Stalled(lambdav1alpha1.ReasonIdentityFailed, "cannot act as this account's identity: %v", err)
 	case callerAccount != accountID:
 		return kernel.Stalled(lambdav1alpha1.ReasonWrongAccount, "the identity %s belongs to account %s, not %s; set roleArn to a role in %s", arn, callerAccount, accountID, accountID)

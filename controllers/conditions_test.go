@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/kernel"
 )
 
@@ -56,7 +57,13 @@ func TestIdentityOutcome(t *testing.T) {
 		wantReason, wantInText string
 	}{
 		{"the identity acts in the declared account", "111111111111", "arn:aws:sts::111111111111:assumed-role/op/s", nil, "", ""},
-		{"AssumeRole failed", "", "", errors.New("AccessDenied: not authorized to perform sts:AssumeRole"), lambdav1alpha1.ReasonIdentityFailed, "not authorized"},
+		{"STS failed otherwise", "", "", errors.New("dial tcp: connection refused"), lambdav1alpha1.ReasonIdentityFailed, "connection refused"},
+		{"the role does not trust the operator", "", "", &awslambda.Error{Operation: "GetCallerIdentity", Kind: awslambda.AccessDenied, AssumeRole: true,
+			Role: "arn:aws:iam::111111111111:role/op", Code: "AccessDenied", Message: "not authorized to perform: sts:AssumeRole"}, lambdav1alpha1.ReasonRoleTrustDenied, "trust policy must allow sts:AssumeRole"},
+		{"the role refuses the external id", "", "", &awslambda.Error{Operation: "GetCallerIdentity", Kind: awslambda.AccessDenied, AssumeRole: true, ExternalID: true,
+			Role: "arn:aws:iam::111111111111:role/op", Code: "AccessDenied", Message: "not authorized to perform: sts:AssumeRole"}, lambdav1alpha1.ReasonExternalIDDenied, "sts:ExternalId equal to"},
+		{"the operator's own credentials expired", "", "", &awslambda.Error{Operation: "GetCallerIdentity", Kind: awslambda.InvalidCredentials,
+			Code: "ExpiredToken", Message: "The security token included in the request is expired"}, lambdav1alpha1.ReasonCredentialsInvalid, "the operator's own credentials"},
 		{"a role in another account", "222222222222", "arn:aws:sts::222222222222:assumed-role/op/s", nil, lambdav1alpha1.ReasonWrongAccount, "set roleArn to a role in 111111111111"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

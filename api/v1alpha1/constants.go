@@ -87,6 +87,11 @@ const (
 	ReasonIdentityVerified = "IdentityVerified" // the operator acts as the account's identity, in that account
 	ReasonIdentityFailed   = "IdentityFailed"   // the identity could not be used (AssumeRole or STS failed)
 	ReasonWrongAccount     = "WrongAccount"     // the identity belongs to another account
+
+	// Credentials and identities that AWS refuses; each names what to fix.
+	ReasonCredentialsInvalid = "CredentialsInvalid" // AWS refused the operator's credentials (expired, unknown, wrong secret), or it has none
+	ReasonRoleTrustDenied    = "RoleTrustDenied"    // AssumeRole of the account's roleArn was refused: the role's trust policy, or the operator's sts:AssumeRole
+	ReasonExternalIDDenied   = "ExternalIDDenied"   // AssumeRole with the account's externalID was refused: the trust policy's sts:ExternalId, or its trust
 )
 
 // Reasons of the Events that record what was done to a policy.

@@ -51,9 +51,10 @@ type Policy struct {
 // Client implements Lambda for one identity (so one account), with one SDK
 // client and one set of rate limits per region.
 type Client struct {
-	config  aws.Config
-	limits  Limits
-	options []func(*lambda.Options)
+	identity Identity // who the calls are made as, for the failures to name
+	config   aws.Config
+	limits   Limits
+	options  []func(*lambda.Options)
 
 	mu       sync.Mutex
 	byRegion map[string]regional
@@ -67,11 +68,16 @@ type regional struct {
 // New returns a Client acting with c's own credentials, that keeps below
 // c's limits in each region.
 func New(c Config) *Client {
-	return newClient(c.observed(c.AWS, ownAccount()), c.Limits, c.LambdaOptions)
+	return newClient(Identity{}, c.observed(c.AWS, ownAccount()), c.Limits, c.LambdaOptions)
 }
 
-func newClient(cfg aws.Config, limits Limits, options []func(*lambda.Options)) *Client {
-	return &Client{config: cfg, limits: limits, options: options, byRegion: map[string]regional{}}
+func newClient(id Identity, cfg aws.Config, limits Limits, options []func(*lambda.Options)) *Client {
+	return &Client{identity: id, config: cfg, limits: limits, options: options, byRegion: map[string]regional{}}
+}
+
+// classify is Classify, with the identity the call was made as.
+func (c *Client) classify(operation string, err error) error {
+	return c.identity.annotate(Classify(operation, err))
 }
 
 func (c *Client) region(region string) regional {
@@ -112,7 +118,7 @@ func (c *Client) ResolveFunction(ctx context.Context, ref policy.FunctionRef) (p
 		Qualifier:    qualifier(ref),
 	})
 	if err != nil {
-		return ref, Classify("GetFunction", err)
+		return ref, c.classify("GetFunction", err)
 	}
 	if out.Configuration == nil || out.Configuration.FunctionArn == nil {
 		return ref, &Error{Operation: "GetFunction", Kind: Unavailable, Err: errors.New("response has no FunctionArn")}
@@ -136,7 +142,7 @@ func (c *Client) GetPolicy(ctx context.Context, ref policy.FunctionRef) (Policy,
 		Qualifier:    qualifier(ref),
 	})
 	if err != nil {
-		err = Classify("GetPolicy", err)
+		err = c.classify("GetPolicy", err)
 		// Lambda answers 404 for "no policy" and for "no function" alike;
 		// AddPermission or ResolveFunction tell the two apart when it matters.
 		if KindOf(err) == NotFound {
@@ -176,7 +182,7 @@ func (c *Client) AddPermission(ctx context.Context, ref policy.FunctionRef, p po
 	}
 	out, err := r.api.AddPermission(ctx, in)
 	if err != nil {
-		return "", Classify("AddPermission", err)
+		return "", c.classify("AddPermission", err)
 	}
 	return aws.ToString(out.Statement), nil
 }
@@ -192,7 +198,7 @@ func (c *Client) RemovePermission(ctx context.Context, ref policy.FunctionRef, s
 		StatementId:  aws.String(sid),
 		RevisionId:   optional(revisionID),
 	})
-	return Classify("RemovePermission", err)
+	return c.classify("RemovePermission", err)
 }
 
 // PutResourcePolicy and DeleteResourcePolicy name the resource by its
@@ -209,7 +215,7 @@ func (c *Client) PutResourcePolicy(ctx context.Context, ref policy.FunctionRef, 
 		RevisionId:  optional(revisionID),
 	})
 	if err != nil {
-		return Policy{}, Classify("PutResourcePolicy", err)
+		return Policy{}, c.classify("PutResourcePolicy", err)
 	}
 	doc, err := policy.ParsePolicy(aws.ToString(out.Policy))
 	if err != nil {
@@ -227,7 +233,7 @@ func (c *Client) DeleteResourcePolicy(ctx context.Context, ref policy.FunctionRe
 		ResourceArn: aws.String(ref.ResourceARN()),
 		RevisionId:  optional(revisionID),
 	})
-	return Classify("DeleteResourcePolicy", err)
+	return c.classify("DeleteResourcePolicy", err)
 }
 
 func optional(s string) *string {

@@ -2,6 +2,7 @@ package awslambda
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -16,6 +17,15 @@ type Identity struct {
 	RoleARN     string
 	ExternalID  string
 	SessionName string
+}
+
+// annotate adds to a classified failure who the call was made as.
+func (id Identity) annotate(err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		e.Role, e.ExternalID = id.RoleARN, id.ExternalID != ""
+	}
+	return err
 }
 
 // Provider hands out a Lambda port per identity.
@@ -56,7 +66,7 @@ func (c *Clients) For(id Identity) Lambda {
 	defer c.mu.Unlock()
 	client, ok := c.byID[id]
 	if !ok {
-		client = newClient(c.configFor(id), c.limits, c.options)
+		client = newClient(id, c.configFor(id), c.limits, c.options)
 		c.byID[id] = client
 	}
 	return client
@@ -103,7 +113,7 @@ func (c *Clients) Caller(ctx context.Context, id Identity) (string, string, erro
 	c.mu.Unlock()
 	out, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
-		return "", "", Classify("GetCallerIdentity", err)
+		return "", "", id.annotate(Classify("GetCallerIdentity", err))
 	}
 	account, arn := aws.ToString(out.Account), aws.ToString(out.Arn)
 	c.mu.Lock()

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -38,7 +40,14 @@ const (
 	// account's public-access block refuses it (400 PublicPolicyException).
 	PublicPolicy Kind = "PublicPolicy"
 	// AccessDenied: the operator's identity may not make the call (403).
+	// With Error.AssumeRole, the call was the AssumeRole behind an
+	// account's role: the role does not let the operator assume it.
 	AccessDenied Kind = "AccessDenied"
+	// InvalidCredentials: AWS refused the credentials the call was signed
+	// with (expired, unknown, a signature that does not match), or the SDK
+	// could not get any: the operator's identity (IRSA, Pod Identity,
+	// AWS_* environment) needs fixing, not the object.
+	InvalidCredentials Kind = "InvalidCredentials"
 	// Unavailable: a 5xx or a transport failure; worth retrying.
 	Unavailable Kind = "Unavailable"
 	// Paced: the operator's own pacing (Limits) has no turn for the call
@@ -54,6 +63,13 @@ type Error struct {
 	Code       string        // AWS error code, e.g. ResourceConflictException
 	Message    string        // AWS's message, verbatim
 	RetryAfter time.Duration // from Retry-After on a 429, or when a Paced call's turn comes; zero otherwise
+	// AssumeRole: the failure was the AssumeRole behind the credentials of
+	// an account's role, not the call itself.
+	AssumeRole bool
+	// Role and ExternalID are the identity the call was made as (empty for
+	// the operator's own), so that a failure can name what to fix.
+	Role       string
+	ExternalID bool
 	Err        error
 }
 
@@ -86,6 +102,17 @@ func Classify(operation string, err error) error {
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		e.Code, e.Message = apiErr.ErrorCode(), apiErr.ErrorMessage()
+	}
+	if sts, found := credentialsFailure(err); found {
+		classifyCredentialsFailure(e, sts)
+		return e
+	}
+	if operation == "AssumeRole" {
+		e.AssumeRole = true
+	}
+	if isCredentialsCode(e.Code) {
+		e.Kind = InvalidCredentials
+		return e
 	}
 	var (
 		notFound  *types.ResourceNotFoundException
@@ -153,5 +180,56 @@ func kindOfStatus(err error, code string) Kind {
 		return NotFound
 	default:
 		return Unavailable
+	}
+}
+
+// credentialsCodes are the error codes by which AWS refuses the credentials
+// a request was signed with, Lambda's and STS's spellings alike.
+var credentialsCodes = []string{
+	"ExpiredToken", "ExpiredTokenException",
+	"InvalidClientTokenId", "UnrecognizedClientException", "InvalidAccessKeyId",
+	"SignatureDoesNotMatch", "InvalidSignatureException",
+	"IncompleteSignature", "IncompleteSignatureException",
+	"MissingAuthenticationToken", "MissingAuthenticationTokenException",
+}
+
+func isCredentialsCode(code string) bool { return slices.Contains(credentialsCodes, code) }
+
+// credentialsFailure reports whether err is a failure to get the call's
+// credentials rather than of the call, and returns the STS call behind
+// them when that is what failed (AssumeRole for an account's role,
+// AssumeRoleWithWebIdentity for IRSA). The SDK wraps it as "get identity:"
+// inside the call's own operation error.
+func credentialsFailure(err error) (sts *smithy.OperationError, found bool) {
+	outer := true
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if op, ok := e.(*smithy.OperationError); ok {
+			if !outer && op.ServiceID == "STS" {
+				return op, true
+			}
+			outer = false
+		}
+		var signing *v4.SigningError
+		if errors.As(e, &signing) || strings.HasPrefix(e.Error(), "get identity: ") {
+			found = true
+		}
+	}
+	return nil, found
+}
+
+// classifyCredentialsFailure sets e's Kind for a call whose credentials
+// could not be had: sts, when known, is the STS call that failed.
+func classifyCredentialsFailure(e *Error, sts *smithy.OperationError) {
+	e.Kind = InvalidCredentials
+	if sts == nil {
+		return
+	}
+	inner := Classify(sts.OperationName, sts.Err).(*Error)
+	e.Code, e.Message = inner.Code, inner.Message
+	switch {
+	case sts.OperationName != "AssumeRole":
+		// AssumeRoleWithWebIdentity and the like: the operator's own.
+	case inner.Kind == AccessDenied, inner.Kind == Throttled, inner.Kind == Unavailable:
+		e.Kind, e.AssumeRole, e.RetryAfter = inner.Kind, true, inner.RetryAfter
 	}
 }

@@ -26,6 +26,9 @@ func LambdaFailure(err error, format string, args ...any) *StateError {
 	if !errors.As(err, &lambdaErr) {
 		return Retrying(lambdav1alpha1.ReasonRetrying, err, "%s: %v", doing, err)
 	}
+	if state := IdentityFailure(err, doing); state != nil {
+		return state
+	}
 	switch lambdaErr.Kind {
 	case awslambda.NotFound:
 		return Retrying(lambdav1alpha1.ReasonFunctionNotFound, err,
@@ -57,6 +60,39 @@ func LambdaFailure(err error, format string, args ...any) *StateError {
 	default:
 		return Retrying(lambdav1alpha1.ReasonRetrying, err, "%s: %v; retrying", doing, err)
 	}
+}
+
+// IdentityFailure is the state of a call whose identity AWS refused, or
+// nil for any other failure: the operator's own credentials
+// (CredentialsInvalid), or the AssumeRole of an account's role
+// (RoleTrustDenied; ExternalIDDenied when it was sent with an external id,
+// since AWS answers a wrong external id and a missing trust alike). A
+// person must act: stalled, looked at again once per sync period, so
+// thousands of objects do not hammer STS.
+func IdentityFailure(err error, doing string) *StateError {
+	var e *awslambda.Error
+	if !errors.As(err, &e) {
+		return nil
+	}
+	refused := e.Message
+	if e.Code != "" {
+		refused = e.Code + ": " + e.Message
+	}
+	switch {
+	case e.Kind == awslambda.InvalidCredentials && e.Role != "" && !e.AssumeRole:
+		return Stalled(lambdav1alpha1.ReasonCredentialsInvalid,
+			"%s: AWS refused the credentials of the session as %s (%s); they come from AssumeRole with the operator's own, which the SDK renews: check the operator's identity and clock", doing, e.Role, refused)
+	case e.Kind == awslambda.InvalidCredentials:
+		return Stalled(lambdav1alpha1.ReasonCredentialsInvalid,
+			"%s: AWS refused the operator's own credentials, or it found none (%s); fix the operator's AWS identity: the IRSA role annotation on its ServiceAccount, its EKS Pod Identity association, or its AWS_* environment", doing, refused)
+	case e.Kind == awslambda.AccessDenied && e.AssumeRole && e.ExternalID:
+		return Stalled(lambdav1alpha1.ReasonExternalIDDenied,
+			"%s: AWS refused to let the operator assume %s with the account's externalID (%s); make the role's trust policy require sts:ExternalId equal to the LambdaPermissionAccount's spec.externalID, and check that it trusts the operator's role (AWS does not say which)", doing, e.Role, refused)
+	case e.Kind == awslambda.AccessDenied && e.AssumeRole:
+		return Stalled(lambdav1alpha1.ReasonRoleTrustDenied,
+			"%s: AWS refused to let the operator assume %s (%s); the role's trust policy must allow sts:AssumeRole by the operator's role, and the operator's role needs sts:AssumeRole on it", doing, e.Role, refused)
+	}
+	return nil
 }
 
 // PolicyFailure is the state a failed policy Write shows as.

@@ -18,6 +18,9 @@ func TestLambdaFailures(t *testing.T) {
 	for _, tt := range []struct {
 		kind        awslambda.Kind
 		retryAfter  time.Duration
+		assumeRole  bool   // the failure was the AssumeRole behind a role's credentials
+		role        string // the identity the call was made as
+		externalID  bool
 		wantReason  string
 		wantStalled bool
 		wantRequeue [2]time.Duration // bounds of RequeueAfter; zero: exponential backoff
@@ -34,9 +37,16 @@ func TestLambdaFailures(t *testing.T) {
 		{kind: awslambda.StatementExists, wantReason: lambdav1alpha1.ReasonStaleRevision},
 		{kind: awslambda.Conflict, wantReason: lambdav1alpha1.ReasonRetrying, wantRequeue: [2]time.Duration{time.Second, 3 * time.Second}, wantMessage: "retrying shortly"},
 		{kind: awslambda.Unavailable, wantReason: lambdav1alpha1.ReasonRetrying},
+		// Identities AWS refuses: a person must act, so stalled and looked
+		// at again once per sync period, never a hot loop.
+		{kind: awslambda.InvalidCredentials, wantReason: lambdav1alpha1.ReasonCredentialsInvalid, wantStalled: true, wantRequeue: [2]time.Duration{9 * time.Minute, 11 * time.Minute}, wantMessage: "AWS refused the operator's own credentials"},
+		{kind: awslambda.InvalidCredentials, role: "arn:aws:iam::210987654321:role/op", wantReason: lambdav1alpha1.ReasonCredentialsInvalid, wantStalled: true, wantRequeue: [2]time.Duration{9 * time.Minute, 11 * time.Minute}, wantMessage: "session as arn:aws:iam::210987654321:role/op"},
+		{kind: awslambda.AccessDenied, assumeRole: true, role: "arn:aws:iam::210987654321:role/op", wantReason: lambdav1alpha1.ReasonRoleTrustDenied, wantStalled: true, wantRequeue: [2]time.Duration{9 * time.Minute, 11 * time.Minute}, wantMessage: "assume arn:aws:iam::210987654321:role/op (Code: AWS says no); the role's trust policy"},
+		{kind: awslambda.AccessDenied, assumeRole: true, role: "arn:aws:iam::210987654321:role/op", externalID: true, wantReason: lambdav1alpha1.ReasonExternalIDDenied, wantStalled: true, wantRequeue: [2]time.Duration{9 * time.Minute, 11 * time.Minute}, wantMessage: "require sts:ExternalId equal to the LambdaPermissionAccount's spec.externalID"},
 	} {
 		t.Run(string(tt.kind), func(t *testing.T) {
-			err := &awslambda.Error{Operation: "AddPermission", Kind: tt.kind, Code: "Code", Message: "AWS says no", RetryAfter: tt.retryAfter}
+			err := &awslambda.Error{Operation: "AddPermission", Kind: tt.kind, Code: "Code", Message: "AWS says no", RetryAfter: tt.retryAfter,
+				AssumeRole: tt.assumeRole, Role: tt.role, ExternalID: tt.externalID}
 			state := LambdaFailure(err, "adding statement %q", "s3")
 			if state.Reason != tt.wantReason || state.Stalled != tt.wantStalled || !strings.HasPrefix(state.Message, `adding statement "s3": `) ||
 				!strings.Contains(state.Message, tt.wantMessage) {

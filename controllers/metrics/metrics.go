@@ -71,11 +71,14 @@ func init() {
 // lambda_permission_aws_call_duration_seconds.
 type AWSCallObserver struct{}
 
-// Account starts each operation's AccessDenied and Throttled counters in
-// account at 0, for the alerts (see init).
+// alertedOutcomes are the outcomes an alert fires on at the first one.
+var alertedOutcomes = []string{string(awslambda.AccessDenied), string(awslambda.InvalidCredentials), string(awslambda.Throttled)}
+
+// Account starts each operation's counters of alertedOutcomes in account
+// at 0, for the alerts (see init).
 func (AWSCallObserver) Account(account string) {
 	for _, operation := range operations {
-		for _, outcome := range []string{string(awslambda.AccessDenied), string(awslambda.Throttled)} {
+		for _, outcome := range alertedOutcomes {
 			awsCalls.WithLabelValues(operation, outcome, account)
 		}
 	}

@@ -75,11 +75,11 @@ func TestOnARealPrometheus(t *testing.T) {
 	want := []alert{
 		{"LambdaPermissionNotReady", map[string]string{"kind": "LambdaPermission", "object_namespace": ns, "object_name": "ghost", "reason": "FunctionNotFound"}},
 		{"LambdaPermissionStalled", map[string]string{"kind": "LambdaPermission", "object_namespace": ns, "object_name": "public", "reason": "PublicAccessDenied"}},
-		{"LambdaPermissionStalled", map[string]string{"kind": "LambdaPermissionAccount", "object_name": "denied", "reason": "IdentityFailed"}},
+		{"LambdaPermissionStalled", map[string]string{"kind": "LambdaPermissionAccount", "object_name": "denied", "reason": "RoleTrustDenied"}},
 		{"LambdaPolicyNearSizeLimit", map[string]string{"function": bigARN}},
 		{"LambdaPermissionThrottled", map[string]string{"operation": "AddPermission", "account": account}},
 		{"LambdaPolicyReplaced", map[string]string{}},
-		{"LambdaPermissionAccessDenied", map[string]string{"operation": "AssumeRole", "account": deniedAccount}},
+		{"LambdaPermissionAccessDenied", map[string]string{"operation": "AssumeRole", "account": deniedAccount, "outcome": "AccessDenied"}},
 		// Most reconciles here fail: the Stalled grant is looked at again
 		// every sync period, the missing function and the throttled grant
 		// are retried.

@@ -114,6 +114,7 @@ const (
 	authOK authFailure = iota
 	authExpired
 	authInvalidToken
+	authBadSignature
 )
 
 // iam holds the access keys, roles and issued sessions. It has its own
@@ -123,10 +124,11 @@ type iam struct {
 	keys     map[string]string // access key id -> account
 	roles    map[string]Role   // by ARN
 	sessions map[string]*session
+	failing  map[string]CredentialFailure // account -> how its credentials are refused (FailCredentials)
 }
 
 func newIAM(cfg Config) *iam {
-	a := &iam{keys: map[string]string{}, roles: map[string]Role{}, sessions: map[string]*session{}}
+	a := &iam{keys: map[string]string{}, roles: map[string]Role{}, sessions: map[string]*session{}, failing: map[string]CredentialFailure{}}
 	for key, account := range cfg.AccessKeys {
 		a.keys[key] = account
 	}
@@ -176,12 +178,12 @@ func (s *Server) identify(r *http.Request) (*identity, authFailure) {
 		case !s.cfg.Now().Before(sess.expires):
 			return id, authExpired
 		}
-		return id, authOK
+		return id, s.credentialFailure(id.account)
 	}
 	if !known {
 		account = s.cfg.AccountID
 	}
-	return s.userIdentity(account), authOK
+	return s.userIdentity(account), s.credentialFailure(account)
 }
 
 // userIdentity is the IAM user behind every long-term key of an account.

@@ -112,6 +112,12 @@
 //     UnrecognizedClientException (Lambda) / InvalidClientTokenId (STS),
 //     "The security token included in the request is invalid.". These come
 //     before throttling. The Lambda SDK models none of these codes.
+//   - Server.FailCredentials refuses every request signed with an
+//     account's credentials (its keys and its roles' sessions) the same
+//     way, as when AWS revokes them: expired and invalid as above, or a
+//     wrong secret, 403 InvalidSignatureException (Lambda) /
+//     SignatureDoesNotMatch (STS), "The request signature we calculated
+//     does not match the signature you provided. …".
 //   - AssumeRole: an unknown role, an untrusted account and a wrong or
 //     missing ExternalId all get 403 AccessDenied "User: <caller arn> is not
 //     authorized to perform: sts:AssumeRole on resource: <role arn>". An

@@ -64,7 +64,7 @@ func (e *apiError) Error() string { return e.code + ": " + e.message }
 // no "Type" either; AccessDeniedException says "Message".
 func (e *apiError) body() string {
 	switch e.code {
-	case codeValidation, codeUnknownOperation, codeExpiredToken, codeUnrecognizedClient:
+	case codeValidation, codeUnknownOperation, codeExpiredToken, codeUnrecognizedClient, codeInvalidSignature:
 		return jsonObject(stringMember("message", e.message))
 	case codeAccessDenied:
 		return jsonObject(stringMember("Message", e.message))

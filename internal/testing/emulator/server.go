@@ -201,6 +201,9 @@ func (s *Server) handle(pattern, operation, bucket string, h operationHandler) {
 		case authInvalidToken:
 			fail(errUnrecognizedClient())
 			return
+		case authBadSignature:
+			fail(errInvalidSignature())
+			return
 		}
 		if retryAfter, ok := s.quotas.take(who.account, bucket); !ok {
 			fail(errTooManyRequests(retryAfter))

@@ -103,6 +103,9 @@ func (s *Server) serveSTS(w http.ResponseWriter, r *http.Request) {
 	case authInvalidToken:
 		fail(&stsError{http.StatusForbidden, stsCodeInvalidToken, msgInvalidToken})
 		return
+	case authBadSignature:
+		fail(&stsError{http.StatusForbidden, stsCodeSignatureDenied, msgSignatureMismatch})
+		return
 	}
 	fault := s.faults.decide(action)
 	if !s.delay(r, action, fault) {
