@@ -20,9 +20,22 @@
 // also puts whole documents, some without a revision, and the operator must
 // restore what they replace.
 //
+// The outage scenarios (outage_*_test.go) take away what the operator
+// stands on: kube-apiserver, then etcd, killed with SIGKILL during a mass
+// create and started again with their data and certificates
+// (harness.RestartableControlPlane); and Lambda failing for a while, every
+// call answered with a 500, every connection refused, or (at full scale
+// only: a hung call holds its reconcile for two minutes) every call
+// accepted and never answered. Both write strategies ride out the same
+// outage side by side, each with the operator binary at its defaults
+// against an emulator with AWS's quotas on. Each side prints one OUTAGE
+// line: its calls during the outage against a ceiling, its 429s once the
+// outage is over, and how long until every object was Ready again, which
+// must be within one sync period.
+//
 // The tests start one envtest control plane (internal/testing/controlplane) and build the
 // operator binary once for the scenarios that run it as a process.
 // RESILIENCE_SCALE=small (the default, part of make test) keeps the package
-// within about two and a half minutes on two cores; RESILIENCE_SCALE=full
+// within about three minutes on two cores; RESILIENCE_SCALE=full
 // (make test-faults) runs the same stories at soak size.
 package resilience

@@ -65,31 +65,37 @@ func waitUntil(t *testing.T, what string, timeout time.Duration, check func() st
 func waitAllReady(t *testing.T, namespace string, n int, guards ...func() error) time.Duration {
 	t.Helper()
 	return waitUntil(t, fmt.Sprintf("%d objects Ready in %s", n, namespace), size.wait, func() string {
-		var list lambdav1alpha1.LambdaPermissionList
-		if err := kube.List(ctx, &list, client.InNamespace(namespace)); err != nil {
-			return err.Error()
-		}
-		notReady := map[string]int{}   // by reason
-		example := map[string]string{} // a message per reason, to tell why
-		for _, obj := range list.Items {
-			c := meta.FindStatusCondition(obj.Status.Conditions, lambdav1alpha1.ConditionReady)
-			switch {
-			case c == nil:
-				notReady["no status"]++
-			case obj.Status.ObservedGeneration != obj.Generation:
-				notReady["old generation"]++
-			case c.Status != metav1.ConditionTrue || c.Reason != lambdav1alpha1.ReasonSynced:
-				notReady[c.Reason]++
-				if _, ok := example[c.Reason]; !ok {
-					example[c.Reason] = obj.Name + ": " + c.Message
-				}
+		return notAllReady(namespace, n)
+	}, guards...)
+}
+
+// notAllReady is "" when namespace holds n LambdaPermissions, every one
+// Ready (reason Synced) at its current generation, else what is missing.
+func notAllReady(namespace string, n int) string {
+	var list lambdav1alpha1.LambdaPermissionList
+	if err := kube.List(ctx, &list, client.InNamespace(namespace)); err != nil {
+		return err.Error()
+	}
+	notReady := map[string]int{}   // by reason
+	example := map[string]string{} // a message per reason, to tell why
+	for _, obj := range list.Items {
+		c := meta.FindStatusCondition(obj.Status.Conditions, lambdav1alpha1.ConditionReady)
+		switch {
+		case c == nil:
+			notReady["no status"]++
+		case obj.Status.ObservedGeneration != obj.Generation:
+			notReady["old generation"]++
+		case c.Status != metav1.ConditionTrue || c.Reason != lambdav1alpha1.ReasonSynced:
+			notReady[c.Reason]++
+			if _, ok := example[c.Reason]; !ok {
+				example[c.Reason] = obj.Name + ": " + c.Message
 			}
 		}
-		if len(list.Items) != n || len(notReady) > 0 {
-			return fmt.Sprintf("%d objects, not Ready: %s %v", len(list.Items), countsByKey(notReady), example)
-		}
-		return ""
-	}, guards...)
+	}
+	if len(list.Items) != n || len(notReady) > 0 {
+		return fmt.Sprintf("%d objects, not Ready: %s %v", len(list.Items), countsByKey(notReady), example)
+	}
+	return ""
 }
 
 // waitAllGone waits until namespace holds no LambdaPermission: every

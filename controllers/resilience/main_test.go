@@ -39,7 +39,10 @@ var (
 func TestMain(m *testing.M) {
 	harness.Main(m, harness.Options{Name: "controllers/resilience", InstallCRDs: true, BuildManager: true,
 		// The operator processes get a user of their own, as a Deployment would.
-		AdminUser: "resilience-operator", VerboseEnv: "RESILIENCE_OPERATOR_LOG", Quiet: true}, setUp)
+		AdminUser: "resilience-operator", VerboseEnv: "RESILIENCE_OPERATOR_LOG", Quiet: true,
+		// The outage scenarios kill kube-apiserver and etcd and start them
+		// again, with their data and certificates.
+		ConfigureAPIServer: harness.RestartableControlPlane}, setUp)
 }
 
 func setUp(s *harness.Suite) error {
@@ -104,6 +107,17 @@ type sizes struct {
 
 	haObjects, haFunctions int // two replicas with leader election
 
+	// Outages (outage_*_test.go): objects and functions per write strategy
+	// in each scenario; how long kube-apiserver or etcd stays killed before
+	// it is started again; how long Lambda fails; whether the timeout
+	// outage runs (its calls hang until the operator's 2-minute reconcile
+	// timeout, so it cannot be short); the operators' sync period, within
+	// which every object must be Ready once an outage ends.
+	outageObjects, outageFunctions int
+	kubeDown, lambdaOutage         time.Duration
+	lambdaTimeouts                 bool
+	outageSyncPeriod               time.Duration
+
 	wait time.Duration // how long a convergence may take
 }
 
@@ -116,7 +130,8 @@ func sizesFromEnv() (sizes, error) {
 			pairObjects: 20, pairFunctions: 4,
 			killObjects: 40, killFunctions: 4, kills: 3,
 			haObjects: 30, haFunctions: 3,
-			wait: 90 * time.Second}, nil
+			outageObjects: 40, outageFunctions: 4, kubeDown: 2 * time.Second, lambdaOutage: 20 * time.Second,
+			outageSyncPeriod: time.Minute, wait: 90 * time.Second}, nil
 	case "full":
 		return sizes{name: "full",
 			massObjects: 500, massFunctions: 20, massRechecks: 5,
@@ -124,7 +139,8 @@ func sizesFromEnv() (sizes, error) {
 			pairObjects: 150, pairFunctions: 10,
 			killObjects: 300, killFunctions: 12, kills: 10,
 			haObjects: 150, haFunctions: 6,
-			wait: 5 * time.Minute}, nil
+			outageObjects: 500, outageFunctions: 20, kubeDown: 15 * time.Second, lambdaOutage: 3 * time.Minute,
+			lambdaTimeouts: true, outageSyncPeriod: 10 * time.Minute, wait: 5 * time.Minute}, nil
 	default:
 		return sizes{}, fmt.Errorf("RESILIENCE_SCALE=%q: want small or full", s)
 	}

@@ -40,6 +40,7 @@ type world struct {
 	writes    *writeLog       // the whole-document writes of the phase
 	ours      map[string]bool // the Sids of every object the scenario made: the operator's
 	url       string
+	server    *httptest.Server // serves emu (through writes) at url
 	functions []string
 	foreign   expected       // the statements other writers own, as Lambda stored them
 	outside   *lambda.Client // another writer: the console, Terraform, a colleague
@@ -84,7 +85,7 @@ func newWorld(t *testing.T, name string, functions int, v variant) *world {
 	w.writes = &writeLog{emu: w.emu}
 	server := httptest.NewServer(w.writes.wrap(w.emu)) // loopback only
 	t.Cleanup(server.Close)
-	w.url = server.URL
+	w.url, w.server = server.URL, server
 	w.awsEnv = harness.AWSEnvironment(w.url, region, t.TempDir())
 	for k, v := range w.awsEnv {
 		t.Setenv(k, v)
