@@ -241,3 +241,27 @@ func TestSTSThrottlingIsThrottled(t *testing.T) {
 		t.Errorf("Caller = %q, %v; want %s", got, err, account)
 	}
 }
+
+// A request that AWS accepts and never answers is given up after the
+// request timeout and retried as a dropped connection is, so that a hung
+// endpoint cannot hold a reconcile and its policy's lock for minutes.
+func TestHungRequestsTimeOut(t *testing.T) {
+	emu := emulator.New(emulator.Config{Region: region, AccountID: account,
+		Faults: emulator.Faults{Operations: map[string]emulator.OperationFaults{emulator.OpGetPolicy: {Latency: 10 * time.Minute}}}})
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	port := awslambda.New(awslambda.Config{RequestTimeout: 200 * time.Millisecond, AWS: aws.Config{Region: region, BaseEndpoint: aws.String(srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}})
+	start := time.Now()
+	_, err := port.GetPolicy(ctx, policy.FunctionRef{Region: region, Name: "hung"})
+	took := time.Since(start)
+	if kind := awslambda.KindOf(err); kind != awslambda.Unavailable {
+		t.Fatalf("GetPolicy of a hung endpoint: %v (kind %q), want Unavailable", err, kind)
+	}
+	if took > 10*time.Second {
+		t.Errorf("GetPolicy gave up after %v, want about three attempts of 200ms", took)
+	}
+	if n := emu.Stats().Calls[emulator.OpGetPolicy]; n != 3 {
+		t.Errorf("the hung endpoint received %d GetPolicy calls, want the SDK's 3 attempts", n)
+	}
+}

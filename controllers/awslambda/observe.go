@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/middleware"
@@ -29,6 +30,8 @@ type Config struct {
 	Observe Observer
 	// LambdaOptions adjust each Lambda SDK client (tests).
 	LambdaOptions []func(*lambda.Options)
+	// RequestTimeout bounds each HTTP request (default DefaultRequestTimeout).
+	RequestTimeout time.Duration
 }
 
 // Call is one AWS call, after the SDK's own retries.
@@ -78,10 +81,28 @@ func (a *callAccount) String() string {
 	return ""
 }
 
+// DefaultRequestTimeout is the longest one HTTP request to AWS may take. Without
+// it a request that AWS accepts and never answers holds its reconcile, and
+// its policy's lock, until the reconcile's own timeout; with it the SDK
+// gives up on the attempt, and retries it as it retries a dropped
+// connection.
+const DefaultRequestTimeout = 30 * time.Second
+
 // observed is cfg with the observer in every client's middleware stack,
-// telling it each call in account.
+// telling it each call in account, and with the request timeout on the
+// SDK's own HTTP client (a client the caller built is left as it is).
 func (c Config) observed(cfg aws.Config, account *callAccount) aws.Config {
 	cfg = cfg.Copy()
+	timeout := c.RequestTimeout
+	if timeout == 0 {
+		timeout = DefaultRequestTimeout
+	}
+	switch client := cfg.HTTPClient.(type) {
+	case nil:
+		cfg.HTTPClient = awshttp.NewBuildableClient().WithTimeout(timeout)
+	case *awshttp.BuildableClient:
+		cfg.HTTPClient = client.WithTimeout(timeout)
+	}
 	if c.Observe == nil {
 		return cfg
 	}

@@ -25,7 +25,8 @@
 // create and started again with their data and certificates
 // (harness.RestartableControlPlane); and Lambda failing for a while, every
 // call answered with a 500, every connection refused, or (at full scale
-// only: a hung call holds its reconcile for two minutes) every call
+// only: a hung request holds its worker for the 30 s request timeout,
+// longer than the small outage) every call
 // accepted and never answered. Both write strategies ride out the same
 // outage side by side, each with the operator binary at its defaults
 // against an emulator with AWS's quotas on. Each side prints one OUTAGE

@@ -56,24 +56,24 @@ var (
 			}
 			return made, 0, why
 		}}
-	// Every request is accepted and never answered: the operator's calls
-	// have no timeout of their own, only their reconcile's (two minutes)
-	// and a Document batch's (one). Calls in flight when the outage ends
-	// stay unanswered until then, as a connection that hung does.
+	// Every request is accepted and never answered: each HTTP request the
+	// operator makes gives up after awslambda.DefaultRequestTimeout (30 s)
+	// and is retried as a dropped connection is. Calls in flight when the
+	// outage ends stay unanswered until then, as a connection that hung
+	// does.
 	timeouts = lambdaOutage{name: "timeouts",
 		begin: func(w *world) {
 			w.setFaults(emulator.Faults{Seed: 29, Operations: map[string]emulator.OperationFaults{
 				emulator.AllOperations: {Latency: 10 * time.Minute}}})
 		},
 		end: func(w *world) { w.setFaults(emulator.Faults{}) },
-		// A call never answered holds its reconcile until its two-minute
-		// timeout, or a Document batch until its one-minute one, and the
-		// SDK does not retry a call whose time ran out: each worker and
-		// each policy's batch makes at most one call a minute.
+		// A request never answered holds its worker, or its policy's
+		// Document batch, for the request timeout: each worker and each
+		// policy's batch has at most one request in flight per timeout.
 		ceiling: func(s *outageSide, d time.Duration) (int, int, string) {
-			slots, rounds := s.w.variant.workers+len(s.w.functions), int(d/time.Minute)+1
-			return slots * rounds, slots * rounds, fmt.Sprintf("hung: (%d workers + %d policies' batches) × %d one-minute rounds",
-				s.w.variant.workers, len(s.w.functions), rounds)
+			slots, rounds := s.w.variant.workers+len(s.w.functions), int(d/awslambda.DefaultRequestTimeout)+1
+			return slots * rounds, slots * rounds, fmt.Sprintf("hung: (%d workers + %d policies' batches) × %d rounds of %s",
+				s.w.variant.workers, len(s.w.functions), rounds, awslambda.DefaultRequestTimeout)
 		}}
 )
 
