@@ -7,6 +7,8 @@ import (
 // LambdaPermissionAccountSpec declares an AWS account the operator may act
 // in, with which identity, for which namespaces and functions, and how its
 // guardrails are set. A cluster admin writes it; teams cannot.
+//
+// +kubebuilder:validation:XValidation:rule=`!has(self.roleArn) || !self.roleArn.matches('^arn:[^:]*:iam::[0-9]{12}:') || self.roleArn.split(':')[4] == self.accountID`,message="roleArn must be a role in accountID's account: the operator acts in the account of the role it assumes",fieldPath=".roleArn",reason=FieldValueInvalid
 type LambdaPermissionAccountSpec struct {
 	// AccountID is the 12-digit AWS account this object governs.
 	// +required
@@ -20,7 +22,7 @@ type LambdaPermissionAccountSpec struct {
 	// belong to this account.
 	// +optional
 	// +kubebuilder:validation:MaxLength=2048
-	// +kubebuilder:validation:XValidation:rule=`self.matches('^arn:aws[a-zA-Z-]*:iam::[0-9]{12}:role/[a-zA-Z0-9_+=,.@/-]+$')`,message="roleArn must be an IAM role ARN, arn:aws:iam::123456789012:role/name"
+	// +kubebuilder:validation:XValidation:rule=`self.matches('^arn:aws[a-zA-Z-]*:iam::[0-9]{12}:role/([a-zA-Z0-9_+=,.@-]+/)*[a-zA-Z0-9_+=,.@-]{1,64}$')`,message="roleArn must be an IAM role ARN, arn:aws:iam::123456789012:role/name or arn:aws:iam::123456789012:role/path/name, with a name of at most 64 characters (IAM's limit)"
 	RoleARN string `json:"roleArn,omitempty"`
 
 	// ExternalID is passed to AssumeRole when the role's trust policy
@@ -134,10 +136,13 @@ type AccountAccessRule struct {
 	// Functions are glob patterns (* and ?) matched against the function's
 	// name or its ARN, such as payments-* or
 	// arn:aws:lambda:eu-west-1:123456789012:function:public-*. Empty: every
-	// function in the account.
+	// function in the account. They are matched as Go's path.Match does,
+	// so [a-z] classes and \ escapes work too, and a pattern it cannot
+	// read (an unclosed [, a trailing \) is refused: it would match nothing.
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:items:MaxLength=256
+	// +kubebuilder:validation:items:Pattern=`^([^\[\\]|\\.|\[(\^((\\.|[^\]\\-])(-(\\.|[^\]\\-]))?)+|(\\.|[^\]\\^-])(-(\\.|[^\]\\-]))?((\\.|[^\]\\-])(-(\\.|[^\]\\-]))?)*)\])*$`
 	Functions []string `json:"functions,omitempty"`
 }
 

@@ -446,6 +446,12 @@ func TestResourcePolicyShapesRefused(t *testing.T) {
 		{"Principal an empty identifier in a list", stmt(`"Principal":{"AWS":["arn:aws:iam::123456789012:root",""]},` + okAction), principal},
 		{"Principal a number in a list", stmt(`"Principal":{"AWS":["arn:aws:iam::123456789012:root",111122223333]},` + okAction), principal},
 		{"Principal a map in a map", stmt(`"Principal":{"Service":{"name":"s3.amazonaws.com"}},` + okAction), principal},
+		// Principal values as PutResourcePolicy takes them (SPEC §16.6 item 7).
+		{"Principal.AWS an IAM ARN without a resource", stmt(`"Principal":{"AWS":"arn:aws:iam::123456789012:"},` + okAction), principal},
+		{"Principal.AWS a role name", stmt(`"Principal":{"AWS":["123456789012","my-role"]},` + okAction), principal},
+		{"Principal.Service a label ending in a dash", stmt(`"Principal":{"Service":"s3-.amazonaws.com"},` + okAction), principal},
+		{"Principal.Service of another domain", stmt(`"Principal":{"Service":"invalid.nonaws.com"},` + okAction), principal},
+		{"Principal.Federated with white space", stmt(`"Principal":{"Federated":"a b"},` + okAction), principal},
 		{"Principal an unquoted account id in YAML", `
 Statement:
 - Sid: a
@@ -466,6 +472,8 @@ Statement:
 		{"Action a number in a list", stmt(okPrincipal + `,"Action":["lambda:InvokeFunction",5]`), action},
 		{"Action a bad name in a list", stmt(okPrincipal + `,"Action":["lambda:InvokeFunction","iam:PassRole"]`), action},
 		{"Action a map", stmt(okPrincipal + `,"Action":{"lambda":"InvokeFunction"}`), action},
+		{"Action an operation a function's policy does not support", stmt(okPrincipal + `,"Action":"lambda:CreateFunction"`), action},
+		{"Action an unknown operation in a list", stmt(okPrincipal + `,"Action":["lambda:GetFunction","lambda:Foo"]`), action},
 
 		// Resource
 		{"Resource empty", stmt(okPrincipal + `,` + okAction + `,"Resource":""`), resource},
@@ -484,6 +492,9 @@ Statement:
 		{"Condition a key to an empty list", stmt(okPrincipal + `,` + okAction + `,"Condition":{"IpAddress":{"aws:SourceIp":[]}}`), condition},
 		{"Condition a key to null", stmt(okPrincipal + `,` + okAction + `,"Condition":{"StringEquals":{"aws:SourceAccount":null}}`), condition},
 		{"Condition a list holding a list", stmt(okPrincipal + `,` + okAction + `,"Condition":{"IpAddress":{"aws:SourceIp":[["203.0.113.0/24"]]}}`), condition},
+		{"Condition an unknown operator", stmt(okPrincipal + `,` + okAction + `,"Condition":{"StringEqual":{"aws:SourceAccount":"123456789012"}}`), condition},
+		{"Condition Null with IfExists", stmt(okPrincipal + `,` + okAction + `,"Condition":{"NullIfExists":{"aws:SourceVpc":"true"}}`), condition},
+		{"Condition an empty key", stmt(okPrincipal + `,` + okAction + `,"Condition":{"StringEquals":{"":"x"}}`), condition},
 
 		// The statement named is the first bad one, by index and Sid.
 		{"the third statement's Action", `{"Statement":[` +

@@ -165,7 +165,7 @@ func TestResourcePolicyInvalidObjectsAreRefused(t *testing.T) {
 			field: "spec.region", wantMessage: msgRegion},
 		{name: "region other than the ARN's", mutate: func(o *v1alpha1.LambdaResourcePolicy) {
 			o.Spec.FunctionName, o.Spec.Region = lambdaARN+"my-function", "eu-west-1"
-		}, field: "spec.region", wantMessage: "region must be the region in functionName's ARN, or be left out"},
+		}, field: "spec.region", wantMessage: "region must be the region in functionName's ARN (or in its REGION: prefix), or be left out"},
 
 		// The policy document.
 		{name: "Version 2008", raw: func(spec map[string]any) { spec["policy"].(map[string]any)["Version"] = "2008-10-17" },

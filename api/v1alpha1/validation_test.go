@@ -383,7 +383,7 @@ func TestInvalidObjectsAreRefused(t *testing.T) {
 			field: "spec.region", wantMessage: msgRegion},
 		{name: "region other than the ARN's", mutate: func(o *v1alpha1.LambdaPermission) {
 			o.Spec.FunctionName, o.Spec.Region = "arn:aws:lambda:us-east-2:123456789012:function:f", "eu-west-1"
-		}, field: "spec.region", wantMessage: "region must be the region in functionName's ARN, or be left out"},
+		}, field: "spec.region", wantMessage: "region must be the region in functionName's ARN (or in its REGION: prefix), or be left out"},
 		{name: "region of 33", mutate: func(o *v1alpha1.LambdaPermission) { o.Spec.Region = "us-" + strings.Repeat("e", 28) + "-1" },
 			field: "spec.region", wantMessage: tooLong(32)},
 
@@ -641,8 +641,8 @@ func TestValidFormsAreAccepted(t *testing.T) {
 		"qualifier $LATEST.PUBLISHED": func(o *v1alpha1.LambdaPermission) { o.Spec.Qualifier = "$LATEST.PUBLISHED" },
 		"qualifier of 128":            func(o *v1alpha1.LambdaPermission) { o.Spec.Qualifier = strings.Repeat("q", 128) },
 		"name of 64":                  func(o *v1alpha1.LambdaPermission) { o.Spec.FunctionName = strings.Repeat("n", 64) },
-		"functionName of 256": func(o *v1alpha1.LambdaPermission) {
-			o.Spec.FunctionName = lambdaARN + strings.Repeat("n", 64) + ":" + strings.Repeat("q", 256-len(lambdaARN)-65)
+		"functionName with the longest name and qualifier": func(o *v1alpha1.LambdaPermission) {
+			o.Spec.FunctionName = lambdaARN + strings.Repeat("n", 64) + ":" + strings.Repeat("q", 128)
 		},
 		"aws-cn ARN": func(o *v1alpha1.LambdaPermission) {
 			o.Spec.FunctionName = "arn:aws-cn:lambda:cn-north-1:123456789012:function:f"

@@ -51,12 +51,16 @@ func ParseFunctionName(functionName string) (FunctionRef, error) {
 		return FunctionRef{}, fieldError("functionName", functionName,
 			"must be a function name, name:qualifier, ACCOUNT:function:name or arn:PARTITION:lambda:REGION:ACCOUNT:function:name[:qualifier]")
 	}
-	ref := FunctionRef{Partition: m[1], Name: m[6], Qualifier: m[7]}
+	ref := FunctionRef{Name: m[6], Qualifier: m[7]}
 	if strings.HasPrefix(functionName, "arn:") {
+		// The partition is the region's: Lambda names the function, in the
+		// statements it stores, by its own ARN (SPEC §3.3), whatever
+		// partition the caller wrote (the pattern even lets it be empty).
+		// Kept as written, a mistyped one (arn:aws:lambda:cn-north-1:…)
+		// would predict a Resource Lambda never stores, and make
+		// PutResourcePolicy refuse the document's.
 		ref.Region, ref.AccountID = m[2], m[3]
-		if ref.Partition == "" {
-			ref.Partition = partitionOf(ref.Region)
-		}
+		ref.Partition = partitionOf(ref.Region)
 	} else {
 		ref.Region, ref.AccountID = m[4], m[5]
 	}
@@ -84,6 +88,22 @@ func ResolveTarget(functionName, qualifier string) (FunctionRef, error) {
 				fmt.Sprintf("does not match the qualifier %q in functionName", ref.Qualifier))
 		}
 		ref.Qualifier = qualifier
+	}
+	// AddPermission's pattern lets a name hold '.', but no function has one:
+	// CreateFunction's FunctionName does not take it (nor ListAliases' or
+	// the function URL operations', SPEC §17.2), and PutResourcePolicy
+	// refuses such an ARN (§16.2).
+	if strings.Contains(ref.Name, ".") {
+		return FunctionRef{}, fieldError("functionName", functionName,
+			"no Lambda function has a '.' in its name (letters, digits, '-' and '_' only)")
+	}
+	// A qualifier in functionName is held to the Qualifier member's limit
+	// too: the operator sends it as that member (and no version or alias
+	// has a longer name).
+	if ref.Qualifier != "" {
+		if err := validateQualifier(ref.Qualifier); err != nil {
+			return FunctionRef{}, err
+		}
 	}
 	if ref.Qualifier == latestQualifier {
 		return FunctionRef{}, fieldError("qualifier", ref.Qualifier,

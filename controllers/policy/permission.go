@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -103,9 +104,13 @@ const (
 // arn:aws:iam:000000000000:role/x is refused by AWS, so it is refused here
 // before any call.
 var (
-	accountIDPrincipal  = regexp.MustCompile(`^\d{12}$`)
-	iamPrincipal        = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:(?:iam|sts)::\d{12}:(?:root|[\w+=,.@\-]+(?:/[\w+=,.@\-]+)+)$`)
-	servicePrincipal    = regexp.MustCompile(`^[a-z0-9][a-z0-9\-]*(?:\.[a-z0-9][a-z0-9\-]*)*\.(?:amazonaws\.com(?:\.cn)?|amazon\.com)$`)
+	accountIDPrincipal = regexp.MustCompile(`^\d{12}$`)
+	// The resource type (role, user, assumed-role, federated-user) is in
+	// lower case, as every IAM and STS ARN writes it; Lambda refuses
+	// arn:aws:iam::123456789012:Role/x as a malformed principal.
+	iamPrincipal = regexp.MustCompile(`^arn:aws[a-zA-Z-]*:(?:iam|sts)::\d{12}:(?:root|[a-z-]+(?:/[\w+=,.@\-]+)+)$`)
+	// DNS labels: none starts or ends with '-' (Lambda refuses s3-.amazonaws.com).
+	servicePrincipal    = regexp.MustCompile(`^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:amazonaws\.com(?:\.cn)?|amazon\.com)$`)
 	functionURLAuthType = map[string]bool{"NONE": true, "AWS_IAM": true}
 )
 
@@ -119,7 +124,7 @@ func (p Permission) Validate() error {
 		case value == "" && required:
 			errs = append(errs, fieldError(field, value, "is required"))
 		case value == "":
-		case utf8.RuneCountInString(value) > maxLen: // Lambda's model counts characters, not bytes
+		case javaLength(value) > maxLen: // Lambda counts UTF-16 code units, as Java's String.length() does
 			errs = append(errs, fieldError(field, value, fmt.Sprintf("must be at most %d characters", maxLen)))
 		case !pattern.MatchString(value):
 			errs = append(errs, fieldError(field, value, want))
@@ -142,8 +147,19 @@ func (p Permission) Validate() error {
 	if p.Effect != "" && p.Effect != EffectAllow && p.Effect != EffectDeny {
 		errs = append(errs, fieldError("effect", p.Effect, "must be Allow or Deny"))
 	}
+	// A Deny or conditions are written in a whole document, whose grammar
+	// takes only the operations a function's policy supports (SPEC §16.6
+	// item 8), where AddPermission takes any lambda:Name (§2).
+	if p.NeedsDocument() && actionPattern.MatchString(p.Action) && !isDocumentAction(p.Action) {
+		errs = append(errs, fieldError("action", p.Action,
+			"with effect Deny or conditions, must be an operation a function's policy supports (lambda:InvokeFunction, lambda:GetFunction, …), lambda:* or *"))
+	}
 	return errors.Join(append(errs, p.validateConditions()...)...)
 }
+
+// javaLength is the length of s in UTF-16 code units: a character outside
+// the Basic Multilingual Plane counts two.
+func javaLength(s string) int { return len(utf16.Encode([]rune(s))) }
 
 // impliedConditionKeys are the condition keys the members set, by member.
 func (p Permission) impliedConditionKeys() map[string]string {

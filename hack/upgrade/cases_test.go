@@ -54,12 +54,12 @@ type expectations struct {
 // release on fields that existed then. A case whose change is not in the
 // diff (its rule was already in the previous release) is logged and not run.
 //
-// Between main@200b94f and the first release there are none: the
-// LambdaPermission, LambdaPermissionAccount and LambdaFunctionURLPermission
-// CRDs are the same, and what was added is the LambdaResourcePolicy kind,
-// whose rules are checked on new objects (newKindProbes). The two cases
-// below are from earlier history (commit 3e75963 tightened the conditions
-// rules), kept as worked examples: UPGRADE_FROM=51fd56e runs them.
+// Between main@200b94f and the first release, those of the differential
+// fuzzing of admission (the cases at the end); what was added besides is
+// the LambdaResourcePolicy kind, whose rules are checked on new objects
+// (newKindProbes). The first cases are from earlier history (commit
+// 3e75963 tightened the conditions rules), kept as worked examples:
+// UPGRADE_FROM=51fd56e runs them.
 var ruleCases = []ruleCase{
 	{
 		// A rule on spec: ratcheted while spec is unchanged; a change to
@@ -120,6 +120,292 @@ spec:
   sourceArn: arn:aws:s3:::uploads
 `,
 		Refusal: "statementId must not end in compacted-<dimension>-<16 hex digits>",
+	},
+
+	// The rules the differential fuzzing of admission added (issue 29,
+	// api/v1alpha1/differential_test.go): each case a spec the API server
+	// admitted and the operator or Lambda refused. Rules on a field ratchet
+	// while the field is unchanged; rules on spec, while spec is.
+	{
+		Change: `LambdaFunctionURLPermission/v1alpha1 .spec rule: !has(self.qualifier) || self.functionName.matches('^(arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-[0-9]:[0-9]{12}:|((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-[0-9]:)?([0-9]{12}:)?)(function:)?[a-zA-Z0-9_.-]+$') || !self.functionName.matches('^(arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-[0-9]:[0-9]{12}:|((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-[0-9]:)?([0-9]{12}:)?)(function:)?[a-zA-Z0-9_.-]+:([$]LATEST([.]PUBLISHED)?|[a-zA-Z0-9_-]+)$') || self.functionName.substring(self.functionName.lastIndexOf(':') + 1) == self.qualifier`,
+		Object: `
+apiVersion: lambda.permissions.dev/v1alpha1
+kind: LambdaFunctionURLPermission
+metadata:
+  name: url-qualifier-not-the-names
+spec:
+  functionName: my-function:live
+  qualifier: prod
+  authType: AWS_IAM
+  principal: "111122223333"
+`,
+		Refusal: "qualifier must match the qualifier suffix of functionName",
+		Expect:  expectations{UnrelatedSpec: "qualifier must match the qualifier suffix of functionName"},
+	},
+	{
+		Change: `LambdaFunctionURLPermission/v1alpha1 .spec rule: !has(self.region) || (self.functionName.startsWith('arn:') ? self.functionName.split(':')[3] == self.region : !self.functionName.matches('^(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-[0-9]:([0-9]{12}:)?(function:)?[a-zA-Z0-9_.-]+(:([$]LATEST([.]PUBLISHED)?|[a-zA-Z0-9_-]+))?$') || self.functionName.split(':')[0] == self.region)`,
+		Object: `
+apiVersion: lambda.permissions.dev/v1alpha1
+kind: LambdaFunctionURLPermission
+metadata:
+  name: url-region-not-the-arns
+spec:
+  functionName: arn:aws:lambda:us-east-2:123456789012:function:my-function
+  region: eu-west-1
+  authType: AWS_IAM
+  principal: "111122223333"
+`,
+		Refusal: "region must be the region in functionName's ARN",
+		Expect:  expectations{UnrelatedSpec: "region must be the region in functionName's ARN"},
+	},
+	{
+		Change: `LambdaFunctionURLPermission/v1alpha1 .spec.functionName rule: !self.endsWith(':$LATEST')`,
+		Object: `
+apiVersion: lambda.permissions.dev/v1alpha1
+kind: LambdaFunctionURLPermission
+metadata:
+  name: url-function-latest
+spec:
+  functionName: my-function:$LATEST
+  authType: AWS_IAM
+  principal: "111122223333"
+`,
+		Refusal: "functionName: Lambda does not support policies on $LATEST",
+	},
+	{
+		Change: `LambdaFunctionURLPermission/v1alpha1 .spec.functionName rule: self.matches('^(arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-[0-9]:[0-9]{12}:|((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-[0-9]:)?([0-9]{12}:)?)(function:)?[a-zA-Z0-9_-]{1,64}$') || (!self.matches('^(arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-[0-9]:[0-9]{12}:|((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-[0-9]:)?([0-9]{12}:)?)(function:)?[a-zA-Z0-9_-]+$') && self.matches('^(arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-[0-9]:[0-9]{12}:|((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-[0-9]:)?([0-9]{12}:)?)(function:)?[a-zA-Z0-9_-]{1,64}:([$]LATEST([.]PUBLISHED)?|[a-zA-Z0-9_-]{1,128})$'))`,
+		Object: `
+apiVersion: lambda.permissions.dev/v1alpha1
+kind: LambdaFunctionURLPermission
+metadata:
+  name: url-function-name-with-a-space
+spec:
+  functionName: my function
+  authType: AWS_IAM
+  principal: "111122223333"
+`,
+		Refusal: "functionName must be a function name",
+	},
+	{
+		Change: `LambdaFunctionURLPermission/v1alpha1 .spec.principal minLength`,
+		Object: `
+apiVersion: lambda.permissions.dev/v1alpha1
+kind: LambdaFunctionURLPermission
+metadata:
+  name: url-principal-empty
+spec:
+  functionName: my-function
+  authType: NONE
+  principal: ""
+`,
+		Refusal: "spec.principal in body should be at least 1 chars long",
+	},
+	{
+		Change: `LambdaFunctionURLPermission/v1alpha1 .spec.principal rule: self.matches('^([*]|[0-9]{12}|arn:aws[a-zA-Z-]*:(iam|sts)::[0-9]{12}:(root|[a-z-]+(/[a-zA-Z0-9_+=,.@-]+)+)|([a-z0-9]([a-z0-9-]*[a-z0-9])?[.])+(amazonaws[.]com([.]cn)?|amazon[.]com))$')`,
+		Object: `
+apiVersion: lambda.permissions.dev/v1alpha1
+kind: LambdaFunctionURLPermission
+metadata:
+  name: url-principal-nobody
+spec:
+  functionName: my-function
+  authType: AWS_IAM
+  principal: nobody
+`,
+		Refusal: "principal must be *, a 12-digit account id",
+	},
+	{
+		Change: `LambdaFunctionURLPermission/v1alpha1 .spec.principalOrgID rule: self.matches('^o-[a-z0-9]{10,32}$')`,
+		Object: `
+apiVersion: lambda.permissions.dev/v1alpha1
+kind: LambdaFunctionURLPermission
+metadata:
+  name: url-org-id-in-upper-case
+spec:
+  functionName: my-function
+  authType: NONE
+  principalOrgID: o-A1B2C3D4E5
+`,
+		Refusal: "principalOrgID must be an organization id",
+	},
+	{
+		Change: `LambdaFunctionURLPermission/v1alpha1 .spec.qualifier minLength`,
+		Object: `
+apiVersion: lambda.permissions.dev/v1alpha1
+kind: LambdaFunctionURLPermission
+metadata:
+  name: url-qualifier-empty
+spec:
+  functionName: my-function
+  qualifier: ""
+  authType: AWS_IAM
+  principal: "111122223333"
+`,
+		Refusal: "spec.qualifier in body should be at least 1 chars long",
+	},
+	{
+		Change: `LambdaFunctionURLPermission/v1alpha1 .spec.qualifier rule: self != '$LATEST'`,
+		Object: `
+apiVersion: lambda.permissions.dev/v1alpha1
+kind: LambdaFunctionURLPermission
+metadata:
+  name: url-qualifier-latest
+spec:
+  functionName: my-function
+  qualifier: $LATEST
+  authType: AWS_IAM
+  principal: "111122223333"
+`,
+		Refusal: "qualifier: Lambda does not support policies on $LATEST",
+	},
+	{
+		Change: `LambdaFunctionURLPermission/v1alpha1 .spec.qualifier rule: self.matches('^([$]LATEST([.]PUBLISHED)?|[a-zA-Z0-9_$-]+)$')`,
+		Object: `
+apiVersion: lambda.permissions.dev/v1alpha1
+kind: LambdaFunctionURLPermission
+metadata:
+  name: url-qualifier-with-a-dot
+spec:
+  functionName: my-function
+  qualifier: v1.2
+  authType: AWS_IAM
+  principal: "111122223333"
+`,
+		Refusal: "qualifier must be a version number or an alias name",
+	},
+	{
+		Change: `LambdaFunctionURLPermission/v1alpha1 .spec.region rule: self.matches('^(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-[0-9]$')`,
+		Object: `
+apiVersion: lambda.permissions.dev/v1alpha1
+kind: LambdaFunctionURLPermission
+metadata:
+  name: url-region-not-a-region
+spec:
+  functionName: my-function
+  region: us-east
+  authType: AWS_IAM
+  principal: "111122223333"
+`,
+		Refusal: "region must be an AWS region such as us-east-2",
+	},
+	{
+		Change: `LambdaPermission/v1alpha1 .spec rule: !((has(self.effect) && self.effect == 'Deny') || (has(self.conditions) && size(self.conditions) > 0)) || !has(self.action) || self.action.lowerAscii() in ['*', 'lambda:*', 'lambda:createalias', 'lambda:deletealias', 'lambda:deletefunction', 'lambda:deletefunctionconcurrency', 'lambda:deletefunctioneventinvokeconfig', 'lambda:deletefunctionurlconfig', 'lambda:deleteprovisionedconcurrencyconfig', 'lambda:getalias', 'lambda:getfunction', 'lambda:getfunctioncodesigningconfig', 'lambda:getfunctionconcurrency', 'lambda:getfunctionconfiguration', 'lambda:getfunctioneventinvokeconfig', 'lambda:getfunctionurlconfig', 'lambda:getpolicy', 'lambda:getprovisionedconcurrencyconfig', 'lambda:invokefunction', 'lambda:invokefunctionurl', 'lambda:listaliases', 'lambda:listfunctioneventinvokeconfigs', 'lambda:listprovisionedconcurrencyconfigs', 'lambda:listtags', 'lambda:listversionsbyfunction', 'lambda:publishversion', 'lambda:putfunctionconcurrency', 'lambda:putfunctioneventinvokeconfig', 'lambda:putprovisionedconcurrencyconfig', 'lambda:tagresource', 'lambda:untagresource', 'lambda:updatealias', 'lambda:updatefunctioncode', 'lambda:updatefunctionconfiguration', 'lambda:updatefunctioneventinvokeconfig']`,
+		Object: `
+apiVersion: lambda.permissions.dev/v1alpha1
+kind: LambdaPermission
+metadata:
+  name: deny-unknown-action
+spec:
+  functionName: my-function
+  statementId: deny-unknown-action
+  effect: Deny
+  action: lambda:Foo
+  principal: "*"
+`,
+		Refusal: "action: with effect Deny or conditions",
+		Expect:  expectations{UnrelatedSpec: "action: with effect Deny or conditions"},
+	},
+	{
+		Change: `LambdaPermission/v1alpha1 .spec rule: !has(self.region) || (self.functionName.startsWith('arn:') ? self.functionName.split(':')[3] == self.region : !self.functionName.matches('^(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-[0-9]:([0-9]{12}:)?(function:)?[a-zA-Z0-9_.-]+(:([$]LATEST([.]PUBLISHED)?|[a-zA-Z0-9_-]+))?$') || self.functionName.split(':')[0] == self.region)`,
+		Object: `
+apiVersion: lambda.permissions.dev/v1alpha1
+kind: LambdaPermission
+metadata:
+  name: region-against-a-region-prefix
+spec:
+  functionName: us-east-2:my-function
+  statementId: region-prefix
+  region: eu-west-1
+  principal: "111122223333"
+`,
+		Refusal: "region must be the region in functionName's ARN",
+		Expect:  expectations{UnrelatedSpec: "region must be the region in functionName's ARN"},
+	},
+	{
+		Change: `LambdaPermission/v1alpha1 .spec.functionName rule: self.matches('^(arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-[0-9]:[0-9]{12}:|((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-[0-9]:)?([0-9]{12}:)?)(function:)?[a-zA-Z0-9_-]{1,64}$') || (!self.matches('^(arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-[0-9]:[0-9]{12}:|((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-[0-9]:)?([0-9]{12}:)?)(function:)?[a-zA-Z0-9_-]+$') && self.matches('^(arn:(aws[a-zA-Z-]*)?:lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-[0-9]:[0-9]{12}:|((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-[0-9]:)?([0-9]{12}:)?)(function:)?[a-zA-Z0-9_-]{1,64}:([$]LATEST([.]PUBLISHED)?|[a-zA-Z0-9_-]{1,128})$'))`,
+		Object: `
+apiVersion: lambda.permissions.dev/v1alpha1
+kind: LambdaPermission
+metadata:
+  name: dotted-function-name
+spec:
+  functionName: my.function
+  statementId: dotted-name
+  principal: "111122223333"
+`,
+		Refusal: "no function has a '.' in its name",
+	},
+	{
+		Change: `LambdaPermission/v1alpha1 .spec.principal rule: self.matches('^([*]|[0-9]{12}|arn:aws[a-zA-Z-]*:(iam|sts)::[0-9]{12}:(root|[a-z-]+(/[a-zA-Z0-9_+=,.@-]+)+)|([a-z0-9]([a-z0-9-]*[a-z0-9])?[.])+(amazonaws[.]com([.]cn)?|amazon[.]com))$')`,
+		Object: `
+apiVersion: lambda.permissions.dev/v1alpha1
+kind: LambdaPermission
+metadata:
+  name: service-label-ending-in-a-dash
+spec:
+  functionName: my-function
+  statementId: label-dash
+  principal: s3-.amazonaws.com
+  sourceAccount: "123456789012"
+`,
+		Refusal: "principal must be *, a 12-digit account id",
+	},
+	{
+		Change: `LambdaPermission/v1alpha1 .spec.sourceArn rule: size(self) + size(self.findAll('[\\x{10000}-\\x{10FFFF}]')) <= 10000`,
+		Object: `
+apiVersion: lambda.permissions.dev/v1alpha1
+kind: LambdaPermission
+metadata:
+  name: source-arn-over-10000-in-utf-16
+spec:
+  functionName: my-function
+  statementId: astral
+  principal: s3.amazonaws.com
+  sourceArn: "arn:aws:s3:::` + strings.Repeat("\U0001D49C", 5000) + `"
+`,
+		Refusal: "sourceArn must be at most 10000 characters as Lambda counts them",
+	},
+	{
+		Change: `LambdaPermissionAccount/v1alpha1 .spec rule: !has(self.roleArn) || !self.roleArn.matches('^arn:[^:]*:iam::[0-9]{12}:') || self.roleArn.split(':')[4] == self.accountID`,
+		Object: `
+apiVersion: lambda.permissions.dev/v1alpha1
+kind: LambdaPermissionAccount
+metadata:
+  name: role-in-another-account
+spec:
+  accountID: "123456789012"
+  roleArn: arn:aws:iam::111122223333:role/operator
+`,
+		Refusal: "roleArn must be a role in accountID's account",
+		Expect:  expectations{UnrelatedSpec: "roleArn must be a role in accountID's account"},
+	},
+	{
+		Change: `LambdaPermissionAccount/v1alpha1 .spec.access[*].functions[*] pattern`,
+		Object: `
+apiVersion: lambda.permissions.dev/v1alpha1
+kind: LambdaPermissionAccount
+metadata:
+  name: function-pattern-unclosed
+spec:
+  accountID: "123456789013"
+  access:
+  - namespaceSelector: {}
+    functions: ["payments-*", "pay["]
+`,
+		Refusal: "in body should match",
+	},
+	{
+		Change: `LambdaPermissionAccount/v1alpha1 .spec.roleArn rule: self.matches('^arn:aws[a-zA-Z-]*:iam::[0-9]{12}:role/([a-zA-Z0-9_+=,.@-]+/)*[a-zA-Z0-9_+=,.@-]{1,64}$')`,
+		Object: `
+apiVersion: lambda.permissions.dev/v1alpha1
+kind: LambdaPermissionAccount
+metadata:
+  name: role-empty-path-part
+spec:
+  accountID: "123456789014"
+  roleArn: arn:aws:iam::123456789014:role/a//b
+`,
+		Refusal: "roleArn must be an IAM role ARN",
 	},
 }
 
