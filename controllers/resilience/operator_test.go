@@ -169,6 +169,17 @@ func (p *operatorProcess) running() bool {
 	}
 }
 
+// setArg replaces the argument that starts with prefix, for the next life.
+func (p *operatorProcess) setArg(prefix, value string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, arg := range p.args {
+		if strings.HasPrefix(arg, prefix) {
+			p.args[i] = prefix + value
+		}
+	}
+}
+
 // alive is a guard for waitUntil: an error once the process has exited
 // without being killed by the test.
 func (p *operatorProcess) alive() error {

@@ -71,8 +71,7 @@ func controlPlaneOutage(t *testing.T, c harness.Component) {
 
 	made, before := map[*outageSide]map[string]int{}, map[*outageSide]emulator.Stats{}
 	for _, s := range sides {
-		made[s], before[s] = s.callsMade(t), s.w.emu.Stats()
-		s.w.emu.ResetStats()
+		made[s], before[s] = s.callsMade(t), s.w.emu.TakeStats()
 	}
 	killed := time.Now()
 	createdAtKill := created.Load()
@@ -87,10 +86,9 @@ func controlPlaneOutage(t *testing.T, c harness.Component) {
 	back := time.Now()
 	outage := map[*outageSide]outageFigures{}
 	for _, s := range sides {
-		received := s.w.emu.Stats()
+		received := s.w.emu.TakeStats()
 		outage[s] = outageFigures{d: back.Sub(killed), made: minus(s.callsMade(t), made[s]), received: total(received.Calls), errors: received.Errors}
 		before[s] = addStats(before[s], received)
-		s.w.emu.ResetStats()
 	}
 	if err := <-applied; err != nil {
 		t.Fatal(err)

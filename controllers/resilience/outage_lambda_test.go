@@ -168,9 +168,8 @@ func TestLambdaOutages(t *testing.T) {
 	holdOutage(t, sides, started, size.lambdaOutage)
 	for _, s := range sides {
 		kinds[s].end(s.w)
-		received[s] = s.w.emu.Stats()
+		received[s] = s.w.emu.TakeStats()
 		made[s] = minus(s.callsMade(t), made[s])
-		s.w.emu.ResetStats()
 	}
 	ended := time.Now()
 	took := waitSidesReady(t, sides, ended, size.outageSyncPeriod)

@@ -65,11 +65,39 @@ func newOutageSide(t *testing.T, name string, v variant) *outageSide {
 	return s
 }
 
+// lostItsPort waits until the operator serves its metrics or exits, and
+// reports whether it exited because its metrics port was taken.
+func (s *outageSide) lostItsPort(t *testing.T) bool {
+	t.Helper()
+	deadline := time.Now().Add(size.wait)
+	for time.Now().Before(deadline) {
+		if !s.op.running() {
+			return strings.Contains(s.op.log(), "address already in use")
+		}
+		if resp, err := http.Get("http://" + s.metrics + "/metrics"); err == nil {
+			_ = resp.Body.Close()
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
+}
+
 // start starts the operator and waits until it serves its metrics: it
-// is running, its counters readable.
+// is running, its counters readable. The metrics port was free when it
+// was picked, but another process can take it first (any outgoing
+// connection's ephemeral port): the operator then exits at once, "address
+// already in use", and starts again on another port.
 func (s *outageSide) start(t *testing.T) {
 	t.Helper()
-	s.op.start()
+	for attempt := 1; ; attempt++ {
+		s.op.start()
+		if attempt == 3 || !s.lostItsPort(t) {
+			break
+		}
+		s.metrics = harness.FreeAddress(t)
+		s.op.setArg("--metrics-bind-address=", s.metrics)
+	}
 	waitUntil(t, s.name()+": the operator serving its metrics", size.wait, func() string {
 		resp, err := http.Get("http://" + s.metrics + "/metrics")
 		if err != nil {

@@ -274,6 +274,11 @@ func (s *Server) Stats() Stats { return s.stats.snapshot() }
 // ResetStats zeroes the counters.
 func (s *Server) ResetStats() { s.stats.reset() }
 
+// TakeStats returns the counters and zeroes them at one instant, so that
+// consecutive takes count every call exactly once (Stats then ResetStats
+// loses the calls that end between the two).
+func (s *Server) TakeStats() Stats { return s.stats.take() }
+
 // Policy returns the stored policy document and its RevisionId for a
 // function and qualifier ("" or "$LATEST" for the unqualified policy),
 // whichever operations wrote it: exactly what GetPolicy and

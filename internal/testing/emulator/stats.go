@@ -81,6 +81,11 @@ func countError(errors map[string]map[string]int, operation, code string) {
 func (r *statsRecorder) snapshot() Stats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.copyLocked()
+}
+
+// copyLocked copies the counters; the caller holds r.mu.
+func (r *statsRecorder) copyLocked() Stats {
 	out := Stats{Calls: maps.Clone(r.stats.Calls), Errors: cloneErrors(r.stats.Errors), ByAccount: map[string]AccountStats{}}
 	for account, a := range r.stats.ByAccount {
 		out.ByAccount[account] = AccountStats{Calls: maps.Clone(a.Calls), Errors: cloneErrors(a.Errors)}
@@ -102,6 +107,21 @@ func cloneErrors(errors map[string]map[string]int) map[string]map[string]int {
 func (r *statsRecorder) reset() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.clear()
+}
+
+// take returns the counters and zeroes them, at one instant: a call that
+// ends meanwhile is in one of the two, never lost between them.
+func (r *statsRecorder) take() Stats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.copyLocked()
+	r.clear()
+	return out
+}
+
+// clear zeroes the counters; the caller holds r.mu.
+func (r *statsRecorder) clear() {
 	r.stats = Stats{Calls: map[string]int{}, Errors: map[string]map[string]int{}, ByAccount: map[string]AccountStats{},
 		Faults: map[string]map[string]int{}}
 }
