@@ -23,8 +23,9 @@ test-unit: ## Run the unit tests (no integration tag): no kube-apiserver, helm, 
 	$(GO) test -race -count=1 ./...
 
 .PHONY: test-faults
-test-faults: control-plane ## Run the fault and soak tests of controllers/resilience at full scale (a few minutes; under ten on two cores).
-	KUBEBUILDER_ASSETS="$$(hack/control-plane/build.sh)" RESILIENCE_SCALE=full $(GO) test -tags integration -count=1 -timeout 20m -v ./controllers/resilience/
+test-faults: control-plane ## Run the fault, outage and soak tests of controllers/resilience at full scale (under twenty minutes on two cores), and the differential fuzzing of admission at 5000 inputs (under a minute).
+	KUBEBUILDER_ASSETS="$$(hack/control-plane/build.sh)" RESILIENCE_SCALE=full $(GO) test -tags integration -count=1 -timeout 30m -v ./controllers/resilience/
+	KUBEBUILDER_ASSETS="$$(hack/control-plane/build.sh)" RESILIENCE_SCALE=full $(GO) test -tags integration -count=1 -timeout 10m -v -run '^TestDifferentialAdmission$$' ./api/v1alpha1/
 
 .PHONY: demo
 demo: control-plane manager ## Run the operator on a local control plane against the Lambda emulator with config/samples (DEMO_ONCE=1: check and exit).
