@@ -47,6 +47,13 @@ bench: control-plane manager ## Measure throughput at AWS's quotas, calls, laten
 	$(GO) build -o bin/bench ./hack/bench
 	KUBEBUILDER_ASSETS="$$(hack/control-plane/build.sh)" bin/bench $(BENCH_ARGS)
 
+# How long make soak churns (a Go duration); SOAK=3m is a quick check.
+SOAK ?= 30m
+
+.PHONY: soak
+soak: control-plane manager ## Run bin/manager for SOAK (30m) under churn of a few hundred objects, faults and a foreign writer; print its RSS, heap, goroutines, connections and metric series every minute and their slopes; fail on growth past a bound or objects and policies that disagree (hack/soak).
+	KUBEBUILDER_ASSETS="$$(hack/control-plane/build.sh)" SOAK='$(SOAK)' $(GO) test -tags 'integration soak' -count=1 -timeout 0 -v -run '^TestSoak$$' ./hack/soak/
+
 .PHONY: control-plane
 control-plane: ## Build kube-apiserver, kubectl and etcd from source into bin/ (skipped when present).
 	@hack/control-plane/build.sh >/dev/null
@@ -122,9 +129,9 @@ lint-workflows: ## Lint .github/workflows with actionlint (and shellcheck, when 
 	bin/actionlint -shellcheck="$$(command -v shellcheck || true)" -pyflakes= .github/workflows/*.yml
 
 .PHONY: vet
-vet: ## go vet, of the unit build and of the integration build (-tags integration; and gitops, which make gitops runs).
+vet: ## go vet, of the unit build and of the integration build (-tags integration; and gitops and soak, which make gitops and make soak run).
 	$(GO) vet ./...
-	$(GO) vet -tags 'integration gitops' ./...
+	$(GO) vet -tags 'integration gitops soak' ./...
 
 .PHONY: build
 build: ## Build every package.
