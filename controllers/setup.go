@@ -134,13 +134,15 @@ func shardName(shard labels.Selector) string {
 // policyController is the builder of a policy kind's controller: r's
 // reconcile of the kind's objects, woken by their spec, annotation and
 // deletion changes and by their queued writes (wakes), retried with the
-// jittered backoff, workers at a time (0: one).
+// jittered backoff (which r counts deferrals and throttles in), workers at
+// a time (0: one).
 func policyController[T kernel.Reconciled](mgr ctrl.Manager, name string, r *kernel.Reconciler[T], wakes <-chan event.GenericEvent, workers int) *builder.Builder {
+	r.Backoff = kernel.NewJitteredBackoff(retryBase, retryCap)
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(name).
 		For(r.Kind.New(), builder.WithPredicates(specChanged)).
 		WatchesRawSource(source.Channel(wakes, &handler.EnqueueRequestForObject{})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: workers, RateLimiter: kernel.NewJitteredBackoff(retryBase, retryCap)})
+		WithOptions(controller.Options{MaxConcurrentReconciles: workers, RateLimiter: r.Backoff})
 }
 
 // watchAccess wakes a kind's objects when what decides their access

@@ -81,6 +81,10 @@ type Reconciler[T Reconciled] struct {
 	Events     Recorder
 	SyncPeriod time.Duration // how often an object in place is checked
 	Kind       Kind[T]
+	// Backoff, when set, is the controller's rate limiter: a deferred write
+	// and a failure with a time to wait keep the object's failures counted
+	// in it (see Backoff).
+	Backoff *Backoff
 }
 
 // Reconcile brings one object in line with its spec: load it; being
@@ -143,6 +147,7 @@ func (r *Reconciler[T]) report(ctx context.Context, base, obj T, outcome error) 
 		// The outcome is not known yet: the status says what it said until
 		// then. A new object has none: its CRD's default status (generation
 		// not yet observed) reads as in progress meanwhile.
+		r.hold(obj)
 		return ctrl.Result{RequeueAfter: max(later, time.Millisecond)}, nil
 	}
 	obj.SetObservedGeneration(obj.GetGeneration())
@@ -155,7 +160,7 @@ func (r *Reconciler[T]) report(ctx context.Context, base, obj T, outcome error) 
 	if checkFailedInPlace(state, r.Kind.InPlace(obj)) {
 		r.reportState(base)
 		r.Events.Event(obj, corev1.EventTypeNormal, state.Reason, "GetPolicy", "checking the %s: %s", r.Kind.Subject, state.Message)
-		return NextReconcile(state, r.SyncPeriod)
+		return r.next(obj, state)
 	}
 	if request, pending := SyncRequest(obj); pending {
 		obj.SetLastHandledSyncRequest(request)
@@ -178,7 +183,30 @@ func (r *Reconciler[T]) report(ctx context.Context, base, obj T, outcome error) 
 			log.FromContext(ctx).Info("stalled", "reason", state.Reason, "message", state.Message)
 		}
 	}
-	return NextReconcile(state, r.SyncPeriod)
+	return r.next(obj, state)
+}
+
+// next says when to come back (NextReconcile), and, for a failure that
+// came with a time to wait, counts it in the backoff, so that it grows
+// through an outage as any other failure does.
+func (r *Reconciler[T]) next(obj T, state *StateError) (ctrl.Result, error) {
+	result, err := NextReconcile(state, r.SyncPeriod)
+	if err == nil && state != nil && !state.Stalled && state.RetryAfter > 0 && r.Backoff != nil {
+		result.RequeueAfter = r.Backoff.Failed(requestFor(obj), result.RequeueAfter)
+	}
+	return result, err
+}
+
+// hold keeps obj's failures counted through a deferral: it has not
+// succeeded yet.
+func (r *Reconciler[T]) hold(obj T) {
+	if r.Backoff != nil {
+		r.Backoff.Hold(requestFor(obj))
+	}
+}
+
+func requestFor(obj client.Object) ctrl.Request {
+	return ctrl.Request{NamespacedName: client.ObjectKeyFromObject(obj)}
 }
 
 // deferredFor reports whether outcome defers the reconcile instead of

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/awslambda"
-	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/writer"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/emulator"
 )
 
@@ -34,7 +33,7 @@ var (
 		},
 		end: func(w *world) { w.setFaults(emulator.Faults{}) },
 		ceiling: func(s *outageSide, d time.Duration) (int, int, string) {
-			made, why := pacedCalls(s, d)
+			made, why := failingCalls(s, d)
 			return made, made * sdkAttempts, fmt.Sprintf("%s; each sent at most %d times", why, sdkAttempts)
 		}}
 	// Nothing listens: every connection is refused, and Lambda receives
@@ -43,17 +42,7 @@ var (
 		begin: (*world).refuseConnections,
 		end:   (*world).acceptConnections,
 		ceiling: func(s *outageSide, d time.Duration) (int, int, string) {
-			made, why := pacedCalls(s, d)
-			if s.w.variant.strategy == writer.Statements {
-				// Nothing answers, so nothing resets a failing object's
-				// backoff (no Retry-After, no queued write): each object is
-				// reconciled at most reconcilesWithin(d) times, and a
-				// reconcile ends at its first call, which fails.
-				n, r := len(s.objs), reconcilesWithin(d)
-				if n*r < made {
-					made, why = n*r, fmt.Sprintf("backoff: %d objects × %d reconciles in %s (from %s, doubling, ±20 %%), one call each", n, r, d.Round(100*time.Millisecond), retryBase)
-				}
-			}
+			made, why := failingCalls(s, d)
 			return made, 0, why
 		}}
 	// Every request is accepted and never answered: each HTTP request the
@@ -86,16 +75,27 @@ var (
 // operator's own account (STS GetCallerIdentity, by every worker that
 // finds it unknown); in these scenarios both are answered before the
 // outage or, Lambda working, at the first try.
-//
-// This is the ceiling wherever an object's backoff can restart during the
-// outage, which makes reconcilesWithin no bound: a 429 brings an object
-// back after its Retry-After with its failures forgotten (controller-
-// runtime forgets them on a RequeueAfter), and so does a Document write
-// queued for its policy's batch, which a failed batch wakes at once.
 func pacedCalls(s *outageSide, d time.Duration) (int, string) {
 	rate := awslambda.DefaultLimits.GetPolicy + awslambda.DefaultLimits.ControlPlane
 	n := int(math.Ceil(d.Seconds()*rate)) + 2 + len(s.w.functions) + s.w.variant.workers
 	return n, fmt.Sprintf("paced: %s × %.0f/s + 2 + %d lookups + %d STS", d.Round(100*time.Millisecond), rate, len(s.w.functions), s.w.variant.workers)
+}
+
+// failingCalls is the most AWS calls the operator can make in d when every
+// call fails: what its pacing allows (pacedCalls), or, when fewer, what its
+// backoff allows. Each object is reconciled at most reconcilesWithin(d)
+// times, since nothing resets its backoff but a success (kernel.Backoff
+// keeps counting through a 429's Retry-After and a write queued for its
+// policy's batch), and a reconcile ends at its first call, which fails: a
+// Statements reconcile's own call, or the Document batch its queued write
+// joined, whose failure wakes it to count the failure.
+func failingCalls(s *outageSide, d time.Duration) (int, string) {
+	made, why := pacedCalls(s, d)
+	n, r := len(s.objs), reconcilesWithin(d)
+	if n*r < made {
+		made, why = n*r, fmt.Sprintf("backoff: %d objects × %d reconciles in %s (from %s, doubling, ±20 %%), one call each", n, r, d.Round(100*time.Millisecond), retryBase)
+	}
+	return made, why
 }
 
 // refuseConnections closes the emulator's listener: every connection to
