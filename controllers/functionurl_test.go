@@ -138,3 +138,34 @@ func TestFunctionURLFinalizerIsMigrated(t *testing.T) {
 		t.Errorf("after deletion the policy Sids are %v, want only the foreign one", sids(doc))
 	}
 }
+
+// A grant's name leaves room for its LambdaPermissions' -url and -invoke:
+// the longest the CRD admits makes both and is Ready; one character more is
+// refused at admission, naming metadata.name, rather than admitted and
+// left unable to make its second LambdaPermission.
+func TestFunctionURLNameLeavesRoomForItsPermissions(t *testing.T) {
+	fn := newName("long-url")
+	newFunction(t, fn)
+	spec := lambdav1alpha1.LambdaFunctionURLPermissionSpec{AuthType: "AWS_IAM", Principal: "223456789012"}
+	longest := newName("site")
+	longest += strings.Repeat("n", lambdav1alpha1.MaxFunctionURLPermissionNameLength-len(longest))
+
+	tooLong := functionURL(longest+"n", fn, spec)
+	err := k8s.Create(ctx, tooLong)
+	if err == nil || !strings.Contains(err.Error(), "metadata.name must be at most 246 characters") {
+		t.Fatalf("creating a grant named with %d characters: %v; want refused, naming metadata.name", len(tooLong.Name), err)
+	}
+
+	url := functionURL(longest, fn, spec)
+	if err := k8s.Create(ctx, url); err != nil {
+		t.Fatal(err)
+	}
+	got := waitURLCondition(t, url, lambdav1alpha1.ConditionReady, metav1.ConditionTrue, lambdav1alpha1.ReasonSynced)
+	if !slices.Equal(got.Status.Permissions, []string{url.Name + "-url", url.Name + "-invoke"}) {
+		t.Errorf("status.permissions = %v", got.Status.Permissions)
+	}
+	if err := k8s.Delete(ctx, url); err != nil {
+		t.Fatal(err)
+	}
+	waitURLGone(t, url)
+}

@@ -43,6 +43,11 @@ const (
 	// LambdaFunctionURLPermission's statementIdPrefix, so that the Sids it
 	// starts (prefix-url, prefix-invoke) stay within MaxStatementIDLength.
 	MaxFunctionURLStatementIDPrefixLength = 90
+	// MaxFunctionURLPermissionNameLength bounds a
+	// LambdaFunctionURLPermission's name, so that the LambdaPermissions it
+	// makes (name-url, name-invoke) stay within an object name's 253
+	// characters. The CRD's rule on metadata.name spells it out.
+	MaxFunctionURLPermissionNameLength = 253 - len("-invoke")
 	// MaxStatementIDPrefixLength bounds the operator's
 	// --statement-id-prefix, so that a derived Sid keeps room for the
 	// namespace, the name and the hash that a cut adds.

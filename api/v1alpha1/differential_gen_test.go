@@ -17,6 +17,7 @@ import (
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/translate"
@@ -104,6 +105,18 @@ func (g *gen) name() string {
 func (g *gen) badName() string {
 	return g.pick("a.b", "my_function.v2", repeat("n", 65), repeat("n", 140), "my function", "fünction", "f*", "*", "my/function", "f?", "", "名前",
 		"f"+astral, "-", ".", "f\n")
+}
+
+// longObjectName pads name to a length at an object name's limits: the
+// most any object may have, and for a function URL grant the most its CRD
+// admits and one more, since the LambdaPermissions it makes add -url and
+// -invoke.
+func (g *gen) longObjectName(name, kind string) string {
+	lengths := []int{validation.DNS1123SubdomainMaxLength}
+	if kind == kindURL {
+		lengths = append(lengths, v1alpha1.MaxFunctionURLPermissionNameLength, v1alpha1.MaxFunctionURLPermissionNameLength+1)
+	}
+	return name + repeat("n", lengths[g.r.IntN(len(lengths))]-len(name))
 }
 
 func (g *gen) qualifier() string {
@@ -679,7 +692,11 @@ func generate(kind string, seed uint64, n int) []dfCase {
 		}
 		m := specMap(spec)
 		g.explicitEmpty(m, kind)
-		cases[i] = dfCase{Name: fmt.Sprintf("%s-%d-%d", prefix, seed, i), Kind: kind, Spec: m}
+		name := fmt.Sprintf("%s-%d-%d", prefix, seed, i)
+		if g.bad() {
+			name = g.longObjectName(name, kind)
+		}
+		cases[i] = dfCase{Name: name, Kind: kind, Spec: m}
 	}
 	return cases
 }

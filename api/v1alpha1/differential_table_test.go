@@ -257,6 +257,12 @@ var intendedDisagreements = slices.Concat(
 			Cause: causeIn([]string{"spec.statementIdPrefix"}, "Too long"),
 			Reason: `statementIdPrefix is held to 90 characters (MaxFunctionURLStatementIDPrefixLength); 93 would still ` +
 				`keep PREFIX-invoke within Lambda's 100 (SPEC §2): three characters kept spare`},
+		{ID: "url-name-length", Kind: kindURL, What: []string{refusedLambdaAccepts, goRefusesLambdaAccepts},
+			Cause:   causeSays("metadata.name must be at most"),
+			GoCause: errSays("must be no more than 253 characters"),
+			Reason: `a grant's name is held to 246 characters (MaxFunctionURLPermissionNameLength), so that the ` +
+				`LambdaPermissions it makes, NAME-url and NAME-invoke, are within an object name's 253; Lambda never ` +
+				`sees an object's name, and the operator could not make the second LambdaPermission of a longer one`},
 	},
 
 	// LambdaResourcePolicy.
@@ -335,6 +341,15 @@ var dfRegressions = []dfRegression{
 		Spec: `{"authType":"AWS_IAM","functionName":"my-function:live","qualifier":"prod","principal":"111122223333"}`},
 	{Name: "url-unchecked-principal-org-id", Kind: kindURL, Want: wantRefused,
 		Spec: `{"authType":"AWS_IAM","functionName":"my-function","principal":"*","principalOrgID":"o-A1B2C3D4E5"}`},
+	// A grant whose name left no room for its LambdaPermissions' -invoke:
+	// admitted, and the operator could not create the second (names of 247
+	// to 253 characters; seed 29, once the generator drew long names).
+	{Name: "url-name-over-246-" + strings.Repeat("n", v1alpha1.MaxFunctionURLPermissionNameLength+1-len("url-name-over-246-")),
+		Kind: kindURL, Want: dfWant{API: -1, Go: -1, Lambda: 1},
+		Spec: `{"authType":"AWS_IAM","functionName":"function:orders_v2"}`},
+	{Name: "url-name-of-246-" + strings.Repeat("n", v1alpha1.MaxFunctionURLPermissionNameLength-len("url-name-of-246-")),
+		Kind: kindURL, Want: wantAccepted,
+		Spec: `{"authType":"AWS_IAM","functionName":"function:orders_v2"}`},
 	// A service principal whose label ends in '-': admitted and accepted by
 	// Permission.Validate, refused by Lambda (SPEC §3.2; §16.6 item 7).
 	{Name: "lp-29-406-service-label-ending-in-a-dash", Kind: kindPermission, Want: wantRefused,

@@ -105,6 +105,7 @@ type LambdaFunctionURLPermissionStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=lpurl,categories=aws
+// +kubebuilder:validation:XValidation:rule=`size(self.metadata.name) <= 246`,message="metadata.name must be at most 246 characters: the two LambdaPermissions this object makes are named after it with -url and -invoke added, and an object's name is at most 253"
 // +kubebuilder:printcolumn:name="Function",type=string,JSONPath=`.spec.functionName`
 // +kubebuilder:printcolumn:name="Auth",type=string,JSONPath=`.spec.authType`
 // +kubebuilder:printcolumn:name="Principal",type=string,JSONPath=`.spec.principal`

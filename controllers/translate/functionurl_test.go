@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
@@ -67,6 +68,32 @@ func TestFunctionURLStatements(t *testing.T) {
 			if _, err := policy.ResolveTarget(c.Spec.FunctionName, c.Spec.Qualifier); err != nil {
 				t.Error(err)
 			}
+		}
+	}
+}
+
+// The LambdaPermissions a function URL grant makes are valid object names
+// whenever the grant's own name is within the CRD's bound
+// (MaxFunctionURLPermissionNameLength), and the bound is the tightest.
+func TestFunctionURLPermissionNamesFit(t *testing.T) {
+	for _, tt := range []struct {
+		length int
+		fit    bool
+	}{
+		{1, true},
+		{lambdav1alpha1.MaxFunctionURLPermissionNameLength, true},
+		{lambdav1alpha1.MaxFunctionURLPermissionNameLength + 1, false},
+	} {
+		url := &lambdav1alpha1.LambdaFunctionURLPermission{ObjectMeta: metav1.ObjectMeta{Name: strings.Repeat("n", tt.length), Namespace: "web"},
+			Spec: lambdav1alpha1.LambdaFunctionURLPermissionSpec{FunctionName: "fn", AuthType: "AWS_IAM", Principal: "223456789012"}}
+		var invalid []string
+		for _, c := range translate.FunctionURLPermissions(url, "") {
+			if errs := validation.IsDNS1123Subdomain(c.Name); len(errs) > 0 {
+				invalid = append(invalid, c.Name[tt.length-1:]+": "+strings.Join(errs, "; "))
+			}
+		}
+		if fit := len(invalid) == 0; fit != tt.fit {
+			t.Errorf("a name of %d characters: children valid = %v, want %v (%v)", tt.length, fit, tt.fit, invalid)
 		}
 	}
 }
