@@ -287,3 +287,48 @@ func conditionString(c *metav1.Condition) string {
 	}
 	return string(c.Status) + "/" + c.Reason + ": " + c.Message
 }
+
+// An access rule whose namespaceSelector the API server admits but no label
+// selector can be (the CRD keeps metav1.LabelSelector's schema, which the
+// API server does not check for custom resources) grants nothing: the
+// account says so, naming the rule's field, without a call to AWS; fixed,
+// it verifies its identity and is Ready.
+func TestUnreadableAccessRuleIsNamed(t *testing.T) {
+	const ruledAccount = "510987654321"
+	role := "arn:aws:iam::" + ruledAccount + ":role/lambda-permission-operator"
+	if err := emu.AddRole(emulator.Role{ARN: role, TrustedAccounts: []string{account}}); err != nil {
+		t.Fatal(err)
+	}
+	acct := declareAccount(t, lambdav1alpha1.LambdaPermissionAccountSpec{AccountID: ruledAccount, RoleARN: role,
+		Access: []lambdav1alpha1.AccountAccessRule{
+			{NamespaceSelector: metav1.LabelSelector{MatchLabels: map[string]string{"team": "payments"}}},
+			{NamespaceSelector: metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+				{Key: "team", Operator: "Within", Values: []string{"web"}}}}},
+		}})
+	waitAccount := func(status metav1.ConditionStatus, reason, says string) *lambdav1alpha1.LambdaPermissionAccount {
+		t.Helper()
+		var got lambdav1alpha1.LambdaPermissionAccount
+		eventually(t, "account "+reason, func() string {
+			if err := k8s.Get(ctx, client.ObjectKeyFromObject(acct), &got); err != nil {
+				t.Fatal(err)
+			}
+			c := meta.FindStatusCondition(got.Status.Conditions, lambdav1alpha1.ConditionReady)
+			if c == nil || c.Status != status || c.Reason != reason || !strings.Contains(c.Message, says) || c.ObservedGeneration != got.Generation {
+				return "condition " + conditionString(c)
+			}
+			return ""
+		})
+		return &got
+	}
+	if got := waitAccount(metav1.ConditionFalse, lambdav1alpha1.ReasonInvalidSpec,
+		`spec.access[1].namespaceSelector: "Within" is not a valid label selector operator`); got.Status.CallerArn != "" {
+		t.Errorf("status.callerArn = %s: the identity was checked for an account whose rules cannot be read", got.Status.CallerArn)
+	}
+
+	patch := client.MergeFrom(acct.DeepCopy())
+	acct.Spec.Access[1].NamespaceSelector.MatchExpressions[0].Operator = metav1.LabelSelectorOpIn
+	if err := k8s.Patch(ctx, acct, patch); err != nil {
+		t.Fatal(err)
+	}
+	waitAccount(metav1.ConditionTrue, lambdav1alpha1.ReasonIdentityVerified, "assumed-role/lambda-permission-operator")
+}

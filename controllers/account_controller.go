@@ -41,12 +41,14 @@ func (r *accounts) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	before := account.DeepCopy()
-	identity := engine.IdentityOf(account)
-	callerAccount, arn, err := r.AWS.Caller(ctx, identity)
-	outcome := identityOutcome(account.Spec.AccountID, callerAccount, arn, err)
-	account.Status.CallerArn = arn
+	outcome := readableRules(account)
+	if outcome == nil {
+		callerAccount, arn, err := r.AWS.Caller(ctx, engine.IdentityOf(account))
+		outcome = identityOutcome(account.Spec.AccountID, callerAccount, arn, err)
+		account.Status.CallerArn = arn
+	}
 	account.Status.ObservedGeneration = account.Generation
-	kernel.SetConditions(&account.Status.Conditions, account.Generation, outcome, lambdav1alpha1.ReasonIdentityVerified, "acting as "+arn)
+	kernel.SetConditions(&account.Status.Conditions, account.Generation, outcome, lambdav1alpha1.ReasonIdentityVerified, "acting as "+account.Status.CallerArn)
 	if err := r.Status().Patch(ctx, account, client.MergeFrom(before)); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -55,6 +57,16 @@ func (r *accounts) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result
 		return ctrl.Result{RequeueAfter: accountRecheck}, nil
 	}
 	return ctrl.Result{}, nil
+}
+
+// readableRules is nil when every part of the account's access rules can be
+// read, or why not: a rule the operator cannot read grants nothing, which
+// the admin must hear of rather than see grants refused.
+func readableRules(account *lambdav1alpha1.LambdaPermissionAccount) error {
+	if err := engine.AccessRuleErrors(account); err != nil {
+		return kernel.Stalled(lambdav1alpha1.ReasonInvalidSpec, "%v; a rule that cannot be read grants nothing", err)
+	}
+	return nil
 }
 
 // identityOutcome says whether the operator can act in the account it

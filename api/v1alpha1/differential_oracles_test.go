@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -30,13 +29,13 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
+	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/engine"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/translate"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/emulator"
@@ -178,23 +177,12 @@ func goResourcePolicy(spec v1alpha1.LambdaResourcePolicySpec) (goVerdict, []poli
 	return v, statements, target
 }
 
-// goAccount is what the operator makes of an account's access rules
-// (engine.rulesFor and functionAllowed): a selector it cannot read, or a
-// function pattern path.Match calls malformed, is a rule that silently
-// never applies.
+// goAccount is what the operator makes of an account's access rules: a
+// selector it cannot read, or a function pattern path.Match calls
+// malformed, grants nothing, and the account says so (Stalled,
+// InvalidSpec) with engine.AccessRuleErrors's words.
 func goAccount(spec v1alpha1.LambdaPermissionAccountSpec) goVerdict {
-	var errs []error
-	for i, rule := range spec.Access {
-		if _, err := metav1.LabelSelectorAsSelector(&rule.NamespaceSelector); err != nil {
-			errs = append(errs, fmt.Errorf("access[%d].namespaceSelector: %w", i, err))
-		}
-		for j, pattern := range rule.Functions {
-			if _, err := path.Match(pattern, "f"); err != nil {
-				errs = append(errs, fmt.Errorf("access[%d].functions[%d] %q: %w", i, j, pattern, err))
-			}
-		}
-	}
-	return goVerdict{Err: errors.Join(errs...)}
+	return goVerdict{Err: engine.AccessRuleErrors(&v1alpha1.LambdaPermissionAccount{Spec: spec})}
 }
 
 // ---- Lambda ----

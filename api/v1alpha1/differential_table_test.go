@@ -317,7 +317,8 @@ var intendedDisagreements = slices.Concat(
 			Reason: `an access rule whose namespaceSelector the operator cannot read (a key or value no label has, an ` +
 				`unknown operator, In without values, Exists with values) selects no namespace: the CRD keeps ` +
 				`metav1.LabelSelector's schema, which the API server does not validate for custom resources, and a CEL ` +
-				`rule over every key and value of unbounded lists inside an unbounded list is past the CRD's cost budget`},
+				`rule over every key and value of unbounded lists inside an unbounded list is past the CRD's cost budget; ` +
+				`the account is then Stalled with InvalidSpec, naming the rule's namespaceSelector`},
 	},
 )
 

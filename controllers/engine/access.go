@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"path"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -194,6 +196,27 @@ func firstByName(accounts []lambdav1alpha1.LambdaPermissionAccount, match func(*
 		}
 	}
 	return first
+}
+
+// AccessRuleErrors names each part of account's access rules that cannot
+// be read and so grants nothing: a namespaceSelector that is no label
+// selector (an unknown operator, In without values; the CRD keeps
+// metav1.LabelSelector's schema, which the API server does not check for
+// custom resources), or a function pattern path.Match cannot read (which
+// the CRD refuses at admission; an object stored before may hold one).
+func AccessRuleErrors(account *lambdav1alpha1.LambdaPermissionAccount) error {
+	var errs []error
+	for i, rule := range account.Spec.Access {
+		if _, err := metav1.LabelSelectorAsSelector(&rule.NamespaceSelector); err != nil {
+			errs = append(errs, fmt.Errorf("spec.access[%d].namespaceSelector: %w", i, err))
+		}
+		for j, pattern := range rule.Functions {
+			if _, err := path.Match(pattern, ""); err != nil {
+				errs = append(errs, fmt.Errorf("spec.access[%d].functions[%d] %q: %w", i, j, pattern, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func rulesFor(account *lambdav1alpha1.LambdaPermissionAccount, namespaceLabels labels.Set) []lambdav1alpha1.AccountAccessRule {
