@@ -3,12 +3,14 @@
 package v1alpha1_test
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/rest"
@@ -230,4 +232,81 @@ func controllerRefusal(obj *v1alpha1.LambdaPermission) string {
 // reason, as each guardrail's warning must.
 func warnedAbout(got, reason string) bool {
 	return strings.Contains(got, reason) && strings.Contains(got, "spec.principal")
+}
+
+// A function URL grant is warned about as its two LambdaPermissions would
+// be: public unless principalOrgID narrows "*" (authType AWS_IAM narrows
+// only the URL's own statement), and a service principal has no source.
+// Each case's expectation is the operator's own decision on the two.
+func TestFunctionURLGuardrailsWarnAtAdmission(t *testing.T) {
+	installGuardrailWarnings(t)
+	seen := &warnings{}
+	cfg := rest.CopyConfig(restConfig)
+	cfg.WarningHandler = seen
+	warned, err := client.New(cfg, client.Options{Scheme: k8sClient.Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := func(name string, spec v1alpha1.LambdaFunctionURLPermissionSpec) *v1alpha1.LambdaFunctionURLPermission {
+		spec.FunctionName = "my-function"
+		return &v1alpha1.LambdaFunctionURLPermission{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"}, Spec: spec}
+	}
+	// The policy takes effect a moment after it is created (or, created by
+	// another test, after it matches this kind too): wait for its warning.
+	for i := 0; ; i++ {
+		if err := warned.Create(testContext(t), url(fmt.Sprintf("probe-%d", i), v1alpha1.LambdaFunctionURLPermissionSpec{AuthType: "NONE"})); err != nil {
+			t.Fatal(err)
+		}
+		if warnedAbout(strings.Join(seen.take(), "\n"), "PublicAccessDenied") {
+			break
+		}
+		if i == 150 {
+			t.Fatal("the guardrail policy never warned about a public function URL grant")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, tt := range []struct {
+		name string
+		spec v1alpha1.LambdaFunctionURLPermissionSpec
+		want string
+	}{
+		{"public with the default principal", v1alpha1.LambdaFunctionURLPermissionSpec{AuthType: "NONE"}, "PublicAccessDenied"},
+		{"AWS_IAM to anyone", v1alpha1.LambdaFunctionURLPermissionSpec{AuthType: "AWS_IAM", Principal: "*"}, "PublicAccessDenied"},
+		{"public to an organization", v1alpha1.LambdaFunctionURLPermissionSpec{AuthType: "NONE", PrincipalOrgID: "o-a1b2c3d4e5"}, ""},
+		{"AWS_IAM to an organization", v1alpha1.LambdaFunctionURLPermissionSpec{AuthType: "AWS_IAM", PrincipalOrgID: "o-a1b2c3d4e5"}, ""},
+		{"an account", v1alpha1.LambdaFunctionURLPermissionSpec{AuthType: "AWS_IAM", Principal: "223456789012"}, ""},
+		{"a role", v1alpha1.LambdaFunctionURLPermissionSpec{AuthType: "NONE", Principal: "arn:aws:iam::223456789012:role/caller"}, ""},
+		{"a service", v1alpha1.LambdaFunctionURLPermissionSpec{AuthType: "AWS_IAM", Principal: "cloudfront.amazonaws.com"}, "SourceRequired"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			obj := url(strings.ToLower(strings.NewReplacer(" ", "-", "_", "-").Replace(tt.name)), tt.spec)
+			if err := warned.Create(testContext(t), obj); err != nil {
+				t.Fatalf("refused, want accepted with at most a warning: %v", err)
+			}
+			// Judged as stored: with the CRD's defaults.
+			if decided := controllerURLRefusal(obj); decided != tt.want {
+				t.Fatalf("the table says %q, the operator's guardrails decide %q", tt.want, decided)
+			}
+			got := strings.Join(seen.take(), "\n")
+			switch {
+			case tt.want == "" && got != "":
+				t.Errorf("warned %q, want no warning", got)
+			case tt.want != "" && !warnedAbout(got, tt.want):
+				t.Errorf("warnings %q, want one naming spec.principal and %s", got, tt.want)
+			case tt.want == "PublicAccessDenied" && !strings.Contains(got, "without principalOrgID"):
+				t.Errorf("warnings %q, want the function URL's words: only principalOrgID narrows it", got)
+			}
+		})
+	}
+}
+
+// controllerURLRefusal is the first reason the operator's default
+// guardrails give for either of url's two LambdaPermissions, or "".
+func controllerURLRefusal(url *v1alpha1.LambdaFunctionURLPermission) string {
+	for _, child := range translate.FunctionURLPermissions(url, "") {
+		if reason := controllerRefusal(&child); reason != "" {
+			return reason
+		}
+	}
+	return ""
 }

@@ -373,7 +373,7 @@ func disagreements(r *dfResult) []string {
 	add(goOK && lambda == lambdaRefused, goAcceptsLambdaRefuses)
 	add(!goOK && lambda == lambdaAccepted, goRefusesLambdaAccepts)
 	add(admitted && goOK && r.Go.Guardrail != "", admittedGuardrail)
-	if r.Case.Kind == kindPermission && admitted && goOK {
+	if (r.Case.Kind == kindPermission || r.Case.Kind == kindURL) && admitted && goOK {
 		warned := ""
 		for _, reason := range []string{v1alpha1.ReasonPublicAccessDenied, v1alpha1.ReasonSourceRequired} {
 			if slices.ContainsFunc(r.API.Warnings, func(w string) bool { return strings.Contains(w, reason) }) && warned == "" {
@@ -381,6 +381,8 @@ func disagreements(r *dfResult) []string {
 			}
 		}
 		add(warned != r.Go.Guardrail, guardrailWarning)
+	}
+	if r.Case.Kind == kindPermission && admitted && goOK {
 		add(r.Go.NeedsDocument, admittedNeedsDocument)
 	}
 	add(goOK && r.Document != nil && r.Document.Outcome == lambdaRefused, documentRefuses)

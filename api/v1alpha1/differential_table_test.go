@@ -250,9 +250,9 @@ var intendedDisagreements = slices.Concat(
 
 	// LambdaFunctionURLPermission.
 	[]dfRow{
-		{ID: "url-guardrail", Kind: kindURL, What: []string{admittedGuardrail},
-			Reason: reasonGuardrail + `; the object itself is not warned about at admission (the guardrail policy covers ` +
-				`LambdaPermissions: its two are, when the operator creates them), and its status says Stalled with the reason`},
+		{ID: "url-guardrail-warned", Kind: kindURL, What: []string{admittedGuardrail},
+			Reason: reasonGuardrail + `; admission warns about it (config/admission/guardrails.yaml judges a grant as its ` +
+				`two LambdaPermissions), and the test checks that it warns exactly when the guardrail refuses either`},
 		{ID: "url-prefix-length", Kind: kindURL, What: []string{refusedGoAccepts, refusedLambdaAccepts},
 			Cause: causeIn([]string{"spec.statementIdPrefix"}, "Too long"),
 			Reason: `statementIdPrefix is held to 90 characters (MaxFunctionURLStatementIDPrefixLength); 93 would still ` +
