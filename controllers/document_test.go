@@ -4,6 +4,7 @@ package controllers_test
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -190,4 +191,31 @@ func TestDocumentHoldsDenyAndConditions(t *testing.T) {
 	if doc, _ := storedPolicy(fn, ""); len(doc.Statements) != 1 {
 		t.Errorf("%d statements left after deletion, want only the foreign one", len(doc.Statements))
 	}
+}
+
+// AddPermission takes any lambda:Name, a document only the operations a
+// function's policy supports. Written whole, a plain Allow of another
+// action is refused before any call, naming spec.action, rather than sent
+// in a document Lambda would refuse whole; the statements beside it are
+// written.
+func TestDocumentRefusesAnActionNoDocumentTakes(t *testing.T) {
+	startDocumentOperator(t)
+	fn := newName("listing")
+	newFunction(t, fn)
+	refusedBefore := emu.Stats().ByAccount[account].Errors["PutResourcePolicy"]
+	listing := documentObject(newName("listing"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "list", Principal: "223456789012", Action: "lambda:ListFunctions"})
+	invoke := documentObject(newName("invoke"), fn, lambdav1alpha1.LambdaPermissionSpec{StatementID: "invoke", Principal: "223456789012"})
+	createAll(t, []*lambdav1alpha1.LambdaPermission{listing, invoke})
+	waitReady(t, invoke)
+	got := waitCondition(t, listing, lambdav1alpha1.ConditionStalled, metav1.ConditionTrue, lambdav1alpha1.ReasonInvalidSpec)
+	if c := meta.FindStatusCondition(got.Status.Conditions, lambdav1alpha1.ConditionStalled); !strings.Contains(c.Message, "spec.action lambda:ListFunctions") {
+		t.Errorf("Stalled: %s, want it to name spec.action", c.Message)
+	}
+	if doc, _ := storedPolicy(fn, ""); len(doc.Statements) != 2 {
+		t.Errorf("%d statements, want the foreign one and invoke", len(doc.Statements))
+	}
+	if refused := emu.Stats().ByAccount[account].Errors["PutResourcePolicy"]; !maps.Equal(refused, refusedBefore) {
+		t.Errorf("Lambda refused documents: %v, before %v", refused, refusedBefore)
+	}
+	deleteAll(t, []*lambdav1alpha1.LambdaPermission{listing, invoke})
 }

@@ -244,8 +244,8 @@ var intendedDisagreements = slices.Concat(
 			Reason: `AddPermission takes any lambda:Name (SPEC §2), a whole document only the operations a function's ` +
 				`policy supports (§16.6 item 8): a Deny or conditions must name one (the CRD and Permission.Validate check ` +
 				`it), but a plain Allow may name another, which AddPermission takes under writeStrategy Statements; under ` +
-				`Document, Lambda refuses it (InvalidSpec). The strategy is the account's, which neither admission nor ` +
-				`Permission.Validate sees`},
+				`Document, the operator refuses it before any call (InvalidSpec, naming spec.action), as Lambda would. The ` +
+				`strategy is the account's, which neither admission nor Permission.Validate sees`},
 	},
 
 	// LambdaFunctionURLPermission.

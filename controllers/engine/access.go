@@ -121,7 +121,8 @@ func decideAccess(req accessRequest) (grant, error) {
 		if err := checkGuardrails(req.Permission, req.Guardrails, "the operator's flags"); err != nil {
 			return grant{}, err
 		}
-		return g, checkStrategy(req.Permission, g.strategy, "run the operator with --write-strategy=Document (its own account)")
+		return g, checkStrategy(req.Permission, g.strategy, "run the operator with --write-strategy=Document (its own account)",
+			statementsFix(req, ", or run the operator with --write-strategy=Statements (its own account)"))
 	}
 
 	rules := rulesFor(account, req.NamespaceLabels)
@@ -145,18 +146,35 @@ func decideAccess(req accessRequest) (grant, error) {
 	if err := checkGuardrails(req.Permission, g.guardrails, "LambdaPermissionAccount "+account.Name); err != nil {
 		return grant{}, err
 	}
-	return g, checkStrategy(req.Permission, g.strategy, "set writeStrategy: Document on LambdaPermissionAccount "+account.Name)
+	return g, checkStrategy(req.Permission, g.strategy, "set writeStrategy: Document on LambdaPermissionAccount "+account.Name,
+		statementsFix(req, ", or set writeStrategy: Statements on LambdaPermissionAccount "+account.Name))
 }
 
-// checkStrategy refuses what only a whole document can hold (a Deny, more
-// conditions) on a policy written statement by statement: AddPermission
-// cannot write it.
-func checkStrategy(p policy.Permission, strategy writer.Strategy, fix string) error {
-	if p.NeedsDocument() && strategy != writer.Document {
+// checkStrategy refuses what the way the policy is written cannot hold:
+// statement by statement, a Deny or more conditions, which AddPermission
+// cannot write (toDocument says how to write it whole); written whole, an
+// action no policy document takes, which PutResourcePolicy refuses for the
+// whole document where AddPermission takes any lambda:Name (toStatements
+// says how to write it statement by statement).
+func checkStrategy(p policy.Permission, strategy writer.Strategy, toDocument, toStatements string) error {
+	switch {
+	case p.NeedsDocument() && strategy != writer.Document:
 		return kernel.Stalled(lambdav1alpha1.ReasonRequiresDocumentStrategy,
-			"effect Deny and conditions can only be written as a whole policy document (PutResourcePolicy), and this account's policies are written statement by statement: %s", fix)
+			"effect Deny and conditions can only be written as a whole policy document (PutResourcePolicy), and this account's policies are written statement by statement: %s", toDocument)
+	case strategy == writer.Document && p.Action != "" && !policy.IsDocumentAction(p.Action):
+		return kernel.Stalled(lambdav1alpha1.ReasonInvalidSpec,
+			"spec.action %s is not an operation a function's policy document supports (lambda:InvokeFunction, lambda:GetFunction, …), lambda:* or *, and this function's policy is written as a whole document (PutResourcePolicy), which Lambda would refuse whole: name one of those%s", p.Action, toStatements)
 	}
 	return nil
+}
+
+// statementsFix is how to have the policy written statement by statement:
+// fix, unless a LambdaResourcePolicy owns it and always writes it whole.
+func statementsFix(req accessRequest, fix string) string {
+	if req.OwnedPolicy {
+		return "; a LambdaResourcePolicy owns this function's policy, and writes it whole"
+	}
+	return fix
 }
 
 // strategyOf is how the operator writes the policies of an account's

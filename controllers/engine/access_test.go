@@ -64,6 +64,7 @@ type accessCase struct {
 	accounts   []lambdav1alpha1.LambdaPermissionAccount
 	flags      GuardrailSettings
 	strategy   writer.Strategy // the operator's --write-strategy
+	owned      bool            // a LambdaResourcePolicy owns the policy
 	wantWrite  writer.Strategy // "": Statements
 
 	wantReason   string // "" when allowed
@@ -137,6 +138,25 @@ var accessCases = []accessCase{
 	{name: "conditions need a document, said for the account", namespace: payments,
 		target: in(other, "us-east-2", "payments-api"), permission: conditioned, accounts: []lambdav1alpha1.LambdaPermissionAccount{testAccount("pay", other, nil)},
 		wantReason: lambdav1alpha1.ReasonRequiresDocumentStrategy, wantInText: "set writeStrategy: Document on LambdaPermissionAccount pay"},
+	// AddPermission takes any lambda:Name, a document only the operations
+	// a function's policy supports: refused before the call, which would
+	// have refused the whole document.
+	{name: "an action no document takes is written statement by statement", target: bare("fn"),
+		permission: policy.Permission{StatementID: "s", Action: "lambda:ListFunctions", Principal: "223456789012"},
+		wantTarget: bare("fn")},
+	{name: "an action no document takes, written whole", target: bare("fn"), strategy: writer.Document,
+		permission: policy.Permission{StatementID: "s", Action: "lambda:ListFunctions", Principal: "223456789012"},
+		wantReason: lambdav1alpha1.ReasonInvalidSpec, wantInText: "spec.action lambda:ListFunctions is not an operation a function's policy document supports"},
+	{name: "an action no document takes, said for the account", namespace: payments,
+		target: in(other, "us-east-2", "payments-api"), accounts: []lambdav1alpha1.LambdaPermissionAccount{testAccount("pay", other, document)},
+		permission: policy.Permission{StatementID: "s", Action: "lambda:ListLayers", Principal: "223456789012"},
+		wantReason: lambdav1alpha1.ReasonInvalidSpec, wantInText: "or set writeStrategy: Statements on LambdaPermissionAccount pay"},
+	{name: "an action no document takes, on a policy a LambdaResourcePolicy owns", target: bare("fn"), owned: true,
+		permission: policy.Permission{StatementID: "s", Action: "lambda:ListFunctions", Principal: "223456789012"},
+		wantReason: lambdav1alpha1.ReasonInvalidSpec, wantInText: "a LambdaResourcePolicy owns this function's policy"},
+	{name: "lambda:* is an action a document takes", target: bare("fn"), strategy: writer.Document,
+		permission: policy.Permission{StatementID: "s", Action: "lambda:*", Principal: "223456789012"},
+		wantTarget: bare("fn"), wantWrite: writer.Document},
 	{name: "a Deny of anyone needs no guardrail opt-in", target: bare("fn"), permission: deny, strategy: writer.Document,
 		wantTarget: bare("fn"), wantWrite: writer.Document},
 	{name: "a public Allow with a condition that does not narrow it still does", target: bare("fn"), strategy: writer.Document,
@@ -170,7 +190,7 @@ func checkAccess(t *testing.T, tt accessCase) {
 		flag = writer.Statements
 	}
 	g, err := decideAccess(accessRequest{Namespace: "team-a", NamespaceLabels: tt.namespace, Target: tt.target, Permission: tt.permission,
-		Accounts: tt.accounts, OwnAccount: own, Guardrails: tt.flags, DefaultStrategy: flag})
+		Accounts: tt.accounts, OwnAccount: own, Guardrails: tt.flags, DefaultStrategy: flag, OwnedPolicy: tt.owned})
 	state := kernel.StateOf(err)
 	switch {
 	case tt.wantReason == "" && state != nil:

@@ -132,8 +132,13 @@ func documentPrincipalProblem(kind, id string) string {
 	return ""
 }
 
-// isDocumentAction: lambda:<Operation> from documentActions, lambda:* or
-// "*" (SPEC §16.6 item 8). Partial wildcards such as lambda:Get* are not.
+// IsDocumentAction reports whether a policy document written whole
+// (PutResourcePolicy) may name action: lambda:<Operation> of an operation a
+// function's policy supports, lambda:* or "*" (SPEC §16.6 item 8). Partial
+// wildcards such as lambda:Get* are not; AddPermission takes any
+// lambda:Name (§2).
+func IsDocumentAction(action string) bool { return isDocumentAction(action) }
+
 func isDocumentAction(action string) bool {
 	if action == "*" {
 		return true
