@@ -8,10 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -100,12 +98,12 @@ func TestOnARealPrometheus(t *testing.T) {
 
 	t.Run("no leader", func(t *testing.T) {
 		prom.waitData(t, `lambda_permission_leader == 1`) // the operator leads, without an election
-		operator.stop(t)
+		operator.Stop()
 		holdLease(t)
 		standby := startOperator(t, "standby", metricsAddr, "--leader-elect", "--leader-elect-namespace=default")
 		prom.waitAlert(t, alert{"LambdaPermissionOperatorNoLeader", map[string]string{}})
 		t.Run("absent", func(t *testing.T) {
-			standby.stop(t)
+			standby.Stop()
 			prom.waitAlert(t, alert{"LambdaPermissionOperatorAbsent", map[string]string{}})
 		})
 	})
@@ -246,16 +244,9 @@ func dashboardQueries(t *testing.T) []string {
 	return out
 }
 
-// process is a started operator or Prometheus.
-type process struct {
-	name string
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
 // operator starts the manager binary with the emulator's AWS environment,
 // metrics on metricsAddr, and a 2-second sync period.
-func startOperator(t *testing.T, name, metricsAddr string, args ...string) *process {
+func startOperator(t *testing.T, name, metricsAddr string, args ...string) *harness.Process {
 	t.Helper()
 	env := []string{"KUBECONFIG=" + suite.Kubeconfig}
 	for k, v := range harness.AWSEnvironment(suite.EmulatorURL, region, suite.Dir) {
@@ -269,50 +260,10 @@ func startOperator(t *testing.T, name, metricsAddr string, args ...string) *proc
 
 // start runs binary with env added to a clean environment, logging to the
 // suite's directory, and stops it when the test ends.
-func start(t *testing.T, name, binary string, env []string, args ...string) *process {
+func start(t *testing.T, name, binary string, env []string, args ...string) *harness.Process {
 	t.Helper()
-	log, err := os.Create(filepath.Join(suite.Dir, name+".log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(binary, args...)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + suite.Dir}, env...)
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", name, err)
-	}
-	p := &process{name: name, cmd: cmd, done: make(chan struct{})}
-	go func() {
-		_ = cmd.Wait()
-		_ = log.Close()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		p.stop(t)
-		if t.Failed() {
-			data, _ := os.ReadFile(log.Name())
-			lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-			t.Logf("the end of %s's log:\n%s", name, strings.Join(lines[max(0, len(lines)-20):], "\n"))
-		}
-	})
-	return p
-}
-
-// stop ends the process with SIGTERM and waits for it.
-func (p *process) stop(t *testing.T) {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(15 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
+	env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + suite.Dir}, env...)
+	return harness.StartProcess(t, name, binary, filepath.Join(suite.Dir, name+".log"), env, args...)
 }
 
 // holdLease makes another holder own the operator's leader election Lease
