@@ -22,6 +22,7 @@ import (
 
 	lambdav1alpha1 "github.com/lambda-permission-operator/lambda-permission-operator/api/v1alpha1"
 	"github.com/lambda-permission-operator/lambda-permission-operator/controllers/policy"
+	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/harness"
 	"github.com/lambda-permission-operator/lambda-permission-operator/internal/testing/repo"
 )
 
@@ -71,7 +72,7 @@ func withAdmissionPolicy(t *testing.T, namespace string) {
 	})
 	bad := "apiVersion: lambda.permissions.dev/v1alpha1\nkind: LambdaResourcePolicy\nmetadata: {name: bad, namespace: " + namespace + "}\n" +
 		"spec: {functionName: bad, policy: {Statement: [{Sid: a, Effect: Allow, Principal: 5, Action: lambda:InvokeFunction}]}}\n"
-	eventually(t, "the admission policy in force", func() string {
+	harness.Eventually(t, "the admission policy in force", func() string {
 		apply := exec.Command(kubectl, "--kubeconfig", kubeconfig, "apply", "--dry-run=server", "-f", "-")
 		apply.Stdin = strings.NewReader(bad)
 		if out, err := apply.CombinedOutput(); err == nil || !strings.Contains(string(out), "ValidatingAdmissionPolicy") {
@@ -149,7 +150,7 @@ func TestImportResourcePolicyObservesThenManagesWithoutAWrite(t *testing.T) {
 
 	// Observe: each policy is found exactly as declared.
 	var list lambdav1alpha1.LambdaResourcePolicyList
-	eventually(t, "every LambdaResourcePolicy Ready, Synced, nothing pending", func() string {
+	harness.Eventually(t, "every LambdaResourcePolicy Ready, Synced, nothing pending", func() string {
 		if err := k8s.List(context.Background(), &list, client.InNamespace(namespace)); err != nil {
 			return err.Error()
 		}
@@ -211,7 +212,7 @@ func TestImportResourcePolicyObservesThenManagesWithoutAWrite(t *testing.T) {
 	// Manage: the policy is already exact, so nothing is written either.
 	kubectlRun(t, "", "patch", "lrp", "whole", "-n", namespace, "--type", "merge", "-p", `{"spec":{"managementPolicy":"Manage"}}`)
 	var managed lambdav1alpha1.LambdaResourcePolicy
-	eventually(t, "the Managed object Ready, Synced", func() string {
+	harness.Eventually(t, "the Managed object Ready, Synced", func() string {
 		if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: namespace, Name: "whole"}, &managed); err != nil {
 			return err.Error()
 		}
@@ -229,7 +230,7 @@ func TestImportResourcePolicyObservesThenManagesWithoutAWrite(t *testing.T) {
 	// finds it exact.
 	asked := time.Now().UTC().Format(time.RFC3339Nano)
 	kubectlRun(t, "", "annotate", "--overwrite", "lrp", "whole", "-n", namespace, lambdav1alpha1.SyncRequestedAnnotation+"="+asked)
-	eventually(t, "the asked-for sync", func() string {
+	harness.Eventually(t, "the asked-for sync", func() string {
 		if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: namespace, Name: "whole"}, &managed); err != nil {
 			return err.Error()
 		}

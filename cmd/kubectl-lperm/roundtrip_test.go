@@ -185,7 +185,7 @@ func TestImportApplyAdoptsWithoutAWrite(t *testing.T) {
 	// Every object Ready: its statement is in place as it stood.
 	var permissions lambdav1alpha1.LambdaPermissionList
 	var urls lambdav1alpha1.LambdaFunctionURLPermissionList
-	eventually(t, "every imported object Ready", func() string {
+	harness.Eventually(t, "every imported object Ready", func() string {
 		if err := k8s.List(context.Background(), &permissions, client.InNamespace(namespace)); err != nil {
 			return err.Error()
 		}
@@ -242,22 +242,6 @@ func countFindings(t *testing.T, out, kind string) int {
 func ready(conditions []metav1.Condition, generation int64) bool {
 	c := meta.FindStatusCondition(conditions, lambdav1alpha1.ConditionReady)
 	return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == generation
-}
-
-// eventually polls check until it returns "" or a minute has passed.
-func eventually(t *testing.T, what string, check func() string) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		msg := check()
-		if msg == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: still %s after a minute", what, msg)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 func TestAllFunctionsReadsEveryFunction(t *testing.T) {
