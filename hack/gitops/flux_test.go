@@ -5,11 +5,8 @@ package gitops
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -60,41 +57,9 @@ func startProcess(t *testing.T, name, binary string, args ...string) {
 // startProcessWith is startProcess with env added to the environment.
 func startProcessWith(t *testing.T, name, binary string, env []string, args ...string) {
 	t.Helper()
-	log, err := os.Create(filepath.Join(suite.Dir, name+".log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(binary, args...)
-	cmd.Env = append(append(os.Environ(), "KUBECONFIG="+suite.Kubeconfig, "RUNTIME_NAMESPACE="+fluxNamespace), env...)
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", name, err)
-	}
-	say("started %s (pid %d; log %s)", name, cmd.Process.Pid, log.Name())
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		_ = log.Close()
-		if t.Failed() {
-			t.Logf("the end of %s's log:\n%s", name, tailOf(log.Name(), 30))
-		}
-	})
-}
-
-func tailOf(path string, n int) string {
-	b, _ := os.ReadFile(path)
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
+	env = append(append(os.Environ(), "KUBECONFIG="+suite.Kubeconfig, "RUNTIME_NAMESPACE="+fluxNamespace), env...)
+	p := harness.StartProcess(t, name, binary, filepath.Join(suite.Dir, name+".log"), env, args...)
+	say("started %s (pid %d; log %s)", name, p.Pid(), p.Log)
 }
 
 func ensureNamespace(t *testing.T, name string) {

@@ -257,7 +257,7 @@ func waitFor(t *testing.T, what string, op *operator, started time.Time, bound t
 			logf("%s (%d objects) after %s (bound %s)", what, s.count(), time.Since(started).Round(100*time.Millisecond), bound)
 			return true
 		}
-		if why := op.exited(); why != "" {
+		if why := op.Exited(); why != "" {
 			t.Fatalf("%s: %s", what, why)
 		}
 		if time.Since(started) > bound {

@@ -8,11 +8,9 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,9 +22,7 @@ import (
 // it: the admin's kubeconfig, the emulator's AWS environment, its metrics
 // and profiler on free loopback ports.
 type operator struct {
-	cmd                    *exec.Cmd
-	done                   chan struct{}
-	log                    string
+	*harness.Process
 	metricsAddr, pprofAddr string
 }
 
@@ -42,37 +38,23 @@ func startOperator(t *testing.T) *operator {
 	if _, err := os.Stat(binary); err != nil {
 		t.Fatalf("the operator binary: %v (make soak builds it: make manager)", err)
 	}
-	o := &operator{done: make(chan struct{}), log: filepath.Join(suite.Dir, "manager.log"),
-		metricsAddr: harness.FreeAddress(t), pprofAddr: harness.FreeAddress(t)}
+	o := &operator{metricsAddr: harness.FreeAddress(t), pprofAddr: harness.FreeAddress(t)}
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + suite.Dir, "KUBECONFIG=" + suite.Kubeconfig}
 	for k, v := range harness.AWSEnvironment(suite.EmulatorURL, region, suite.Dir) {
 		if v != "" {
 			env = append(env, k+"="+v)
 		}
 	}
-	log, err := os.Create(o.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o.cmd = exec.Command(binary, "--metrics-bind-address="+o.metricsAddr, "--pprof-bind-address="+o.pprofAddr,
+	// Registered before the process's own cleanup, this runs after it: the
+	// log is complete.
+	t.Cleanup(func() { o.keepLog(t) })
+	o.Process = harness.StartProcess(t, "the operator", binary, filepath.Join(suite.Dir, "manager.log"), env,
+		"--metrics-bind-address="+o.metricsAddr, "--pprof-bind-address="+o.pprofAddr,
 		"--health-probe-bind-address="+harness.FreeAddress(t), "--sync-period="+syncPeriod.String(),
 		"--statement-id-prefix="+sidPrefix)
-	o.cmd.Env, o.cmd.Stdout, o.cmd.Stderr = env, log, log
-	o.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := o.cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", binary, err)
-	}
-	go func() {
-		_ = o.cmd.Wait()
-		_ = log.Close()
-		close(o.done)
-	}()
-	t.Cleanup(func() { o.stop(t) })
 	harness.Eventually(t, "the operator serving /metrics", func() string {
-		select {
-		case <-o.done:
-			t.Fatalf("the operator exited: %v\n%s", o.cmd.ProcessState, o.tail(30))
-		default:
+		if why := o.Exited(); why != "" {
+			t.Fatalf("%s\n%s", why, o.Tail(30))
 		}
 		if _, err := o.scrape(); err != nil {
 			return err.Error()
@@ -82,45 +64,16 @@ func startOperator(t *testing.T) *operator {
 	return o
 }
 
-func (o *operator) pid() int { return o.cmd.Process.Pid }
-
-// exited reports why the operator is no longer running, or "".
-func (o *operator) exited() string {
-	select {
-	case <-o.done:
-		return fmt.Sprintf("the operator exited: %v", o.cmd.ProcessState)
-	default:
-		return ""
+// keepLog keeps the operator's whole log when the test failed: the suite's
+// directory goes when the run ends.
+func (o *operator) keepLog(t *testing.T) {
+	if !t.Failed() || o.Process == nil {
+		return
 	}
-}
-
-// stop ends the operator with SIGTERM, and keeps its log when the test
-// failed.
-func (o *operator) stop(t *testing.T) {
-	select {
-	case <-o.done:
-	default:
-		_ = o.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-o.done:
-		case <-time.After(15 * time.Second):
-			_ = o.cmd.Process.Kill()
-			<-o.done
-		}
+	kept := filepath.Join(os.TempDir(), fmt.Sprintf("soak-manager-%d.log", o.Pid()))
+	if data, err := os.ReadFile(o.Log); err == nil && os.WriteFile(kept, data, 0o644) == nil {
+		t.Logf("the operator's log is kept in %s", kept)
 	}
-	if t.Failed() {
-		kept := filepath.Join(os.TempDir(), fmt.Sprintf("soak-manager-%d.log", o.pid()))
-		if data, err := os.ReadFile(o.log); err == nil && os.WriteFile(kept, data, 0o644) == nil {
-			t.Logf("the operator's log is kept in %s; its end:\n%s", kept, o.tail(30))
-		}
-	}
-}
-
-// tail is the last n lines of the operator's log.
-func (o *operator) tail(n int) string {
-	data, _ := os.ReadFile(o.log)
-	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // httpClient reads the operator's endpoints without keeping a connection

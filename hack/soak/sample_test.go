@@ -97,11 +97,11 @@ func newSampler(t *testing.T, op *operator, c *churner) *sampler {
 // connections to it.
 func (s *sampler) take(t *testing.T) {
 	t.Helper()
-	pid := s.op.pid()
+	pid := s.op.Pid()
 	x := sample{at: time.Since(s.started), churned: s.c.operations(), faults: injectedFaults(), watches: -1}
 	rss, err := vmRSS(pid)
 	if err != nil {
-		t.Fatalf("sampling the operator: %v (%s)", err, s.op.exited())
+		t.Fatalf("sampling the operator: %v (%s)", err, s.op.Exited())
 	}
 	x.rss = float64(rss) / (1 << 20)
 	fds, sockets, tcp, err := descriptors(pid)

@@ -76,7 +76,7 @@ func TestSoak(t *testing.T) {
 	summary(t, op, c, w)
 	s.judge(t)
 	if t.Failed() {
-		dump := filepath.Join(os.TempDir(), fmt.Sprintf("soak-goroutines-%d.txt", op.pid()))
+		dump := filepath.Join(os.TempDir(), fmt.Sprintf("soak-goroutines-%d.txt", op.Pid()))
 		if os.WriteFile(dump, []byte(op.goroutineDump()), 0o644) == nil {
 			t.Logf("the operator's goroutines, by stack: %s", dump)
 		}
