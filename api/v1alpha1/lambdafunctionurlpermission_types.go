@@ -102,10 +102,13 @@ type LambdaFunctionURLPermissionStatus struct {
 // LambdaFunctionURLPermission grants access to a function URL with the two
 // statements AWS requires, kept and removed together.
 //
+// The rule on metadata.name runs on create only (a name never changes), so
+// that an object stored before it can still be updated and released.
+//
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=lpurl,categories=aws
-// +kubebuilder:validation:XValidation:rule=`size(self.metadata.name) <= 246`,message="metadata.name must be at most 246 characters: the two LambdaPermissions this object makes are named after it with -url and -invoke added, and an object's name is at most 253"
+// +kubebuilder:validation:XValidation:rule=`oldSelf.hasValue() || size(self.metadata.name) <= 246`,optionalOldSelf=true,message="metadata.name must be at most 246 characters: the two LambdaPermissions this object makes are named after it with -url and -invoke added, and an object's name is at most 253"
 // +kubebuilder:printcolumn:name="Function",type=string,JSONPath=`.spec.functionName`
 // +kubebuilder:printcolumn:name="Auth",type=string,JSONPath=`.spec.authType`
 // +kubebuilder:printcolumn:name="Principal",type=string,JSONPath=`.spec.principal`

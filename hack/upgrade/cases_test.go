@@ -407,6 +407,24 @@ spec:
 `,
 		Refusal: "roleArn must be an IAM role ARN",
 	},
+	{
+		// A function URL grant named with 247 to 253 characters could not
+		// make its -invoke LambdaPermission. The rule runs on create only
+		// (optionalOldSelf): such an object, stored before, can still be
+		// updated and, above all, released by the operator's finalizer.
+		Change: `LambdaFunctionURLPermission/v1alpha1 . rule: oldSelf.hasValue() || size(self.metadata.name) <= 246 (optionalOldSelf)`,
+		Object: `
+apiVersion: lambda.permissions.dev/v1alpha1
+kind: LambdaFunctionURLPermission
+metadata:
+  name: url-name-over-246-` + strings.Repeat("n", 247-len("url-name-over-246-")) + `
+spec:
+  functionName: my-function
+  authType: AWS_IAM
+  principal: "111122223333"
+`,
+		Refusal: "metadata.name must be at most 246 characters",
+	},
 }
 
 // conditionKeysOfFieldsRule is LambdaPermission's rule that a condition
