@@ -108,37 +108,9 @@ func TestResourcePolicyWritesAChangeSetInOnePut(t *testing.T) {
 	// own change: the statements go out in the owner's writes, one Put for
 	// the set and at most one more for what came while it was under way,
 	// where the account's strategy (Statements) would make one
-	// AddPermission each. Lambda is held until every change is queued, so
-	// that how the objects trickle in on a busy machine cannot add writes.
-	// The owner's change is queued first: a team's LambdaPermission queues
-	// the owner's plan too, so waiting for the owner's key after the teams
-	// could see a plan of the spec before the change, and the change's own
-	// plan come after the write that set left.
-	var teams []*lambdav1alpha1.LambdaPermission
-	for i := range 5 {
-		spec := s3Spec
-		spec.StatementID = fmt.Sprintf("team-%d", i)
-		teams = append(teams, permission(newName("team"), fn, spec))
-	}
+	// AddPermission each.
 	before = writesTo(fn).now()
-	release := lambdaAPI.Hold(fn)
-	update(t, owner, func(o *lambdav1alpha1.LambdaResourcePolicy) {
-		o.Spec.Policy.Statement = o.Spec.Policy.Statement[:1] // deny-outside goes
-	})
-	ownerKey := engine.WriteKey{Kind: engine.ResourcePolicyKind, Object: client.ObjectKeyFromObject(owner)}
-	eventually(t, "the owner's change queued", func() string {
-		if !suiteQueue.waitingFor(ownerKey) {
-			return "not queued"
-		}
-		return ""
-	})
-	createAll(t, teams)
-	eventually(t, "every team's change queued", func() string {
-		if missing := suiteQueue.notWaiting(teams, false); missing > 0 {
-			return fmt.Sprintf("%d of the teams' changes not queued", missing)
-		}
-		return ""
-	})
+	teams, release := queueChangeSet(t, fn, owner)
 	release()
 	for _, team := range teams {
 		waitReady(t, team)
@@ -164,6 +136,43 @@ func TestResourcePolicyWritesAChangeSetInOnePut(t *testing.T) {
 	if w := writesTo(fn).since(before); w["PutResourcePolicy"] != 1 || len(w) != 1 {
 		t.Errorf("writes to delete one LambdaPermission: %v, want one PutResourcePolicy", w)
 	}
+}
+
+// queueChangeSet holds Lambda, then queues a change of owner's spec (its
+// deny-outside goes) and five teams' LambdaPermissions on fn, and returns
+// the teams and what releases Lambda. Lambda is held until every change is
+// queued, so that how the objects trickle in on a busy machine cannot add
+// writes. The owner's change is queued first: a team's LambdaPermission
+// queues the owner's plan too, so waiting for the owner's key after the
+// teams could see a plan of the spec before the change, and the change's
+// own plan come after the write that set left.
+func queueChangeSet(t *testing.T, fn string, owner *lambdav1alpha1.LambdaResourcePolicy) ([]*lambdav1alpha1.LambdaPermission, func()) {
+	t.Helper()
+	var teams []*lambdav1alpha1.LambdaPermission
+	for i := range 5 {
+		spec := s3Spec
+		spec.StatementID = fmt.Sprintf("team-%d", i)
+		teams = append(teams, permission(newName("team"), fn, spec))
+	}
+	release := lambdaAPI.Hold(fn)
+	update(t, owner, func(o *lambdav1alpha1.LambdaResourcePolicy) {
+		o.Spec.Policy.Statement = o.Spec.Policy.Statement[:1] // deny-outside goes
+	})
+	ownerKey := engine.WriteKey{Kind: engine.ResourcePolicyKind, Object: client.ObjectKeyFromObject(owner)}
+	eventually(t, "the owner's change queued", func() string {
+		if !suiteQueue.waitingFor(ownerKey) {
+			return "not queued"
+		}
+		return ""
+	})
+	createAll(t, teams)
+	eventually(t, "every team's change queued", func() string {
+		if missing := suiteQueue.notWaiting(teams, false); missing > 0 {
+			return fmt.Sprintf("%d of the teams' changes not queued", missing)
+		}
+		return ""
+	})
+	return teams, release
 }
 
 func TestResourcePolicyWithoutIncludedPermissions(t *testing.T) {
