@@ -68,14 +68,7 @@ func installGuardrailWarnings(t *testing.T) {
 // warnings: the object is accepted (an admin may allow it for the account),
 // and its author learns at once what will happen.
 func TestGuardrailsWarnAtAdmission(t *testing.T) {
-	installGuardrailWarnings(t)
-	seen := &warnings{}
-	cfg := rest.CopyConfig(restConfig)
-	cfg.WarningHandler = seen
-	warned, err := client.New(cfg, client.Options{Scheme: k8sClient.Scheme()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	warned, seen := warningClient(t)
 	tests := []struct {
 		name   string
 		mutate func(*v1alpha1.LambdaPermission)
@@ -174,21 +167,11 @@ func TestGuardrailsWarnAtAdmission(t *testing.T) {
 	for _, probe := range []struct{ principal, reason string }{
 		{"*", "PublicAccessDenied"}, {"sns.amazonaws.com", "SourceRequired"},
 	} {
-		deadline := time.Now().Add(30 * time.Second)
-		for {
+		waitForWarning(t, warned, seen, probe.reason, func(int) client.Object {
 			obj := validObject()
 			obj.Spec.Principal = probe.principal
-			if err := warned.Create(testContext(t), obj); err != nil {
-				t.Fatal(err)
-			}
-			if warnedAbout(strings.Join(seen.take(), "\n"), probe.reason) {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the guardrail policy never warned %s for principal %q", probe.reason, probe.principal)
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
+			return obj
+		})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -203,13 +186,7 @@ func TestGuardrailsWarnAtAdmission(t *testing.T) {
 			if err := warned.Create(testContext(t), obj); err != nil {
 				t.Fatalf("refused, want accepted with at most a warning: %v", err)
 			}
-			got := strings.Join(seen.take(), "\n")
-			switch {
-			case tt.want == "" && got != "":
-				t.Errorf("warned %q, want no warning", got)
-			case tt.want != "" && !warnedAbout(got, tt.want):
-				t.Errorf("warnings %q, want one naming spec.principal and %s", got, tt.want)
-			}
+			checkWarned(t, seen.take(), tt.want)
 		})
 	}
 }
@@ -228,6 +205,56 @@ func controllerRefusal(obj *v1alpha1.LambdaPermission) string {
 	return ""
 }
 
+// warningClient installs the guardrail policy and returns a client whose
+// requests' admission warnings seen collects.
+func warningClient(t *testing.T) (client.Client, *warnings) {
+	t.Helper()
+	installGuardrailWarnings(t)
+	seen := &warnings{}
+	cfg := rest.CopyConfig(restConfig)
+	cfg.WarningHandler = seen
+	warned, err := client.New(cfg, client.Options{Scheme: k8sClient.Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return warned, seen
+}
+
+// waitForWarning creates probe(0), probe(1), … until the API server warns
+// about one with reason, for at most 30 seconds: the policy takes effect a
+// moment after it is created or changed.
+func waitForWarning(t *testing.T, warned client.Client, seen *warnings, reason string, probe func(i int) client.Object) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for i := 0; ; i++ {
+		obj := probe(i)
+		if err := warned.Create(testContext(t), obj); err != nil {
+			t.Fatal(err)
+		}
+		if warnedAbout(strings.Join(seen.take(), "\n"), reason) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the guardrail policy never warned %s about %s %s", reason, obj.GetObjectKind().GroupVersionKind().Kind, obj.GetName())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// checkWarned fails the test unless the warnings warned are those of
+// reason (none for ""), and returns them joined.
+func checkWarned(t *testing.T, warned []string, reason string) string {
+	t.Helper()
+	got := strings.Join(warned, "\n")
+	switch {
+	case reason == "" && got != "":
+		t.Errorf("warned %q, want no warning", got)
+	case reason != "" && !warnedAbout(got, reason):
+		t.Errorf("warnings %q, want one naming spec.principal and %s", got, reason)
+	}
+	return got
+}
+
 // warnedAbout reports whether the warnings got name spec.principal and
 // reason, as each guardrail's warning must.
 func warnedAbout(got, reason string) bool {
@@ -239,32 +266,16 @@ func warnedAbout(got, reason string) bool {
 // only the URL's own statement), and a service principal has no source.
 // Each case's expectation is the operator's own decision on the two.
 func TestFunctionURLGuardrailsWarnAtAdmission(t *testing.T) {
-	installGuardrailWarnings(t)
-	seen := &warnings{}
-	cfg := rest.CopyConfig(restConfig)
-	cfg.WarningHandler = seen
-	warned, err := client.New(cfg, client.Options{Scheme: k8sClient.Scheme()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	warned, seen := warningClient(t)
 	url := func(name string, spec v1alpha1.LambdaFunctionURLPermissionSpec) *v1alpha1.LambdaFunctionURLPermission {
 		spec.FunctionName = "my-function"
 		return &v1alpha1.LambdaFunctionURLPermission{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"}, Spec: spec}
 	}
 	// The policy takes effect a moment after it is created (or, created by
 	// another test, after it matches this kind too): wait for its warning.
-	for i := 0; ; i++ {
-		if err := warned.Create(testContext(t), url(fmt.Sprintf("probe-%d", i), v1alpha1.LambdaFunctionURLPermissionSpec{AuthType: "NONE"})); err != nil {
-			t.Fatal(err)
-		}
-		if warnedAbout(strings.Join(seen.take(), "\n"), "PublicAccessDenied") {
-			break
-		}
-		if i == 150 {
-			t.Fatal("the guardrail policy never warned about a public function URL grant")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	waitForWarning(t, warned, seen, "PublicAccessDenied", func(i int) client.Object {
+		return url(fmt.Sprintf("probe-%d", i), v1alpha1.LambdaFunctionURLPermissionSpec{AuthType: "NONE"})
+	})
 	for _, tt := range []struct {
 		name string
 		spec v1alpha1.LambdaFunctionURLPermissionSpec
@@ -287,13 +298,8 @@ func TestFunctionURLGuardrailsWarnAtAdmission(t *testing.T) {
 			if decided := controllerURLRefusal(obj); decided != tt.want {
 				t.Fatalf("the table says %q, the operator's guardrails decide %q", tt.want, decided)
 			}
-			got := strings.Join(seen.take(), "\n")
-			switch {
-			case tt.want == "" && got != "":
-				t.Errorf("warned %q, want no warning", got)
-			case tt.want != "" && !warnedAbout(got, tt.want):
-				t.Errorf("warnings %q, want one naming spec.principal and %s", got, tt.want)
-			case tt.want == "PublicAccessDenied" && !strings.Contains(got, "without principalOrgID"):
+			got := checkWarned(t, seen.take(), tt.want)
+			if tt.want == "PublicAccessDenied" && !strings.Contains(got, "without principalOrgID") {
 				t.Errorf("warnings %q, want the function URL's words: only principalOrgID narrows it", got)
 			}
 		})
